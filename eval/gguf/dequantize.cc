@@ -1,0 +1,110 @@
+#include "eval/gguf/dequantize.h"
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+
+namespace kvlab::gguf {
+
+namespace {
+
+constexpr int kBlock = 32;
+
+float LoadHalf(const uint8_t* p) {
+  uint16_t bits;
+  std::memcpy(&bits, p, sizeof(bits));
+  return static_cast<float>(c10::Half(bits, c10::Half::from_bits()));
+}
+
+float LoadBFloat16(const uint8_t* p) {
+  uint16_t bits;
+  std::memcpy(&bits, p, sizeof(bits));
+  return static_cast<float>(c10::BFloat16(bits, c10::BFloat16::from_bits()));
+}
+
+void DequantizeQ8_0(const uint8_t* block, float* out) {
+  const float d = LoadHalf(block);
+  const int8_t* q = reinterpret_cast<const int8_t*>(block + 2);
+  for (int i = 0; i < kBlock; ++i) out[i] = d * static_cast<float>(q[i]);
+}
+
+void DequantizeQ4_0(const uint8_t* block, float* out) {
+  const float d = LoadHalf(block);
+  const uint8_t* qs = block + 2;
+  for (int i = 0; i < kBlock / 2; ++i) {
+    out[i] = d * static_cast<float>((qs[i] & 0x0F) - 8);
+    out[i + kBlock / 2] = d * static_cast<float>((qs[i] >> 4) - 8);
+  }
+}
+
+void DequantizeQ4_1(const uint8_t* block, float* out) {
+  const float d = LoadHalf(block);
+  const float m = LoadHalf(block + 2);
+  const uint8_t* qs = block + 4;
+  for (int i = 0; i < kBlock / 2; ++i) {
+    out[i] = d * static_cast<float>(qs[i] & 0x0F) + m;
+    out[i + kBlock / 2] = d * static_cast<float>(qs[i] >> 4) + m;
+  }
+}
+
+}  // namespace
+
+bool IsDequantizable(TensorType type) {
+  switch (type) {
+    case TensorType::kF32:
+    case TensorType::kF16:
+    case TensorType::kBF16:
+    case TensorType::kQ8_0:
+    case TensorType::kQ4_0:
+    case TensorType::kQ4_1:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Status DequantizeToFloat(TensorType type, absl::Span<const uint8_t> src,
+                               absl::Span<float> dst) {
+  const std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(static_cast<uint32_t>(type));
+  if (!traits.has_value() || !IsDequantizable(type)) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "cannot dequantize tensor type %s (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)",
+        traits.has_value() ? traits->name : "unknown"));
+  }
+  const int64_t n = static_cast<int64_t>(dst.size());
+  if (n % traits->block_elements != 0 ||
+      static_cast<int64_t>(src.size()) != n / traits->block_elements * traits->block_bytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %d bytes cannot hold exactly %d elements", traits->name, src.size(), n));
+  }
+  const uint8_t* in = src.data();
+  float* out = dst.data();
+  switch (type) {
+    case TensorType::kF32:
+      std::memcpy(out, in, n * sizeof(float));
+      break;
+    case TensorType::kF16:
+      for (int64_t i = 0; i < n; ++i) out[i] = LoadHalf(in + 2 * i);
+      break;
+    case TensorType::kBF16:
+      for (int64_t i = 0; i < n; ++i) out[i] = LoadBFloat16(in + 2 * i);
+      break;
+    case TensorType::kQ8_0:
+      for (int64_t b = 0; b < n / kBlock; ++b) DequantizeQ8_0(in + 34 * b, out + kBlock * b);
+      break;
+    case TensorType::kQ4_0:
+      for (int64_t b = 0; b < n / kBlock; ++b) DequantizeQ4_0(in + 18 * b, out + kBlock * b);
+      break;
+    case TensorType::kQ4_1:
+      for (int64_t b = 0; b < n / kBlock; ++b) DequantizeQ4_1(in + 20 * b, out + kBlock * b);
+      break;
+    default:
+      break;  // Rejected above.
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kvlab::gguf

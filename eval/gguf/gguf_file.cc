@@ -1,0 +1,418 @@
+#include "eval/gguf/gguf_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/status_macros.h"
+
+namespace kvlab::gguf {
+
+namespace {
+
+constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian uint32.
+constexpr int kMaxDims = 4;              // GGML_MAX_DIMS.
+// Arrays may nest; real files use one level. The bound stops malicious recursion.
+constexpr int kMaxArrayDepth = 8;
+// No real tensor comes near this; the bound keeps element counts from overflowing.
+constexpr uint64_t kMaxElements = uint64_t{1} << 48;
+
+// Sequential little-endian reader over the mapped bytes. Every read is bounds-checked;
+// a read past the end fails with DataLoss describing what was being read.
+class Cursor {
+ public:
+  Cursor(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+
+  size_t offset() const { return offset_; }
+  size_t remaining() const { return size_ - offset_; }
+
+  template <typename T>
+  absl::StatusOr<T> Read(absl::string_view what) {
+    if (remaining() < sizeof(T)) return Truncated(what, sizeof(T));
+    T value;
+    std::memcpy(&value, data_ + offset_, sizeof(T));
+    offset_ += sizeof(T);
+    return value;
+  }
+
+  absl::StatusOr<std::string> ReadString(absl::string_view what) {
+    KVLAB_ASSIGN_OR_RETURN(const uint64_t length, Read<uint64_t>(what));
+    if (remaining() < length) return Truncated(what, length);
+    std::string value(reinterpret_cast<const char*>(data_ + offset_), length);
+    offset_ += length;
+    return value;
+  }
+
+ private:
+  absl::Status Truncated(absl::string_view what, uint64_t wanted) const {
+    return absl::DataLossError(absl::StrFormat(
+        "truncated: %s needs %d bytes at offset %d, but only %d remain", what, wanted,
+        offset_, remaining()));
+  }
+
+  const uint8_t* data_;
+  size_t size_;
+  size_t offset_ = 0;
+};
+
+absl::StatusOr<GgufValue> ReadValue(Cursor& cursor, uint32_t type_tag, const std::string& key,
+                                    int depth) {
+  if (!ValueTypeName(type_tag).has_value()) {
+    return absl::DataLossError(
+        absl::StrFormat("metadata key '%s' has unknown value type %d", key, type_tag));
+  }
+  const std::string what = absl::StrCat("value of metadata key '", key, "'");
+  switch (static_cast<ValueType>(type_tag)) {
+    case ValueType::kUint8: {
+      KVLAB_ASSIGN_OR_RETURN(const uint8_t v, cursor.Read<uint8_t>(what));
+      return GgufValue::Unsigned(ValueType::kUint8, v);
+    }
+    case ValueType::kInt8: {
+      KVLAB_ASSIGN_OR_RETURN(const int8_t v, cursor.Read<int8_t>(what));
+      return GgufValue::Signed(ValueType::kInt8, v);
+    }
+    case ValueType::kUint16: {
+      KVLAB_ASSIGN_OR_RETURN(const uint16_t v, cursor.Read<uint16_t>(what));
+      return GgufValue::Unsigned(ValueType::kUint16, v);
+    }
+    case ValueType::kInt16: {
+      KVLAB_ASSIGN_OR_RETURN(const int16_t v, cursor.Read<int16_t>(what));
+      return GgufValue::Signed(ValueType::kInt16, v);
+    }
+    case ValueType::kUint32: {
+      KVLAB_ASSIGN_OR_RETURN(const uint32_t v, cursor.Read<uint32_t>(what));
+      return GgufValue::Unsigned(ValueType::kUint32, v);
+    }
+    case ValueType::kInt32: {
+      KVLAB_ASSIGN_OR_RETURN(const int32_t v, cursor.Read<int32_t>(what));
+      return GgufValue::Signed(ValueType::kInt32, v);
+    }
+    case ValueType::kUint64: {
+      KVLAB_ASSIGN_OR_RETURN(const uint64_t v, cursor.Read<uint64_t>(what));
+      return GgufValue::Unsigned(ValueType::kUint64, v);
+    }
+    case ValueType::kInt64: {
+      KVLAB_ASSIGN_OR_RETURN(const int64_t v, cursor.Read<int64_t>(what));
+      return GgufValue::Signed(ValueType::kInt64, v);
+    }
+    case ValueType::kFloat32: {
+      KVLAB_ASSIGN_OR_RETURN(const float v, cursor.Read<float>(what));
+      return GgufValue::Float(ValueType::kFloat32, v);
+    }
+    case ValueType::kFloat64: {
+      KVLAB_ASSIGN_OR_RETURN(const double v, cursor.Read<double>(what));
+      return GgufValue::Float(ValueType::kFloat64, v);
+    }
+    case ValueType::kBool: {
+      KVLAB_ASSIGN_OR_RETURN(const uint8_t v, cursor.Read<uint8_t>(what));
+      if (v > 1) {
+        return absl::DataLossError(
+            absl::StrFormat("metadata key '%s' has bool byte %d (expected 0 or 1)", key, v));
+      }
+      return GgufValue::Bool(v != 0);
+    }
+    case ValueType::kString: {
+      KVLAB_ASSIGN_OR_RETURN(std::string v, cursor.ReadString(what));
+      return GgufValue::String(std::move(v));
+    }
+    case ValueType::kArray: {
+      if (depth >= kMaxArrayDepth) {
+        return absl::DataLossError(absl::StrFormat(
+            "metadata key '%s' nests arrays deeper than %d", key, kMaxArrayDepth));
+      }
+      KVLAB_ASSIGN_OR_RETURN(const uint32_t element_tag, cursor.Read<uint32_t>(what));
+      KVLAB_ASSIGN_OR_RETURN(const uint64_t count, cursor.Read<uint64_t>(what));
+      // Every element takes at least one byte: a larger count is a lie, not a request
+      // to allocate.
+      if (count > cursor.remaining()) {
+        return absl::DataLossError(absl::StrFormat(
+            "truncated: metadata key '%s' claims %d array elements but only %d bytes remain",
+            key, count, cursor.remaining()));
+      }
+      GgufValue::Array elements;
+      elements.reserve(count);
+      for (uint64_t i = 0; i < count; ++i) {
+        KVLAB_ASSIGN_OR_RETURN(GgufValue element,
+                               ReadValue(cursor, element_tag, key, depth + 1));
+        elements.push_back(std::move(element));
+      }
+      return GgufValue::MakeArray(static_cast<ValueType>(element_tag), std::move(elements));
+    }
+  }
+  return absl::InternalError("unreachable value type");
+}
+
+}  // namespace
+
+int64_t TensorInfo::NumElements() const {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+bool TensorInfo::NumElementsOverflows(uint64_t limit) const {
+  uint64_t n = 1;
+  for (int64_t d : dims) {
+    if (static_cast<uint64_t>(d) > limit / n) return true;
+    n *= static_cast<uint64_t>(d);
+  }
+  return false;
+}
+
+std::vector<int64_t> TensorInfo::TorchShape() const {
+  return std::vector<int64_t>(dims.rbegin(), dims.rend());
+}
+
+absl::StatusOr<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
+  std::unique_ptr<GgufFile> file(new GgufFile());
+  file->path_ = path;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::NotFoundError(
+        absl::StrFormat("%s: cannot open GGUF file: %s", path, std::strerror(errno)));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return absl::NotFoundError(absl::StrFormat("%s: cannot stat: %s", path, std::strerror(err)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrFormat("%s: not a regular file", path));
+  }
+  file->size_ = static_cast<size_t>(st.st_size);
+  if (file->size_ > 0) {
+    void* mapping = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapping == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      return absl::InternalError(absl::StrFormat("%s: mmap failed: %s", path, std::strerror(err)));
+    }
+    file->data_ = static_cast<const uint8_t*>(mapping);
+  }
+  ::close(fd);  // The mapping keeps the file alive.
+  KVLAB_RETURN_IF_ERROR(file->Parse());
+  return file;
+}
+
+GgufFile::~GgufFile() {
+  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+absl::Status GgufFile::Error(absl::string_view message) const {
+  return absl::DataLossError(absl::StrCat(path_, ": ", message));
+}
+
+absl::Status GgufFile::Parse() {
+  // Prefixes every parse error with the file name, keeping its code.
+  auto with_path = [this](const absl::Status& status) {
+    return absl::Status(status.code(), absl::StrCat(path_, ": ", status.message()));
+  };
+  Cursor cursor(data_, size_);
+
+  absl::StatusOr<uint32_t> magic = cursor.Read<uint32_t>("magic");
+  if (!magic.ok()) return with_path(magic.status());
+  if (*magic != kMagic) {
+    char got[5] = {0};
+    std::memcpy(got, data_, 4);
+    for (int i = 0; i < 4; ++i) {
+      if (got[i] < 32 || got[i] > 126) got[i] = '?';
+    }
+    return Error(absl::StrFormat("bad magic '%s' (expected 'GGUF'): not a GGUF file", got));
+  }
+  absl::StatusOr<uint32_t> version = cursor.Read<uint32_t>("version");
+  if (!version.ok()) return with_path(version.status());
+  version_ = *version;
+  if (version_ != 2 && version_ != 3) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: unsupported GGUF version %d (supported: 2, 3)", path_, version_));
+  }
+  absl::StatusOr<uint64_t> tensor_count = cursor.Read<uint64_t>("tensor count");
+  if (!tensor_count.ok()) return with_path(tensor_count.status());
+  absl::StatusOr<uint64_t> kv_count = cursor.Read<uint64_t>("metadata count");
+  if (!kv_count.ok()) return with_path(kv_count.status());
+  // Each entry takes more than eight bytes, so larger counts cannot be honest.
+  if (*tensor_count > cursor.remaining() / 8 || *kv_count > cursor.remaining() / 8) {
+    return Error(absl::StrFormat(
+        "truncated: header claims %d tensors and %d metadata entries but only %d bytes follow",
+        *tensor_count, *kv_count, cursor.remaining()));
+  }
+
+  for (uint64_t i = 0; i < *kv_count; ++i) {
+    absl::StatusOr<std::string> key = cursor.ReadString(absl::StrFormat("metadata key #%d", i));
+    if (!key.ok()) return with_path(key.status());
+    absl::StatusOr<uint32_t> tag = cursor.Read<uint32_t>(absl::StrCat("type of key '", *key, "'"));
+    if (!tag.ok()) return with_path(tag.status());
+    absl::StatusOr<GgufValue> value = ReadValue(cursor, *tag, *key, /*depth=*/0);
+    if (!value.ok()) return with_path(value.status());
+    if (metadata_.contains(*key)) {
+      return Error(absl::StrFormat("duplicate metadata key '%s'", *key));
+    }
+    metadata_keys_.push_back(*key);
+    metadata_.emplace(*key, *std::move(value));
+  }
+
+  if (const GgufValue* alignment = FindMetadata("general.alignment")) {
+    absl::StatusOr<int64_t> value = alignment->AsInt();
+    if (!value.ok() || *value <= 0 || (*value & (*value - 1)) != 0) {
+      return Error(absl::StrFormat("general.alignment must be a positive power of two, got %s",
+                                   alignment->DebugString()));
+    }
+    alignment_ = static_cast<uint64_t>(*value);
+  }
+
+  tensors_.reserve(*tensor_count);
+  for (uint64_t i = 0; i < *tensor_count; ++i) {
+    TensorInfo info;
+    absl::StatusOr<std::string> name = cursor.ReadString(absl::StrFormat("tensor name #%d", i));
+    if (!name.ok()) return with_path(name.status());
+    info.name = *std::move(name);
+    const std::string what = absl::StrCat("info of tensor '", info.name, "'");
+    absl::StatusOr<uint32_t> n_dims = cursor.Read<uint32_t>(what);
+    if (!n_dims.ok()) return with_path(n_dims.status());
+    if (*n_dims < 1 || *n_dims > kMaxDims) {
+      return Error(absl::StrFormat("tensor '%s' has %d dimensions (expected 1 to %d)", info.name,
+                                   *n_dims, kMaxDims));
+    }
+    for (uint32_t d = 0; d < *n_dims; ++d) {
+      absl::StatusOr<uint64_t> dim = cursor.Read<uint64_t>(what);
+      if (!dim.ok()) return with_path(dim.status());
+      if (*dim == 0 || *dim > kMaxElements) {
+        return Error(absl::StrFormat("tensor '%s' has dimension %d of size %d", info.name, d,
+                                     *dim));
+      }
+      info.dims.push_back(static_cast<int64_t>(*dim));
+    }
+    if (info.NumElementsOverflows(kMaxElements)) {
+      return Error(absl::StrFormat("tensor '%s' has more than %d elements", info.name,
+                                   kMaxElements));
+    }
+    absl::StatusOr<uint32_t> type_id = cursor.Read<uint32_t>(what);
+    if (!type_id.ok()) return with_path(type_id.status());
+    const std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(*type_id);
+    if (!traits.has_value()) {
+      return Error(absl::StrFormat("tensor '%s' has unknown tensor type %d", info.name, *type_id));
+    }
+    info.type = static_cast<TensorType>(*type_id);
+    if (info.dims[0] % traits->block_elements != 0) {
+      return Error(absl::StrFormat(
+          "tensor '%s' of type %s has %d elements per row, not a multiple of its block size %d",
+          info.name, traits->name, info.dims[0], traits->block_elements));
+    }
+    info.byte_size =
+        static_cast<uint64_t>(info.NumElements() / traits->block_elements * traits->block_bytes);
+    absl::StatusOr<uint64_t> offset = cursor.Read<uint64_t>(what);
+    if (!offset.ok()) return with_path(offset.status());
+    if (*offset % alignment_ != 0) {
+      return Error(absl::StrFormat("tensor '%s' data offset %d is not a multiple of alignment %d",
+                                   info.name, *offset, alignment_));
+    }
+    info.file_offset = *offset;  // Relative for now; made absolute below.
+    if (tensor_index_.contains(info.name)) {
+      return Error(absl::StrFormat("duplicate tensor name '%s'", info.name));
+    }
+    tensor_index_.emplace(info.name, tensors_.size());
+    tensors_.push_back(std::move(info));
+  }
+
+  const uint64_t data_start = (cursor.offset() + alignment_ - 1) / alignment_ * alignment_;
+  for (TensorInfo& info : tensors_) {
+    info.file_offset += data_start;
+    if (info.file_offset > size_ || info.byte_size > size_ - info.file_offset) {
+      return Error(absl::StrFormat(
+          "truncated: tensor '%s' needs bytes [%d, %d) but the file has %d bytes", info.name,
+          info.file_offset, info.file_offset + info.byte_size, size_));
+    }
+  }
+  return absl::OkStatus();
+}
+
+const GgufValue* GgufFile::FindMetadata(absl::string_view key) const {
+  auto it = metadata_.find(key);
+  return it == metadata_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+// Looks up `key` and converts it with `convert`, naming file and key in any error.
+template <typename Convert>
+auto GetAs(const GgufFile& file, absl::string_view key, Convert convert)
+    -> decltype(convert(std::declval<const GgufValue&>())) {
+  const GgufValue* value = file.FindMetadata(key);
+  if (value == nullptr) {
+    return absl::NotFoundError(
+        absl::StrFormat("%s: metadata key '%s' is missing", file.path(), key));
+  }
+  auto result = convert(*value);
+  if (!result.ok()) {
+    return absl::Status(result.status().code(),
+                        absl::StrFormat("%s: metadata key '%s': %s", file.path(), key,
+                                        result.status().message()));
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> GgufFile::GetInt(absl::string_view key) const {
+  return GetAs(*this, key, [](const GgufValue& v) { return v.AsInt(); });
+}
+
+absl::StatusOr<double> GgufFile::GetDouble(absl::string_view key) const {
+  return GetAs(*this, key, [](const GgufValue& v) { return v.AsDouble(); });
+}
+
+absl::StatusOr<bool> GgufFile::GetBool(absl::string_view key) const {
+  return GetAs(*this, key, [](const GgufValue& v) { return v.AsBool(); });
+}
+
+absl::StatusOr<std::string> GgufFile::GetString(absl::string_view key) const {
+  return GetAs(*this, key, [](const GgufValue& v) { return v.AsString(); });
+}
+
+absl::StatusOr<std::vector<std::string>> GgufFile::GetStringArray(absl::string_view key) const {
+  return GetAs(*this, key, [](const GgufValue& v) -> absl::StatusOr<std::vector<std::string>> {
+    KVLAB_ASSIGN_OR_RETURN(const GgufValue::Array* array, v.AsArray());
+    std::vector<std::string> out;
+    out.reserve(array->size());
+    for (const GgufValue& element : *array) {
+      KVLAB_ASSIGN_OR_RETURN(std::string s, element.AsString());
+      out.push_back(std::move(s));
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<std::vector<int64_t>> GgufFile::GetIntArray(absl::string_view key) const {
+  return GetAs(*this, key, [](const GgufValue& v) -> absl::StatusOr<std::vector<int64_t>> {
+    KVLAB_ASSIGN_OR_RETURN(const GgufValue::Array* array, v.AsArray());
+    std::vector<int64_t> out;
+    out.reserve(array->size());
+    for (const GgufValue& element : *array) {
+      KVLAB_ASSIGN_OR_RETURN(const int64_t i, element.AsInt());
+      out.push_back(i);
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<const TensorInfo*> GgufFile::FindTensor(absl::string_view name) const {
+  auto it = tensor_index_.find(name);
+  if (it == tensor_index_.end()) {
+    return absl::NotFoundError(absl::StrFormat("%s: no tensor named '%s'", path_, name));
+  }
+  return &tensors_[it->second];
+}
+
+absl::Span<const uint8_t> GgufFile::TensorBytes(const TensorInfo& tensor) const {
+  return absl::Span<const uint8_t>(data_ + tensor.file_offset, tensor.byte_size);
+}
+
+}  // namespace kvlab::gguf

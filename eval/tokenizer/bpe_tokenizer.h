@@ -1,0 +1,76 @@
+// BpeTokenizer: the byte-level BPE tokenizer stored in a GGUF file.
+//
+// Reads `tokenizer.ggml.{model,pre,tokens,merges,token_type,bos_token_id,
+// eos_token_id,add_bos_token}`. Encoding follows llama.cpp: pre-tokenize (see
+// pre_tokenizer.h), map each word's bytes to GPT-2's printable byte alphabet, merge
+// the lowest-ranked adjacent pair (leftmost on ties) until none applies, and look the
+// resulting symbols up in the vocabulary, falling back to one token per byte.
+//
+//   KVLAB_ASSIGN_OR_RETURN(BpeTokenizer tokenizer, BpeTokenizer::FromGguf(*file));
+//   std::vector<int32_t> ids = tokenizer.Encode("Hello world");
+//
+// Special tokens in the text are not parsed: "<|im_start|>" is encoded as plain text,
+// as llama.cpp does for control tokens when it is not asked to parse them.
+// Encode() is thread-compatible (it caches words); the tokenizer is movable.
+#ifndef KVLAB_EVAL_TOKENIZER_BPE_TOKENIZER_H_
+#define KVLAB_EVAL_TOKENIZER_BPE_TOKENIZER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "eval/gguf/gguf_file.h"
+#include "eval/tokenizer/pre_tokenizer.h"
+
+namespace kvlab::tokenizer {
+
+// What a GGUF tokenizer describes, independent of the file it came from.
+struct BpeVocabulary {
+  std::vector<std::string> tokens;  // In GPT-2's byte alphabet.
+  std::vector<std::string> merges;  // "left right", in rank order.
+  std::vector<int32_t> token_types;  // 1 normal, 2 unknown, 3 control, 4 user, 6 byte.
+  std::string pre_tokenizer = "gpt2";
+  int32_t bos_id = -1;
+  int32_t eos_id = -1;
+  bool add_bos = false;
+};
+
+class BpeTokenizer {
+ public:
+  // Builds the tokenizer of a GGUF file; errors name the file and the key at fault.
+  static absl::StatusOr<BpeTokenizer> FromGguf(const gguf::GgufFile& file);
+  // Builds a tokenizer from an explicit vocabulary (tests, synthetic models).
+  static absl::StatusOr<BpeTokenizer> FromVocabulary(BpeVocabulary vocabulary);
+
+  // Token ids of `text`. With `add_bos`, the BOS id comes first.
+  std::vector<int32_t> Encode(absl::string_view text, bool add_bos = false);
+  // The text of `ids` (special tokens as their literal text).
+  std::string Decode(const std::vector<int32_t>& ids) const;
+
+  int32_t vocab_size() const { return static_cast<int32_t>(vocabulary_.tokens.size()); }
+  int32_t bos_id() const { return vocabulary_.bos_id; }
+  int32_t eos_id() const { return vocabulary_.eos_id; }
+  // Whether the model wants BOS prepended (`tokenizer.ggml.add_bos_token`).
+  bool add_bos() const { return vocabulary_.add_bos; }
+
+ private:
+  BpeTokenizer(BpeVocabulary vocabulary, PreTokenizer pre_tokenizer);
+  // Appends the ids of one pre-tokenized word (raw UTF-8) to `out`.
+  void EncodeWord(const std::string& word, std::vector<int32_t>& out);
+
+  BpeVocabulary vocabulary_;
+  PreTokenizer pre_tokenizer_;
+  absl::flat_hash_map<std::string, int32_t> token_ids_;
+  absl::flat_hash_map<std::string, int32_t> merge_ranks_;
+  // GPT-2's byte alphabet: byte -> UTF-8 of its printable stand-in, and back.
+  std::vector<std::string> byte_to_symbol_;
+  absl::flat_hash_map<std::string, uint8_t> symbol_to_byte_;
+  absl::flat_hash_map<std::string, std::vector<int32_t>> word_cache_;
+};
+
+}  // namespace kvlab::tokenizer
+
+#endif  // KVLAB_EVAL_TOKENIZER_BPE_TOKENIZER_H_

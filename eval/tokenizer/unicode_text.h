@@ -1,0 +1,32 @@
+// Unicode helpers for the byte-level BPE tokenizer: UTF-8 decoding and the character
+// classes that GPT-2-style pre-tokenizer regexes use.
+#ifndef KVLAB_EVAL_TOKENIZER_UNICODE_TEXT_H_
+#define KVLAB_EVAL_TOKENIZER_UNICODE_TEXT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace kvlab::tokenizer {
+
+// U+FFFD, which replaces each byte that does not start a well-formed sequence.
+inline constexpr char32_t kReplacementCharacter = 0xFFFD;
+
+// Decodes UTF-8 into code points. A byte that does not start a complete sequence
+// becomes one U+FFFD and decoding resumes at the next byte; this is llama.cpp's
+// leniency, so that both split malformed text the same way.
+std::vector<char32_t> DecodeUtf8(absl::string_view text);
+
+// Appends the UTF-8 encoding of `cp` to `out`.
+void AppendUtf8(char32_t cp, std::string& out);
+
+// Character classes of the pre-tokenizer regexes.
+bool IsLetter(char32_t cp);      // \p{L}
+bool IsNumber(char32_t cp);      // \p{N}
+bool IsWhitespace(char32_t cp);  // \s: the Unicode White_Space property
+
+}  // namespace kvlab::tokenizer
+
+#endif  // KVLAB_EVAL_TOKENIZER_UNICODE_TEXT_H_
