@@ -1,0 +1,179 @@
+#include "core/base_kv_cache.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_format.h"
+#include "core/status_macros.h"
+#include "core/torch_status.h"
+
+namespace kvlab {
+
+absl::StatusOr<std::unique_ptr<BaseKvCache>> BaseKvCache::Create(
+    const AttentionShape& shape, const RotaryEmbedding& rope, PositionMode mode,
+    c10::Device device, const TensorStoreFactory& make_key_store,
+    const TensorStoreFactory& make_value_store) {
+  if (shape.num_layers <= 0 || shape.kv_heads <= 0 || shape.q_heads % shape.kv_heads != 0 ||
+      shape.q_heads < shape.kv_heads) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "cache shape needs layers > 0 and q_heads a positive multiple of kv_heads, got "
+        "layers=%d q_heads=%d kv_heads=%d",
+        shape.num_layers, shape.q_heads, shape.kv_heads));
+  }
+  if (rope.head_dim() != shape.head_dim) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "rope head_dim %d differs from cache head_dim %d", rope.head_dim(), shape.head_dim));
+  }
+  std::unique_ptr<BaseKvCache> cache(new BaseKvCache(shape, rope, mode));
+  cache->layers_.resize(shape.num_layers);
+  for (int layer = 0; layer < shape.num_layers; ++layer) {
+    Layer& l = cache->layers_[layer];
+    KVLAB_ASSIGN_OR_RETURN(l.keys, make_key_store(layer));
+    KVLAB_ASSIGN_OR_RETURN(l.values, make_value_store(layer));
+    l.positions = std::make_unique<TokenBuffer>(
+        shape.kv_heads, std::vector<int64_t>{}, at::TensorOptions().dtype(at::kLong).device(device));
+  }
+  return cache;
+}
+
+absl::Status BaseKvCache::CheckInputs(int layer, const AttentionInputs& inputs) const {
+  if (layer < 0 || layer >= shape_.num_layers) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("layer %d out of range [0, %d)", layer, shape_.num_layers));
+  }
+  const auto check = [&](const at::Tensor& t, const char* name, int64_t heads) {
+    if (!t.defined() || t.dim() != 3 || t.size(0) != heads || t.size(2) != shape_.head_dim ||
+        t.size(1) != inputs.queries.size(1) || t.scalar_type() != at::kFloat) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "attention %s must be float32 [%d, n, %d] with the queries' n, got %s %s", name, heads,
+          shape_.head_dim, t.defined() ? c10::str(t.sizes()) : "undefined",
+          t.defined() ? c10::toString(t.scalar_type()) : ""));
+    }
+    return absl::OkStatus();
+  };
+  if (!inputs.queries.defined() || inputs.queries.dim() != 3) {
+    return absl::InvalidArgumentError("attention queries must be [q_heads, n, head_dim]");
+  }
+  KVLAB_RETURN_IF_ERROR(check(inputs.queries, "queries", shape_.q_heads));
+  KVLAB_RETURN_IF_ERROR(check(inputs.keys, "keys", shape_.kv_heads));
+  KVLAB_RETURN_IF_ERROR(check(inputs.values, "values", shape_.kv_heads));
+  if (inputs.first_position < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("first_position must be >= 0, got %d", inputs.first_position));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AttentionResult> BaseKvCache::Attend(int layer, const AttentionInputs& inputs) {
+  KVLAB_RETURN_IF_ERROR(CheckInputs(layer, inputs));
+  return CatchTorchErrors(absl::StrFormat("attention in layer %d", layer),
+                          [&] { return AttendUnchecked(layer, inputs); });
+}
+
+absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
+                                                             const AttentionInputs& inputs) {
+  Layer& l = layers_[layer];
+  const int64_t n = inputs.queries.size(1);
+  const int64_t kv_heads = shape_.kv_heads;
+  const int64_t group = shape_.q_heads / kv_heads;
+  const int64_t d = shape_.head_dim;
+  const auto index_options = at::TensorOptions().dtype(at::kLong).device(inputs.keys.device());
+  const at::Tensor new_positions =
+      at::arange(inputs.first_position, inputs.first_position + n, index_options);
+
+  // Store the new tokens; queries get the rotation that matches how keys are read.
+  at::Tensor queries;
+  if (mode_ == PositionMode::kOriginal) {
+    KVLAB_RETURN_IF_ERROR(l.keys->Append(rope_.Apply(inputs.keys, new_positions)));
+  } else {
+    KVLAB_RETURN_IF_ERROR(l.keys->Append(inputs.keys));
+  }
+  KVLAB_RETURN_IF_ERROR(l.values->Append(inputs.values));
+  KVLAB_RETURN_IF_ERROR(l.positions->Append(new_positions.unsqueeze(0).expand({kv_heads, n})));
+  const int64_t length = l.keys->length();
+  const int64_t past = length - n;  // Tokens held before this step.
+
+  at::Tensor slot_rotated_keys;  // kCacheSlot only: keys rotated by their slots.
+  if (mode_ == PositionMode::kOriginal) {
+    queries = rope_.Apply(inputs.queries, new_positions);
+  } else {
+    queries = rope_.Apply(inputs.queries, at::arange(past, length, index_options));
+    slot_rotated_keys =
+        rope_.Apply(l.keys->Materialize(), at::arange(0, length, index_options));
+  }
+  // [q_heads, n, d] -> [kv_heads, group * n, d]: the query heads of a KV head, stacked.
+  const at::Tensor grouped = queries.reshape({kv_heads, group, n, d});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+
+  AttentionResult result;
+  std::vector<at::Tensor> outputs;
+  const AttentionStatsRequest& request = inputs.stats_request;
+  const int64_t recent = std::min(request.recent_queries, n);
+  std::vector<at::Tensor> recent_rows;
+  if (request.column_sums) {
+    result.stats.column_sums = at::zeros({kv_heads, length}, inputs.queries.options());
+  }
+  for (int64_t begin = 0; begin < n; begin += kQueryBlock) {
+    const int64_t rows = std::min(kQueryBlock, n - begin);
+    const at::Tensor block = grouped.narrow(2, begin, rows).reshape({kv_heads, group * rows, d});
+    at::Tensor scores = mode_ == PositionMode::kOriginal
+                            ? l.keys->MultiplyTransposed(block)
+                            : at::matmul(block, slot_rotated_keys.transpose(1, 2));
+    scores.mul_(scale);
+    // Query begin + i sees tokens up to slot past + begin + i.
+    at::Tensor probs = scores.view({kv_heads, group, rows, length});
+    if (past + begin + rows < length || rows > 1) {
+      const at::Tensor query_slot = at::arange(past + begin, past + begin + rows, index_options);
+      const at::Tensor future =
+          at::arange(0, length, index_options).unsqueeze(0) > query_slot.unsqueeze(1);
+      probs.masked_fill_(future, -std::numeric_limits<float>::infinity());
+    }
+    probs = at::softmax(probs, -1);
+    outputs.push_back(
+        l.values->Multiply(probs.view({kv_heads, group * rows, length})).view({kv_heads, group, rows, d}));
+    if (request.any()) {
+      const at::Tensor head_mean = probs.mean(1);  // [kv_heads, rows, length]
+      if (request.column_sums) result.stats.column_sums.add_(head_mean.sum(1));
+      const int64_t first_recent = std::max(begin, n - recent);
+      if (recent > 0 && first_recent < begin + rows) {
+        recent_rows.push_back(head_mean.narrow(1, first_recent - begin, begin + rows - first_recent));
+      }
+    }
+  }
+  at::Tensor output = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
+  result.output = output.reshape({shape_.q_heads, n, d});
+  if (!recent_rows.empty()) result.stats.recent = at::cat(recent_rows, 1);
+  return result;
+}
+
+absl::Status BaseKvCache::Retain(int layer, const at::Tensor& keep) {
+  if (layer < 0 || layer >= shape_.num_layers) {
+    return absl::InvalidArgumentError(absl::StrFormat("layer %d out of range", layer));
+  }
+  Layer& l = layers_[layer];
+  return CatchTorchErrors(absl::StrFormat("retain in layer %d", layer), [&]() -> absl::Status {
+    KVLAB_RETURN_IF_ERROR(l.keys->Retain(keep));
+    KVLAB_RETURN_IF_ERROR(l.values->Retain(keep));
+    KVLAB_RETURN_IF_ERROR(l.positions->Retain(keep));
+    return absl::OkStatus();
+  });
+}
+
+int64_t BaseKvCache::Length(int layer) const { return layers_[layer].keys->length(); }
+
+at::Tensor BaseKvCache::Positions(int layer) const { return layers_[layer].positions->View(); }
+
+CacheMemory BaseKvCache::Memory() const {
+  CacheMemory memory;
+  for (const Layer& l : layers_) {
+    memory.held_bytes += l.keys->held_bytes() + l.values->held_bytes();
+    memory.allocated_bytes += l.keys->allocated_bytes() + l.values->allocated_bytes();
+    memory.held_tokens += l.keys->length();
+    memory.metadata_bytes += l.positions->held_bytes();
+  }
+  return memory;
+}
+
+}  // namespace kvlab

@@ -1,0 +1,89 @@
+// BaseKvCache: the KvCache that holds tokens in per-layer TensorStores on one device.
+//
+// Each layer has a key store and a value store, made by factories so that keys and
+// values may be stored differently (a dense store, or a quantizer's store), and the
+// original position of every held token. Attend() rotates, stores, and attends:
+//
+//   PositionMode::kOriginal   keys are rotated at their original positions when
+//                             written and stored rotated (the usual cache).
+//   PositionMode::kCacheSlot  keys are stored unrotated and rotated at read time by
+//                             their slot in the cache (0..length-1), the query by its
+//                             own slot, as StreamingLLM does after eviction.
+//
+// Attention is causal over the held tokens, with grouped-query heads; queries are
+// processed in blocks so that a long prefill does not materialise a full score matrix.
+#ifndef KVLAB_CORE_BASE_KV_CACHE_H_
+#define KVLAB_CORE_BASE_KV_CACHE_H_
+
+#include <c10/core/Device.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/kv_cache.h"
+#include "core/rotary_embedding.h"
+#include "core/tensor_store.h"
+#include "core/token_buffer.h"
+
+namespace kvlab {
+
+// The attention geometry of a model, which every cache of it shares.
+struct AttentionShape {
+  int num_layers = 0;
+  int64_t q_heads = 0;
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;
+};
+
+enum class PositionMode { kOriginal, kCacheSlot };
+
+// Makes the store for one layer's keys or values.
+using TensorStoreFactory =
+    std::function<absl::StatusOr<std::unique_ptr<TensorStore>>(int layer)>;
+
+class BaseKvCache : public KvCache {
+ public:
+  // Fails with InvalidArgument if the shape is inconsistent (q_heads not a multiple of
+  // kv_heads, rope head_dim different) and with the factories' errors.
+  static absl::StatusOr<std::unique_ptr<BaseKvCache>> Create(
+      const AttentionShape& shape, const RotaryEmbedding& rope, PositionMode mode,
+      c10::Device device, const TensorStoreFactory& make_key_store,
+      const TensorStoreFactory& make_value_store);
+
+  absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override;
+  absl::Status Retain(int layer, const at::Tensor& keep) override;
+  int64_t Length(int layer) const override;
+  at::Tensor Positions(int layer) const override;
+  CacheMemory Memory() const override;
+  int num_layers() const override { return shape_.num_layers; }
+
+  const TensorStore& key_store(int layer) const { return *layers_[layer].keys; }
+  const TensorStore& value_store(int layer) const { return *layers_[layer].values; }
+
+  // Queries per attention block; bounds scores memory to
+  // q_heads * kQueryBlock * length floats.
+  static constexpr int64_t kQueryBlock = 512;
+
+ private:
+  struct Layer {
+    std::unique_ptr<TensorStore> keys;
+    std::unique_ptr<TensorStore> values;
+    std::unique_ptr<TokenBuffer> positions;  // [kv_heads, length] int64
+  };
+
+  BaseKvCache(const AttentionShape& shape, const RotaryEmbedding& rope, PositionMode mode)
+      : shape_(shape), rope_(rope), mode_(mode) {}
+  absl::Status CheckInputs(int layer, const AttentionInputs& inputs) const;
+  absl::StatusOr<AttentionResult> AttendUnchecked(int layer, const AttentionInputs& inputs);
+
+  AttentionShape shape_;
+  RotaryEmbedding rope_;
+  PositionMode mode_;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace kvlab
+
+#endif  // KVLAB_CORE_BASE_KV_CACHE_H_

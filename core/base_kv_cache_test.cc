@@ -1,0 +1,188 @@
+#include "core/base_kv_cache.h"
+
+#include <ATen/ATen.h>
+
+#include "core/dense_tensor_store.h"
+#include "core/reference_attention.h"
+#include "core/status_macros.h"
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kQHeads = 6, kKvHeads = 2, kHeadDim = 8;
+constexpr double kBase = 10000.0;
+
+TensorStoreFactory DenseFactory(at::ScalarType dtype = at::kFloat) {
+  return [dtype](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+    KVLAB_ASSIGN_OR_RETURN(auto store, DenseTensorStore::Create(kKvHeads, kHeadDim, dtype, at::kCPU));
+    return std::unique_ptr<TensorStore>(std::move(store));
+  };
+}
+
+std::unique_ptr<BaseKvCache> MakeCache(PositionMode mode, int layers = 2) {
+  const RotaryEmbedding rope = *RotaryEmbedding::Create(kHeadDim, kHeadDim, kBase,
+                                                        RopeStyle::kInterleaved);
+  absl::StatusOr<std::unique_ptr<BaseKvCache>> cache =
+      BaseKvCache::Create({layers, kQHeads, kKvHeads, kHeadDim}, rope, mode, at::kCPU,
+                          DenseFactory(), DenseFactory());
+  EXPECT_THAT(cache, IsOk());
+  return *std::move(cache);
+}
+
+struct Sequence {
+  at::Tensor q, k, v;  // [heads, n, d], unrotated
+};
+
+Sequence RandomSequence(int64_t n) {
+  return {at::randn({kQHeads, n, kHeadDim}), at::randn({kKvHeads, n, kHeadDim}),
+          at::randn({kKvHeads, n, kHeadDim})};
+}
+
+at::Tensor Rotate(const at::Tensor& x, int64_t first, int64_t n) {
+  return testing::ReferenceRope(x, at::arange(first, first + n, at::kLong), kBase, kHeadDim, true);
+}
+
+AttentionInputs Slice(const Sequence& s, int64_t begin, int64_t n) {
+  AttentionInputs in;
+  in.queries = s.q.narrow(1, begin, n).contiguous();
+  in.keys = s.k.narrow(1, begin, n).contiguous();
+  in.values = s.v.narrow(1, begin, n).contiguous();
+  in.first_position = begin;
+  return in;
+}
+
+// A whole causal sequence in one step equals the reference on rotated inputs.
+TEST(BaseKvCacheTest, PrefillMatchesReference) {
+  auto cache = MakeCache(PositionMode::kOriginal);
+  const Sequence s = RandomSequence(11);
+  absl::StatusOr<AttentionResult> result = cache->Attend(0, Slice(s, 0, 11));
+  ASSERT_THAT(result, IsOk());
+  const at::Tensor expected =
+      testing::ReferenceAttention(Rotate(s.q, 0, 11), Rotate(s.k, 0, 11), s.v);
+  EXPECT_TRUE(at::allclose(result->output, expected, 1e-4, 1e-5));
+  EXPECT_EQ(cache->Length(0), 11);
+  EXPECT_EQ(cache->Length(1), 0);
+}
+
+// Token-by-token decoding and chunks of uneven size give the same outputs as prefill.
+TEST(BaseKvCacheTest, IncrementalStepsMatchReference) {
+  auto cache = MakeCache(PositionMode::kOriginal);
+  const Sequence s = RandomSequence(10);
+  const at::Tensor expected =
+      testing::ReferenceAttention(Rotate(s.q, 0, 10), Rotate(s.k, 0, 10), s.v);
+  int64_t begin = 0;
+  for (int64_t n : {3, 1, 1, 4, 1}) {
+    absl::StatusOr<AttentionResult> result = cache->Attend(0, Slice(s, begin, n));
+    ASSERT_THAT(result, IsOk());
+    EXPECT_TRUE(at::allclose(result->output, expected.narrow(1, begin, n), 1e-4, 1e-5))
+        << "step at " << begin;
+    begin += n;
+  }
+  EXPECT_TRUE(at::equal(cache->Positions(0), at::arange(10, at::kLong).repeat({kKvHeads, 1})));
+}
+
+// Without eviction, slots equal positions, so both modes agree.
+TEST(BaseKvCacheTest, CacheSlotModeEqualsOriginalWithoutEviction) {
+  auto original = MakeCache(PositionMode::kOriginal);
+  auto slot = MakeCache(PositionMode::kCacheSlot);
+  const Sequence s = RandomSequence(6);
+  for (int64_t t = 0; t < 6; ++t) {
+    const at::Tensor a = original->Attend(1, Slice(s, t, 1))->output;
+    const at::Tensor b = slot->Attend(1, Slice(s, t, 1))->output;
+    EXPECT_TRUE(at::allclose(a, b, 1e-4, 1e-5));
+  }
+}
+
+// After evicting, kCacheSlot re-positions keys by slot; kOriginal keeps their positions.
+TEST(BaseKvCacheTest, ModesDifferOnlyInPositionsAfterEviction) {
+  const Sequence s = RandomSequence(8);
+  const at::Tensor keep = at::tensor({0, 5, 6}, at::kLong).repeat({kKvHeads, 1});
+  for (PositionMode mode : {PositionMode::kOriginal, PositionMode::kCacheSlot}) {
+    auto cache = MakeCache(mode);
+    ASSERT_THAT(cache->Attend(0, Slice(s, 0, 7)), IsOk());
+    ASSERT_THAT(cache->Retain(0, keep), IsOk());
+    EXPECT_TRUE(at::equal(cache->Positions(0)[0], at::tensor({0, 5, 6}, at::kLong)));
+    const at::Tensor out = cache->Attend(0, Slice(s, 7, 1))->output;
+    const at::Tensor kept_k = at::cat({s.k.index_select(1, at::tensor({0, 5, 6}, at::kLong)),
+                                       s.k.narrow(1, 7, 1)}, 1);
+    const at::Tensor kept_v = at::cat({s.v.index_select(1, at::tensor({0, 5, 6}, at::kLong)),
+                                       s.v.narrow(1, 7, 1)}, 1);
+    at::Tensor expected;
+    if (mode == PositionMode::kOriginal) {
+      const at::Tensor key_positions = at::tensor({0, 5, 6, 7}, at::kLong);
+      expected = testing::ReferenceAttention(
+          Rotate(s.q.narrow(1, 7, 1).contiguous(), 7, 1),
+          testing::ReferenceRope(kept_k, key_positions, kBase, kHeadDim, true), kept_v);
+    } else {  // Keys at slots 0..3, the query at slot 3.
+      expected = testing::ReferenceAttention(Rotate(s.q.narrow(1, 7, 1).contiguous(), 3, 1),
+                                             Rotate(kept_k, 0, 4), kept_v);
+    }
+    EXPECT_TRUE(at::allclose(out, expected, 1e-4, 1e-5));
+  }
+}
+
+TEST(BaseKvCacheTest, StatsMatchReferenceProbabilities) {
+  auto cache = MakeCache(PositionMode::kOriginal);
+  const Sequence s = RandomSequence(5);
+  AttentionInputs in = Slice(s, 0, 5);
+  in.stats_request.column_sums = true;
+  in.stats_request.recent_queries = 2;
+  absl::StatusOr<AttentionResult> result = cache->Attend(0, in);
+  ASSERT_THAT(result, IsOk());
+  at::Tensor probs;  // [q_heads, n, t]
+  testing::ReferenceAttention(Rotate(s.q, 0, 5), Rotate(s.k, 0, 5), s.v, &probs);
+  const at::Tensor per_kv = probs.view({kKvHeads, kQHeads / kKvHeads, 5, 5}).mean(1);
+  EXPECT_TRUE(at::allclose(result->stats.column_sums, per_kv.sum(1), 1e-4, 1e-5));
+  EXPECT_TRUE(at::allclose(result->stats.recent, per_kv.narrow(1, 3, 2), 1e-4, 1e-5));
+}
+
+TEST(BaseKvCacheTest, LongPrefillSpansQueryBlocks) {
+  auto cache = MakeCache(PositionMode::kOriginal, 1);
+  const int64_t n = BaseKvCache::kQueryBlock + 37;
+  const Sequence s = RandomSequence(n);
+  AttentionInputs in = Slice(s, 0, n);
+  in.stats_request.recent_queries = 40;  // Crosses the block boundary.
+  absl::StatusOr<AttentionResult> result = cache->Attend(0, in);
+  ASSERT_THAT(result, IsOk());
+  // Compare the rows near the block boundary against a reference on that prefix.
+  at::Tensor probs;
+  const at::Tensor expected =
+      testing::ReferenceAttention(Rotate(s.q, 0, n), Rotate(s.k, 0, n), s.v, &probs);
+  EXPECT_TRUE(at::allclose(result->output, expected, 1e-4, 1e-5));
+  const at::Tensor per_kv = probs.view({kKvHeads, kQHeads / kKvHeads, n, n}).mean(1);
+  EXPECT_TRUE(at::allclose(result->stats.recent, per_kv.narrow(1, n - 40, 40), 1e-4, 1e-6));
+}
+
+TEST(BaseKvCacheTest, MemoryCountsHeldAndAllocatedBytes) {
+  auto cache = MakeCache(PositionMode::kOriginal, 2);
+  const Sequence s = RandomSequence(10);
+  ASSERT_THAT(cache->Attend(0, Slice(s, 0, 10)), IsOk());
+  ASSERT_THAT(cache->Attend(1, Slice(s, 0, 10)), IsOk());
+  const CacheMemory memory = cache->Memory();
+  // 2 layers x (K + V) x 10 tokens x 2 heads x 8 dims x 4 bytes.
+  EXPECT_EQ(memory.held_bytes, 2 * 2 * 10 * kKvHeads * kHeadDim * 4);
+  EXPECT_EQ(memory.allocated_bytes, 2 * 2 * 64 * kKvHeads * kHeadDim * 4);
+  EXPECT_EQ(memory.held_tokens, 20);
+  EXPECT_EQ(memory.metadata_bytes, 2 * 10 * kKvHeads * 8);
+}
+
+TEST(BaseKvCacheTest, RejectsBadInputs) {
+  auto cache = MakeCache(PositionMode::kOriginal);
+  AttentionInputs in = Slice(RandomSequence(2), 0, 2);
+  EXPECT_THAT(cache->Attend(5, in), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("layer 5")));
+  in.keys = at::randn({3, 2, kHeadDim});
+  EXPECT_THAT(cache->Attend(0, in), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keys")));
+  const RotaryEmbedding rope = *RotaryEmbedding::Create(kHeadDim, kHeadDim, kBase,
+                                                        RopeStyle::kInterleaved);
+  EXPECT_THAT(BaseKvCache::Create({2, 5, 2, kHeadDim}, rope, PositionMode::kOriginal, at::kCPU,
+                                  DenseFactory(), DenseFactory()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("multiple of kv_heads")));
+}
+
+}  // namespace
+}  // namespace kvlab

@@ -1,0 +1,69 @@
+#include "core/dense_tensor_store.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+
+#include "absl/strings/str_format.h"
+
+namespace kvlab {
+
+absl::Status CheckDeviceAvailable(c10::Device device) {
+  if (device.is_cpu()) return absl::OkStatus();
+  if (device.is_cuda()) {
+    if (!at::hasCUDA()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "device '%s' requested, but this LibTorch build has no CUDA support", device.str()));
+    }
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrFormat("device '%s' is not supported (use cpu or cuda)", device.str()));
+}
+
+absl::StatusOr<std::unique_ptr<DenseTensorStore>> DenseTensorStore::Create(int64_t kv_heads,
+                                                                          int64_t head_dim,
+                                                                          at::ScalarType dtype,
+                                                                          c10::Device device) {
+  if (kv_heads <= 0 || head_dim <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("store needs kv_heads > 0 and head_dim > 0, got %d and %d", kv_heads,
+                        head_dim));
+  }
+  if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "dense store dtype must be float32, bfloat16 or float16, got %s", c10::toString(dtype)));
+  }
+  if (absl::Status status = CheckDeviceAvailable(device); !status.ok()) return status;
+  return std::unique_ptr<DenseTensorStore>(
+      new DenseTensorStore(kv_heads, head_dim, dtype, device));
+}
+
+DenseTensorStore::DenseTensorStore(int64_t kv_heads, int64_t head_dim, at::ScalarType dtype,
+                                   c10::Device device)
+    : dtype_(dtype),
+      buffer_(kv_heads, {head_dim}, at::TensorOptions().dtype(dtype).device(device)) {}
+
+at::Tensor DenseTensorStore::HeldAsFloat() const {
+  const at::Tensor held = buffer_.View();
+  return dtype_ == at::kFloat ? held : held.to(at::kFloat);
+}
+
+at::Tensor DenseTensorStore::MultiplyTransposed(const at::Tensor& queries) const {
+  return at::matmul(queries, HeldAsFloat().transpose(1, 2));
+}
+
+at::Tensor DenseTensorStore::Multiply(const at::Tensor& weights) const {
+  return at::matmul(weights, HeldAsFloat());
+}
+
+at::Tensor DenseTensorStore::Materialize() const { return HeldAsFloat().clone(); }
+
+std::string DenseTensorStore::Describe() const {
+  switch (dtype_) {
+    case at::kBFloat16: return "bf16";
+    case at::kHalf: return "fp16";
+    default: return "fp32";
+  }
+}
+
+}  // namespace kvlab

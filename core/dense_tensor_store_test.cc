@@ -1,0 +1,60 @@
+#include "core/dense_tensor_store.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(DenseTensorStoreTest, ProductsMatchHeldTokens) {
+  auto store = *DenseTensorStore::Create(2, 4, at::kFloat, at::kCPU);
+  const at::Tensor tokens = at::randn({2, 5, 4});
+  ASSERT_THAT(store->Append(tokens.narrow(1, 0, 3)), IsOk());
+  ASSERT_THAT(store->Append(tokens.narrow(1, 3, 2)), IsOk());
+  const at::Tensor q = at::randn({2, 3, 4});
+  EXPECT_TRUE(at::allclose(store->MultiplyTransposed(q), at::matmul(q, tokens.transpose(1, 2))));
+  const at::Tensor w = at::rand({2, 3, 5});
+  EXPECT_TRUE(at::allclose(store->Multiply(w), at::matmul(w, tokens)));
+  EXPECT_TRUE(at::equal(store->Materialize(), tokens));
+  EXPECT_EQ(store->held_bytes(), 5 * 2 * 4 * 4);
+  EXPECT_EQ(store->Describe(), "fp32");
+}
+
+TEST(DenseTensorStoreTest, HalfPrecisionStoresRoundedValues) {
+  auto store = *DenseTensorStore::Create(1, 8, at::kHalf, at::kCPU);
+  const at::Tensor tokens = at::randn({1, 3, 8});
+  ASSERT_THAT(store->Append(tokens), IsOk());
+  EXPECT_TRUE(at::equal(store->Materialize(), tokens.to(at::kHalf).to(at::kFloat)));
+  EXPECT_EQ(store->held_bytes(), 3 * 8 * 2);
+  EXPECT_EQ(store->Describe(), "fp16");
+}
+
+TEST(DenseTensorStoreTest, RetainKeepsChosenTokensPerHead) {
+  auto store = *DenseTensorStore::Create(2, 2, at::kFloat, at::kCPU);
+  const at::Tensor tokens = at::randn({2, 4, 2});
+  ASSERT_THAT(store->Append(tokens), IsOk());
+  const at::Tensor keep = at::tensor({1, 3, 0, 2}, at::kLong).view({2, 2});
+  ASSERT_THAT(store->Retain(keep), IsOk());
+  EXPECT_EQ(store->length(), 2);
+  const at::Tensor held = store->Materialize();
+  EXPECT_TRUE(at::equal(held[0][1], tokens[0][3]));
+  EXPECT_TRUE(at::equal(held[1][0], tokens[1][0]));
+}
+
+TEST(DenseTensorStoreTest, RejectsUnsupportedDtypeAndDevice) {
+  EXPECT_THAT(DenseTensorStore::Create(1, 4, at::kInt, at::kCPU),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dtype")));
+  if (!at::hasCUDA()) {
+    EXPECT_THAT(DenseTensorStore::Create(1, 4, at::kFloat, c10::Device("cuda:0")),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no CUDA")));
+  }
+}
+
+}  // namespace
+}  // namespace kvlab

@@ -1,0 +1,97 @@
+// KvCache: the key/value cache of one sequence, for every layer of a model.
+//
+// The model hands each layer's new keys and values to Attend(), which stores them and
+// returns attention computed over exactly what the cache then holds. The cache owns
+// attention so that what is attended is what is stored: a quantized cache attends its
+// quantized tokens (the new ones included), an evicting cache attends what it kept.
+//
+// Implementations: BaseKvCache (base_kv_cache.h), which keeps per-layer tensor stores
+// (dense or quantized) on a device; EvictingKvCache (eviction), a decorator that owns
+// another KvCache and trims it after every step with an eviction policy.
+//
+// Shapes (one sequence; batches use one cache per sequence):
+//   queries [q_heads, n, head_dim], keys and values [kv_heads, n, head_dim], fp32,
+//   before rotary embedding. Query head h reads KV head h / (q_heads / kv_heads).
+//
+// Thread-compatible: one thread drives a cache at a time.
+#ifndef KVLAB_CORE_KV_CACHE_H_
+#define KVLAB_CORE_KV_CACHE_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace kvlab {
+
+// What Attend() may also report, beyond the attention output. Statistics are
+// aggregated over the query heads that share a KV head (mean), so each has one value
+// per (KV head, cached token).
+struct AttentionStatsRequest {
+  // Sum over this step's n queries of each cached token's attention probability.
+  bool column_sums = false;
+  // The attention rows of the last `recent_queries` queries of this step (fewer if the
+  // step has fewer queries).
+  int64_t recent_queries = 0;
+
+  bool any() const { return column_sums || recent_queries > 0; }
+};
+
+struct AttentionStats {
+  at::Tensor column_sums;    // [kv_heads, length] fp32, or undefined.
+  at::Tensor recent;         // [kv_heads, min(recent_queries, n), length] fp32, or undefined.
+};
+
+struct AttentionInputs {
+  at::Tensor queries;  // [q_heads, n, head_dim]
+  at::Tensor keys;     // [kv_heads, n, head_dim]
+  at::Tensor values;   // [kv_heads, n, head_dim]
+  // Original position of the first of the n tokens; the others follow consecutively.
+  int64_t first_position = 0;
+  AttentionStatsRequest stats_request;
+};
+
+struct AttentionResult {
+  at::Tensor output;  // [q_heads, n, head_dim] fp32
+  AttentionStats stats;
+};
+
+// Bytes a cache holds. `held_bytes` counts all of the keys' and values' storage for the
+// live tokens: every payload, scale, zero point and full-precision residual token.
+// `allocated_bytes` adds reserved but unused capacity. `metadata_bytes` is bookkeeping
+// beside the keys and values (original positions, eviction statistics), which a
+// production cache may not need and is therefore kept apart.
+struct CacheMemory {
+  int64_t held_bytes = 0;
+  int64_t allocated_bytes = 0;
+  int64_t metadata_bytes = 0;
+  int64_t held_tokens = 0;  // Summed over layers (a token in 30 layers counts 30).
+};
+
+class KvCache {
+ public:
+  virtual ~KvCache() = default;
+
+  // Stores the new tokens of `layer` and returns attention of the new queries over
+  // everything the layer holds afterwards: query i sees every earlier token still held
+  // and new tokens 0..i (causal).
+  virtual absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) = 0;
+
+  // Keeps only the tokens at `keep` ([kv_heads, m] int64 indices into the layer's
+  // current order, ascending per row) and frees or reuses the rest's storage.
+  virtual absl::Status Retain(int layer, const at::Tensor& keep) = 0;
+
+  // Tokens held by `layer` (the same count for every KV head).
+  virtual int64_t Length(int layer) const = 0;
+  // Original positions of the held tokens of `layer`: [kv_heads, Length(layer)] int64.
+  virtual at::Tensor Positions(int layer) const = 0;
+
+  virtual CacheMemory Memory() const = 0;
+  virtual int num_layers() const = 0;
+};
+
+}  // namespace kvlab
+
+#endif  // KVLAB_CORE_KV_CACHE_H_

@@ -1,0 +1,51 @@
+// RotaryEmbedding: rotary position embedding (RoPE) of queries and keys.
+//
+// GGUF "llama" files store Q and K projections permuted so that RoPE rotates adjacent
+// pairs (x[2i], x[2i+1]) ("interleaved", llama.cpp's LLAMA_ROPE_TYPE_NORM); Hugging Face
+// checkpoints rotate (x[i], x[i + d/2]) ("half", NEOX). Pair i turns by
+// position * base^(-2i / rotary_dim); dimensions past rotary_dim pass through.
+//
+// Rotations compose (R(a) R(b) = R(a + b)) and preserve norms, which lets caches
+// re-position keys at read time.
+#ifndef KVLAB_CORE_ROTARY_EMBEDDING_H_
+#define KVLAB_CORE_ROTARY_EMBEDDING_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+
+namespace kvlab {
+
+enum class RopeStyle { kInterleaved, kHalf };
+
+class RotaryEmbedding {
+ public:
+  // Fails with InvalidArgument unless 0 < rotary_dim <= head_dim, rotary_dim is even
+  // and base > 1.
+  static absl::StatusOr<RotaryEmbedding> Create(int64_t head_dim, int64_t rotary_dim, double base,
+                                                RopeStyle style);
+
+  // Rotates x [heads, n, head_dim] (fp32). `positions` is [n] (shared by all heads) or
+  // [heads, n], int64, on x's device. Returns a new tensor.
+  at::Tensor Apply(const at::Tensor& x, const at::Tensor& positions) const;
+
+  int64_t head_dim() const { return head_dim_; }
+  int64_t rotary_dim() const { return rotary_dim_; }
+  double base() const { return base_; }
+  RopeStyle style() const { return style_; }
+
+ private:
+  RotaryEmbedding(int64_t head_dim, int64_t rotary_dim, double base, RopeStyle style)
+      : head_dim_(head_dim), rotary_dim_(rotary_dim), base_(base), style_(style) {}
+
+  int64_t head_dim_;
+  int64_t rotary_dim_;
+  double base_;
+  RopeStyle style_;
+};
+
+}  // namespace kvlab
+
+#endif  // KVLAB_CORE_ROTARY_EMBEDDING_H_

@@ -1,0 +1,75 @@
+#include "core/rotary_embedding.h"
+
+#include <ATen/ATen.h>
+
+#include "core/reference_attention.h"
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab {
+namespace {
+
+using ::testing::HasSubstr;
+
+at::Tensor Positions(std::vector<int64_t> p) { return at::tensor(p, at::kLong); }
+
+TEST(RotaryEmbeddingTest, InterleavedMatchesDefinition) {
+  const RotaryEmbedding rope = *RotaryEmbedding::Create(8, 8, 10000.0, RopeStyle::kInterleaved);
+  const at::Tensor x = at::randn({3, 4, 8});
+  const at::Tensor positions = Positions({0, 1, 17, 4095});
+  EXPECT_TRUE(at::allclose(rope.Apply(x, positions),
+                           testing::ReferenceRope(x, positions, 10000.0, 8, true), 1e-5, 1e-5));
+}
+
+TEST(RotaryEmbeddingTest, HalfMatchesDefinition) {
+  const RotaryEmbedding rope = *RotaryEmbedding::Create(8, 8, 500.0, RopeStyle::kHalf);
+  const at::Tensor x = at::randn({2, 3, 8});
+  const at::Tensor positions = Positions({3, 9, 100});
+  EXPECT_TRUE(at::allclose(rope.Apply(x, positions),
+                           testing::ReferenceRope(x, positions, 500.0, 8, false), 1e-5, 1e-5));
+}
+
+TEST(RotaryEmbeddingTest, PartialRotationLeavesTailAlone) {
+  const RotaryEmbedding rope = *RotaryEmbedding::Create(8, 4, 10000.0, RopeStyle::kInterleaved);
+  const at::Tensor x = at::randn({1, 2, 8});
+  const at::Tensor out = rope.Apply(x, Positions({5, 6}));
+  EXPECT_TRUE(at::equal(out.narrow(-1, 4, 4), x.narrow(-1, 4, 4)));
+  EXPECT_TRUE(at::allclose(out.narrow(-1, 0, 4),
+                           testing::ReferenceRope(x.narrow(-1, 0, 4).contiguous(),
+                                                  Positions({5, 6}), 10000.0, 4, true),
+                           1e-5, 1e-5));
+}
+
+TEST(RotaryEmbeddingTest, PositionZeroIsIdentityAndRotationsCompose) {
+  const RotaryEmbedding rope = *RotaryEmbedding::Create(16, 16, 10000.0, RopeStyle::kInterleaved);
+  const at::Tensor x = at::randn({2, 1, 16});
+  EXPECT_TRUE(at::allclose(rope.Apply(x, Positions({0})), x));
+  const at::Tensor twice = rope.Apply(rope.Apply(x, Positions({30})), Positions({12}));
+  EXPECT_TRUE(at::allclose(twice, rope.Apply(x, Positions({42})), 1e-5, 1e-5));
+  // Norms are preserved, and the dot product depends only on the distance.
+  EXPECT_TRUE(at::allclose(rope.Apply(x, Positions({7})).norm(2, -1), x.norm(2, -1), 1e-5, 1e-5));
+  const at::Tensor y = at::randn({2, 1, 16});
+  const auto dot = [&](int64_t a, int64_t b) {
+    return (rope.Apply(x, Positions({a})) * rope.Apply(y, Positions({b}))).sum();
+  };
+  EXPECT_TRUE(at::allclose(dot(100, 90), dot(10, 0), 1e-4, 1e-4));
+}
+
+TEST(RotaryEmbeddingTest, PerHeadPositions) {
+  const RotaryEmbedding rope = *RotaryEmbedding::Create(4, 4, 100.0, RopeStyle::kInterleaved);
+  const at::Tensor x = at::randn({2, 2, 4});
+  const at::Tensor per_head = at::tensor({0, 1, 5, 6}, at::kLong).view({2, 2});
+  const at::Tensor out = rope.Apply(x, per_head);
+  EXPECT_TRUE(at::allclose(out[1].unsqueeze(0), rope.Apply(x[1].unsqueeze(0), Positions({5, 6}))));
+}
+
+TEST(RotaryEmbeddingTest, RejectsBadShapes) {
+  EXPECT_THAT(RotaryEmbedding::Create(64, 65, 1e4, RopeStyle::kInterleaved),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("even")));
+  EXPECT_THAT(RotaryEmbedding::Create(64, 64, 1.0, RopeStyle::kInterleaved),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("base")));
+}
+
+}  // namespace
+}  // namespace kvlab

@@ -1,0 +1,54 @@
+// TensorStore: where a cache keeps one of its two tensors (keys or values) for one
+// layer, in whatever format the store uses.
+//
+// Attention only ever reaches the stored tokens through the two products below, so a
+// quantized store can compute them from its codes (and a fused kernel can skip
+// materialising a dequantized copy). Dense stores are the base; quantizers provide
+// their own stores (quant/).
+//
+// Shapes: tokens arrive as [kv_heads, n, head_dim] fp32 on the store's device; the store
+// holds `length()` tokens per KV head, all heads the same count.
+#ifndef KVLAB_CORE_TENSOR_STORE_H_
+#define KVLAB_CORE_TENSOR_STORE_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace kvlab {
+
+class TensorStore {
+ public:
+  virtual ~TensorStore() = default;
+
+  // Appends `tokens` [kv_heads, n, head_dim] after the held ones.
+  virtual absl::Status Append(const at::Tensor& tokens) = 0;
+
+  // queries [kv_heads, m, head_dim] x held^T -> [kv_heads, m, length()] fp32.
+  virtual at::Tensor MultiplyTransposed(const at::Tensor& queries) const = 0;
+  // weights [kv_heads, m, length()] x held -> [kv_heads, m, head_dim] fp32.
+  virtual at::Tensor Multiply(const at::Tensor& weights) const = 0;
+
+  // The held tokens as fp32 [kv_heads, length(), head_dim]: a temporary, for paths that
+  // must transform tokens before use (rotation at read time) and for tests.
+  virtual at::Tensor Materialize() const = 0;
+
+  // Keeps the tokens at `keep` ([kv_heads, m] int64, ascending per row), in that order.
+  virtual absl::Status Retain(const at::Tensor& keep) = 0;
+
+  virtual int64_t length() const = 0;
+  // Bytes of everything held for the live tokens (payload, scales, zero points,
+  // residual tokens), and bytes reserved including unused capacity.
+  virtual int64_t held_bytes() const = 0;
+  virtual int64_t allocated_bytes() const = 0;
+  // Short description for result records, e.g. "fp32" or "int4-g32-channel-r128".
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace kvlab
+
+#endif  // KVLAB_CORE_TENSOR_STORE_H_
