@@ -1,0 +1,164 @@
+#include "eval/model/llama_model.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "absl/strings/str_format.h"
+#include "core/base_kv_cache.h"
+#include "core/dense_tensor_store.h"
+#include "core/status_macros.h"
+#include "core/torch_status.h"
+#include "eval/gguf/gguf_tensor.h"
+
+namespace kvlab::model {
+
+namespace {
+
+// y = x W^T, in W's dtype, returned as fp32.
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight) {
+  if (weight.scalar_type() == at::kFloat) return at::linear(x, weight);
+  return at::linear(x.to(weight.scalar_type()), weight).to(at::kFloat);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const gguf::GgufFile& file,
+                                                            const LoadOptions& options) {
+  KVLAB_ASSIGN_OR_RETURN(LlamaConfig config, LlamaConfig::FromGguf(file));
+  KVLAB_RETURN_IF_ERROR(CheckDeviceAvailable(options.device));
+  if (options.weight_dtype != at::kFloat && options.weight_dtype != at::kBFloat16) {
+    return absl::InvalidArgumentError("model weight dtype must be float32 or bfloat16");
+  }
+  KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding rope,
+                         RotaryEmbedding::Create(config.head_dim, config.rope_dim,
+                                                 config.rope_base, RopeStyle::kInterleaved));
+  std::unique_ptr<LlamaModel> model(new LlamaModel(config, std::move(rope), options));
+  const int64_t h = config.hidden, d = config.head_dim;
+  const auto load = [&](const std::string& name,
+                        std::vector<int64_t> shape) -> absl::StatusOr<at::Tensor> {
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor t, gguf::LoadTensor(file, name, shape));
+    return CatchTorchErrors(absl::StrFormat("%s: moving '%s' to %s", file.path(), name,
+                                            options.device.str()),
+                            [&]() -> absl::StatusOr<at::Tensor> {
+                              return t.to(options.device, options.weight_dtype);
+                            });
+  };
+  // Norm weights stay fp32: they scale activations and cost nothing.
+  const auto load_norm = [&](const std::string& name) -> absl::StatusOr<at::Tensor> {
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor t, gguf::LoadTensor(file, name, {h}));
+    return t.to(options.device);
+  };
+  c10::InferenceMode inference;
+  KVLAB_ASSIGN_OR_RETURN(model->token_embedding_, load("token_embd.weight", {config.vocab, h}));
+  KVLAB_ASSIGN_OR_RETURN(model->output_norm_, load_norm("output_norm.weight"));
+  if (config.tied_embeddings) {
+    model->output_ = model->token_embedding_;
+  } else {
+    KVLAB_ASSIGN_OR_RETURN(model->output_, load("output.weight", {config.vocab, h}));
+  }
+  for (int i = 0; i < config.num_layers; ++i) {
+    const std::string prefix = absl::StrFormat("blk.%d.", i);
+    Layer layer;
+    KVLAB_ASSIGN_OR_RETURN(layer.attn_norm, load_norm(prefix + "attn_norm.weight"));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor q, load(prefix + "attn_q.weight", {config.q_heads * d, h}));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor k, load(prefix + "attn_k.weight", {config.kv_heads * d, h}));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor v, load(prefix + "attn_v.weight", {config.kv_heads * d, h}));
+    // One projection for Q, K and V (and one for gate and up) halves the matmul count.
+    layer.qkv = at::cat({q, k, v}, 0);
+    KVLAB_ASSIGN_OR_RETURN(layer.output,
+                           load(prefix + "attn_output.weight", {h, config.q_heads * d}));
+    KVLAB_ASSIGN_OR_RETURN(layer.ffn_norm, load_norm(prefix + "ffn_norm.weight"));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor gate, load(prefix + "ffn_gate.weight", {config.ffn, h}));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor up, load(prefix + "ffn_up.weight", {config.ffn, h}));
+    layer.gate_up = at::cat({gate, up}, 0);
+    KVLAB_ASSIGN_OR_RETURN(layer.down, load(prefix + "ffn_down.weight", {h, config.ffn}));
+    model->layers_.push_back(std::move(layer));
+  }
+  return model;
+}
+
+at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
+  return x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_eps) * weight;
+}
+
+absl::StatusOr<at::Tensor> LlamaModel::Forward(const at::Tensor& tokens, int64_t first_position,
+                                               absl::Span<KvCache* const> caches) const {
+  if (tokens.dim() != 2 || tokens.scalar_type() != at::kLong) {
+    return absl::InvalidArgumentError("forward expects int64 tokens [batch, n]");
+  }
+  if (static_cast<int64_t>(caches.size()) != tokens.size(0)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "forward got %d caches for a batch of %d", caches.size(), tokens.size(0)));
+  }
+  for (KvCache* cache : caches) {
+    if (cache == nullptr || cache->num_layers() != config_.num_layers) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("forward needs one cache of %d layers per row", config_.num_layers));
+    }
+  }
+  if (tokens.numel() > 0 &&
+      (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= config_.vocab)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("token ids must be in [0, %d)", config_.vocab));
+  }
+  c10::InferenceMode inference;
+  return CatchTorchErrors("model forward", [&] {
+    return ForwardUnchecked(tokens.to(options_.device), first_position, caches);
+  });
+}
+
+absl::StatusOr<at::Tensor> LlamaModel::ForwardUnchecked(const at::Tensor& tokens,
+                                                        int64_t first_position,
+                                                        absl::Span<KvCache* const> caches) const {
+  const int64_t batch = tokens.size(0), n = tokens.size(1);
+  const int64_t d = config_.head_dim, hq = config_.q_heads, hkv = config_.kv_heads;
+  at::Tensor x = at::embedding(token_embedding_, tokens).to(at::kFloat);  // [batch, n, hidden]
+  for (int i = 0; i < config_.num_layers; ++i) {
+    const Layer& layer = layers_[i];
+    // [batch, n, heads * d] -> [batch, heads, n, d]
+    const at::Tensor qkv = Linear(RmsNorm(x, layer.attn_norm), layer.qkv);
+    const auto heads = [&](int64_t offset, int64_t count) {
+      return qkv.narrow(-1, offset * d, count * d).view({batch, n, count, d}).transpose(1, 2);
+    };
+    const at::Tensor q = heads(0, hq), k = heads(hq, hkv), v = heads(hq + hkv, hkv);
+    std::vector<at::Tensor> attended;
+    attended.reserve(batch);
+    for (int64_t b = 0; b < batch; ++b) {
+      AttentionInputs inputs;
+      inputs.queries = q[b].contiguous();
+      inputs.keys = k[b].contiguous();
+      inputs.values = v[b].contiguous();
+      inputs.first_position = first_position;
+      KVLAB_ASSIGN_OR_RETURN(AttentionResult result, caches[b]->Attend(i, inputs));
+      attended.push_back(std::move(result.output));
+    }
+    // [batch, q_heads, n, d] -> [batch, n, q_heads * d]
+    const at::Tensor attention = at::stack(attended).transpose(1, 2).reshape({batch, n, hq * d});
+    x = x + Linear(attention, layer.output);
+    const at::Tensor gate_up = Linear(RmsNorm(x, layer.ffn_norm), layer.gate_up);
+    const at::Tensor gate = gate_up.narrow(-1, 0, config_.ffn);
+    const at::Tensor up = gate_up.narrow(-1, config_.ffn, config_.ffn);
+    x = x + Linear(at::silu(gate) * up, layer.down);
+  }
+  return RmsNorm(x, output_norm_);
+}
+
+at::Tensor LlamaModel::Logits(const at::Tensor& hidden) const {
+  c10::InferenceMode inference;
+  return Linear(hidden, output_);
+}
+
+absl::StatusOr<std::unique_ptr<KvCache>> LlamaModel::NewDenseCache() const {
+  const AttentionShape shape = config_.attention_shape();
+  const c10::Device device = options_.device;
+  const TensorStoreFactory dense = [shape, device](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+    KVLAB_ASSIGN_OR_RETURN(auto store, DenseTensorStore::Create(shape.kv_heads, shape.head_dim,
+                                                                at::kFloat, device));
+    return std::unique_ptr<TensorStore>(std::move(store));
+  };
+  KVLAB_ASSIGN_OR_RETURN(auto cache, BaseKvCache::Create(shape, rope_, PositionMode::kOriginal,
+                                                         device, dense, dense));
+  return std::unique_ptr<KvCache>(std::move(cache));
+}
+
+}  // namespace kvlab::model

@@ -1,0 +1,128 @@
+#include "eval/model/llama_model.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include "core/status_matchers.h"
+#include "eval/gguf/gguf_writer.h"
+#include "eval/model/tiny_llama.h"
+#include "eval/testing/default_model.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab::model {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<gguf::GgufFile> OpenTiny(const TinyLlamaOptions& options, const std::string& name) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  EXPECT_THAT(WriteTinyLlama(path, options), IsOk());
+  return *gguf::GgufFile::Open(path);
+}
+
+// Logits of a full causal forward (one step) and of token-by-token decoding.
+std::pair<at::Tensor, at::Tensor> FullAndStreamedLogits(const LlamaModel& model,
+                                                        const at::Tensor& tokens) {
+  auto full_cache = *model.NewDenseCache();
+  const at::Tensor full =
+      model.Logits(*model.Forward(tokens.unsqueeze(0), 0, {full_cache.get()})).squeeze(0);
+  auto stream_cache = *model.NewDenseCache();
+  std::vector<at::Tensor> rows;
+  for (int64_t t = 0; t < tokens.size(0); ++t) {
+    const at::Tensor hidden =
+        *model.Forward(tokens.narrow(0, t, 1).unsqueeze(0), t, {stream_cache.get()});
+    rows.push_back(model.Logits(hidden).squeeze(0));
+  }
+  return {full, at::cat(rows, 0)};
+}
+
+double MaxRelativeError(const at::Tensor& actual, const at::Tensor& expected) {
+  return ((actual - expected).abs().max() / expected.abs().max()).item<double>();
+}
+
+TEST(LlamaModelTest, ReadsConfigFromGguf) {
+  TinyLlamaOptions options;
+  options.tied_embeddings = false;
+  auto file = OpenTiny(options, "config.gguf");
+  auto model = *LlamaModel::Load(*file, {});
+  const LlamaConfig& c = model->config();
+  EXPECT_EQ(c.num_layers, 2);
+  EXPECT_EQ(c.hidden, 32);
+  EXPECT_EQ(c.q_heads, 4);
+  EXPECT_EQ(c.kv_heads, 2);
+  EXPECT_EQ(c.head_dim, 8);
+  EXPECT_EQ(c.vocab, 262);
+  EXPECT_FALSE(c.tied_embeddings);
+}
+
+TEST(LlamaModelTest, TinyModelStreamingEqualsFullForward) {
+  auto file = OpenTiny({}, "tiny.gguf");
+  auto model = *LlamaModel::Load(*file, {});
+  const at::Tensor tokens = at::randint(0, model->config().vocab, {40}, at::kLong);
+  const auto [full, streamed] = FullAndStreamedLogits(*model, tokens);
+  EXPECT_LT(MaxRelativeError(streamed, full), 1e-4);
+}
+
+TEST(LlamaModelTest, BatchRowsAreIndependent) {
+  auto file = OpenTiny({}, "batch.gguf");
+  auto model = *LlamaModel::Load(*file, {});
+  const at::Tensor tokens = at::randint(0, model->config().vocab, {2, 9}, at::kLong);
+  auto a = *model->NewDenseCache(), b = *model->NewDenseCache(), c = *model->NewDenseCache();
+  const at::Tensor batched = *model->Forward(tokens, 0, {a.get(), b.get()});
+  const at::Tensor second_alone = *model->Forward(tokens.narrow(0, 1, 1), 0, {c.get()});
+  EXPECT_TRUE(at::allclose(batched[1], second_alone[0], 1e-5, 1e-5));
+}
+
+TEST(LlamaModelTest, RejectsBadInputs) {
+  auto file = OpenTiny({}, "bad_inputs.gguf");
+  auto model = *LlamaModel::Load(*file, {});
+  auto cache = *model->NewDenseCache();
+  EXPECT_THAT(model->Forward(at::full({1, 2}, 5000, at::kLong), 0, {cache.get()}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("token ids")));
+  EXPECT_THAT(model->Forward(at::zeros({2, 2}, at::kLong), 0, {cache.get()}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 caches for a batch of 2")));
+}
+
+TEST(LlamaModelTest, MissingTensorNamesIt) {
+  gguf::GgufWriter w;
+  w.AddString("general.architecture", "llama");
+  w.AddUint32("llama.block_count", 1);
+  w.AddUint32("llama.embedding_length", 8);
+  w.AddUint32("llama.feed_forward_length", 16);
+  w.AddUint32("llama.attention.head_count", 2);
+  w.AddTensor("token_embd.weight", {8, 4}, gguf::TensorType::kF32,
+              gguf::FloatBytes(std::vector<float>(32, 0.1f)));
+  const std::string path = ::testing::TempDir() + "/missing.gguf";
+  ASSERT_THAT(w.WriteFile(path), IsOk());
+  auto file = *gguf::GgufFile::Open(path);
+  EXPECT_THAT(LlamaModel::Load(*file, {}),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("output_norm.weight")));
+}
+
+TEST(LlamaModelTest, RejectsOtherArchitectures) {
+  gguf::GgufWriter w;
+  w.AddString("general.architecture", "gpt2");
+  const std::string path = ::testing::TempDir() + "/gpt2.gguf";
+  ASSERT_THAT(w.WriteFile(path), IsOk());
+  auto file = *gguf::GgufFile::Open(path);
+  EXPECT_THAT(LlamaModel::Load(*file, {}),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("'gpt2'")));
+}
+
+// The default model, 300 tokens: decoding through the cache one token at a time gives
+// the logits of one causal forward over the whole sequence.
+TEST(LlamaModelTest, DefaultModelStreamingEqualsFullForward) {
+  at::set_num_threads(2);
+  auto file = *gguf::GgufFile::Open(testing::kDefaultModelPath);
+  auto model = *LlamaModel::Load(*file, {});
+  EXPECT_EQ(model->config().num_layers, 30);
+  EXPECT_EQ(model->config().kv_heads, 3);
+  EXPECT_TRUE(model->config().tied_embeddings);
+  const at::Tensor tokens = at::randint(0, model->config().vocab, {300}, at::kLong);
+  const auto [full, streamed] = FullAndStreamedLogits(*model, tokens);
+  EXPECT_LT(MaxRelativeError(streamed, full), 1e-4);
+}
+
+}  // namespace
+}  // namespace kvlab::model

@@ -1,0 +1,30 @@
+// Writes a tiny Llama GGUF with random fp32 weights and a byte-level tokenizer, so that
+// tests can run the whole pipeline in milliseconds.
+#ifndef KVLAB_EVAL_MODEL_TINY_LLAMA_H_
+#define KVLAB_EVAL_MODEL_TINY_LLAMA_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace kvlab::model {
+
+struct TinyLlamaOptions {
+  int layers = 2;
+  int64_t hidden = 32;
+  int64_t q_heads = 4;
+  int64_t kv_heads = 2;
+  int64_t ffn = 64;
+  double rope_base = 10000.0;
+  bool tied_embeddings = true;
+  uint32_t seed = 1;
+};
+
+// Writes the model to `path`. The vocabulary is the 256 GPT-2 byte symbols plus
+// a few merges; BOS is token 256 ("<s>").
+absl::Status WriteTinyLlama(const std::string& path, const TinyLlamaOptions& options = {});
+
+}  // namespace kvlab::model
+
+#endif  // KVLAB_EVAL_MODEL_TINY_LLAMA_H_

@@ -1,0 +1,90 @@
+// Perplexity protocols: how a token stream is fed through a model and its caches, and
+// which predictions are scored.
+//
+// Chunked (llama.cpp's `llama-perplexity`): the stream is cut into non-overlapping
+//   chunks of n_ctx tokens; each chunk starts from an empty cache, its first token is
+//   replaced by BOS when the model adds BOS, the whole chunk runs in one forward, and
+//   the predictions of the second half (tokens n_ctx/2 + 1 .. n_ctx - 1) are scored.
+// Streaming: one long stream decoded one token at a time through a single cache (which
+//   may evict as it goes); every token after the first is scored, and the mean NLL is
+//   also reported per bucket of positions.
+// Prefill-compress: a context of L tokens runs in one forward (the cache may then
+//   compress it), and the next M tokens are decoded one at a time and scored
+//   (teacher-forced), repeated over consecutive windows of L + M tokens.
+#ifndef KVLAB_EVAL_PERPLEXITY_PERPLEXITY_H_
+#define KVLAB_EVAL_PERPLEXITY_PERPLEXITY_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/kv_cache.h"
+#include "eval/model/llama_model.h"
+
+namespace kvlab::eval {
+
+// Makes a fresh, empty cache for one sequence.
+using CacheFactory = std::function<absl::StatusOr<std::unique_ptr<KvCache>>()>;
+// Reports progress: `done` of `total` tokens processed.
+using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
+
+struct ChunkedOptions {
+  int64_t n_ctx = 512;      // Tokens per chunk; >= 4.
+  int64_t max_chunks = 0;   // 0: as many whole chunks as the stream holds.
+  bool replace_first_with_bos = false;
+  int32_t bos_id = -1;
+};
+
+struct StreamingOptions {
+  int64_t max_tokens = 0;   // 0: the whole stream.
+  int64_t bucket_size = 256;  // Positions per NLL bucket; >= 1.
+};
+
+struct PrefillCompressOptions {
+  int64_t context_tokens = 0;  // L, >= 1.
+  int64_t scored_tokens = 0;   // M, >= 1.
+  int64_t max_windows = 1;     // Windows of L + M tokens; 0: as many as fit.
+};
+
+struct PerplexityResult {
+  double nll_sum = 0.0;
+  int64_t tokens_scored = 0;
+  int64_t tokens_processed = 0;  // Forwarded through the model, scored or not.
+  double seconds = 0.0;          // Wall time of the forwards and scoring.
+  // Largest cache footprint seen after any step.
+  int64_t peak_held_bytes = 0;
+  int64_t peak_allocated_bytes = 0;
+  int64_t peak_metadata_bytes = 0;
+  // Held bytes per held token (per layer summed), averaged over steps.
+  double mean_bytes_per_token = 0.0;
+  // Streaming only: per bucket of positions, NLL sum and count.
+  std::vector<double> bucket_nll_sum;
+  std::vector<int64_t> bucket_count;
+
+  double perplexity() const;
+  double tokens_per_second() const;
+};
+
+absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
+                                            const std::vector<int32_t>& tokens,
+                                            const ChunkedOptions& options,
+                                            const CacheFactory& make_cache,
+                                            const ProgressCallback& progress = nullptr);
+
+absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
+                                              const std::vector<int32_t>& tokens,
+                                              const StreamingOptions& options,
+                                              const CacheFactory& make_cache,
+                                              const ProgressCallback& progress = nullptr);
+
+absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& model,
+                                                    const std::vector<int32_t>& tokens,
+                                                    const PrefillCompressOptions& options,
+                                                    const CacheFactory& make_cache,
+                                                    const ProgressCallback& progress = nullptr);
+
+}  // namespace kvlab::eval
+
+#endif  // KVLAB_EVAL_PERPLEXITY_PERPLEXITY_H_
