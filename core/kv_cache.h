@@ -20,6 +20,8 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -91,6 +93,9 @@ class KvCache {
   virtual CacheMemory Memory() const = 0;
   virtual int num_layers() const = 0;
 };
+
+// Makes a fresh, empty cache for one sequence.
+using KvCacheFactory = std::function<absl::StatusOr<std::unique_ptr<KvCache>>()>;
 
 }  // namespace kvlab
 

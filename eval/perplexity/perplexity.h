@@ -25,8 +25,7 @@
 
 namespace kvlab::eval {
 
-// Makes a fresh, empty cache for one sequence.
-using CacheFactory = std::function<absl::StatusOr<std::unique_ptr<KvCache>>()>;
+using CacheFactory = KvCacheFactory;
 // Reports progress: `done` of `total` tokens processed.
 using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
 

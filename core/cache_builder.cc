@@ -1,0 +1,81 @@
+#include "core/cache_builder.h"
+
+#include "absl/strings/str_format.h"
+#include "core/dense_tensor_store.h"
+#include "core/status_macros.h"
+
+namespace kvlab {
+
+namespace {
+
+using config::CacheConfig;
+using config::QuantizedStore;
+using config::StorageDtype;
+using config::StoreConfig;
+
+at::ScalarType ToScalarType(StorageDtype dtype) {
+  switch (dtype) {
+    case config::BFLOAT16: return at::kBFloat16;
+    case config::FLOAT16: return at::kHalf;
+    default: return at::kFloat;
+  }
+}
+
+absl::StatusOr<TensorStoreFactory> MakeStoreFactory(const StoreConfig& config,
+                                                    const CacheContext& context,
+                                                    const std::string& field) {
+  if (config.has_quantized()) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s.quantized: no quantizer is available in this build", field));
+  }
+  const at::ScalarType dtype = ToScalarType(config.dense().dtype());
+  const AttentionShape shape = context.shape;
+  const c10::Device device = context.device;
+  KVLAB_RETURN_IF_ERROR(CheckDeviceAvailable(device));
+  return TensorStoreFactory([shape, dtype, device](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+    KVLAB_ASSIGN_OR_RETURN(auto store,
+                           DenseTensorStore::Create(shape.kv_heads, shape.head_dim, dtype, device));
+    return std::unique_ptr<TensorStore>(std::move(store));
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& config,
+                                                const CacheContext& context) {
+  KVLAB_ASSIGN_OR_RETURN(TensorStoreFactory keys, MakeStoreFactory(config.keys(), context, "keys"));
+  KVLAB_ASSIGN_OR_RETURN(TensorStoreFactory values,
+                         MakeStoreFactory(config.values(), context, "values"));
+  if (config.has_eviction()) {
+    return absl::UnimplementedError("eviction: no eviction policy is available in this build");
+  }
+  const PositionMode mode = config.position_mode() == config::POSITION_CACHE_SLOT
+                                ? PositionMode::kCacheSlot
+                                : PositionMode::kOriginal;
+  // Build one cache now so that errors surface when the experiment starts.
+  KVLAB_RETURN_IF_ERROR(
+      BaseKvCache::Create(context.shape, context.rope, mode, context.device, keys, values)
+          .status());
+  return KvCacheFactory([context, mode, keys, values]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+    KVLAB_ASSIGN_OR_RETURN(auto cache, BaseKvCache::Create(context.shape, context.rope, mode,
+                                                           context.device, keys, values));
+    return std::unique_ptr<KvCache>(std::move(cache));
+  });
+}
+
+std::string DescribeStore(const config::StoreConfig& config) {
+  if (!config.has_quantized()) {
+    switch (config.dense().dtype()) {
+      case config::BFLOAT16: return "bf16";
+      case config::FLOAT16: return "fp16";
+      default: return "fp32";
+    }
+  }
+  const config::QuantizedStore& q = config.quantized();
+  std::string text = q.quantizer();
+  if (q.has_options()) text += " (" + q.options().ShortDebugString() + ")";
+  if (q.residual_tokens() > 0) text += absl::StrFormat(" + %d fp32 residual", q.residual_tokens());
+  return text;
+}
+
+}  // namespace kvlab

@@ -1,0 +1,41 @@
+// Building KV caches from CacheConfig messages (core/cache_config.proto).
+//
+//   KVLAB_ASSIGN_OR_RETURN(KvCacheFactory make_cache, MakeCacheFactory(config, context));
+//   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache, make_cache());
+//
+// The config is validated once, when the factory is made: every error names the
+// offending field relative to the CacheConfig ("eviction.budget.tokens must be >= 1").
+#ifndef KVLAB_CORE_CACHE_BUILDER_H_
+#define KVLAB_CORE_CACHE_BUILDER_H_
+
+#include <c10/core/Device.h>
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/base_kv_cache.h"
+#include "core/cache_config.pb.h"
+#include "core/kv_cache.h"
+#include "core/rotary_embedding.h"
+
+namespace kvlab {
+
+// What a cache needs to know about the model and the protocol it serves.
+struct CacheContext {
+  AttentionShape shape;
+  RotaryEmbedding rope;
+  c10::Device device = c10::kCPU;
+  // Tokens that a fractional budget is a fraction of (the protocol's context).
+  int64_t budget_reference_tokens = 0;
+};
+
+absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& config,
+                                                const CacheContext& context);
+
+// Short description of how a store keeps its tokens, e.g. "fp32" or
+// "int4 (kvlab.quant.IntegerQuantizerOptions: bits: 4) + 32 fp32 residual".
+std::string DescribeStore(const config::StoreConfig& config);
+
+}  // namespace kvlab
+
+#endif  // KVLAB_CORE_CACHE_BUILDER_H_

@@ -1,0 +1,137 @@
+#include "experiments/config_loader.h"
+
+#include <filesystem>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_format.h"
+#include "core/files.h"
+#include "core/status_macros.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace kvlab::experiments {
+
+namespace {
+
+// Keeps the first error protobuf's text parser reports (its line is 0-based).
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (message_.empty()) message_ = absl::StrFormat("%d:%d: %s", line + 1, column + 1, message);
+  }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
+};
+
+bool IsPlainName(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status Invalid(const std::string& path, const std::string& message) {
+  return absl::InvalidArgumentError(absl::StrFormat("%s: %s", path, message));
+}
+
+absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& path) {
+  if (e.name().empty()) e.set_name(std::filesystem::path(path).stem().string());
+  if (!IsPlainName(e.name())) {
+    return Invalid(path, absl::StrFormat(
+        "name '%s' may only use letters, digits, '-', '_' and '.'", e.name()));
+  }
+  if (e.model_path().empty()) e.set_model_path(kDefaultModelPath);
+  if (e.text_path().empty()) return Invalid(path, "text_path is required");
+  if (e.output_dir().empty()) e.set_output_dir("results/" + e.name());
+  if (e.threads() < 0) {
+    return Invalid(path, absl::StrFormat("threads must be >= 0, got %d", e.threads()));
+  }
+  if (e.device().empty()) e.set_device("cpu");
+
+  switch (e.protocol_case()) {
+    case config::Experiment::kChunked: {
+      config::ChunkedProtocol& c = *e.mutable_chunked();
+      if (c.n_ctx() == 0) c.set_n_ctx(512);
+      if (c.n_ctx() < 4) {
+        return Invalid(path, absl::StrFormat("chunked.n_ctx must be >= 4, got %d", c.n_ctx()));
+      }
+      if (c.max_chunks() < 0) {
+        return Invalid(path,
+                       absl::StrFormat("chunked.max_chunks must be >= 0, got %d", c.max_chunks()));
+      }
+      break;
+    }
+    case config::Experiment::kStreaming: {
+      config::StreamingProtocol& s = *e.mutable_streaming();
+      if (s.bucket_size() == 0) s.set_bucket_size(256);
+      if (s.bucket_size() < 1) {
+        return Invalid(path, absl::StrFormat("streaming.bucket_size must be >= 1, got %d",
+                                             s.bucket_size()));
+      }
+      if (s.max_tokens() < 0) {
+        return Invalid(path, absl::StrFormat("streaming.max_tokens must be >= 0, got %d",
+                                             s.max_tokens()));
+      }
+      break;
+    }
+    case config::Experiment::kPrefillCompress: {
+      config::PrefillCompressProtocol& p = *e.mutable_prefill_compress();
+      if (p.context_tokens() < 1 || p.scored_tokens() < 1) {
+        return Invalid(path, absl::StrFormat(
+            "prefill_compress.context_tokens and scored_tokens must be >= 1, got %d and %d",
+            p.context_tokens(), p.scored_tokens()));
+      }
+      if (!p.has_max_windows()) p.set_max_windows(1);
+      if (p.max_windows() < 0) {
+        return Invalid(path, absl::StrFormat("prefill_compress.max_windows must be >= 0, got %d",
+                                             p.max_windows()));
+      }
+      break;
+    }
+    case config::Experiment::PROTOCOL_NOT_SET:
+      return Invalid(path, "a protocol is required: chunked, streaming or prefill_compress");
+  }
+
+  if (e.caches().empty()) return Invalid(path, "at least one caches { ... } entry is required");
+  absl::flat_hash_set<std::string> names;
+  for (int i = 0; i < e.caches_size(); ++i) {
+    const std::string& name = e.caches(i).name();
+    if (!IsPlainName(name)) {
+      return Invalid(path, absl::StrFormat(
+          "caches[%d].name '%s' must be non-empty and use only letters, digits, '-', '_', '.'",
+          i, name));
+    }
+    if (!names.insert(name).second) {
+      return Invalid(path, absl::StrFormat("caches[%d].name '%s' is used twice", i, name));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<config::Experiment> ParseExperiment(absl::string_view text,
+                                                   const std::string& path) {
+  config::Experiment experiment;
+  google::protobuf::TextFormat::Parser parser;
+  FirstErrorCollector errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), &experiment)) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s:%s", path, errors.message()));
+  }
+  KVLAB_RETURN_IF_ERROR(FillDefaultsAndValidate(experiment, path));
+  return experiment;
+}
+
+absl::StatusOr<config::Experiment> LoadExperiment(const std::string& path) {
+  KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+  return ParseExperiment(text, path);
+}
+
+}  // namespace kvlab::experiments

@@ -1,0 +1,88 @@
+#include "experiments/config_loader.h"
+
+#include <filesystem>
+
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab::experiments {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kMinimal[] = R"pb(
+  text_path: "wiki.txt"
+  chunked {}
+  caches { name: "dense" }
+)pb";
+
+TEST(ConfigLoaderTest, FillsDefaults) {
+  absl::StatusOr<config::Experiment> e = ParseExperiment(kMinimal, "configs/my-run.pbtxt");
+  ASSERT_THAT(e, IsOk());
+  EXPECT_EQ(e->name(), "my-run");
+  EXPECT_EQ(e->model_path(), kDefaultModelPath);
+  EXPECT_EQ(e->output_dir(), "results/my-run");
+  EXPECT_EQ(e->chunked().n_ctx(), 512);
+  EXPECT_EQ(e->device(), "cpu");
+}
+
+TEST(ConfigLoaderTest, ProtocolDefaults) {
+  absl::StatusOr<config::Experiment> streaming = ParseExperiment(
+      R"pb(text_path: "t" streaming {} caches { name: "a" })pb", "s.pbtxt");
+  ASSERT_THAT(streaming, IsOk());
+  EXPECT_EQ(streaming->streaming().bucket_size(), 256);
+  absl::StatusOr<config::Experiment> prefill = ParseExperiment(
+      R"pb(text_path: "t" prefill_compress { context_tokens: 8 scored_tokens: 2 } caches { name: "a" })pb",
+      "p.pbtxt");
+  ASSERT_THAT(prefill, IsOk());
+  EXPECT_EQ(prefill->prefill_compress().max_windows(), 1);
+}
+
+TEST(ConfigLoaderTest, SyntaxErrorNamesLineAndField) {
+  const std::string text = "text_path: \"t\"\nchunked {}\ncaches { nmae: \"x\" }\n";
+  EXPECT_THAT(ParseExperiment(text, "bad.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("bad.pbtxt:3:"), HasSubstr("nmae"))));
+}
+
+TEST(ConfigLoaderTest, ValueErrorsNameTheField) {
+  EXPECT_THAT(ParseExperiment(R"pb(chunked {} caches { name: "a" })pb", "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("text_path is required")));
+  EXPECT_THAT(ParseExperiment(R"pb(text_path: "t" caches { name: "a" })pb", "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("a protocol is required")));
+  EXPECT_THAT(ParseExperiment(R"pb(text_path: "t" chunked { n_ctx: 2 } caches { name: "a" })pb",
+                              "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("chunked.n_ctx must be >= 4")));
+  EXPECT_THAT(ParseExperiment(R"pb(text_path: "t" chunked {})pb", "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("caches")));
+  EXPECT_THAT(ParseExperiment(
+                  R"pb(text_path: "t" chunked {} caches { name: "a" } caches { name: "a" })pb",
+                  "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("caches[1].name 'a' is used twice")));
+  EXPECT_THAT(ParseExperiment(R"pb(text_path: "t" chunked {} caches { name: "a b" })pb", "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("caches[0].name 'a b'")));
+  EXPECT_THAT(ParseExperiment(
+                  R"pb(text_path: "t" streaming { bucket_size: -1 } caches { name: "a" })pb",
+                  "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("streaming.bucket_size")));
+}
+
+TEST(ConfigLoaderTest, MissingFileNamesIt) {
+  EXPECT_THAT(LoadExperiment("/nonexistent/exp.pbtxt"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/exp.pbtxt")));
+}
+
+// Every committed config parses and validates.
+TEST(ConfigLoaderTest, CommittedConfigsAreValid) {
+  int configs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("experiments/configs")) {
+    if (entry.path().extension() != ".pbtxt") continue;
+    EXPECT_THAT(LoadExperiment(entry.path().string()), IsOk()) << entry.path();
+    ++configs;
+  }
+  EXPECT_GT(configs, 0);
+}
+
+}  // namespace
+}  // namespace kvlab::experiments

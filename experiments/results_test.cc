@@ -1,0 +1,77 @@
+#include "experiments/results.h"
+
+#include "core/files.h"
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace kvlab::experiments {
+namespace {
+
+using ::testing::HasSubstr;
+
+RunRecord Record(const std::string& name, double nll_sum, int64_t bytes_per_token) {
+  RunRecord r;
+  r.name = name;
+  r.protocol = "streaming";
+  r.keys = "fp32";
+  r.values = "fp32";
+  r.eviction = "none";
+  r.position_mode = "original";
+  r.result.nll_sum = nll_sum;
+  r.result.tokens_scored = 100;
+  r.result.tokens_processed = 100;
+  r.result.seconds = 4.0;
+  r.result.mean_bytes_per_token = static_cast<double>(bytes_per_token);
+  r.result.peak_held_bytes = 100 * bytes_per_token;
+  r.result.bucket_nll_sum = {100.0, 200.0};
+  r.result.bucket_count = {50, 50};
+  r.elements_per_token = 2 * 30 * 3 * 64;
+  r.bucket_size = 50;
+  return r;
+}
+
+TEST(ResultsTest, JsonHasTheRequiredKeys) {
+  const std::string json = ToJson({Record("dense", 300.0, 46080), Record("half", 310.0, 23040)});
+  const nlohmann::json parsed = nlohmann::json::parse(json);
+  ASSERT_EQ(parsed.size(), 2u);
+  for (const char* key : {"name", "perplexity", "tokens_scored", "kv_bytes_per_token",
+                          "peak_kv_bytes", "tokens_per_second"}) {
+    EXPECT_TRUE(parsed[0].contains(key)) << key;
+  }
+  EXPECT_NEAR(parsed[0]["perplexity"].get<double>(), std::exp(3.0), 1e-9);
+  EXPECT_EQ(parsed[0]["tokens_per_second"].get<double>(), 25.0);
+  EXPECT_EQ(parsed[0]["bits_per_element"].get<double>(), 32.0);
+  EXPECT_EQ(parsed[1]["compression_vs_fp16"].get<double>(), 1.0);
+  EXPECT_EQ(parsed[1]["compression_vs_fp32"].get<double>(), 2.0);
+  EXPECT_EQ(parsed[0]["nll_by_position"][1]["first_position"].get<int>(), 50);
+  EXPECT_EQ(parsed[0]["nll_by_position"][1]["mean_nll"].get<double>(), 4.0);
+}
+
+TEST(ResultsTest, CsvHasHeaderAndOneRowPerRecord) {
+  RunRecord quoted = Record("a", 300.0, 46080);
+  quoted.keys = "int4 (bits: 4, axis: \"x\")";
+  const std::string csv = ToCsv({quoted, Record("b", 300.0, 46080)});
+  EXPECT_THAT(csv, HasSubstr("name,perplexity,mean_nll,tokens_scored,kv_bytes_per_token,peak_kv_bytes,tokens_per_second"));
+  EXPECT_THAT(csv, HasSubstr("\"int4 (bits: 4, axis: \"\"x\"\")\""));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
+}
+
+TEST(ResultsTest, TableListsEveryConfig) {
+  const std::string table = FormatTable({Record("dense", 300.0, 46080)});
+  EXPECT_THAT(table, HasSubstr("| config | perplexity |"));
+  EXPECT_THAT(table, HasSubstr("|--------|-----------:|"));
+  EXPECT_THAT(table, HasSubstr("20.0855"));
+  EXPECT_THAT(table, HasSubstr("4.39 MiB"));
+}
+
+TEST(ResultsTest, WritesBothFiles) {
+  const std::string dir = ::testing::TempDir() + "/results_out";
+  ASSERT_THAT(WriteResults(dir, {Record("dense", 300.0, 46080)}), IsOk());
+  EXPECT_THAT(ReadFileToString(dir + "/results.json"), IsOk());
+  EXPECT_THAT(ReadFileToString(dir + "/results.csv"), IsOk());
+}
+
+}  // namespace
+}  // namespace kvlab::experiments
