@@ -92,6 +92,7 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   }
   KVLAB_RETURN_IF_ERROR(l.values->Append(inputs.values));
   KVLAB_RETURN_IF_ERROR(l.positions->Append(new_positions.unsqueeze(0).expand({kv_heads, n})));
+  peak_held_bytes_ = std::max(peak_held_bytes_, Memory().held_bytes);
   const int64_t length = l.keys->length();
   const int64_t past = length - n;  // Tokens held before this step.
 
@@ -173,6 +174,7 @@ CacheMemory BaseKvCache::Memory() const {
     memory.held_tokens += l.keys->length();
     memory.metadata_bytes += l.positions->held_bytes();
   }
+  memory.peak_held_bytes = std::max(peak_held_bytes_, memory.held_bytes);
   return memory;
 }
 

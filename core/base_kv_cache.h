@@ -82,6 +82,7 @@ class BaseKvCache : public KvCache {
   RotaryEmbedding rope_;
   PositionMode mode_;
   std::vector<Layer> layers_;
+  int64_t peak_held_bytes_ = 0;
 };
 
 }  // namespace kvlab

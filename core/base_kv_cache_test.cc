@@ -169,6 +169,11 @@ TEST(BaseKvCacheTest, MemoryCountsHeldAndAllocatedBytes) {
   EXPECT_EQ(memory.allocated_bytes, 2 * 2 * 64 * kKvHeads * kHeadDim * 4);
   EXPECT_EQ(memory.held_tokens, 20);
   EXPECT_EQ(memory.metadata_bytes, 2 * 10 * kKvHeads * 8);
+  EXPECT_EQ(memory.peak_held_bytes, memory.held_bytes);
+  // The high-water mark survives eviction.
+  ASSERT_THAT(cache->Retain(0, at::zeros({kKvHeads, 1}, at::kLong)), IsOk());
+  EXPECT_EQ(cache->Memory().peak_held_bytes, memory.held_bytes);
+  EXPECT_LT(cache->Memory().held_bytes, memory.held_bytes);
 }
 
 TEST(BaseKvCacheTest, RejectsBadInputs) {

@@ -1,7 +1,11 @@
 #include "core/cache_builder.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/dense_tensor_store.h"
+#include "core/evicting_kv_cache.h"
+#include "core/eviction_policy.h"
+#include "core/layer_budgets.h"
 #include "core/status_macros.h"
 
 namespace kvlab {
@@ -46,19 +50,42 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
   KVLAB_ASSIGN_OR_RETURN(TensorStoreFactory keys, MakeStoreFactory(config.keys(), context, "keys"));
   KVLAB_ASSIGN_OR_RETURN(TensorStoreFactory values,
                          MakeStoreFactory(config.values(), context, "values"));
-  if (config.has_eviction()) {
-    return absl::UnimplementedError("eviction: no eviction policy is available in this build");
-  }
   const PositionMode mode = config.position_mode() == config::POSITION_CACHE_SLOT
                                 ? PositionMode::kCacheSlot
                                 : PositionMode::kOriginal;
-  // Build one cache now so that errors surface when the experiment starts.
-  KVLAB_RETURN_IF_ERROR(
-      BaseKvCache::Create(context.shape, context.rope, mode, context.device, keys, values)
-          .status());
-  return KvCacheFactory([context, mode, keys, values]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+  const auto make_base = [context, mode, keys, values]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
     KVLAB_ASSIGN_OR_RETURN(auto cache, BaseKvCache::Create(context.shape, context.rope, mode,
                                                            context.device, keys, values));
+    return std::unique_ptr<KvCache>(std::move(cache));
+  };
+  // Build one cache now so that errors surface before an experiment starts running.
+  KVLAB_RETURN_IF_ERROR(make_base().status());
+  if (!config.has_eviction()) return KvCacheFactory(make_base);
+
+  const config::EvictionConfig eviction = config.eviction();
+  const PluginRegistry<EvictionPolicy>& registry = EvictionPolicyRegistry();
+  const auto make_policy = [&registry, eviction]() -> absl::StatusOr<std::unique_ptr<EvictionPolicy>> {
+    absl::StatusOr<std::unique_ptr<EvictionPolicy>> policy =
+        registry.Create(eviction.policy(), eviction.options());
+    if (!policy.ok()) {
+      return absl::Status(policy.status().code(),
+                          absl::StrCat("eviction: ", policy.status().message()));
+    }
+    return policy;
+  };
+  KVLAB_RETURN_IF_ERROR(make_policy().status());
+  absl::StatusOr<std::vector<int64_t>> budgets =
+      LayerBudgets(eviction.budget(), context.shape.num_layers, context.budget_reference_tokens);
+  if (!budgets.ok()) {
+    return absl::Status(budgets.status().code(),
+                        absl::StrCat("eviction.", budgets.status().message()));
+  }
+  return KvCacheFactory([make_base, make_policy, budgets = *budgets]()
+                            -> absl::StatusOr<std::unique_ptr<KvCache>> {
+    KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> base, make_base());
+    KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<EvictionPolicy> policy, make_policy());
+    KVLAB_ASSIGN_OR_RETURN(auto cache,
+                           EvictingKvCache::Create(std::move(base), std::move(policy), budgets));
     return std::unique_ptr<KvCache>(std::move(cache));
   });
 }

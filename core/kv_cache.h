@@ -62,12 +62,15 @@ struct AttentionResult {
 
 // Bytes a cache holds. `held_bytes` counts all of the keys' and values' storage for the
 // live tokens: every payload, scale, zero point and full-precision residual token.
-// `allocated_bytes` adds reserved but unused capacity. `metadata_bytes` is bookkeeping
+// `allocated_bytes` adds reserved but unused capacity. `peak_held_bytes` is the largest
+// `held_bytes` ever reached, measured right after each append (before any eviction),
+// so transient peaks inside a step count. `metadata_bytes` is bookkeeping
 // beside the keys and values (original positions, eviction statistics), which a
 // production cache may not need and is therefore kept apart.
 struct CacheMemory {
   int64_t held_bytes = 0;
   int64_t allocated_bytes = 0;
+  int64_t peak_held_bytes = 0;
   int64_t metadata_bytes = 0;
   int64_t held_tokens = 0;  // Summed over layers (a token in 30 layers counts 30).
 };

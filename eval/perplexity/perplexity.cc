@@ -25,7 +25,7 @@ class MemoryTracker {
 
   void Observe(const KvCache& cache) {
     const CacheMemory m = cache.Memory();
-    result_->peak_held_bytes = std::max(result_->peak_held_bytes, m.held_bytes);
+    result_->peak_held_bytes = std::max(result_->peak_held_bytes, m.peak_held_bytes);
     result_->peak_allocated_bytes = std::max(result_->peak_allocated_bytes, m.allocated_bytes);
     result_->peak_metadata_bytes = std::max(result_->peak_metadata_bytes, m.metadata_bytes);
     if (m.held_tokens > 0) {

@@ -52,7 +52,8 @@ struct PerplexityResult {
   int64_t tokens_scored = 0;
   int64_t tokens_processed = 0;  // Forwarded through the model, scored or not.
   double seconds = 0.0;          // Wall time of the forwards and scoring.
-  // Largest cache footprint seen after any step.
+  // Largest cache footprint: held bytes at their high-water mark (inside steps, before
+  // eviction), allocated and bookkeeping bytes after steps.
   int64_t peak_held_bytes = 0;
   int64_t peak_allocated_bytes = 0;
   int64_t peak_metadata_bytes = 0;

@@ -1,9 +1,9 @@
 // Prints the token ids of a text file under a GGUF model's tokenizer, in the form
 // llama.cpp's `llama-tokenize --ids` prints them, so the two can be compared:
 //
-//   bazel run //eval/tokenizer:tokenize -- \
-//     --model=third_party/models/SmolLM2-135M-Instruct.Q4_1.gguf \
-//     --file=../shared/data/wikitext-2-raw/wiki.test.raw > ids.txt
+//   bazel run //eval/tokenizer:tokenize -- --file=../shared/data/wikitext-2-raw/wiki.test.raw
+//
+// (--model defaults to the default model; --add_bos and --count_only are optional.)
 #include <fstream>
 #include <iostream>
 #include <sstream>

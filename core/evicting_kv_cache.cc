@@ -1,0 +1,129 @@
+#include "core/evicting_kv_cache.h"
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_format.h"
+#include "core/status_macros.h"
+#include "core/torch_status.h"
+
+namespace kvlab {
+
+absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
+    std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
+    std::vector<int64_t> layer_budgets) {
+  if (inner == nullptr || policy == nullptr) {
+    return absl::InvalidArgumentError("evicting cache needs an inner cache and a policy");
+  }
+  if (static_cast<int>(layer_budgets.size()) != inner->num_layers()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "evicting cache has %d budgets for %d layers", layer_budgets.size(), inner->num_layers()));
+  }
+  for (int64_t b : layer_budgets) {
+    if (b < 1) return absl::InvalidArgumentError("every layer budget must be >= 1");
+  }
+  return std::unique_ptr<EvictingKvCache>(
+      new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets)));
+}
+
+EvictingKvCache::EvictingKvCache(std::unique_ptr<KvCache> inner,
+                                 std::unique_ptr<EvictionPolicy> policy,
+                                 std::vector<int64_t> budgets)
+    : inner_(std::move(inner)),
+      policy_(std::move(policy)),
+      needs_(policy_->Needs()),
+      budgets_(std::move(budgets)),
+      stats_(inner_->num_layers()) {}
+
+absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const AttentionInputs& inputs) {
+  if (layer < 0 || layer >= num_layers()) {
+    return absl::InvalidArgumentError(absl::StrFormat("layer %d out of range", layer));
+  }
+  AttentionInputs request = inputs;
+  request.stats_request.column_sums |= needs_.accumulated_attention;
+  request.stats_request.recent_queries =
+      std::max(request.stats_request.recent_queries, needs_.recent_queries);
+  KVLAB_ASSIGN_OR_RETURN(AttentionResult result, inner_->Attend(layer, request));
+
+  KVLAB_RETURN_IF_ERROR(CatchTorchErrors(
+      absl::StrFormat("eviction in layer %d", layer), [&]() -> absl::Status {
+        LayerStats& s = stats_[layer];
+        const int64_t n = inputs.keys.size(1);
+        const int64_t kv_heads = inputs.keys.size(0);
+        const auto options = at::TensorOptions().dtype(at::kFloat).device(inputs.keys.device());
+        s.step += n;
+        if (needs_.accumulated_attention) {
+          if (s.accumulated == nullptr) {
+            s.accumulated = std::make_unique<TokenBuffer>(kv_heads, std::vector<int64_t>{}, options);
+          }
+          KVLAB_RETURN_IF_ERROR(s.accumulated->Append(at::zeros({kv_heads, n}, options)));
+          s.accumulated->View().add_(result.stats.column_sums);
+        }
+        if (needs_.key_norms) {
+          if (s.key_norms == nullptr) {
+            s.key_norms = std::make_unique<TokenBuffer>(kv_heads, std::vector<int64_t>{}, options);
+          }
+          KVLAB_RETURN_IF_ERROR(s.key_norms->Append(inputs.keys.norm(2, -1)));
+        }
+        if (inner_->Length(layer) > budgets_[layer]) {
+          KVLAB_RETURN_IF_ERROR(Evict(layer, result.stats));
+        }
+        return absl::OkStatus();
+      }));
+  // The caller gets only the statistics it asked for.
+  if (!inputs.stats_request.column_sums) result.stats.column_sums = at::Tensor();
+  if (inputs.stats_request.recent_queries == 0) result.stats.recent = at::Tensor();
+  return result;
+}
+
+absl::Status EvictingKvCache::Evict(int layer, const AttentionStats& stats) {
+  LayerStats& s = stats_[layer];
+  EvictionContext context;
+  context.layer = layer;
+  context.num_layers = num_layers();
+  context.budget = budgets_[layer];
+  context.step = s.step;
+  context.positions = inner_->Positions(layer);
+  if (s.accumulated != nullptr) context.accumulated_attention = s.accumulated->View();
+  if (s.key_norms != nullptr) context.key_norms = s.key_norms->View();
+  if (needs_.recent_queries > 0) context.recent_attention = stats.recent;
+
+  KVLAB_ASSIGN_OR_RETURN(at::Tensor keep, policy_->SelectKeep(context));
+  const int64_t kv_heads = context.positions.size(0);
+  const int64_t length = context.positions.size(1);
+  if (keep.dim() != 2 || keep.size(0) != kv_heads || keep.size(1) != context.budget ||
+      keep.scalar_type() != at::kLong) {
+    return absl::InternalError(absl::StrFormat(
+        "policy '%s' returned %s %s, expected int64 [%d, %d]", policy_->Name(),
+        c10::toString(keep.scalar_type()), c10::str(keep.sizes()), kv_heads, context.budget));
+  }
+  if (keep.min().item<int64_t>() < 0 || keep.max().item<int64_t>() >= length) {
+    return absl::InternalError(absl::StrFormat(
+        "policy '%s' returned indices outside [0, %d)", policy_->Name(), length));
+  }
+  // Cache order stays oldest-first, which slot positions and recency rely on.
+  keep = std::get<0>(keep.sort(1));
+  if ((keep.narrow(1, 1, keep.size(1) - 1) == keep.narrow(1, 0, keep.size(1) - 1)).any().item<bool>()) {
+    return absl::InternalError(
+        absl::StrFormat("policy '%s' chose the same token twice", policy_->Name()));
+  }
+  return Retain(layer, keep);
+}
+
+absl::Status EvictingKvCache::Retain(int layer, const at::Tensor& keep) {
+  KVLAB_RETURN_IF_ERROR(inner_->Retain(layer, keep));
+  LayerStats& s = stats_[layer];
+  if (s.accumulated != nullptr) KVLAB_RETURN_IF_ERROR(s.accumulated->Retain(keep));
+  if (s.key_norms != nullptr) KVLAB_RETURN_IF_ERROR(s.key_norms->Retain(keep));
+  return absl::OkStatus();
+}
+
+CacheMemory EvictingKvCache::Memory() const {
+  CacheMemory memory = inner_->Memory();
+  for (const LayerStats& s : stats_) {
+    if (s.accumulated != nullptr) memory.metadata_bytes += s.accumulated->held_bytes();
+    if (s.key_norms != nullptr) memory.metadata_bytes += s.key_norms->held_bytes();
+  }
+  return memory;
+}
+
+}  // namespace kvlab

@@ -1,0 +1,209 @@
+#include "core/evicting_kv_cache.h"
+
+#include <ATen/ATen.h>
+
+#include "core/base_kv_cache.h"
+#include "core/dense_tensor_store.h"
+#include "core/reference_attention.h"
+#include "core/scored_eviction_policy.h"
+#include "core/status_macros.h"
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kQHeads = 4, kKvHeads = 2, kHeadDim = 8;
+
+std::unique_ptr<KvCache> MakeBase(int layers = 1) {
+  const RotaryEmbedding rope = *RotaryEmbedding::Create(kHeadDim, kHeadDim, 10000.0,
+                                                        RopeStyle::kInterleaved);
+  const TensorStoreFactory dense = [](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+    KVLAB_ASSIGN_OR_RETURN(auto s, DenseTensorStore::Create(kKvHeads, kHeadDim, at::kFloat, at::kCPU));
+    return std::unique_ptr<TensorStore>(std::move(s));
+  };
+  return *BaseKvCache::Create({layers, kQHeads, kKvHeads, kHeadDim}, rope,
+                              PositionMode::kOriginal, at::kCPU, dense, dense);
+}
+
+// Records what it was shown and keeps a fixed pattern: the newest token and the
+// oldest budget - 1.
+class RecordingPolicy : public EvictionPolicy {
+ public:
+  explicit RecordingPolicy(PolicyNeeds needs) : needs_(needs) {}
+  std::string Name() const override { return "recording"; }
+  PolicyNeeds Needs() const override { return needs_; }
+  absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) override {
+    ++calls;
+    // Context tensors are views that eviction then compacts: keep copies.
+    last = context;
+    for (at::Tensor* t : {&last.positions, &last.accumulated_attention, &last.recent_attention,
+                          &last.key_norms}) {
+      if (t->defined()) *t = t->clone();
+    }
+    const int64_t length = context.positions.size(1);
+    at::Tensor keep = at::cat({at::arange(context.budget - 1, at::kLong),
+                               at::full({1}, length - 1, at::kLong)});
+    return keep.unsqueeze(0).expand({kKvHeads, context.budget}).contiguous();
+  }
+  int calls = 0;
+  EvictionContext last;
+
+ private:
+  PolicyNeeds needs_;
+};
+
+struct Step {
+  at::Tensor q, k, v;
+};
+
+Step RandomStep(int64_t n) {
+  return {at::randn({kQHeads, n, kHeadDim}), at::randn({kKvHeads, n, kHeadDim}),
+          at::randn({kKvHeads, n, kHeadDim})};
+}
+
+AttentionInputs Inputs(const Step& s, int64_t first_position) {
+  AttentionInputs in;
+  in.queries = s.q;
+  in.keys = s.k;
+  in.values = s.v;
+  in.first_position = first_position;
+  return in;
+}
+
+TEST(EvictingKvCacheTest, WithinBudgetEqualsTheBaseCacheExactly) {
+  auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{true, 2, true});
+  RecordingPolicy* policy = recording.get();
+  auto evicting = *EvictingKvCache::Create(MakeBase(), std::move(recording), {16});
+  auto base = MakeBase();
+  for (int64_t t = 0; t < 16; ++t) {
+    const Step s = RandomStep(1);
+    const at::Tensor a = evicting->Attend(0, Inputs(s, t))->output;
+    const at::Tensor b = base->Attend(0, Inputs(s, t))->output;
+    EXPECT_TRUE(at::equal(a, b));
+  }
+  EXPECT_EQ(policy->calls, 0);
+}
+
+TEST(EvictingKvCacheTest, EvictedTokensAreGoneFromStorageAndAttention) {
+  auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{});
+  RecordingPolicy* policy = recording.get();
+  auto cache = *EvictingKvCache::Create(MakeBase(), std::move(recording), {4});
+  const Step prefill = RandomStep(6);
+  ASSERT_THAT(cache->Attend(0, Inputs(prefill, 0)), IsOk());
+  EXPECT_EQ(policy->calls, 1);
+  EXPECT_EQ(policy->last.budget, 4);
+  EXPECT_EQ(policy->last.step, 6);
+  EXPECT_EQ(cache->Length(0), 4);
+  EXPECT_TRUE(at::equal(cache->Positions(0)[0], at::tensor({0, 1, 2, 5}, at::kLong)));
+  EXPECT_EQ(cache->Memory().held_bytes, 2 * 4 * kKvHeads * kHeadDim * 4);
+
+  // The next query attends to exactly the four kept tokens and itself.
+  const Step next = RandomStep(1);
+  const at::Tensor out = cache->Attend(0, Inputs(next, 6))->output;
+  const at::Tensor kept = at::tensor({0, 1, 2, 5}, at::kLong);
+  const at::Tensor positions = at::tensor({0, 1, 2, 5, 6}, at::kLong);
+  const auto rotate = [](const at::Tensor& x, const at::Tensor& p) {
+    return testing::ReferenceRope(x, p, 10000.0, kHeadDim, true);
+  };
+  const at::Tensor keys = at::cat({prefill.k.index_select(1, kept), next.k}, 1);
+  const at::Tensor values = at::cat({prefill.v.index_select(1, kept), next.v}, 1);
+  const at::Tensor expected = testing::ReferenceAttention(
+      rotate(next.q, at::tensor({6}, at::kLong)), rotate(keys, positions), values);
+  EXPECT_TRUE(at::allclose(out, expected, 1e-4, 1e-5));
+  EXPECT_EQ(cache->Length(0), 4);
+}
+
+TEST(EvictingKvCacheTest, PolicySeesAccumulatedAttentionRecentRowsAndKeyNorms) {
+  auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{true, 2, true});
+  RecordingPolicy* policy = recording.get();
+  auto cache = *EvictingKvCache::Create(MakeBase(), std::move(recording), {5});
+  const Step a = RandomStep(3), b = RandomStep(3);
+  ASSERT_THAT(cache->Attend(0, Inputs(a, 0)), IsOk());
+  ASSERT_THAT(cache->Attend(0, Inputs(b, 3)), IsOk());
+  ASSERT_EQ(policy->calls, 1);
+  // Reference: all six queries over all six keys, causal.
+  const at::Tensor p6 = at::arange(6, at::kLong);
+  const auto rotate = [](const at::Tensor& x, const at::Tensor& p) {
+    return testing::ReferenceRope(x, p, 10000.0, kHeadDim, true);
+  };
+  at::Tensor probs;
+  testing::ReferenceAttention(rotate(at::cat({a.q, b.q}, 1), p6), rotate(at::cat({a.k, b.k}, 1), p6),
+                              at::cat({a.v, b.v}, 1), &probs);
+  const at::Tensor per_kv = probs.view({kKvHeads, kQHeads / kKvHeads, 6, 6}).mean(1);
+  EXPECT_TRUE(at::allclose(policy->last.accumulated_attention, per_kv.sum(1), 1e-4, 1e-5));
+  EXPECT_TRUE(at::allclose(policy->last.recent_attention, per_kv.narrow(1, 4, 2), 1e-4, 1e-5));
+  EXPECT_TRUE(at::allclose(policy->last.key_norms, at::cat({a.k, b.k}, 1).norm(2, -1), 1e-5, 1e-6));
+  // Statistics are compacted with the tokens.
+  ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), 6)), IsOk());
+  EXPECT_EQ(policy->last.accumulated_attention.size(1), 6);
+  EXPECT_GT(cache->Memory().metadata_bytes, 0);
+}
+
+class BadPolicy : public EvictionPolicy {
+ public:
+  explicit BadPolicy(at::Tensor keep) : keep_(std::move(keep)) {}
+  std::string Name() const override { return "bad"; }
+  absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext&) override { return keep_; }
+
+ private:
+  at::Tensor keep_;
+};
+
+TEST(EvictingKvCacheTest, RejectsMalformedChoices) {
+  const std::vector<std::pair<at::Tensor, const char*>> cases = {
+      {at::zeros({kKvHeads, 3}, at::kLong), "expected int64 [2, 2]"},
+      {at::full({kKvHeads, 2}, 9, at::kLong), "outside [0, 3)"},
+      {at::zeros({kKvHeads, 2}, at::kLong), "same token twice"},
+  };
+  for (const auto& [keep, message] : cases) {
+    auto cache = *EvictingKvCache::Create(MakeBase(), std::make_unique<BadPolicy>(keep), {2});
+    EXPECT_THAT(cache->Attend(0, Inputs(RandomStep(3), 0)),
+                StatusIs(absl::StatusCode::kInternal, HasSubstr(message)));
+  }
+  EXPECT_THAT(EvictingKvCache::Create(MakeBase(2), std::make_unique<BadPolicy>(at::Tensor()), {4}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 budgets for 2 layers")));
+}
+
+// A scored policy that prefers old tokens, to check protection.
+class OldestFirst : public ScoredEvictionPolicy {
+ public:
+  explicit OldestFirst(ProtectedTokens keep) : keep_(keep) {}
+  std::string Name() const override { return "oldest"; }
+
+ protected:
+  absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {
+    return -context.positions.to(at::kFloat);
+  }
+  ProtectedTokens Protected(const EvictionContext&) const override { return keep_; }
+
+ private:
+  ProtectedTokens keep_;
+};
+
+at::Tensor KeptPositions(ProtectedTokens protect, int64_t length, int64_t budget) {
+  OldestFirst policy(protect);
+  EvictionContext context;
+  context.budget = budget;
+  context.positions = at::arange(100, 100 + length, at::kLong).unsqueeze(0).repeat({kKvHeads, 1});
+  context.positions[0][0] = 0;  // A sink-position token in head 0 only.
+  const at::Tensor keep = *policy.SelectKeep(context);
+  return std::get<0>(context.positions.gather(1, keep).sort(1));
+}
+
+TEST(ScoredEvictionPolicyTest, ProtectsRecentTokensThenScores) {
+  const at::Tensor kept = KeptPositions({0, 2}, 10, 4);
+  EXPECT_TRUE(at::equal(kept[1], at::tensor({100, 101, 108, 109}, at::kLong)));
+}
+
+TEST(ScoredEvictionPolicyTest, SinksOutrankRecentWhenTheBudgetIsTight) {
+  const at::Tensor kept = KeptPositions({4, 5}, 10, 3);
+  EXPECT_TRUE(at::equal(kept[0], at::tensor({0, 108, 109}, at::kLong)));
+  EXPECT_TRUE(at::equal(kept[1], at::tensor({107, 108, 109}, at::kLong)));
+}
+
+}  // namespace
+}  // namespace kvlab

@@ -1,0 +1,80 @@
+// EvictionPolicy: decides which cached tokens a layer keeps when it is over budget.
+//
+// Policies do not touch storage. EvictingKvCache (evicting_kv_cache.h) wraps any
+// KvCache, gathers what the policy asks for (Needs()), calls SelectKeep() whenever a
+// layer holds more tokens than its budget, and makes the inner cache Retain() the
+// chosen tokens, so evicted tokens are really gone.
+//
+// Each policy lives in its own file under policies/ (or anywhere else: see
+// examples/) and registers itself with one line:
+//
+//   KVLAB_REGISTER_EVICTION_POLICY(window, policies::WindowOptions, MakeWindowPolicy);
+//
+// Most policies only score tokens: derive from ScoredEvictionPolicy instead.
+#ifndef KVLAB_CORE_EVICTION_POLICY_H_
+#define KVLAB_CORE_EVICTION_POLICY_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/registry.h"
+
+namespace kvlab {
+
+// Statistics a policy wants the cache to gather for it.
+struct PolicyNeeds {
+  // Attention each held token has received, summed over every query since it entered
+  // the cache (H2O's accumulated attention).
+  bool accumulated_attention = false;
+  // Attention rows of the last `recent_queries` queries of the latest step.
+  int64_t recent_queries = 0;
+  // L2 norms of the held keys (rotation preserves them).
+  bool key_norms = false;
+};
+
+// What a policy sees for one layer. Tensors are [kv_heads, length] unless noted, one
+// entry per held token in cache order (oldest first); attention is averaged over the
+// query heads that share a KV head. Tensors that were not asked for are undefined.
+// They are views into the cache's own buffers, valid only during SelectKeep().
+struct EvictionContext {
+  int layer = 0;
+  int num_layers = 0;
+  // Tokens the layer must keep per KV head; smaller than length.
+  int64_t budget = 0;
+  // Tokens the sequence has processed so far, the current step's included.
+  int64_t step = 0;
+  at::Tensor positions;              // int64 original positions.
+  at::Tensor accumulated_attention;  // fp32
+  at::Tensor recent_attention;       // fp32 [kv_heads, queries, length]
+  at::Tensor key_norms;              // fp32
+};
+
+class EvictionPolicy {
+ public:
+  virtual ~EvictionPolicy() = default;
+
+  // The registered name; lands in every result record.
+  virtual std::string Name() const = 0;
+  virtual PolicyNeeds Needs() const { return {}; }
+
+  // Returns the tokens to keep: [kv_heads, budget] int64 indices into the current
+  // cache order, in any order. Called only when the layer holds more than `budget`.
+  virtual absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) = 0;
+};
+
+// The registry of eviction policies.
+PluginRegistry<EvictionPolicy>& EvictionPolicyRegistry();
+
+}  // namespace kvlab
+
+// Registers `factory` (absl::StatusOr<std::unique_ptr<EvictionPolicy>>(const Options&))
+// as the eviction policy `name` (an identifier, used as the string name).
+#define KVLAB_REGISTER_EVICTION_POLICY(name, Options, factory)                   \
+  static const bool kvlab_eviction_policy_registered_##name =                     \
+      ::kvlab::EvictionPolicyRegistry().RegisterTyped<Options>(#name, factory)
+
+#endif  // KVLAB_CORE_EVICTION_POLICY_H_

@@ -1,0 +1,45 @@
+// "knorm": keep the keys with the smallest L2 norm.
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_format.h"
+#include "core/scored_eviction_policy.h"
+#include "policies/knorm.pb.h"
+
+namespace kvlab::policies {
+namespace {
+
+class KnormPolicy : public ScoredEvictionPolicy {
+ public:
+  explicit KnormPolicy(ProtectedTokens keep) : keep_(keep) {}
+  std::string Name() const override { return "knorm"; }
+  PolicyNeeds Needs() const override {
+    PolicyNeeds needs;
+    needs.key_norms = true;
+    return needs;
+  }
+
+ protected:
+  absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {
+    return -context.key_norms;
+  }
+  ProtectedTokens Protected(const EvictionContext&) const override { return keep_; }
+
+ private:
+  ProtectedTokens keep_;
+};
+
+absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeKnormPolicy(const KnormOptions& options) {
+  if (options.sink_tokens() < 0 || options.recent_tokens() < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "knorm.sink_tokens and knorm.recent_tokens must be >= 0, got %d and %d",
+        options.sink_tokens(), options.recent_tokens()));
+  }
+  return std::make_unique<KnormPolicy>(
+      ProtectedTokens{options.sink_tokens(), options.recent_tokens()});
+}
+
+}  // namespace
+
+KVLAB_REGISTER_EVICTION_POLICY(knorm, KnormOptions, MakeKnormPolicy);
+
+}  // namespace kvlab::policies

@@ -1,0 +1,47 @@
+// "random": uniformly random eviction, the baseline every table needs.
+#include <ATen/ATen.h>
+
+#include <random>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "core/scored_eviction_policy.h"
+#include "policies/random.pb.h"
+
+namespace kvlab::policies {
+namespace {
+
+class RandomPolicy : public ScoredEvictionPolicy {
+ public:
+  RandomPolicy(uint64_t seed, ProtectedTokens keep) : engine_(seed), keep_(keep) {}
+  std::string Name() const override { return "random"; }
+
+ protected:
+  absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {
+    std::vector<float> scores(context.positions.numel());
+    std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+    for (float& s : scores) s = uniform(engine_);
+    return at::tensor(scores).view(context.positions.sizes()).to(context.positions.device());
+  }
+  ProtectedTokens Protected(const EvictionContext&) const override { return keep_; }
+
+ private:
+  std::mt19937_64 engine_;
+  ProtectedTokens keep_;
+};
+
+absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeRandomPolicy(const RandomOptions& options) {
+  if (options.sink_tokens() < 0 || options.recent_tokens() < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "random.sink_tokens and random.recent_tokens must be >= 0, got %d and %d",
+        options.sink_tokens(), options.recent_tokens()));
+  }
+  return std::make_unique<RandomPolicy>(
+      options.seed(), ProtectedTokens{options.sink_tokens(), options.recent_tokens()});
+}
+
+}  // namespace
+
+KVLAB_REGISTER_EVICTION_POLICY(random, RandomOptions, MakeRandomPolicy);
+
+}  // namespace kvlab::policies

@@ -1,0 +1,41 @@
+#include <ATen/ATen.h>
+
+#include "core/status_matchers.h"
+#include "gtest/gtest.h"
+#include "policies/policy_test_util.h"
+#include "policies/random.pb.h"
+
+namespace kvlab::policies {
+namespace {
+
+TEST(RandomPolicyTest, SameSeedSameChoiceDifferentSeedDifferentChoice) {
+  RandomOptions options;
+  options.set_seed(7);
+  auto a = *testing::MakePolicy("random", options);
+  auto b = *testing::MakePolicy("random", options);
+  options.set_seed(8);
+  auto c = *testing::MakePolicy("random", options);
+  const EvictionContext context = testing::MakeContext(2, 100, 10);
+  const at::Tensor kept_a = testing::KeptPositions(*a, context);
+  EXPECT_TRUE(at::equal(kept_a, testing::KeptPositions(*b, context)));
+  EXPECT_FALSE(at::equal(kept_a, testing::KeptPositions(*c, context)));
+  // Distinct tokens, and the choice spreads over the whole sequence.
+  EXPECT_EQ(std::get<0>(at::_unique(kept_a[0])).numel(), 10);
+  EXPECT_LT(kept_a.min().item<int64_t>(), 50);
+  EXPECT_GE(kept_a.max().item<int64_t>(), 50);
+}
+
+TEST(RandomPolicyTest, RespectsProtectedTokens) {
+  RandomOptions options;
+  options.set_sink_tokens(2);
+  options.set_recent_tokens(2);
+  auto policy = *testing::MakePolicy("random", options);
+  const at::Tensor kept = testing::KeptPositions(*policy, testing::MakeContext(1, 50, 5));
+  EXPECT_EQ(kept[0][0].item<int64_t>(), 0);
+  EXPECT_EQ(kept[0][1].item<int64_t>(), 1);
+  EXPECT_EQ(kept[0][3].item<int64_t>(), 48);
+  EXPECT_EQ(kept[0][4].item<int64_t>(), 49);
+}
+
+}  // namespace
+}  // namespace kvlab::policies

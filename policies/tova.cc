@@ -1,0 +1,39 @@
+// "tova": keep what the current query attends to most.
+#include <ATen/ATen.h>
+
+#include "core/scored_eviction_policy.h"
+#include "policies/tova.pb.h"
+
+namespace kvlab::policies {
+namespace {
+
+class TovaPolicy : public ScoredEvictionPolicy {
+ public:
+  explicit TovaPolicy(bool per_head) : per_head_(per_head) {}
+  std::string Name() const override { return "tova"; }
+  PolicyNeeds Needs() const override {
+    PolicyNeeds needs;
+    needs.recent_queries = 1;
+    return needs;
+  }
+
+ protected:
+  absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {
+    // The latest query's row: [kv_heads, length].
+    const at::Tensor last = context.recent_attention.select(1, -1);
+    return per_head_ ? last : last.mean(0, /*keepdim=*/true);
+  }
+
+ private:
+  bool per_head_;
+};
+
+absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeTovaPolicy(const TovaOptions& options) {
+  return std::make_unique<TovaPolicy>(options.per_head());
+}
+
+}  // namespace
+
+KVLAB_REGISTER_EVICTION_POLICY(tova, TovaOptions, MakeTovaPolicy);
+
+}  // namespace kvlab::policies

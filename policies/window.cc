@@ -1,0 +1,28 @@
+// "window": a sliding window of the most recent tokens.
+#include <ATen/ATen.h>
+
+#include "core/scored_eviction_policy.h"
+#include "policies/window.pb.h"
+
+namespace kvlab::policies {
+namespace {
+
+class WindowPolicy : public ScoredEvictionPolicy {
+ public:
+  std::string Name() const override { return "window"; }
+
+ protected:
+  absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {
+    return context.positions.to(at::kFloat);
+  }
+};
+
+absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeWindowPolicy(const WindowOptions&) {
+  return std::make_unique<WindowPolicy>();
+}
+
+}  // namespace
+
+KVLAB_REGISTER_EVICTION_POLICY(window, WindowOptions, MakeWindowPolicy);
+
+}  // namespace kvlab::policies
