@@ -6,8 +6,21 @@
 
 namespace kvlab {
 
+namespace {
+
+// Angles in double: positions times frequencies lose precision in fp32 at long range.
+at::Tensor Angles(const at::Tensor& positions, double base, int64_t rotary_dim) {
+  const auto options = at::TensorOptions().dtype(at::kDouble).device(positions.device());
+  const at::Tensor inv_freq =
+      at::pow(base, at::arange(0, rotary_dim / 2, options) * (-2.0 / rotary_dim));
+  return positions.to(at::kDouble).unsqueeze(-1) * inv_freq;
+}
+
+}  // namespace
+
 absl::StatusOr<RotaryEmbedding> RotaryEmbedding::Create(int64_t head_dim, int64_t rotary_dim,
-                                                        double base, RopeStyle style) {
+                                                        double base, RopeStyle style,
+                                                        int64_t table_positions) {
   if (rotary_dim <= 0 || rotary_dim > head_dim || rotary_dim % 2 != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "rope dimension must be even and in (0, head_dim=%d], got %d", head_dim, rotary_dim));
@@ -15,19 +28,41 @@ absl::StatusOr<RotaryEmbedding> RotaryEmbedding::Create(int64_t head_dim, int64_
   if (!(base > 1.0)) {
     return absl::InvalidArgumentError(absl::StrFormat("rope base must be > 1, got %g", base));
   }
-  return RotaryEmbedding(head_dim, rotary_dim, base, style);
+  RotaryEmbedding rope(head_dim, rotary_dim, base, style);
+  if (table_positions > 0) {
+    const at::Tensor angles = Angles(at::arange(table_positions, at::kLong), base, rotary_dim);
+    rope.table_ = std::make_shared<const Table>(
+        Table{angles.cos().to(at::kFloat), angles.sin().to(at::kFloat)});
+  }
+  return rope;
+}
+
+std::pair<at::Tensor, at::Tensor> RotaryEmbedding::CosSin(const at::Tensor& positions) const {
+  const bool in_table = table_ != nullptr && positions.numel() > 0 && positions.is_cpu() &&
+                        positions.max().item<int64_t>() < table_->cos.size(0) &&
+                        positions.min().item<int64_t>() >= 0;
+  if (in_table) {
+    const at::Tensor flat = positions.reshape({-1});
+    const auto shape = [&](const at::Tensor& t) {
+      std::vector<int64_t> sizes(positions.sizes().begin(), positions.sizes().end());
+      sizes.push_back(rotary_dim_ / 2);
+      return t.index_select(0, flat).view(sizes);
+    };
+    return {shape(table_->cos), shape(table_->sin)};
+  }
+  const at::Tensor angles = Angles(positions, base_, rotary_dim_);
+  return {angles.cos().to(at::kFloat), angles.sin().to(at::kFloat)};
 }
 
 at::Tensor RotaryEmbedding::Apply(const at::Tensor& x, const at::Tensor& positions) const {
   const int64_t half = rotary_dim_ / 2;
-  // Angles in double: positions times frequencies lose precision in fp32 at long range.
-  const auto double_options = at::TensorOptions().dtype(at::kDouble).device(x.device());
-  const at::Tensor inv_freq =
-      at::pow(base_, at::arange(0, half, double_options) * (-2.0 / rotary_dim_));
-  at::Tensor angles = positions.to(at::kDouble).unsqueeze(-1) * inv_freq;  // [.., n, half]
-  if (angles.dim() == 2) angles = angles.unsqueeze(0);                      // [1, n, half]
-  const at::Tensor cos = angles.cos().to(x.scalar_type());
-  const at::Tensor sin = angles.sin().to(x.scalar_type());
+  auto [cos, sin] = CosSin(positions);  // [n, half] or [heads, n, half]
+  if (cos.dim() == 2) {
+    cos = cos.unsqueeze(0);
+    sin = sin.unsqueeze(0);
+  }
+  cos = cos.to(x.scalar_type());
+  sin = sin.to(x.scalar_type());
 
   const at::Tensor rotary = x.narrow(-1, 0, rotary_dim_);
   at::Tensor a, b;  // The two members of each rotated pair, [heads, n, half].

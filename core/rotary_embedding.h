@@ -13,6 +13,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/statusor.h"
 
@@ -23,9 +24,10 @@ enum class RopeStyle { kInterleaved, kHalf };
 class RotaryEmbedding {
  public:
   // Fails with InvalidArgument unless 0 < rotary_dim <= head_dim, rotary_dim is even
-  // and base > 1.
+  // and base > 1. Angles for positions below `table_positions` are computed once (in
+  // double precision) and looked up; later positions are computed per call.
   static absl::StatusOr<RotaryEmbedding> Create(int64_t head_dim, int64_t rotary_dim, double base,
-                                                RopeStyle style);
+                                                RopeStyle style, int64_t table_positions = 8192);
 
   // Rotates x [heads, n, head_dim] (fp32). `positions` is [n] (shared by all heads) or
   // [heads, n], int64, on x's device. Returns a new tensor.
@@ -39,11 +41,21 @@ class RotaryEmbedding {
  private:
   RotaryEmbedding(int64_t head_dim, int64_t rotary_dim, double base, RopeStyle style)
       : head_dim_(head_dim), rotary_dim_(rotary_dim), base_(base), style_(style) {}
+  // cos and sin of position * inv_freq: [n, rotary_dim / 2] (with a leading head dim
+  // if positions is [heads, n]), fp32 on the positions' device.
+  std::pair<at::Tensor, at::Tensor> CosSin(const at::Tensor& positions) const;
+
+  struct Table {
+    at::Tensor cos;  // [table_positions, rotary_dim / 2] fp32, CPU
+    at::Tensor sin;
+  };
 
   int64_t head_dim_;
   int64_t rotary_dim_;
   double base_;
   RopeStyle style_;
+  // Shared by copies: caches copy the model's embedding.
+  std::shared_ptr<const Table> table_;
 };
 
 }  // namespace kvlab

@@ -64,6 +64,16 @@ TEST(RotaryEmbeddingTest, PerHeadPositions) {
   EXPECT_TRUE(at::allclose(out[1].unsqueeze(0), rope.Apply(x[1].unsqueeze(0), Positions({5, 6}))));
 }
 
+TEST(RotaryEmbeddingTest, TablePositionsAndComputedPositionsAgree) {
+  // A table of 16 positions: 10 is looked up, 1000 is computed.
+  const RotaryEmbedding rope =
+      *RotaryEmbedding::Create(8, 8, 10000.0, RopeStyle::kInterleaved, /*table_positions=*/16);
+  const at::Tensor x = at::randn({2, 2, 8});
+  const at::Tensor positions = Positions({10, 1000});
+  EXPECT_TRUE(at::allclose(rope.Apply(x, positions),
+                           testing::ReferenceRope(x, positions, 10000.0, 8, true), 1e-5, 1e-5));
+}
+
 TEST(RotaryEmbeddingTest, RejectsBadShapes) {
   EXPECT_THAT(RotaryEmbedding::Create(64, 65, 1e4, RopeStyle::kInterleaved),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("even")));

@@ -53,6 +53,10 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
     return Invalid(path, absl::StrFormat("threads must be >= 0, got %d", e.threads()));
   }
   if (e.device().empty()) e.set_device("cpu");
+  if (e.batch_caches() == 0) e.set_batch_caches(1);
+  if (e.batch_caches() < 0) {
+    return Invalid(path, absl::StrFormat("batch_caches must be >= 1, got %d", e.batch_caches()));
+  }
 
   switch (e.protocol_case()) {
     case config::Experiment::kChunked: {

@@ -56,12 +56,10 @@ std::string DescribeEviction(const config::CacheConfig& c) {
   return absl::StrFormat("%s (%s)", c.eviction().policy(), budget);
 }
 
-absl::StatusOr<eval::PerplexityResult> RunProtocol(const config::Experiment& e,
-                                                   const model::LlamaModel& model,
-                                                   const tokenizer::BpeTokenizer& tokenizer,
-                                                   const std::vector<int32_t>& tokens,
-                                                   const KvCacheFactory& make_cache,
-                                                   ProgressBar& bar) {
+absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
+    const config::Experiment& e, const model::LlamaModel& model,
+    const tokenizer::BpeTokenizer& tokenizer, const std::vector<int32_t>& tokens,
+    absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
   const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
   switch (e.protocol_case()) {
     case config::Experiment::kChunked: {
@@ -72,20 +70,20 @@ absl::StatusOr<eval::PerplexityResult> RunProtocol(const config::Experiment& e,
       options.replace_first_with_bos =
           e.chunked().bos() == config::BOS_ALWAYS ||
           (e.chunked().bos() == config::BOS_AUTO && tokenizer.add_bos());
-      return eval::RunChunked(model, tokens, options, make_cache, progress);
+      return eval::RunChunked(model, tokens, options, make_caches, progress);
     }
     case config::Experiment::kStreaming: {
       eval::StreamingOptions options;
       options.max_tokens = e.streaming().max_tokens();
       options.bucket_size = e.streaming().bucket_size();
-      return eval::RunStreaming(model, tokens, options, make_cache, progress);
+      return eval::RunStreaming(model, tokens, options, make_caches, progress);
     }
     case config::Experiment::kPrefillCompress: {
       eval::PrefillCompressOptions options;
       options.context_tokens = e.prefill_compress().context_tokens();
       options.scored_tokens = e.prefill_compress().scored_tokens();
       options.max_windows = e.prefill_compress().max_windows();
-      return eval::RunPrefillCompress(model, tokens, options, make_cache, progress);
+      return eval::RunPrefillCompress(model, tokens, options, make_caches, progress);
     }
     default:
       return absl::InvalidArgumentError("no protocol set");
@@ -132,29 +130,36 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   }
 
   std::vector<RunRecord> records;
-  for (int i = 0; i < e.caches_size(); ++i) {
-    const config::CacheConfig& c = e.caches(i);
-    ProgressBar bar(c.name());
-    absl::StatusOr<eval::PerplexityResult> result =
-        RunProtocol(e, *model, tokenizer, tokens, factories[i], bar);
-    if (!result.ok()) {
-      return absl::Status(result.status().code(), absl::StrFormat("caches[%d] '%s': %s", i,
-                                                                  c.name(),
-                                                                  result.status().message()));
+  for (int begin = 0; begin < e.caches_size(); begin += e.batch_caches()) {
+    const int end = std::min(e.caches_size(), begin + e.batch_caches());
+    std::string label = e.caches(begin).name();
+    if (end - begin > 1) label += absl::StrFormat(" +%d in lockstep", end - begin - 1);
+    ProgressBar bar(label);
+    absl::StatusOr<std::vector<eval::PerplexityResult>> results = RunProtocol(
+        e, *model, tokenizer, tokens,
+        absl::MakeConstSpan(factories).subspan(begin, end - begin), bar);
+    if (!results.ok()) {
+      return absl::Status(results.status().code(),
+                          absl::StrFormat("caches[%d..%d] from '%s': %s", begin, end - 1,
+                                          e.caches(begin).name(), results.status().message()));
     }
     bar.Finish();
-    RunRecord record;
-    record.name = c.name();
-    record.protocol = ProtocolName(e);
-    record.keys = DescribeStore(c.keys());
-    record.values = DescribeStore(c.values());
-    record.eviction = DescribeEviction(c);
-    record.position_mode = c.position_mode() == config::POSITION_CACHE_SLOT ? "cache_slot" : "original";
-    record.result = *std::move(result);
-    record.elements_per_token = mc.DenseCacheBytesPerToken(1);
-    record.dense_fp32_bytes_per_token = mc.DenseCacheBytesPerToken(4);
-    record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
-    records.push_back(std::move(record));
+    for (int i = begin; i < end; ++i) {
+      const config::CacheConfig& c = e.caches(i);
+      RunRecord record;
+      record.name = c.name();
+      record.protocol = ProtocolName(e);
+      record.keys = DescribeStore(c.keys());
+      record.values = DescribeStore(c.values());
+      record.eviction = DescribeEviction(c);
+      record.position_mode =
+          c.position_mode() == config::POSITION_CACHE_SLOT ? "cache_slot" : "original";
+      record.result = std::move((*results)[i - begin]);
+      record.elements_per_token = mc.DenseCacheBytesPerToken(1);
+      record.dense_fp32_bytes_per_token = mc.DenseCacheBytesPerToken(4);
+      record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
+      records.push_back(std::move(record));
+    }
     KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, records));
   }
   absl::FPrintF(stderr, "results: %s/results.json, %s/results.csv\n", output_dir, output_dir);

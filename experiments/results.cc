@@ -40,6 +40,7 @@ Json ToJsonObject(const RunRecord& r) {
   j["peak_metadata_bytes"] = p.peak_metadata_bytes;
   j["tokens_processed"] = p.tokens_processed;
   j["seconds"] = p.seconds;
+  j["batch_size"] = p.batch_size;
   if (!p.bucket_count.empty()) {
     Json buckets = Json::array();
     for (size_t b = 0; b < p.bucket_count.size(); ++b) {

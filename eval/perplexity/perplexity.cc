@@ -15,19 +15,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Tracks a run's cache footprints across steps.
+// Tracks one run's cache footprints across steps.
 class MemoryTracker {
  public:
-  explicit MemoryTracker(PerplexityResult* result) : result_(result) {}
-  ~MemoryTracker() {
-    if (observations_ > 0) result_->mean_bytes_per_token = bytes_per_token_sum_ / observations_;
-  }
-
   void Observe(const KvCache& cache) {
     const CacheMemory m = cache.Memory();
-    result_->peak_held_bytes = std::max(result_->peak_held_bytes, m.peak_held_bytes);
-    result_->peak_allocated_bytes = std::max(result_->peak_allocated_bytes, m.allocated_bytes);
-    result_->peak_metadata_bytes = std::max(result_->peak_metadata_bytes, m.metadata_bytes);
+    peak_held_ = std::max(peak_held_, m.peak_held_bytes);
+    peak_allocated_ = std::max(peak_allocated_, m.allocated_bytes);
+    peak_metadata_ = std::max(peak_metadata_, m.metadata_bytes);
     if (m.held_tokens > 0) {
       // held_tokens counts a token once per layer: this is what one token costs over
       // all layers.
@@ -37,10 +32,99 @@ class MemoryTracker {
     }
   }
 
+  void WriteTo(PerplexityResult& result) const {
+    result.peak_held_bytes = peak_held_;
+    result.peak_allocated_bytes = peak_allocated_;
+    result.peak_metadata_bytes = peak_metadata_;
+    if (observations_ > 0) result.mean_bytes_per_token = bytes_per_token_sum_ / observations_;
+  }
+
  private:
-  PerplexityResult* result_;
+  int64_t peak_held_ = 0;
+  int64_t peak_allocated_ = 0;
+  int64_t peak_metadata_ = 0;
   double bytes_per_token_sum_ = 0.0;
   int64_t observations_ = 0;
+};
+
+// The caches of one lockstep batch, their trackers and results.
+class Batch {
+ public:
+  explicit Batch(absl::Span<const CacheFactory> factories)
+      : factories_(factories), trackers_(factories.size()), results_(factories.size()) {
+    for (PerplexityResult& r : results_) r.batch_size = static_cast<int>(factories.size());
+  }
+
+  int64_t size() const { return static_cast<int64_t>(factories_.size()); }
+
+  // Replaces every cache with a fresh one.
+  absl::Status Reset() {
+    caches_.clear();
+    pointers_.clear();
+    for (size_t i = 0; i < factories_.size(); ++i) {
+      absl::StatusOr<std::unique_ptr<KvCache>> cache = factories_[i]();
+      if (!cache.ok()) return Annotate(cache.status(), i);
+      pointers_.push_back(cache->get());
+      caches_.push_back(*std::move(cache));
+    }
+    return absl::OkStatus();
+  }
+
+  // Runs `tokens` [n] at positions first.. through every cache: hidden [size, n, H].
+  absl::StatusOr<at::Tensor> Forward(const model::LlamaModel& model, const at::Tensor& tokens,
+                                     int64_t first) {
+    const at::Tensor batch = tokens.unsqueeze(0).expand({size(), tokens.size(0)});
+    absl::StatusOr<at::Tensor> hidden = model.Forward(batch, first, pointers_);
+    if (!hidden.ok()) {
+      return size() == 1 ? hidden.status()
+                         : absl::Status(hidden.status().code(),
+                                        absl::StrFormat("in a batch of %d caches: %s", size(),
+                                                        hidden.status().message()));
+    }
+    for (size_t i = 0; i < caches_.size(); ++i) trackers_[i].Observe(*caches_[i]);
+    return hidden;
+  }
+
+  // Adds per-row NLL [size, m] of scored predictions.
+  void Score(const at::Tensor& nll) {
+    const at::Tensor sums = nll.sum(1);
+    for (int64_t i = 0; i < size(); ++i) {
+      results_[i].nll_sum += sums[i].item<double>();
+      results_[i].tokens_scored += nll.size(1);
+    }
+  }
+  // Adds to one bucket of the NLL-by-position curve (streaming).
+  void ScoreBucket(int64_t bucket, const at::Tensor& nll_per_row) {
+    for (int64_t i = 0; i < size(); ++i) {
+      results_[i].bucket_nll_sum[bucket] += nll_per_row[i].item<double>();
+      ++results_[i].bucket_count[bucket];
+    }
+  }
+  void AddProcessed(int64_t n) {
+    for (PerplexityResult& r : results_) r.tokens_processed += n;
+  }
+  std::vector<PerplexityResult>& results() { return results_; }
+
+  std::vector<PerplexityResult> Finish(double seconds) {
+    for (size_t i = 0; i < results_.size(); ++i) {
+      trackers_[i].WriteTo(results_[i]);
+      results_[i].seconds = seconds;
+    }
+    return std::move(results_);
+  }
+
+ private:
+  absl::Status Annotate(const absl::Status& status, size_t index) const {
+    if (factories_.size() == 1) return status;
+    return absl::Status(status.code(),
+                        absl::StrFormat("cache %d of the batch: %s", index, status.message()));
+  }
+
+  absl::Span<const CacheFactory> factories_;
+  std::vector<std::unique_ptr<KvCache>> caches_;
+  std::vector<KvCache*> pointers_;
+  std::vector<MemoryTracker> trackers_;
+  std::vector<PerplexityResult> results_;
 };
 
 at::Tensor TokensTensor(const std::vector<int32_t>& tokens, int64_t begin, int64_t n) {
@@ -48,15 +132,35 @@ at::Tensor TokensTensor(const std::vector<int32_t>& tokens, int64_t begin, int64
                     at::kLong);
 }
 
-// Negative log-likelihoods of `targets` [n] under logits [n, vocab].
+// Negative log-likelihoods [batch, m] of `targets` [m] under logits [batch, m, vocab].
 at::Tensor Nll(const at::Tensor& logits, const at::Tensor& targets) {
-  return -at::log_softmax(logits.to(at::kDouble), -1)
-              .gather(1, targets.to(logits.device()).unsqueeze(1))
-              .squeeze(1);
+  const at::Tensor index =
+      targets.to(logits.device()).view({1, -1, 1}).expand({logits.size(0), targets.size(0), 1});
+  return -at::log_softmax(logits.to(at::kDouble), -1).gather(2, index).squeeze(2);
 }
 
 double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+absl::Status CheckFactories(absl::Span<const CacheFactory> make_caches) {
+  if (make_caches.empty()) return absl::InvalidArgumentError("no caches to run");
+  return absl::OkStatus();
+}
+
+template <typename Options>
+using Runner = absl::StatusOr<std::vector<PerplexityResult>> (*)(
+    const model::LlamaModel&, const std::vector<int32_t>&, const Options&,
+    absl::Span<const CacheFactory>, const ProgressCallback&);
+
+template <typename Options>
+absl::StatusOr<PerplexityResult> RunOne(Runner<Options> run, const model::LlamaModel& model,
+                                        const std::vector<int32_t>& tokens,
+                                        const Options& options, const CacheFactory& make_cache,
+                                        const ProgressCallback& progress) {
+  KVLAB_ASSIGN_OR_RETURN(std::vector<PerplexityResult> results,
+                         run(model, tokens, options, absl::MakeConstSpan(&make_cache, 1), progress));
+  return std::move(results[0]);
 }
 
 }  // namespace
@@ -69,11 +173,11 @@ double PerplexityResult::tokens_per_second() const {
   return seconds > 0 ? tokens_processed / seconds : 0.0;
 }
 
-absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
-                                            const std::vector<int32_t>& tokens,
-                                            const ChunkedOptions& options,
-                                            const CacheFactory& make_cache,
-                                            const ProgressCallback& progress) {
+absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
+    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const ChunkedOptions& options, absl::Span<const CacheFactory> make_caches,
+    const ProgressCallback& progress) {
+  KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
   const int64_t n_ctx = options.n_ctx;
   if (n_ctx < 4) {
     return absl::InvalidArgumentError(absl::StrFormat("chunked n_ctx must be >= 4, got %d", n_ctx));
@@ -88,36 +192,28 @@ absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
     return absl::InvalidArgumentError("chunked perplexity asked for BOS but the model has none");
   }
   c10::InferenceMode inference;
-  PerplexityResult result;
-  {
-    MemoryTracker memory(&result);
-    const int64_t first = n_ctx / 2;
-    const auto start = Clock::now();
-    for (int64_t c = 0; c < chunks; ++c) {
-      at::Tensor chunk = TokensTensor(tokens, c * n_ctx, n_ctx);
-      const at::Tensor targets = chunk.narrow(0, first + 1, n_ctx - first - 1).clone();
-      if (options.replace_first_with_bos) chunk[0] = options.bos_id;
-      KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache, make_cache());
-      KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden,
-                             model.Forward(chunk.unsqueeze(0), 0, {cache.get()}));
-      memory.Observe(*cache);
-      // Logits only where predictions are scored: positions first .. n_ctx - 2.
-      const at::Tensor logits = model.Logits(hidden[0].narrow(0, first, n_ctx - first - 1));
-      result.nll_sum += Nll(logits, targets).sum().item<double>();
-      result.tokens_scored += n_ctx - first - 1;
-      result.tokens_processed += n_ctx;
-      if (progress) progress((c + 1) * n_ctx, chunks * n_ctx);
-    }
-    result.seconds = Seconds(start);
+  Batch batch(make_caches);
+  const int64_t first = n_ctx / 2;
+  const auto start = Clock::now();
+  for (int64_t c = 0; c < chunks; ++c) {
+    at::Tensor chunk = TokensTensor(tokens, c * n_ctx, n_ctx);
+    const at::Tensor targets = chunk.narrow(0, first + 1, n_ctx - first - 1).clone();
+    if (options.replace_first_with_bos) chunk[0] = options.bos_id;
+    KVLAB_RETURN_IF_ERROR(batch.Reset());
+    KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, batch.Forward(model, chunk, 0));
+    // Logits only where predictions are scored: positions first .. n_ctx - 2.
+    batch.Score(Nll(model.Logits(hidden.narrow(1, first, n_ctx - first - 1)), targets));
+    batch.AddProcessed(n_ctx);
+    if (progress) progress((c + 1) * n_ctx, chunks * n_ctx);
   }
-  return result;
+  return batch.Finish(Seconds(start));
 }
 
-absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
-                                              const std::vector<int32_t>& tokens,
-                                              const StreamingOptions& options,
-                                              const CacheFactory& make_cache,
-                                              const ProgressCallback& progress) {
+absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
+    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const StreamingOptions& options, absl::Span<const CacheFactory> make_caches,
+    const ProgressCallback& progress) {
+  KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
   int64_t total = static_cast<int64_t>(tokens.size());
   if (options.max_tokens > 0) total = std::min(total, options.max_tokens);
   if (total < 2) {
@@ -129,39 +225,32 @@ absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
         absl::StrFormat("streaming bucket_size must be >= 1, got %d", options.bucket_size));
   }
   c10::InferenceMode inference;
-  PerplexityResult result;
+  Batch batch(make_caches);
   const int64_t buckets = (total + options.bucket_size - 1) / options.bucket_size;
-  result.bucket_nll_sum.assign(buckets, 0.0);
-  result.bucket_count.assign(buckets, 0);
-  {
-    MemoryTracker memory(&result);
-    KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache, make_cache());
-    const at::Tensor all = TokensTensor(tokens, 0, total);
-    const auto start = Clock::now();
-    // The step at position t predicts token t + 1; the last token predicts nothing.
-    for (int64_t t = 0; t + 1 < total; ++t) {
-      KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden,
-                             model.Forward(all.narrow(0, t, 1).unsqueeze(0), t, {cache.get()}));
-      memory.Observe(*cache);
-      const double nll =
-          Nll(model.Logits(hidden[0]), all.narrow(0, t + 1, 1)).item<double>();
-      result.nll_sum += nll;
-      result.bucket_nll_sum[(t + 1) / options.bucket_size] += nll;
-      ++result.bucket_count[(t + 1) / options.bucket_size];
-      ++result.tokens_scored;
-      ++result.tokens_processed;
-      if (progress) progress(t + 1, total - 1);
-    }
-    result.seconds = Seconds(start);
+  for (PerplexityResult& r : batch.results()) {
+    r.bucket_nll_sum.assign(buckets, 0.0);
+    r.bucket_count.assign(buckets, 0);
   }
-  return result;
+  KVLAB_RETURN_IF_ERROR(batch.Reset());
+  const at::Tensor all = TokensTensor(tokens, 0, total);
+  const auto start = Clock::now();
+  // The step at position t predicts token t + 1; the last token predicts nothing.
+  for (int64_t t = 0; t + 1 < total; ++t) {
+    KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, batch.Forward(model, all.narrow(0, t, 1), t));
+    const at::Tensor nll = Nll(model.Logits(hidden), all.narrow(0, t + 1, 1));  // [batch, 1]
+    batch.Score(nll);
+    batch.ScoreBucket((t + 1) / options.bucket_size, nll.select(1, 0));
+    batch.AddProcessed(1);
+    if (progress) progress(t + 1, total - 1);
+  }
+  return batch.Finish(Seconds(start));
 }
 
-absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& model,
-                                                    const std::vector<int32_t>& tokens,
-                                                    const PrefillCompressOptions& options,
-                                                    const CacheFactory& make_cache,
-                                                    const ProgressCallback& progress) {
+absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
+    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const PrefillCompressOptions& options, absl::Span<const CacheFactory> make_caches,
+    const ProgressCallback& progress) {
+  KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
   const int64_t window = options.context_tokens + options.scored_tokens;
   if (options.context_tokens < 1 || options.scored_tokens < 1) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -176,35 +265,50 @@ absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& mod
         options.context_tokens, options.scored_tokens));
   }
   c10::InferenceMode inference;
-  PerplexityResult result;
-  {
-    MemoryTracker memory(&result);
-    const auto start = Clock::now();
-    for (int64_t w = 0; w < windows; ++w) {
-      const at::Tensor span = TokensTensor(tokens, w * window, window);
-      KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache, make_cache());
-      // The context runs in one forward; its last position predicts the first scored
-      // token, so scoring starts there.
-      const int64_t L = options.context_tokens;
-      KVLAB_ASSIGN_OR_RETURN(at::Tensor hidden,
-                             model.Forward(span.narrow(0, 0, L).unsqueeze(0), 0, {cache.get()}));
-      memory.Observe(*cache);
-      at::Tensor last = hidden[0].narrow(0, L - 1, 1);
-      for (int64_t t = L; t < window; ++t) {
-        result.nll_sum += Nll(model.Logits(last), span.narrow(0, t, 1)).item<double>();
-        ++result.tokens_scored;
-        if (t + 1 == window) break;  // The last scored token predicts nothing further.
-        KVLAB_ASSIGN_OR_RETURN(hidden,
-                               model.Forward(span.narrow(0, t, 1).unsqueeze(0), t, {cache.get()}));
-        memory.Observe(*cache);
-        last = hidden[0];
-      }
-      result.tokens_processed += window - 1;
-      if (progress) progress((w + 1) * window, windows * window);
+  Batch batch(make_caches);
+  const int64_t L = options.context_tokens;
+  const auto start = Clock::now();
+  for (int64_t w = 0; w < windows; ++w) {
+    const at::Tensor span = TokensTensor(tokens, w * window, window);
+    KVLAB_RETURN_IF_ERROR(batch.Reset());
+    // The context runs in one forward (the cache may compress it after); its last
+    // position predicts the first scored token.
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor hidden, batch.Forward(model, span.narrow(0, 0, L), 0));
+    at::Tensor last = hidden.narrow(1, L - 1, 1);
+    for (int64_t t = L; t < window; ++t) {
+      batch.Score(Nll(model.Logits(last), span.narrow(0, t, 1)));
+      if (t + 1 == window) break;  // The last scored token predicts nothing further.
+      KVLAB_ASSIGN_OR_RETURN(last, batch.Forward(model, span.narrow(0, t, 1), t));
     }
-    result.seconds = Seconds(start);
+    batch.AddProcessed(window - 1);
+    if (progress) progress((w + 1) * window, windows * window);
   }
-  return result;
+  return batch.Finish(Seconds(start));
+}
+
+absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
+                                            const std::vector<int32_t>& tokens,
+                                            const ChunkedOptions& options,
+                                            const CacheFactory& make_cache,
+                                            const ProgressCallback& progress) {
+  return RunOne<ChunkedOptions>(RunChunked, model, tokens, options, make_cache, progress);
+}
+
+absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
+                                              const std::vector<int32_t>& tokens,
+                                              const StreamingOptions& options,
+                                              const CacheFactory& make_cache,
+                                              const ProgressCallback& progress) {
+  return RunOne<StreamingOptions>(RunStreaming, model, tokens, options, make_cache, progress);
+}
+
+absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& model,
+                                                    const std::vector<int32_t>& tokens,
+                                                    const PrefillCompressOptions& options,
+                                                    const CacheFactory& make_cache,
+                                                    const ProgressCallback& progress) {
+  return RunOne<PrefillCompressOptions>(RunPrefillCompress, model, tokens, options, make_cache,
+                                        progress);
 }
 
 }  // namespace kvlab::eval

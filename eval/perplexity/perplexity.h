@@ -1,6 +1,13 @@
 // Perplexity protocols: how a token stream is fed through a model and its caches, and
 // which predictions are scored.
 //
+// Each protocol runs one or several caches over the same tokens. Several run in
+// lockstep, as one batch: every step is one forward for all of them, so the model's
+// weights are read once per step instead of once per cache. Their results are what
+// each would give alone, up to fp32 rounding (batched matmuls sum in another order);
+// their `seconds` are the batch's wall time (each cache's rate while sharing the
+// machine).
+//
 // Chunked (llama.cpp's `llama-perplexity`): the stream is cut into non-overlapping
 //   chunks of n_ctx tokens; each chunk starts from an empty cache, its first token is
 //   replaced by BOS when the model adds BOS, the whole chunk runs in one forward, and
@@ -20,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/kv_cache.h"
 #include "eval/model/llama_model.h"
 
@@ -52,6 +60,7 @@ struct PerplexityResult {
   int64_t tokens_scored = 0;
   int64_t tokens_processed = 0;  // Forwarded through the model, scored or not.
   double seconds = 0.0;          // Wall time of the forwards and scoring.
+  int batch_size = 1;            // Caches that ran in lockstep with this one, itself included.
   // Largest cache footprint: held bytes at their high-water mark (inside steps, before
   // eviction), allocated and bookkeeping bytes after steps.
   int64_t peak_held_bytes = 0;
@@ -67,18 +76,34 @@ struct PerplexityResult {
   double tokens_per_second() const;
 };
 
+// One result per factory, in order. Errors name the failing cache's index when
+// several run.
+absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
+    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const ChunkedOptions& options, absl::Span<const CacheFactory> make_caches,
+    const ProgressCallback& progress = nullptr);
+
+absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
+    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const StreamingOptions& options, absl::Span<const CacheFactory> make_caches,
+    const ProgressCallback& progress = nullptr);
+
+absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
+    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const PrefillCompressOptions& options, absl::Span<const CacheFactory> make_caches,
+    const ProgressCallback& progress = nullptr);
+
+// Single-cache forms.
 absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
                                             const std::vector<int32_t>& tokens,
                                             const ChunkedOptions& options,
                                             const CacheFactory& make_cache,
                                             const ProgressCallback& progress = nullptr);
-
 absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
                                               const std::vector<int32_t>& tokens,
                                               const StreamingOptions& options,
                                               const CacheFactory& make_cache,
                                               const ProgressCallback& progress = nullptr);
-
 absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& model,
                                                     const std::vector<int32_t>& tokens,
                                                     const PrefillCompressOptions& options,

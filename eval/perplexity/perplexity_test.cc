@@ -5,7 +5,10 @@
 
 #include <cmath>
 
+#include "core/base_kv_cache.h"
+#include "core/dense_tensor_store.h"
 #include "core/files.h"
+#include "core/status_macros.h"
 #include "core/status_matchers.h"
 #include "eval/model/tiny_llama.h"
 #include "eval/testing/default_model.h"
@@ -121,6 +124,44 @@ TEST_F(TinyModelTest, PrefillCompressWithDenseCacheScoresLikeOneForward) {
     for (int i = 39; i < 49; ++i) expected += nll[i];
   }
   EXPECT_NEAR(result->nll_sum, expected, 1e-3);
+}
+
+// A lockstep batch gives each cache what it would give alone, up to fp32 rounding
+// (a batched matmul sums in another order).
+TEST_F(TinyModelTest, LockstepBatchMatchesRunningAlone) {
+  const AttentionShape shape = model_->config().attention_shape();
+  const TensorStoreFactory half = [shape](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+    KVLAB_ASSIGN_OR_RETURN(auto s, DenseTensorStore::Create(shape.kv_heads, shape.head_dim,
+                                                            at::kHalf, at::kCPU));
+    return std::unique_ptr<TensorStore>(std::move(s));
+  };
+  const CacheFactory fp16 = [&]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+    KVLAB_ASSIGN_OR_RETURN(auto c, BaseKvCache::Create(shape, model_->rope(),
+                                                       PositionMode::kOriginal, at::kCPU, half, half));
+    return std::unique_ptr<KvCache>(std::move(c));
+  };
+  const std::vector<CacheFactory> both = {Dense(), fp16};
+  StreamingOptions streaming;
+  streaming.max_tokens = 40;
+  absl::StatusOr<std::vector<PerplexityResult>> batched =
+      RunStreaming(*model_, tokens_, streaming, both);
+  ASSERT_THAT(batched, IsOk());
+  ASSERT_EQ(batched->size(), 2u);
+  const PerplexityResult dense_alone = *RunStreaming(*model_, tokens_, streaming, Dense());
+  const PerplexityResult fp16_alone = *RunStreaming(*model_, tokens_, streaming, fp16);
+  EXPECT_NEAR((*batched)[0].nll_sum, dense_alone.nll_sum, 1e-6 * dense_alone.nll_sum);
+  EXPECT_NEAR((*batched)[1].nll_sum, fp16_alone.nll_sum, 1e-6 * fp16_alone.nll_sum);
+  EXPECT_NE(dense_alone.nll_sum, fp16_alone.nll_sum);
+  EXPECT_EQ((*batched)[1].peak_held_bytes, fp16_alone.peak_held_bytes);
+  EXPECT_EQ((*batched)[0].batch_size, 2);
+  ChunkedOptions chunked;
+  chunked.n_ctx = 32;
+  chunked.max_chunks = 2;
+  absl::StatusOr<std::vector<PerplexityResult>> chunked_batch =
+      RunChunked(*model_, tokens_, chunked, both);
+  ASSERT_THAT(chunked_batch, IsOk());
+  const double fp16_chunked = RunChunked(*model_, tokens_, chunked, fp16)->nll_sum;
+  EXPECT_NEAR((*chunked_batch)[1].nll_sum, fp16_chunked, 1e-6 * fp16_chunked);
 }
 
 TEST_F(TinyModelTest, RejectsTooShortTextsAndBadSizes) {
