@@ -172,7 +172,8 @@ CacheMemory BaseKvCache::Memory() const {
     memory.held_bytes += l.keys->held_bytes() + l.values->held_bytes();
     memory.allocated_bytes += l.keys->allocated_bytes() + l.values->allocated_bytes();
     memory.held_tokens += l.keys->length();
-    memory.metadata_bytes += l.positions->held_bytes();
+    memory.metadata_bytes += l.positions->held_bytes() + l.keys->metadata_bytes() +
+                             l.values->metadata_bytes();
   }
   memory.peak_held_bytes = std::max(peak_held_bytes_, memory.held_bytes);
   return memory;

@@ -6,6 +6,7 @@
 #include "core/evicting_kv_cache.h"
 #include "core/eviction_policy.h"
 #include "core/layer_budgets.h"
+#include "core/quantizer.h"
 #include "core/status_macros.h"
 
 namespace kvlab {
@@ -29,8 +30,31 @@ absl::StatusOr<TensorStoreFactory> MakeStoreFactory(const StoreConfig& config,
                                                     const CacheContext& context,
                                                     const std::string& field) {
   if (config.has_quantized()) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s.quantized: no quantizer is available in this build", field));
+    const config::QuantizedStore& q = config.quantized();
+    if (q.residual_tokens() < 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s.quantized.residual_tokens must be >= 0, got %d", field, q.residual_tokens()));
+    }
+    absl::StatusOr<std::unique_ptr<Quantizer>> made =
+        QuantizerRegistry().Create(q.quantizer(), q.options());
+    if (!made.ok()) {
+      return absl::Status(made.status().code(),
+                          absl::StrFormat("%s.quantized: %s", field, made.status().message()));
+    }
+    KVLAB_RETURN_IF_ERROR(CheckDeviceAvailable(context.device));
+    std::shared_ptr<const Quantizer> quantizer = *std::move(made);
+    const StoreSpec spec{context.shape.kv_heads, context.shape.head_dim, q.residual_tokens(),
+                         context.device};
+    const std::string where = field + ".quantized";
+    return TensorStoreFactory(
+        [quantizer, spec, where](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+          absl::StatusOr<std::unique_ptr<TensorStore>> store = quantizer->MakeStore(spec);
+          if (!store.ok()) {
+            return absl::Status(store.status().code(),
+                                absl::StrFormat("%s: %s", where, store.status().message()));
+          }
+          return store;
+        });
   }
   const at::ScalarType dtype = ToScalarType(config.dense().dtype());
   const AttentionShape shape = context.shape;

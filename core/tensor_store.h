@@ -45,6 +45,8 @@ class TensorStore {
   // residual tokens), and bytes reserved including unused capacity.
   virtual int64_t held_bytes() const = 0;
   virtual int64_t allocated_bytes() const = 0;
+  // Bookkeeping beside the data (per-token block indices, say). Default none.
+  virtual int64_t metadata_bytes() const { return 0; }
   // Short description for result records, e.g. "fp32" or "int4-g32-channel-r128".
   virtual std::string Describe() const = 0;
 };

@@ -1,0 +1,92 @@
+#include "quant/integer_format.h"
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_format.h"
+
+namespace kvlab::quant {
+
+namespace {
+
+// One step of the storage dtype's precision, relative.
+double RelativeStep(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kBFloat16: return 1.0 / 128;
+    case at::kHalf: return 1.0 / 1024;
+    default: return 0.0;
+  }
+}
+
+// Rounds a non-negative fp32 scale to `dtype`, never below its exact value.
+at::Tensor RoundScaleUp(const at::Tensor& scale, at::ScalarType dtype) {
+  if (dtype == at::kFloat) return scale;
+  const at::Tensor rounded = scale.to(dtype);
+  const at::Tensor bumped = (scale * (1.0 + RelativeStep(dtype))).to(dtype);
+  return at::where(rounded.to(at::kFloat) < scale, bumped, rounded);
+}
+
+}  // namespace
+
+std::string IntegerFormat::Describe() const {
+  return absl::StrFormat("int%d-%s", bits, symmetric ? "sym" : "asym");
+}
+
+absl::StatusOr<QuantizedGroups> QuantizeGroups(const IntegerFormat& format, const at::Tensor& x) {
+  if (!at::isfinite(x).all().item<bool>()) {
+    return absl::InvalidArgumentError("cannot quantize values that include NaN or Inf");
+  }
+  const at::Tensor xf = x.to(at::kFloat);
+  QuantizedGroups out;
+  at::Tensor exact_scale;
+  at::Tensor zero;  // fp32 as stored
+  if (format.symmetric) {
+    const double top = static_cast<double>(format.offset() - 1);  // 127 or 7
+    exact_scale = xf.abs().amax(-1, /*keepdim=*/true) / top;
+  } else {
+    const at::Tensor lo = xf.amin(-1, /*keepdim=*/true);
+    const at::Tensor hi = xf.amax(-1, /*keepdim=*/true);
+    out.zero = lo.to(format.scale_dtype);
+    zero = out.zero.to(at::kFloat);
+    // The range from the stored zero point, so rounding the zero cannot push the
+    // maximum past the top level.
+    exact_scale = (hi - zero).clamp_min(0) / static_cast<double>(format.max_level());
+  }
+  out.scale = RoundScaleUp(exact_scale, format.scale_dtype);
+  const at::Tensor scale = out.scale.to(at::kFloat);
+  // A constant group has scale 0: every level is the offset and reads back exactly.
+  const at::Tensor safe = at::where(scale > 0, scale, at::ones_like(scale));
+  at::Tensor level = format.symmetric ? xf / safe : (xf - zero) / safe;
+  level = at::round(level) + static_cast<double>(format.offset());
+  out.levels = level.clamp(0, static_cast<double>(format.max_level())).to(at::kByte);
+  return out;
+}
+
+at::Tensor DequantizeLevels(const IntegerFormat& format, const at::Tensor& levels,
+                            const at::Tensor& scale, const at::Tensor& zero) {
+  at::Tensor x = (levels.to(at::kFloat) - static_cast<double>(format.offset())) *
+                 scale.to(at::kFloat);
+  if (!format.symmetric) x = x + zero.to(at::kFloat);
+  return x;
+}
+
+at::Tensor PackLevels(const IntegerFormat& format, const at::Tensor& levels) {
+  if (format.bits == 8) return levels;
+  at::Tensor even = levels;
+  if (levels.size(-1) % 2 != 0) {
+    std::vector<int64_t> pad(levels.sizes().begin(), levels.sizes().end());
+    pad.back() = 1;
+    even = at::cat({levels, at::zeros(pad, levels.options())}, -1);
+  }
+  const at::Tensor pairs = even.unflatten(-1, {even.size(-1) / 2, 2});
+  return at::bitwise_or(pairs.select(-1, 0), at::bitwise_left_shift(pairs.select(-1, 1), 4));
+}
+
+at::Tensor UnpackLevels(const IntegerFormat& format, const at::Tensor& packed, int64_t d) {
+  if (format.bits == 8) return packed;
+  const at::Tensor low = at::bitwise_and(packed, 0x0F);
+  const at::Tensor high = at::bitwise_right_shift(packed, 4);
+  const at::Tensor both = at::stack({low, high}, -1).flatten(-2);
+  return both.size(-1) == d ? both : both.narrow(-1, 0, d);
+}
+
+}  // namespace kvlab::quant

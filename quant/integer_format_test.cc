@@ -1,0 +1,124 @@
+#include "quant/integer_format.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_format.h"
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab::quant {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Case {
+  int bits;
+  bool symmetric;
+  at::ScalarType scale_dtype;
+};
+
+class IntegerFormatTest : public ::testing::TestWithParam<Case> {
+ protected:
+  IntegerFormat Format() const {
+    return IntegerFormat{GetParam().bits, GetParam().symmetric, GetParam().scale_dtype};
+  }
+};
+
+// Every value reads back within half a step of its group's stored scale (plus the
+// zero point's rounding), and levels stay in range.
+TEST_P(IntegerFormatTest, RoundTripErrorIsWithinHalfAStep) {
+  const IntegerFormat f = Format();
+  const at::Tensor x = at::randn({3, 5, 32}) * 4.0 + 1.0;
+  absl::StatusOr<QuantizedGroups> q = QuantizeGroups(f, x);
+  ASSERT_THAT(q, IsOk());
+  EXPECT_EQ(q->scale.scalar_type(), f.scale_dtype);
+  EXPECT_LE(q->levels.max().item<int64_t>(), f.max_level());
+  const at::Tensor back = DequantizeLevels(f, q->levels, q->scale, q->zero);
+  at::Tensor bound = q->scale.to(at::kFloat) * 0.5 + 1e-5;
+  if (!f.symmetric) bound = bound + (q->zero.to(at::kFloat) - x.amin(-1, true)).abs();
+  EXPECT_TRUE(((back - x).abs() <= bound).all().item<bool>())
+      << "max error " << (back - x).abs().max().item<float>();
+  // int8 is much finer than int4.
+  const double step = f.bits == 8 ? 8.0 / 255 : 8.0 / 15;
+  EXPECT_LT((back - x).abs().mean().item<double>(), step);
+}
+
+TEST_P(IntegerFormatTest, ConstantGroupsReadBackExactly) {
+  const IntegerFormat f = Format();
+  for (float value : {0.0f, 2.5f, -3.0f}) {
+    const at::Tensor x = at::full({2, 16}, value);
+    QuantizedGroups q = *QuantizeGroups(f, x);
+    const at::Tensor back = DequantizeLevels(f, q.levels, q.scale, q.zero);
+    if (f.symmetric && value != 0.0f) {
+      // A constant nonzero group is its own max: it lands on the top level.
+      EXPECT_TRUE(at::allclose(back, x, 1e-2, 1e-2));
+    } else {
+      EXPECT_TRUE(at::allclose(back, x.to(f.scale_dtype).to(at::kFloat), 0, 1e-6)) << value;
+    }
+  }
+}
+
+TEST_P(IntegerFormatTest, NanOrInfIsAnError) {
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    at::Tensor x = at::randn({2, 8});
+    x[1][3] = bad;
+    EXPECT_THAT(QuantizeGroups(Format(), x),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NaN or Inf")));
+  }
+}
+
+TEST_P(IntegerFormatTest, PackUnpackRoundTripsAtOddSizes) {
+  const IntegerFormat f = Format();
+  for (int64_t d : {1, 2, 7, 31, 64, 65}) {
+    const at::Tensor levels =
+        at::randint(0, f.max_level() + 1, {3, d}, at::TensorOptions().dtype(at::kByte));
+    const at::Tensor packed = PackLevels(f, levels);
+    EXPECT_EQ(packed.size(-1), f.PackedBytes(d));
+    EXPECT_TRUE(at::equal(UnpackLevels(f, packed, d), levels)) << "d=" << d;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Formats, IntegerFormatTest,
+    ::testing::Values(Case{8, false, at::kFloat}, Case{8, true, at::kFloat},
+                      Case{4, false, at::kFloat}, Case{4, true, at::kFloat},
+                      Case{4, false, at::kBFloat16}, Case{8, true, at::kHalf},
+                      Case{4, true, at::kBFloat16}),
+    [](const auto& info) {
+      return absl::StrFormat("int%d_%s_%s", info.param.bits, info.param.symmetric ? "sym" : "asym",
+                             c10::toString(info.param.scale_dtype));
+    });
+
+TEST(IntegerFormatPackingTest, NibbleOrder) {
+  const IntegerFormat int4{4, false, at::kFloat};
+  const at::Tensor levels = at::tensor({1, 2, 15}, at::TensorOptions().dtype(at::kByte));
+  const at::Tensor packed = PackLevels(int4, levels);
+  EXPECT_EQ(packed[0].item<uint8_t>(), 0x21);  // Value 0 low, value 1 high.
+  EXPECT_EQ(packed[1].item<uint8_t>(), 0x0F);  // Odd tail, high nibble zero.
+}
+
+TEST(IntegerFormatLevelsTest, AsymmetricInt4ByHand) {
+  const IntegerFormat int4{4, false, at::kFloat};
+  // min 0, max 15: scale 1, zero 0, levels equal the values.
+  const at::Tensor x = at::arange(16, at::kFloat).unsqueeze(0);
+  QuantizedGroups q = *QuantizeGroups(int4, x);
+  EXPECT_FLOAT_EQ(q.scale.item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(q.zero.item<float>(), 0.0f);
+  EXPECT_TRUE(at::equal(q.levels.to(at::kLong), x.to(at::kLong)));
+}
+
+TEST(IntegerFormatLevelsTest, SymmetricInt8ByHand) {
+  const IntegerFormat int8{8, true, at::kFloat};
+  const at::Tensor x = at::tensor({-127.0f, 0.0f, 63.4f, 127.0f}).unsqueeze(0);
+  QuantizedGroups q = *QuantizeGroups(int8, x);
+  EXPECT_FLOAT_EQ(q.scale.item<float>(), 1.0f);
+  EXPECT_FALSE(q.zero.defined());
+  EXPECT_TRUE(at::equal(q.levels[0].to(at::kLong), at::tensor({1, 128, 191, 255}, at::kLong)));
+}
+
+}  // namespace
+}  // namespace kvlab::quant

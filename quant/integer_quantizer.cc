@@ -1,0 +1,71 @@
+// The "int8" and "int4" quantizers: integer levels, per-token or per-channel groups.
+#include "absl/strings/str_format.h"
+#include "core/quantizer.h"
+#include "core/status_macros.h"
+#include "quant/integer.pb.h"
+#include "quant/integer_format.h"
+#include "quant/per_channel_store.h"
+#include "quant/per_token_store.h"
+
+namespace kvlab::quant {
+namespace {
+
+constexpr int64_t kDefaultTokensPerBlock = 32;
+
+class IntegerQuantizer : public Quantizer {
+ public:
+  IntegerQuantizer(std::string name, IntegerFormat format, IntegerQuantizerOptions options)
+      : name_(std::move(name)), format_(format), options_(std::move(options)) {}
+
+  std::string Name() const override { return name_; }
+
+  absl::StatusOr<std::unique_ptr<TensorStore>> MakeStore(const StoreSpec& spec) const override {
+    if (options_.axis() == IntegerQuantizerOptions::PER_CHANNEL) {
+      const int64_t block =
+          options_.group_size() == 0 ? kDefaultTokensPerBlock : options_.group_size();
+      KVLAB_ASSIGN_OR_RETURN(auto store, PerChannelQuantizedStore::Create(format_, block, spec));
+      return std::unique_ptr<TensorStore>(std::move(store));
+    }
+    const int64_t group = options_.group_size() == 0 ? spec.head_dim : options_.group_size();
+    KVLAB_ASSIGN_OR_RETURN(auto store, PerTokenQuantizedStore::Create(format_, group, spec));
+    return std::unique_ptr<TensorStore>(std::move(store));
+  }
+
+ private:
+  std::string name_;
+  IntegerFormat format_;
+  IntegerQuantizerOptions options_;
+};
+
+at::ScalarType ScaleDtype(IntegerQuantizerOptions::ScaleDtype dtype) {
+  switch (dtype) {
+    case IntegerQuantizerOptions::BFLOAT16: return at::kBFloat16;
+    case IntegerQuantizerOptions::FLOAT16: return at::kHalf;
+    default: return at::kFloat;
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Quantizer>> MakeIntegerQuantizer(
+    int bits, const IntegerQuantizerOptions& options) {
+  if (options.group_size() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("int%d.group_size must be >= 0, got %d", bits, options.group_size()));
+  }
+  IntegerFormat format{bits, options.symmetric(), ScaleDtype(options.scale_dtype())};
+  return std::make_unique<IntegerQuantizer>(absl::StrFormat("int%d", bits), format, options);
+}
+
+absl::StatusOr<std::unique_ptr<Quantizer>> MakeInt8Quantizer(const IntegerQuantizerOptions& o) {
+  return MakeIntegerQuantizer(8, o);
+}
+
+absl::StatusOr<std::unique_ptr<Quantizer>> MakeInt4Quantizer(const IntegerQuantizerOptions& o) {
+  return MakeIntegerQuantizer(4, o);
+}
+
+}  // namespace
+
+KVLAB_REGISTER_QUANTIZER(int8, IntegerQuantizerOptions, MakeInt8Quantizer);
+KVLAB_REGISTER_QUANTIZER(int4, IntegerQuantizerOptions, MakeInt4Quantizer);
+
+}  // namespace kvlab::quant

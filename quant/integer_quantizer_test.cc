@@ -1,0 +1,75 @@
+#include <ATen/ATen.h>
+
+#include "core/quantizer.h"
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "quant/integer.pb.h"
+
+namespace kvlab::quant {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<TensorStore> MakeStore(const std::string& name,
+                                       const IntegerQuantizerOptions& options,
+                                       int64_t residual = 0) {
+  google::protobuf::Any any;
+  any.PackFrom(options);
+  auto quantizer = *QuantizerRegistry().Create(name, any);
+  EXPECT_EQ(quantizer->Name(), name);
+  absl::StatusOr<std::unique_ptr<TensorStore>> store =
+      quantizer->MakeStore({3, 64, residual, at::kCPU});
+  EXPECT_THAT(store, IsOk());
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+TEST(IntegerQuantizerTest, BitsPerElementByName) {
+  IntegerQuantizerOptions whole_vector;  // Per token, one group per vector, fp32 scales.
+  auto int8 = MakeStore("int8", whole_vector);
+  auto int4 = MakeStore("int4", whole_vector);
+  ASSERT_THAT(int8->Append(at::randn({3, 10, 64})), IsOk());
+  ASSERT_THAT(int4->Append(at::randn({3, 10, 64})), IsOk());
+  // 64 levels plus one fp32 scale and zero per token and head.
+  EXPECT_EQ(int8->held_bytes(), 3 * 10 * (64 + 8));
+  EXPECT_EQ(int4->held_bytes(), 3 * 10 * (32 + 8));
+  EXPECT_THAT(int4->Describe(), HasSubstr("int4-asym g64 per-token"));
+}
+
+TEST(IntegerQuantizerTest, KiviLayoutIsOneConfigEach) {
+  IntegerQuantizerOptions keys;
+  keys.set_axis(IntegerQuantizerOptions::PER_CHANNEL);
+  keys.set_group_size(32);
+  IntegerQuantizerOptions values;
+  values.set_group_size(32);
+  auto k = MakeStore("int4", keys, 128);
+  auto v = MakeStore("int4", values, 128);
+  EXPECT_THAT(k->Describe(), HasSubstr("per-channel"));
+  EXPECT_THAT(k->Describe(), HasSubstr("r128"));
+  EXPECT_THAT(v->Describe(), HasSubstr("g32 per-token"));
+}
+
+TEST(IntegerQuantizerTest, DefaultPerChannelBlockIs32Tokens) {
+  IntegerQuantizerOptions options;
+  options.set_axis(IntegerQuantizerOptions::PER_CHANNEL);
+  auto store = MakeStore("int8", options);
+  ASSERT_THAT(store->Append(at::randn({3, 40, 64})), IsOk());
+  EXPECT_THAT(store->Describe(), HasSubstr("g32"));
+}
+
+TEST(IntegerQuantizerTest, BadOptionsAreErrors) {
+  IntegerQuantizerOptions options;
+  options.set_group_size(-1);
+  google::protobuf::Any any;
+  any.PackFrom(options);
+  EXPECT_THAT(QuantizerRegistry().Create("int4", any),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("int4.group_size")));
+  options.set_group_size(24);
+  any.PackFrom(options);
+  auto quantizer = *QuantizerRegistry().Create("int4", any);
+  EXPECT_THAT(quantizer->MakeStore({3, 64, 0, at::kCPU}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("divide head_dim")));
+}
+
+}  // namespace
+}  // namespace kvlab::quant

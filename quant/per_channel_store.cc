@@ -1,0 +1,155 @@
+#include "quant/per_channel_store.h"
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_format.h"
+#include "core/status_macros.h"
+
+namespace kvlab::quant {
+
+namespace {
+
+at::Tensor Range(int64_t heads, int64_t first, int64_t count, const at::Device& device) {
+  return at::arange(first, first + count, at::TensorOptions().dtype(at::kLong).device(device))
+      .unsqueeze(0)
+      .expand({heads, count})
+      .contiguous();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> PerChannelQuantizedStore::Create(
+    const IntegerFormat& format, int64_t block, const StoreSpec& spec) {
+  if (block < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("per-channel group_size (tokens per block) must be >= 1, got %d", block));
+  }
+  if (spec.residual_tokens < 0) {
+    return absl::InvalidArgumentError("residual_tokens must be >= 0");
+  }
+  return std::unique_ptr<PerChannelQuantizedStore>(
+      new PerChannelQuantizedStore(format, block, spec));
+}
+
+PerChannelQuantizedStore::PerChannelQuantizedStore(const IntegerFormat& format, int64_t block,
+                                                   const StoreSpec& spec)
+    : format_(format),
+      block_(block),
+      spec_(spec),
+      levels_(spec.kv_heads, {format.PackedBytes(spec.head_dim)},
+              at::TensorOptions().dtype(at::kByte).device(spec.device)),
+      block_of_(spec.kv_heads, {}, at::TensorOptions().dtype(at::kLong).device(spec.device)),
+      scales_(spec.kv_heads, {spec.head_dim},
+              at::TensorOptions().dtype(format.scale_dtype).device(spec.device)),
+      zeros_(spec.kv_heads, {spec.head_dim},
+             at::TensorOptions().dtype(format.scale_dtype).device(spec.device)),
+      residual_(spec.kv_heads, {spec.head_dim},
+                at::TensorOptions().dtype(at::kFloat).device(spec.device)) {}
+
+absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
+  const int64_t n = x.size(1);
+  // Channels quantize over the block's tokens: [heads, d, n] groups of n.
+  KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, QuantizeGroups(format_, x.transpose(1, 2)));
+  KVLAB_RETURN_IF_ERROR(levels_.Append(PackLevels(format_, q.levels.transpose(1, 2).contiguous())));
+  const at::Tensor index = at::full({spec_.kv_heads, n}, scales_.length(),
+                                    at::TensorOptions().dtype(at::kLong).device(x.device()));
+  KVLAB_RETURN_IF_ERROR(block_of_.Append(index));
+  KVLAB_RETURN_IF_ERROR(scales_.Append(q.scale.transpose(1, 2)));  // [heads, 1, d]
+  if (!format_.symmetric) KVLAB_RETURN_IF_ERROR(zeros_.Append(q.zero.transpose(1, 2)));
+  return absl::OkStatus();
+}
+
+absl::Status PerChannelQuantizedStore::Append(const at::Tensor& tokens) {
+  if (!at::isfinite(tokens).all().item<bool>()) {
+    return absl::InvalidArgumentError("cannot quantize values that include NaN or Inf");
+  }
+  KVLAB_RETURN_IF_ERROR(residual_.Append(tokens));
+  while (residual_.length() >= spec_.residual_tokens + block_) {
+    KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View().narrow(1, 0, block_)));
+    const int64_t rest = residual_.length() - block_;
+    KVLAB_RETURN_IF_ERROR(
+        residual_.Retain(Range(spec_.kv_heads, block_, rest, residual_.View().device())));
+  }
+  return absl::OkStatus();
+}
+
+at::Tensor PerChannelQuantizedStore::Materialize() const {
+  const int64_t d = spec_.head_dim;
+  if (levels_.length() == 0) return residual_.View().clone();
+  // Each token's block scales: [heads, tokens, d].
+  const at::Tensor index = block_of_.View().unsqueeze(-1).expand({spec_.kv_heads, levels_.length(), d});
+  const at::Tensor scale = at::gather(scales_.View(), 1, index);
+  const at::Tensor zero =
+      format_.symmetric ? at::Tensor() : at::gather(zeros_.View(), 1, index);
+  const at::Tensor quantized =
+      DequantizeLevels(format_, UnpackLevels(format_, levels_.View(), d), scale, zero);
+  if (residual_.length() == 0) return quantized;
+  return at::cat({quantized, residual_.View()}, 1);
+}
+
+at::Tensor PerChannelQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
+  return at::matmul(queries, Materialize().transpose(1, 2));
+}
+
+at::Tensor PerChannelQuantizedStore::Multiply(const at::Tensor& weights) const {
+  return at::matmul(weights, Materialize());
+}
+
+absl::Status PerChannelQuantizedStore::Retain(const at::Tensor& keep) {
+  const int64_t heads = spec_.kv_heads;
+  if (keep.dim() != 2 || keep.size(0) != heads || keep.size(1) > length()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "retain expects [%d, m <= %d] indices, got %s", heads, length(), c10::str(keep.sizes())));
+  }
+  const int64_t m = keep.size(1);
+  const int64_t quantized = levels_.length();
+  const int64_t residual_kept = (keep >= quantized).sum(1).min().item<int64_t>();
+  const at::Tensor to_quantized = keep.narrow(1, 0, m - residual_kept);
+  const at::Tensor to_residual = keep.narrow(1, m - residual_kept, residual_kept) - quantized;
+  if ((to_quantized >= quantized).any().item<bool>()) {
+    // Heads keep different numbers of residual tokens: quantize the whole residual as
+    // one block, from which the heads that need to take their extra tokens.
+    KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View()));
+  }
+  KVLAB_RETURN_IF_ERROR(levels_.Retain(to_quantized));
+  KVLAB_RETURN_IF_ERROR(block_of_.Retain(to_quantized));
+  KVLAB_RETURN_IF_ERROR(residual_.Retain(to_residual.contiguous()));
+  return DropEmptyBlocks();
+}
+
+absl::Status PerChannelQuantizedStore::DropEmptyBlocks() {
+  const int64_t blocks = scales_.length();
+  if (blocks == 0) return absl::OkStatus();
+  const auto long_options = at::TensorOptions().dtype(at::kLong).device(residual_.View().device());
+  at::Tensor used = at::zeros({blocks}, long_options);
+  if (levels_.length() > 0) used.index_fill_(0, block_of_.View().reshape({-1}), 1);
+  const int64_t live = used.sum().item<int64_t>();
+  if (live == blocks) return absl::OkStatus();
+  // Old block index -> new index, in order.
+  const at::Tensor renumber = at::cumsum(used, 0) - 1;
+  const at::Tensor kept = used.nonzero().squeeze(1).unsqueeze(0).expand({spec_.kv_heads, live});
+  KVLAB_RETURN_IF_ERROR(scales_.Retain(kept.contiguous()));
+  if (!format_.symmetric) KVLAB_RETURN_IF_ERROR(zeros_.Retain(kept.contiguous()));
+  if (levels_.length() > 0) {
+    const at::Tensor remapped = renumber.index_select(0, block_of_.View().reshape({-1}))
+                                    .view({spec_.kv_heads, levels_.length()});
+    block_of_.View().copy_(remapped);
+  }
+  return absl::OkStatus();
+}
+
+int64_t PerChannelQuantizedStore::held_bytes() const {
+  return levels_.held_bytes() + scales_.held_bytes() + zeros_.held_bytes() + residual_.held_bytes();
+}
+
+int64_t PerChannelQuantizedStore::allocated_bytes() const {
+  return levels_.allocated_bytes() + block_of_.allocated_bytes() + scales_.allocated_bytes() +
+         zeros_.allocated_bytes() + residual_.allocated_bytes();
+}
+
+std::string PerChannelQuantizedStore::Describe() const {
+  return absl::StrFormat("%s g%d per-channel %s-scales r%d", format_.Describe(), block_,
+                         c10::toString(format_.scale_dtype), spec_.residual_tokens);
+}
+
+}  // namespace kvlab::quant

@@ -1,0 +1,147 @@
+#include "quant/per_token_store.h"
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_format.h"
+#include "core/status_macros.h"
+
+namespace kvlab::quant {
+
+namespace {
+
+// Indices [heads, count] of `count` consecutive tokens from `first`, for every head.
+at::Tensor Range(int64_t heads, int64_t first, int64_t count, const at::Device& device) {
+  return at::arange(first, first + count, at::TensorOptions().dtype(at::kLong).device(device))
+      .unsqueeze(0)
+      .expand({heads, count})
+      .contiguous();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PerTokenQuantizedStore>> PerTokenQuantizedStore::Create(
+    const IntegerFormat& format, int64_t group, const StoreSpec& spec) {
+  if (group < 1 || spec.head_dim % group != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "group_size %d must divide head_dim %d", group, spec.head_dim));
+  }
+  if (spec.residual_tokens < 0) {
+    return absl::InvalidArgumentError("residual_tokens must be >= 0");
+  }
+  return std::unique_ptr<PerTokenQuantizedStore>(new PerTokenQuantizedStore(format, group, spec));
+}
+
+PerTokenQuantizedStore::PerTokenQuantizedStore(const IntegerFormat& format, int64_t group,
+                                               const StoreSpec& spec)
+    : format_(format),
+      group_(group),
+      spec_(spec),
+      levels_(spec.kv_heads, {format.PackedBytes(spec.head_dim)},
+              at::TensorOptions().dtype(at::kByte).device(spec.device)),
+      scales_(spec.kv_heads, {spec.head_dim / group},
+              at::TensorOptions().dtype(format.scale_dtype).device(spec.device)),
+      zeros_(spec.kv_heads, {spec.head_dim / group},
+             at::TensorOptions().dtype(format.scale_dtype).device(spec.device)),
+      residual_(spec.kv_heads, {spec.head_dim},
+                at::TensorOptions().dtype(at::kFloat).device(spec.device)) {}
+
+absl::StatusOr<QuantizedGroups> PerTokenQuantizedStore::Quantize(const at::Tensor& x) const {
+  // [heads, n, d] -> groups [heads, n, d / group, group]
+  const at::Tensor grouped = x.unflatten(-1, {spec_.head_dim / group_, group_});
+  KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, QuantizeGroups(format_, grouped));
+  q.levels = PackLevels(format_, q.levels.flatten(-2));
+  q.scale = q.scale.squeeze(-1);
+  if (q.zero.defined()) q.zero = q.zero.squeeze(-1);
+  return q;
+}
+
+absl::Status PerTokenQuantizedStore::AppendQuantized(const QuantizedGroups& q) {
+  KVLAB_RETURN_IF_ERROR(levels_.Append(q.levels));
+  KVLAB_RETURN_IF_ERROR(scales_.Append(q.scale));
+  if (!format_.symmetric) KVLAB_RETURN_IF_ERROR(zeros_.Append(q.zero));
+  return absl::OkStatus();
+}
+
+absl::Status PerTokenQuantizedStore::Flush(int64_t n) {
+  if (n <= 0) return absl::OkStatus();
+  KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, Quantize(residual_.View().narrow(1, 0, n)));
+  KVLAB_RETURN_IF_ERROR(AppendQuantized(q));
+  const int64_t keep = residual_.length() - n;
+  return residual_.Retain(Range(spec_.kv_heads, n, keep, residual_.View().device()));
+}
+
+absl::Status PerTokenQuantizedStore::Append(const at::Tensor& tokens) {
+  if (spec_.residual_tokens == 0) {
+    // Straight to quantized storage: the full-precision input is never kept.
+    KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, Quantize(tokens));
+    return AppendQuantized(q);
+  }
+  if (!at::isfinite(tokens).all().item<bool>()) {
+    return absl::InvalidArgumentError("cannot quantize values that include NaN or Inf");
+  }
+  KVLAB_RETURN_IF_ERROR(residual_.Append(tokens));
+  return Flush(residual_.length() - spec_.residual_tokens);
+}
+
+at::Tensor PerTokenQuantizedStore::Materialize() const {
+  const int64_t d = spec_.head_dim;
+  at::Tensor quantized;
+  if (levels_.length() > 0) {
+    const at::Tensor levels = UnpackLevels(format_, levels_.View(), d)
+                                  .unflatten(-1, {d / group_, group_});
+    const at::Tensor zero = format_.symmetric ? at::Tensor() : zeros_.View().unsqueeze(-1);
+    quantized = DequantizeLevels(format_, levels, scales_.View().unsqueeze(-1), zero).flatten(-2);
+  }
+  if (residual_.length() == 0) {
+    return quantized.defined() ? quantized : residual_.View().clone();
+  }
+  return quantized.defined() ? at::cat({quantized, residual_.View()}, 1) : residual_.View().clone();
+}
+
+at::Tensor PerTokenQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
+  return at::matmul(queries, Materialize().transpose(1, 2));
+}
+
+at::Tensor PerTokenQuantizedStore::Multiply(const at::Tensor& weights) const {
+  return at::matmul(weights, Materialize());
+}
+
+absl::Status PerTokenQuantizedStore::Retain(const at::Tensor& keep) {
+  const int64_t heads = spec_.kv_heads;
+  if (keep.dim() != 2 || keep.size(0) != heads || keep.size(1) > length()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "retain expects [%d, m <= %d] indices, got %s", heads, length(), c10::str(keep.sizes())));
+  }
+  const int64_t m = keep.size(1);
+  const int64_t quantized = levels_.length();
+  // Keep the same number of residual tokens in every head: the fewest any head keeps.
+  const int64_t residual_kept = (keep >= quantized).sum(1).min().item<int64_t>();
+  const at::Tensor to_quantized = keep.narrow(1, 0, m - residual_kept);
+  const at::Tensor to_residual = keep.narrow(1, m - residual_kept, residual_kept) - quantized;
+  if ((to_quantized >= quantized).any().item<bool>()) {
+    // Some heads keep more residual tokens than others: quantize the residual (each
+    // token on its own, as a later flush would) so those can move to quantized storage.
+    KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, Quantize(residual_.View()));
+    KVLAB_RETURN_IF_ERROR(AppendQuantized(q));
+  }
+  KVLAB_RETURN_IF_ERROR(levels_.Retain(to_quantized));
+  KVLAB_RETURN_IF_ERROR(scales_.Retain(to_quantized));
+  if (!format_.symmetric) KVLAB_RETURN_IF_ERROR(zeros_.Retain(to_quantized));
+  return residual_.Retain(to_residual.contiguous());
+}
+
+int64_t PerTokenQuantizedStore::held_bytes() const {
+  return levels_.held_bytes() + scales_.held_bytes() + zeros_.held_bytes() + residual_.held_bytes();
+}
+
+int64_t PerTokenQuantizedStore::allocated_bytes() const {
+  return levels_.allocated_bytes() + scales_.allocated_bytes() + zeros_.allocated_bytes() +
+         residual_.allocated_bytes();
+}
+
+std::string PerTokenQuantizedStore::Describe() const {
+  return absl::StrFormat("%s g%d per-token %s-scales r%d", format_.Describe(), group_,
+                         c10::toString(format_.scale_dtype), spec_.residual_tokens);
+}
+
+}  // namespace kvlab::quant
