@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "core/status_macros.h"
 #include "core/torch_status.h"
+#include "kernels/attention_stats.h"
 
 namespace kvlab {
 
@@ -134,13 +135,13 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
     probs = at::softmax(probs, -1);
     outputs.push_back(
         l.values->Multiply(probs.view({kv_heads, group * rows, length})).view({kv_heads, group, rows, d}));
-    if (request.any()) {
-      const at::Tensor head_mean = probs.mean(1);  // [kv_heads, rows, length]
-      if (request.column_sums) result.stats.column_sums.add_(head_mean.sum(1));
-      const int64_t first_recent = std::max(begin, n - recent);
-      if (recent > 0 && first_recent < begin + rows) {
-        recent_rows.push_back(head_mean.narrow(1, first_recent - begin, begin + rows - first_recent));
-      }
+    if (request.column_sums) {
+      KVLAB_RETURN_IF_ERROR(kernels::AccumulateAttention(probs, result.stats.column_sums));
+    }
+    const int64_t first_recent = std::max(begin, n - recent);
+    if (recent > 0 && first_recent < begin + rows) {
+      recent_rows.push_back(
+          probs.narrow(2, first_recent - begin, begin + rows - first_recent).mean(1));
     }
   }
   at::Tensor output = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "kernels/gather_tokens.h"
 
 namespace kvlab {
 
@@ -51,12 +52,10 @@ absl::Status TokenBuffer::Retain(const at::Tensor& keep) {
   }
   const int64_t m = keep.size(1);
   if (m > 0) {
-    at::Tensor index = keep;
-    for (size_t i = 0; i < trailing_.size(); ++i) index = index.unsqueeze(-1);
-    std::vector<int64_t> expanded = {heads_, m};
-    expanded.insert(expanded.end(), trailing_.begin(), trailing_.end());
-    const at::Tensor kept = at::gather(View(), 1, index.expand(expanded));
-    buffer_.narrow(1, 0, m).copy_(kept);
+    // Compacts in place: kept tokens move towards the front, nothing is copied twice.
+    if (absl::Status status = kernels::GatherTokens(buffer_, length_, keep); !status.ok()) {
+      return status;
+    }
   }
   length_ = m;
   // Give memory back once less than a quarter of it is live.

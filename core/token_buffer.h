@@ -23,7 +23,8 @@ class TokenBuffer {
 
   // Appends x [heads, n, ...trailing] (converted to the buffer's dtype).
   absl::Status Append(const at::Tensor& x);
-  // Keeps tokens `keep` [heads, m] (int64 indices into the live tokens), in that order.
+  // Keeps tokens `keep` [heads, m] (int64 indices into the live tokens, ascending per
+  // head), compacting them in place to the front.
   absl::Status Retain(const at::Tensor& keep);
   // The live tokens, a view [heads, length, ...trailing] into the buffer.
   at::Tensor View() const;

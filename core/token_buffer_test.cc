@@ -48,6 +48,8 @@ TEST(TokenBufferTest, RejectsWrongShapes) {
   ASSERT_THAT(buffer.Append(at::zeros({2, 4, 3})), IsOk());
   EXPECT_THAT(buffer.Retain(at::zeros({2, 5}, at::kLong)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("m <= 4")));
+  EXPECT_THAT(buffer.Retain(at::tensor({2, 1, 0, 1}, at::kLong).view({2, 2})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ascending")));
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_format.h"
 #include "core/status_macros.h"
+#include "kernels/quantize_rows.h"
+#include "quant/fused_products.h"
 
 namespace kvlab::quant {
 
@@ -48,14 +50,17 @@ PerChannelQuantizedStore::PerChannelQuantizedStore(const IntegerFormat& format, 
 
 absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
   const int64_t n = x.size(1);
-  // Channels quantize over the block's tokens: [heads, d, n] groups of n.
-  KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, QuantizeGroups(format_, x.transpose(1, 2)));
-  KVLAB_RETURN_IF_ERROR(levels_.Append(PackLevels(format_, q.levels.transpose(1, 2).contiguous())));
+  // Each channel quantizes over the block's tokens; the kernel stores exactly what
+  // QuantizeGroups() would over x^T (kernels/quantize_rows.h).
+  KVLAB_ASSIGN_OR_RETURN(
+      kernels::QuantizedTokens q,
+      kernels::QuantizeChannelBlock(x, {format_.bits, format_.symmetric, format_.scale_dtype}));
+  KVLAB_RETURN_IF_ERROR(levels_.Append(q.levels));
   const at::Tensor index = at::full({spec_.kv_heads, n}, scales_.length(),
                                     at::TensorOptions().dtype(at::kLong).device(x.device()));
   KVLAB_RETURN_IF_ERROR(block_of_.Append(index));
-  KVLAB_RETURN_IF_ERROR(scales_.Append(q.scale.transpose(1, 2)));  // [heads, 1, d]
-  if (!format_.symmetric) KVLAB_RETURN_IF_ERROR(zeros_.Append(q.zero.transpose(1, 2)));
+  KVLAB_RETURN_IF_ERROR(scales_.Append(q.scale));  // [heads, 1, d]
+  if (!format_.symmetric) KVLAB_RETURN_IF_ERROR(zeros_.Append(q.zero));
   return absl::OkStatus();
 }
 
@@ -87,12 +92,19 @@ at::Tensor PerChannelQuantizedStore::Materialize() const {
   return at::cat({quantized, residual_.View()}, 1);
 }
 
+kernels::ChannelBlocksView PerChannelQuantizedStore::QuantizedView() const {
+  return {{format_.bits, format_.offset()}, spec_.head_dim, levels_.View(), block_of_.View(),
+          scales_.View(), format_.symmetric ? at::Tensor() : zeros_.View()};
+}
+
 at::Tensor PerChannelQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
-  return at::matmul(queries, Materialize().transpose(1, 2));
+  if (queries.size(1) > kFusedMaxQueries) return at::matmul(queries, Materialize().transpose(1, 2));
+  return FusedMultiplyTransposed(queries, QuantizedView(), levels_.length(), residual_.View());
 }
 
 at::Tensor PerChannelQuantizedStore::Multiply(const at::Tensor& weights) const {
-  return at::matmul(weights, Materialize());
+  if (weights.size(1) > kFusedMaxQueries) return at::matmul(weights, Materialize());
+  return FusedMultiply(weights, QuantizedView(), levels_.length(), residual_.View());
 }
 
 absl::Status PerChannelQuantizedStore::Retain(const at::Tensor& keep) {

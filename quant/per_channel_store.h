@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "core/quantizer.h"
 #include "core/token_buffer.h"
+#include "kernels/cache_views.h"
 #include "quant/integer_format.h"
 
 namespace kvlab::quant {
@@ -57,6 +58,8 @@ class PerChannelQuantizedStore : public TensorStore {
   absl::Status AppendBlock(const at::Tensor& x);
   // Frees the scales of blocks no head holds a token of, renumbering the rest.
   absl::Status DropEmptyBlocks();
+  // The quantized tokens as the kernels read them.
+  kernels::ChannelBlocksView QuantizedView() const;
 
   IntegerFormat format_;
   int64_t block_;

@@ -4,6 +4,10 @@
 
 #include "absl/strings/str_format.h"
 #include "core/status_macros.h"
+#include "kernels/attention_scores.h"
+#include "kernels/quantize_rows.h"
+#include "kernels/weighted_values.h"
+#include "quant/fused_products.h"
 
 namespace kvlab::quant {
 
@@ -46,13 +50,16 @@ PerTokenQuantizedStore::PerTokenQuantizedStore(const IntegerFormat& format, int6
                 at::TensorOptions().dtype(at::kFloat).device(spec.device)) {}
 
 absl::StatusOr<QuantizedGroups> PerTokenQuantizedStore::Quantize(const at::Tensor& x) const {
-  // [heads, n, d] -> groups [heads, n, d / group, group]
-  const at::Tensor grouped = x.unflatten(-1, {spec_.head_dim / group_, group_});
-  KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, QuantizeGroups(format_, grouped));
-  q.levels = PackLevels(format_, q.levels.flatten(-2));
-  q.scale = q.scale.squeeze(-1);
-  if (q.zero.defined()) q.zero = q.zero.squeeze(-1);
-  return q;
+  // The kernel stores exactly what QuantizeGroups() would (kernels/quantize_rows.h).
+  KVLAB_ASSIGN_OR_RETURN(
+      kernels::QuantizedTokens q,
+      kernels::QuantizeTokenGroups(x, group_, {format_.bits, format_.symmetric, format_.scale_dtype}));
+  return QuantizedGroups{q.levels, q.scale, q.zero};
+}
+
+kernels::TokenGroupsView PerTokenQuantizedStore::QuantizedView() const {
+  return {{format_.bits, format_.offset()}, spec_.head_dim, group_, levels_.View(), scales_.View(),
+          format_.symmetric ? at::Tensor() : zeros_.View()};
 }
 
 absl::Status PerTokenQuantizedStore::AppendQuantized(const QuantizedGroups& q) {
@@ -99,11 +106,13 @@ at::Tensor PerTokenQuantizedStore::Materialize() const {
 }
 
 at::Tensor PerTokenQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
-  return at::matmul(queries, Materialize().transpose(1, 2));
+  if (queries.size(1) > kFusedMaxQueries) return at::matmul(queries, Materialize().transpose(1, 2));
+  return FusedMultiplyTransposed(queries, QuantizedView(), levels_.length(), residual_.View());
 }
 
 at::Tensor PerTokenQuantizedStore::Multiply(const at::Tensor& weights) const {
-  return at::matmul(weights, Materialize());
+  if (weights.size(1) > kFusedMaxQueries) return at::matmul(weights, Materialize());
+  return FusedMultiply(weights, QuantizedView(), levels_.length(), residual_.View());
 }
 
 absl::Status PerTokenQuantizedStore::Retain(const at::Tensor& keep) {

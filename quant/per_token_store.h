@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "core/quantizer.h"
 #include "core/token_buffer.h"
+#include "kernels/cache_views.h"
 #include "quant/integer_format.h"
 
 namespace kvlab::quant {
@@ -46,6 +47,8 @@ class PerTokenQuantizedStore : public TensorStore {
   PerTokenQuantizedStore(const IntegerFormat& format, int64_t group, const StoreSpec& spec);
   // Quantizes x [heads, n, head_dim] into levels, scales and zeros for the buffers.
   absl::StatusOr<QuantizedGroups> Quantize(const at::Tensor& x) const;
+  // The quantized tokens as the kernels read them.
+  kernels::TokenGroupsView QuantizedView() const;
   absl::Status AppendQuantized(const QuantizedGroups& q);
   // Moves the oldest `n` residual tokens to quantized storage.
   absl::Status Flush(int64_t n);

@@ -1,0 +1,124 @@
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_format.h"
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "kernels/attention_scores.h"
+#include "kernels/kernel_test_util.h"
+#include "kernels/weighted_values.h"
+#include "quant/integer_format.h"
+
+namespace kvlab::kernels {
+namespace {
+
+constexpr int64_t kHeads = 3, kDim = 64;
+
+struct Format {
+  int bits;
+  bool symmetric;
+  at::ScalarType scale_dtype;
+};
+
+// Stored tokens in both layouts, and their dequantized reference values.
+struct Stored {
+  TokenGroupsView token_groups;
+  ChannelBlocksView channel_blocks;
+  at::Tensor reference_tokens;  // [heads, t, dim] as TokenGroupsView reads back
+  at::Tensor reference_blocks;  // [heads, t, dim] as ChannelBlocksView reads back
+};
+
+Stored MakeStored(const Format& f, int64_t tokens, int64_t group) {
+  const quant::IntegerFormat format{f.bits, f.symmetric, f.scale_dtype};
+  const LevelFormat level_format{f.bits, format.offset()};
+  const at::Tensor x = at::randn({kHeads, tokens, kDim}) * 2.0 + 0.5;
+  Stored s;
+  // Per-token groups, with the ATen reference quantizer.
+  quant::QuantizedGroups q = *quant::QuantizeGroups(format, x.unflatten(-1, {kDim / group, group}));
+  s.reference_tokens =
+      quant::DequantizeLevels(format, q.levels, q.scale, q.zero).flatten(-2);
+  s.token_groups = {level_format, kDim, group,
+                    testing::InsideLargerBuffer(quant::PackLevels(format, q.levels.flatten(-2))),
+                    testing::InsideLargerBuffer(q.scale.squeeze(-1)),
+                    f.symmetric ? at::Tensor() : testing::InsideLargerBuffer(q.zero.squeeze(-1))};
+  // Per-channel blocks of 16 tokens, visited in a shuffled block order as after
+  // eviction and renumbering.
+  const int64_t blocks = (tokens + 15) / 16;
+  std::vector<at::Tensor> levels, scales, zeros, references;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const at::Tensor block = x.narrow(1, b * 16, std::min<int64_t>(16, tokens - b * 16));
+    quant::QuantizedGroups qb = *quant::QuantizeGroups(format, block.transpose(1, 2));
+    levels.push_back(qb.levels.transpose(1, 2));
+    scales.push_back(qb.scale.transpose(1, 2));
+    if (!f.symmetric) zeros.push_back(qb.zero.transpose(1, 2));
+    references.push_back(
+        quant::DequantizeLevels(format, qb.levels, qb.scale, qb.zero).transpose(1, 2));
+  }
+  const at::Tensor order = at::randperm(blocks, at::kLong);  // storage slot of block b
+  at::Tensor scale_table = at::cat(scales, 1).index_select(1, at::argsort(order));
+  at::Tensor block_of = order.repeat_interleave(16).narrow(0, 0, tokens).repeat({kHeads, 1});
+  s.channel_blocks = {level_format, kDim,
+                      testing::InsideLargerBuffer(quant::PackLevels(format, at::cat(levels, 1).contiguous())),
+                      testing::InsideLargerBuffer(block_of),
+                      testing::InsideLargerBuffer(scale_table),
+                      f.symmetric ? at::Tensor()
+                                  : testing::InsideLargerBuffer(
+                                        at::cat(zeros, 1).index_select(1, at::argsort(order)))};
+  s.reference_blocks = at::cat(references, 1);
+  return s;
+}
+
+class AttentionOpsTest : public ::testing::TestWithParam<Format> {};
+
+TEST_P(AttentionOpsTest, ScoresAndValuesMatchTheDequantizedReference) {
+  testing::FreshSeed();
+  for (int64_t tokens : {1, 17, 300}) {
+    for (int64_t group : {32, 64}) {
+      const Stored s = MakeStored(GetParam(), tokens, group);
+      for (int64_t m : {1, 3, 11}) {
+        const at::Tensor q = at::randn({kHeads, m, kDim});
+        const at::Tensor w = at::softmax(at::randn({kHeads, m, tokens}), -1);
+        const std::string where = absl::StrFormat("tokens %d group %d m %d", tokens, group, m);
+        // fp32 accumulation in another order: 1e-5 relative is ample.
+        at::Tensor scores = testing::Poisoned({kHeads, m, tokens});
+        ASSERT_THAT(AttentionScoresInto(scores, q, *Describe(s.token_groups)), IsOk());
+        EXPECT_LT(testing::RelativeError(scores, at::matmul(q, s.reference_tokens.transpose(1, 2))), 1e-5) << where;
+        at::Tensor out = testing::Poisoned({kHeads, m, kDim});
+        ASSERT_THAT(WeightedValuesInto(out, w, *Describe(s.token_groups)), IsOk());
+        EXPECT_LT(testing::RelativeError(out, at::matmul(w, s.reference_tokens)), 1e-5) << where;
+        // Per-channel blocks.
+        scores = testing::Poisoned({kHeads, m, tokens});
+        ASSERT_THAT(AttentionScoresInto(scores, q, *Describe(s.channel_blocks)), IsOk());
+        EXPECT_LT(testing::RelativeError(scores, at::matmul(q, s.reference_blocks.transpose(1, 2))), 1e-5) << where;
+        out = testing::Poisoned({kHeads, m, kDim});
+        ASSERT_THAT(WeightedValuesInto(out, w, *Describe(s.channel_blocks)), IsOk());
+        EXPECT_LT(testing::RelativeError(out, at::matmul(w, s.reference_blocks)), 1e-5) << where;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Formats, AttentionOpsTest,
+    ::testing::Values(Format{8, false, at::kFloat}, Format{8, true, at::kHalf},
+                      Format{4, false, at::kFloat}, Format{4, false, at::kBFloat16},
+                      Format{4, true, at::kHalf}),
+    [](const auto& info) {
+      return absl::StrFormat("int%d_%s_%s", info.param.bits, info.param.symmetric ? "sym" : "asym",
+                             c10::toString(info.param.scale_dtype));
+    });
+
+TEST(AttentionOpsErrorsTest, ShapeMismatchesAreErrors) {
+  const Stored s = MakeStored({4, false, at::kFloat}, 8, 32);
+  EXPECT_THAT(AttentionScores(at::randn({kHeads, 1, 32}), s.token_groups),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("queries")));
+  EXPECT_THAT(WeightedValues(at::randn({kHeads, 1, 9}), s.token_groups),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("weights")));
+  TokenGroupsView bad = s.token_groups;
+  bad.group = 48;
+  EXPECT_THAT(AttentionScores(at::randn({kHeads, 1, kDim}), bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("divide")));
+}
+
+}  // namespace
+}  // namespace kvlab::kernels

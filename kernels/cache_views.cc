@@ -1,0 +1,101 @@
+#include "kernels/cache_views.h"
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_format.h"
+
+namespace kvlab::kernels {
+
+namespace {
+
+absl::StatusOr<ScaleType> ScaleTypeOf(const at::Tensor& scale) {
+  switch (scale.scalar_type()) {
+    case at::kFloat: return ScaleType::kFloat32;
+    case at::kBFloat16: return ScaleType::kBFloat16;
+    case at::kHalf: return ScaleType::kFloat16;
+    default:
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "scales must be float32, bfloat16 or float16, got %s", c10::toString(scale.scalar_type())));
+  }
+}
+
+absl::Status CheckRows(const at::Tensor& t, const char* name, int64_t dims) {
+  if (!t.defined() || t.dim() != dims || (dims == 3 && t.size(2) > 1 && t.stride(2) != 1)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s must be a %d-d tensor with contiguous rows", name, dims));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<QuantizedRows> DescribeCommon(const LevelFormat& format, int64_t dim,
+                                             const at::Tensor& levels, const at::Tensor& scale,
+                                             const at::Tensor& zero) {
+  if (format.bits != 8 && format.bits != 4) {
+    return absl::InvalidArgumentError(absl::StrFormat("bits must be 8 or 4, got %d", format.bits));
+  }
+  if (absl::Status s = CheckRows(levels, "levels", 3); !s.ok()) return s;
+  if (absl::Status s = CheckRows(scale, "scale", 3); !s.ok()) return s;
+  const int64_t packed = format.bits == 8 ? dim : (dim + 1) / 2;
+  if (levels.scalar_type() != at::kByte || levels.size(2) != packed) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "levels must be uint8 [heads, tokens, %d]", packed));
+  }
+  if (zero.defined() && (zero.sizes() != scale.sizes() || zero.strides() != scale.strides() ||
+                         zero.scalar_type() != scale.scalar_type())) {
+    return absl::InvalidArgumentError("zero must match scale in shape, strides and dtype");
+  }
+  QuantizedRows rows;
+  rows.levels = levels.data_ptr<uint8_t>();
+  rows.levels_head_stride = levels.stride(0);
+  rows.levels_row_stride = levels.stride(1);
+  auto type = ScaleTypeOf(scale);
+  if (!type.ok()) return type.status();
+  rows.scale_type = *type;
+  rows.scale = scale.data_ptr();
+  rows.zero = zero.defined() ? zero.data_ptr() : nullptr;
+  rows.scale_head_stride = scale.stride(0);
+  rows.scale_row_stride = scale.stride(1);
+  rows.bits = format.bits;
+  rows.offset = static_cast<int>(format.offset);
+  rows.dim = dim;
+  rows.heads = levels.size(0);
+  rows.tokens = levels.size(1);
+  return rows;
+}
+
+}  // namespace
+
+absl::StatusOr<QuantizedRows> Describe(const TokenGroupsView& view) {
+  if (view.group < 1 || view.dim % view.group != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("group %d must divide dim %d", view.group, view.dim));
+  }
+  auto rows = DescribeCommon(view.format, view.dim, view.levels, view.scale, view.zero);
+  if (!rows.ok()) return rows;
+  if (view.scale.size(0) != rows->heads || view.scale.size(1) != rows->tokens ||
+      view.scale.size(2) != view.dim / view.group) {
+    return absl::InvalidArgumentError("scale must be [heads, tokens, dim / group]");
+  }
+  rows->group = view.group;
+  return rows;
+}
+
+absl::StatusOr<QuantizedRows> Describe(const ChannelBlocksView& view) {
+  auto rows = DescribeCommon(view.format, view.dim, view.levels, view.scale, view.zero);
+  if (!rows.ok()) return rows;
+  if (view.scale.size(0) != rows->heads || view.scale.size(2) != view.dim) {
+    return absl::InvalidArgumentError("scale must be [heads, blocks, dim]");
+  }
+  if (!view.block_of.defined() || view.block_of.scalar_type() != at::kLong ||
+      view.block_of.dim() != 2 || view.block_of.size(0) != rows->heads ||
+      view.block_of.size(1) != rows->tokens) {
+    return absl::InvalidArgumentError("block_of must be int64 [heads, tokens]");
+  }
+  rows->block_of = view.block_of.data_ptr<int64_t>();
+  rows->block_head_stride = view.block_of.stride(0);
+  rows->block_row_stride = view.block_of.stride(1);
+  rows->group = 1;
+  return rows;
+}
+
+}  // namespace kvlab::kernels

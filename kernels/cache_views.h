@@ -1,0 +1,51 @@
+// Views of quantized cache storage, as the kernels read it.
+//
+// Levels are unsigned integers read back as (q - offset) * scale + zero (see
+// quant/integer.proto); 4-bit levels pack two per byte, value 2i in the low nibble.
+// Views may be narrowed TokenBuffers: rows (the last dimension) must be contiguous,
+// heads and tokens may be strided. All tensors of a view are on one device.
+#ifndef KVLAB_KERNELS_CACHE_VIEWS_H_
+#define KVLAB_KERNELS_CACHE_VIEWS_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "kernels/quantized_rows.h"
+
+namespace kvlab::kernels {
+
+struct LevelFormat {
+  int bits = 8;        // 8 or 4.
+  int64_t offset = 0;  // 0 for asymmetric levels, 2^(bits - 1) for symmetric ones.
+};
+
+// Tokens quantized one by one, in groups of `group` channels.
+struct TokenGroupsView {
+  LevelFormat format;
+  int64_t dim = 0;
+  int64_t group = 0;
+  at::Tensor levels;  // uint8 [heads, tokens, packed bytes]
+  at::Tensor scale;   // [heads, tokens, dim / group], fp32, bf16 or fp16
+  at::Tensor zero;    // like scale, or undefined (symmetric)
+};
+
+// Tokens quantized per channel over blocks of tokens (KIVI's key layout).
+struct ChannelBlocksView {
+  LevelFormat format;
+  int64_t dim = 0;
+  at::Tensor levels;    // uint8 [heads, tokens, packed bytes]
+  at::Tensor block_of;  // int64 [heads, tokens]: each token's block
+  at::Tensor scale;     // [heads, blocks, dim], fp32, bf16 or fp16
+  at::Tensor zero;      // like scale, or undefined (symmetric)
+};
+
+// The raw descriptor of a view, after checking shapes, dtypes and that rows are
+// contiguous. The view's tensors must outlive the descriptor.
+absl::StatusOr<QuantizedRows> Describe(const TokenGroupsView& view);
+absl::StatusOr<QuantizedRows> Describe(const ChannelBlocksView& view);
+
+}  // namespace kvlab::kernels
+
+#endif  // KVLAB_KERNELS_CACHE_VIEWS_H_

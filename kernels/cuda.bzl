@@ -1,0 +1,45 @@
+"""cuda_library: compiles .cu files with nvcc into a static library Bazel can link.
+
+Bazel 4 has no CUDA rules, so each .cu becomes an object through a genrule running
+/usr/local/cuda/bin/nvcc, the objects are archived, and the archive is imported. The
+CUDA runtime links statically (@cuda//:cudart): binaries start on machines without
+a GPU or driver, and only calling a CUDA kernel needs one.
+"""
+
+_NVCC = "/usr/local/cuda/bin/nvcc"
+
+# Hopper (H100, H200) machine code, plus PTX for later GPUs to compile at load time.
+_GENCODE = "-gencode arch=compute_90,code=[sm_90,compute_90]"
+
+def cuda_library(name, srcs, hdrs = [], visibility = None):
+    objects = []
+    for src in srcs:
+        obj = name + "_" + src.replace("/", "_").replace(".cu", ".o")
+        native.genrule(
+            name = obj.replace(".o", "_compile"),
+            srcs = [src] + hdrs,
+            outs = [obj],
+            cmd = (_NVCC + " -std=c++17 -O3 --use_fast_math -Xcompiler -fPIC " + _GENCODE +
+                   " -I. -c $(location " + src + ") -o $@"),
+        )
+        objects.append(obj)
+    native.genrule(
+        name = name + "_archive",
+        srcs = objects,
+        outs = ["lib" + name + "_cuda.a"],
+        cmd = "ar rcs $@ $(SRCS)",
+    )
+    native.cc_import(
+        name = name + "_import",
+        static_library = "lib" + name + "_cuda.a",
+        alwayslink = True,
+    )
+    native.cc_library(
+        name = name,
+        hdrs = hdrs,
+        visibility = visibility,
+        deps = [
+            ":" + name + "_import",
+            "@cuda//:cudart",
+        ],
+    )

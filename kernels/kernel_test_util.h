@@ -1,0 +1,46 @@
+// Helpers for kernel tests: fresh random seeds, poisoned outputs, strided views.
+#ifndef KVLAB_KERNELS_KERNEL_TEST_UTIL_H_
+#define KVLAB_KERNELS_KERNEL_TEST_UTIL_H_
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <limits>
+#include <random>
+
+#include "gtest/gtest.h"
+
+namespace kvlab::kernels::testing {
+
+// Seeds ATen's generator from the OS so every run sees fresh inputs; the seed is
+// recorded in the test's output so that a failure can be replayed.
+inline uint64_t FreshSeed() {
+  const uint64_t seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+  at::manual_seed(seed);
+  ::testing::Test::RecordProperty("seed", std::to_string(seed));
+  return seed;
+}
+
+// A tensor of `shape` filled with NaN: any element a kernel fails to write shows.
+inline at::Tensor Poisoned(at::IntArrayRef shape) {
+  return at::full(shape, std::numeric_limits<float>::quiet_NaN());
+}
+
+// x [heads, n, ...] copied into the front of a larger buffer, returned as the narrowed
+// view: strided along tokens the way TokenBuffer views are.
+inline at::Tensor InsideLargerBuffer(const at::Tensor& x) {
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape[1] = x.size(1) + 37;
+  at::Tensor buffer = at::zeros(shape, x.options());
+  buffer.narrow(1, 0, x.size(1)).copy_(x);
+  return buffer.narrow(1, 0, x.size(1));
+}
+
+// Largest |actual - expected| relative to the largest |expected|.
+inline double RelativeError(const at::Tensor& actual, const at::Tensor& expected) {
+  return ((actual - expected).abs().max() / expected.abs().max().clamp_min(1e-12)).item<double>();
+}
+
+}  // namespace kvlab::kernels::testing
+
+#endif  // KVLAB_KERNELS_KERNEL_TEST_UTIL_H_

@@ -1,0 +1,37 @@
+// Quantize-on-append: turns new fp32 tokens into stored levels, scales and zeros, with
+// exactly the semantics of quant/integer_format.h (its ATen code is the reference).
+//
+//   per token:   groups of `group` channels of each token share a scale and zero;
+//   per channel: each channel of the given tokens (one block) shares a scale and zero.
+//
+// Runs on the input's device: CPU (threaded with at::parallel_for) or CUDA.
+#ifndef KVLAB_KERNELS_QUANTIZE_ROWS_H_
+#define KVLAB_KERNELS_QUANTIZE_ROWS_H_
+
+#include <ATen/core/Tensor.h>
+
+#include "absl/status/statusor.h"
+
+namespace kvlab::kernels {
+
+struct QuantizeSpec {
+  int bits = 8;                             // 8 or 4.
+  bool symmetric = false;
+  at::ScalarType scale_dtype = at::kFloat;  // kFloat, kBFloat16 or kHalf.
+};
+
+struct QuantizedTokens {
+  at::Tensor levels;  // uint8 [heads, n, packed bytes]
+  at::Tensor scale;   // per token: [heads, n, dim / group]; per channel: [heads, 1, dim]
+  at::Tensor zero;    // like scale; undefined when symmetric
+};
+
+// x [heads, n, dim] fp32. Fails with InvalidArgument if x holds NaN or Inf.
+absl::StatusOr<QuantizedTokens> QuantizeTokenGroups(const at::Tensor& x, int64_t group,
+                                                    const QuantizeSpec& spec);
+absl::StatusOr<QuantizedTokens> QuantizeChannelBlock(const at::Tensor& x,
+                                                     const QuantizeSpec& spec);
+
+}  // namespace kvlab::kernels
+
+#endif  // KVLAB_KERNELS_QUANTIZE_ROWS_H_

@@ -1,0 +1,107 @@
+#include <ATen/Parallel.h>
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/quantize_math.h"
+#include "kernels/quantize_rows_cuda.h"
+
+namespace kvlab::kernels::internal {
+
+namespace {
+
+template <typename S>
+float RoundToStorage(float x) {
+  return static_cast<float>(S(x));
+}
+
+template <typename S>
+float RelativeStep() {
+  if (std::is_same_v<S, c10::BFloat16>) return 1.0f / 128;
+  if (std::is_same_v<S, c10::Half>) return 1.0f / 1024;
+  return 0.0f;
+}
+
+// Quantizes `count` values x[i * stride]; writes level i through `put(i, level)`.
+template <typename S, typename Put>
+GroupParams QuantizeGroup(const float* x, int64_t count, int64_t stride, int bits, bool symmetric,
+                          Put put) {
+  float lo = x[0], hi = x[0], absmax = std::fabs(x[0]);
+  for (int64_t i = 1; i < count; ++i) {
+    const float v = x[i * stride];
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    absmax = std::max(absmax, std::fabs(v));
+  }
+  const GroupParams p = ComputeGroupParams(lo, hi, absmax, bits, symmetric, RelativeStep<S>(),
+                                           RoundToStorage<S>);
+  for (int64_t i = 0; i < count; ++i) put(i, LevelOf(x[i * stride], p, bits, symmetric));
+  return p;
+}
+
+// Writes level `level` of channel c into a packed row.
+inline void PutLevel(uint8_t* row, int bits, int64_t c, uint8_t level) {
+  if (bits == 8) {
+    row[c] = level;
+  } else if (c % 2 == 0) {
+    row[c / 2] = static_cast<uint8_t>((row[c / 2] & 0xF0) | level);
+  } else {
+    row[c / 2] = static_cast<uint8_t>((row[c / 2] & 0x0F) | (level << 4));
+  }
+}
+
+template <typename S>
+void Quantize(const cuda::QuantizeArgs& a) {
+  const int64_t packed = a.bits == 8 ? a.dim : (a.dim + 1) / 2;
+  S* scale = static_cast<S*>(a.scale);
+  S* zero = static_cast<S*>(a.zero);
+  if (!a.per_channel) {
+    const int64_t rows = a.heads * a.tokens;
+    const int64_t groups = a.dim / a.group;
+    at::parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        uint8_t* row = a.levels + r * packed;
+        std::fill(row, row + packed, 0);
+        for (int64_t g = 0; g < groups; ++g) {
+          const GroupParams p = QuantizeGroup<S>(
+              a.x + r * a.dim + g * a.group, a.group, 1, a.bits, a.symmetric,
+              [&](int64_t i, uint8_t level) { PutLevel(row, a.bits, g * a.group + i, level); });
+          scale[r * groups + g] = S(p.scale);
+          if (zero != nullptr) zero[r * groups + g] = S(p.zero);
+        }
+      }
+    });
+    return;
+  }
+  // Per channel: one group per (head, channel) over the block's tokens. Channels of a
+  // head share bytes when packed, so a head is one task.
+  std::fill(a.levels, a.levels + a.heads * a.tokens * packed, 0);
+  at::parallel_for(0, a.heads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t h = begin; h < end; ++h) {
+      for (int64_t c = 0; c < a.dim; ++c) {
+        const GroupParams p = QuantizeGroup<S>(
+            a.x + h * a.tokens * a.dim + c, a.tokens, a.dim, a.bits, a.symmetric,
+            [&](int64_t t, uint8_t level) {
+              PutLevel(a.levels + (h * a.tokens + t) * packed, a.bits, c, level);
+            });
+        scale[h * a.dim + c] = S(p.scale);
+        if (zero != nullptr) zero[h * a.dim + c] = S(p.zero);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void QuantizeCpu(const cuda::QuantizeArgs& args) {
+  switch (args.scale_type) {
+    case ScaleType::kFloat32: Quantize<float>(args); break;
+    case ScaleType::kBFloat16: Quantize<c10::BFloat16>(args); break;
+    case ScaleType::kFloat16: Quantize<c10::Half>(args); break;
+  }
+}
+
+}  // namespace kvlab::kernels::internal

@@ -1,0 +1,60 @@
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/attention_ops_cpu.h"
+#include "kernels/row_dequantizer.h"
+
+namespace kvlab::kernels::internal {
+
+namespace {
+
+constexpr int64_t kTokensPerTask = 256;
+
+template <ScaleType kType>
+void Accumulate(const float* weights, int64_t m, const QuantizedRows& values, float* out) {
+  const int64_t dim = values.dim, tokens = values.tokens, heads = values.heads;
+  const int64_t tasks_per_head = std::max<int64_t>(1, (tokens + kTokensPerTask - 1) / kTokensPerTask);
+  // Each task sums its tokens into its own partial [m, dim]; partials are added after.
+  std::vector<float> partials(heads * tasks_per_head * m * dim, 0.0f);
+  at::parallel_for(0, heads * tasks_per_head, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> row(dim);
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t h = task / tasks_per_head;
+      const int64_t first = (task % tasks_per_head) * kTokensPerTask;
+      const int64_t last = std::min(tokens, first + kTokensPerTask);
+      const float* w = weights + h * m * tokens;
+      float* acc = partials.data() + task * m * dim;
+      for (int64_t t = first; t < last; ++t) {
+        DequantizeRow<kType>(values, h, t, row.data());
+        for (int64_t i = 0; i < m; ++i) {
+          const float wi = w[i * tokens + t];
+          float* ai = acc + i * dim;
+          for (int64_t c = 0; c < dim; ++c) ai[c] += wi * row[c];
+        }
+      }
+    }
+  });
+  for (int64_t h = 0; h < heads; ++h) {
+    float* dst = out + h * m * dim;
+    std::memcpy(dst, partials.data() + h * tasks_per_head * m * dim, m * dim * sizeof(float));
+    for (int64_t task = 1; task < tasks_per_head; ++task) {
+      const float* src = partials.data() + (h * tasks_per_head + task) * m * dim;
+      for (int64_t j = 0; j < m * dim; ++j) dst[j] += src[j];
+    }
+  }
+}
+
+}  // namespace
+
+void WeightedValuesCpu(const float* weights, int64_t m, const QuantizedRows& values, float* out) {
+  switch (values.scale_type) {
+    case ScaleType::kFloat32: Accumulate<ScaleType::kFloat32>(weights, m, values, out); break;
+    case ScaleType::kBFloat16: Accumulate<ScaleType::kBFloat16>(weights, m, values, out); break;
+    case ScaleType::kFloat16: Accumulate<ScaleType::kFloat16>(weights, m, values, out); break;
+  }
+}
+
+}  // namespace kvlab::kernels::internal
