@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "core/files.h"
 #include "core/status_macros.h"
+#include "experiments/sweep.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
@@ -102,7 +103,17 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
       return Invalid(path, "a protocol is required: chunked, streaming or prefill_compress");
   }
 
-  if (e.caches().empty()) return Invalid(path, "at least one caches { ... } entry is required");
+  for (int i = 0; i < e.sweeps_size(); ++i) {
+    absl::StatusOr<std::vector<config::CacheConfig>> expanded = ExpandSweep(e.sweeps(i));
+    if (!expanded.ok()) {
+      return Invalid(path, absl::StrFormat("sweeps[%d]: %s", i, expanded.status().message()));
+    }
+    for (config::CacheConfig& cache : *expanded) *e.add_caches() = std::move(cache);
+  }
+  e.clear_sweeps();  // Expanded into caches.
+  if (e.caches().empty()) {
+    return Invalid(path, "at least one caches { ... } or sweeps { ... } entry is required");
+  }
   absl::flat_hash_set<std::string> names;
   for (int i = 0; i < e.caches_size(); ++i) {
     const std::string& name = e.caches(i).name();
@@ -114,6 +125,9 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
     if (!names.insert(name).second) {
       return Invalid(path, absl::StrFormat("caches[%d].name '%s' is used twice", i, name));
     }
+  }
+  if (!e.baseline().empty() && !names.contains(e.baseline())) {
+    return Invalid(path, absl::StrFormat("baseline '%s' names no cache", e.baseline()));
   }
   return absl::OkStatus();
 }

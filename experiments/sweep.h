@@ -1,0 +1,18 @@
+// Expanding sweeps (experiment.proto's Sweep) into cache configurations.
+#ifndef KVLAB_EXPERIMENTS_SWEEP_H_
+#define KVLAB_EXPERIMENTS_SWEEP_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "experiments/experiment.pb.h"
+
+namespace kvlab::experiments {
+
+// The caches of one sweep, in axis order (policies vary slowest, position modes
+// fastest), each named after the axes that vary. Errors name the sweep's field.
+absl::StatusOr<std::vector<config::CacheConfig>> ExpandSweep(const config::Sweep& sweep);
+
+}  // namespace kvlab::experiments
+
+#endif  // KVLAB_EXPERIMENTS_SWEEP_H_
