@@ -4,6 +4,8 @@
 #include <ATen/Context.h>
 
 #include "absl/strings/str_format.h"
+#include "kernels/attention_scores.h"
+#include "kernels/weighted_values.h"
 
 namespace kvlab {
 
@@ -48,11 +50,31 @@ at::Tensor DenseTensorStore::HeldAsFloat() const {
   return dtype_ == at::kFloat ? held : held.to(at::kFloat);
 }
 
+namespace {
+
+// Query rows up to which fp32 stores use the fused kernels (kernels/); above it, a
+// long prefill's many queries go to BLAS.
+constexpr int64_t kFusedMaxQueries = 64;
+
+}  // namespace
+
 at::Tensor DenseTensorStore::MultiplyTransposed(const at::Tensor& queries) const {
+  if (dtype_ == at::kFloat && queries.size(1) <= kFusedMaxQueries && length() > 0) {
+    absl::StatusOr<at::Tensor> scores =
+        kernels::AttentionScores(queries, kernels::DenseRowsView{buffer_.View()});
+    TORCH_CHECK(scores.ok(), std::string(scores.status().message()));
+    return *std::move(scores);
+  }
   return at::matmul(queries, HeldAsFloat().transpose(1, 2));
 }
 
 at::Tensor DenseTensorStore::Multiply(const at::Tensor& weights) const {
+  if (dtype_ == at::kFloat && weights.size(1) <= kFusedMaxQueries && length() > 0) {
+    absl::StatusOr<at::Tensor> out =
+        kernels::WeightedValues(weights, kernels::DenseRowsView{buffer_.View()});
+    TORCH_CHECK(out.ok(), std::string(out.status().message()));
+    return *std::move(out);
+  }
   return at::matmul(weights, HeldAsFloat());
 }
 

@@ -3,17 +3,22 @@
 #include <ATen/Parallel.h>
 #include <c10/core/Device.h>
 
+#include <numeric>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_format.h"
 #include "core/cache_builder.h"
 #include "core/files.h"
+#include "core/layer_budgets.h"
 #include "core/status_macros.h"
 #include "core/torch_status.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/llama_model.h"
 #include "eval/perplexity/perplexity.h"
 #include "eval/tokenizer/bpe_tokenizer.h"
+#include "experiments/fingerprint.h"
+#include "experiments/plots.h"
 #include "experiments/progress_bar.h"
 
 namespace kvlab::experiments {
@@ -90,6 +95,20 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
   }
 }
 
+std::string RunFile(const std::string& output_dir, const std::string& name) {
+  return absl::StrFormat("%s/runs/%s.json", output_dir, name);
+}
+
+// The finished run stored for `name`, if its fingerprint is `fingerprint`.
+std::optional<RunRecord> FinishedRun(const std::string& output_dir, const std::string& name,
+                                     const std::string& fingerprint) {
+  absl::StatusOr<std::string> text = ReadFileToString(RunFile(output_dir, name));
+  if (!text.ok()) return std::nullopt;
+  absl::StatusOr<RunRecord> record = ParseRunJson(*text, RunFile(output_dir, name));
+  if (!record.ok() || record->fingerprint != fingerprint) return std::nullopt;
+  return *std::move(record);
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e) {
@@ -110,41 +129,63 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
                          model::LlamaModel::Load(*file, load_options));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
   const std::vector<int32_t> tokens = tokenizer.Encode(text);
+  KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
+  KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
   const model::LlamaConfig& mc = model->config();
   absl::FPrintF(stderr, "%s: %s (%d layers, %d/%d heads, head dim %d), %d tokens from %s, %d threads\n",
                 e.name(), mc.name, mc.num_layers, mc.q_heads, mc.kv_heads, mc.head_dim,
                 tokens.size(), text_path, threads);
 
-  CacheContext context{mc.attention_shape(), model->rope(), device,
-                       BudgetReferenceTokens(e, static_cast<int64_t>(tokens.size()))};
-  // Validate every cache configuration before spending time on the first run.
+  const int64_t reference_tokens = BudgetReferenceTokens(e, static_cast<int64_t>(tokens.size()));
+  const CacheContext context{mc.attention_shape(), model->rope(), device, reference_tokens};
+  // Validate every cache configuration before spending time on the first run, and
+  // find the runs an earlier, interrupted run of this experiment already finished.
   std::vector<KvCacheFactory> factories;
+  std::vector<std::optional<RunRecord>> records(e.caches_size());
+  std::vector<int> pending;
   for (int i = 0; i < e.caches_size(); ++i) {
-    absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(e.caches(i), context);
+    const config::CacheConfig& c = e.caches(i);
+    absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(c, context);
     if (!factory.ok()) {
-      return absl::Status(factory.status().code(),
-                          absl::StrFormat("caches[%d] '%s': %s", i, e.caches(i).name(),
-                                          factory.status().message()));
+      return absl::Status(factory.status().code(), absl::StrFormat("caches[%d] '%s': %s", i,
+                                                                   c.name(),
+                                                                   factory.status().message()));
     }
     factories.push_back(*std::move(factory));
+    records[i] = FinishedRun(output_dir, c.name(), RunFingerprint(e, c, model_hash, text_hash));
+    if (!records[i].has_value()) pending.push_back(i);
+  }
+  if (pending.size() < static_cast<size_t>(e.caches_size())) {
+    absl::FPrintF(stderr, "%d of %d runs already finished in %s; running the other %d\n",
+                  e.caches_size() - pending.size(), e.caches_size(), output_dir, pending.size());
   }
 
-  std::vector<RunRecord> records;
-  for (int begin = 0; begin < e.caches_size(); begin += e.batch_caches()) {
-    const int end = std::min(e.caches_size(), begin + e.batch_caches());
-    std::string label = e.caches(begin).name();
+  // The records finished so far, in config order, for the aggregate files.
+  const auto finished = [&records] {
+    std::vector<RunRecord> done;
+    for (const auto& r : records) {
+      if (r.has_value()) done.push_back(*r);
+    }
+    return done;
+  };
+  const std::string title = absl::StrFormat("%s: %s, %s", e.name(), ProtocolName(e), mc.name);
+  for (size_t begin = 0; begin < pending.size(); begin += e.batch_caches()) {
+    const size_t end = std::min(pending.size(), begin + e.batch_caches());
+    std::vector<KvCacheFactory> batch;
+    for (size_t k = begin; k < end; ++k) batch.push_back(factories[pending[k]]);
+    std::string label = e.caches(pending[begin]).name();
     if (end - begin > 1) label += absl::StrFormat(" +%d in lockstep", end - begin - 1);
     ProgressBar bar(label);
-    absl::StatusOr<std::vector<eval::PerplexityResult>> results = RunProtocol(
-        e, *model, tokenizer, tokens,
-        absl::MakeConstSpan(factories).subspan(begin, end - begin), bar);
+    absl::StatusOr<std::vector<eval::PerplexityResult>> results =
+        RunProtocol(e, *model, tokenizer, tokens, batch, bar);
     if (!results.ok()) {
       return absl::Status(results.status().code(),
-                          absl::StrFormat("caches[%d..%d] from '%s': %s", begin, end - 1,
-                                          e.caches(begin).name(), results.status().message()));
+                          absl::StrFormat("caches from '%s': %s", e.caches(pending[begin]).name(),
+                                          results.status().message()));
     }
     bar.Finish();
-    for (int i = begin; i < end; ++i) {
+    for (size_t k = begin; k < end; ++k) {
+      const int i = pending[k];
       const config::CacheConfig& c = e.caches(i);
       RunRecord record;
       record.name = c.name();
@@ -152,18 +193,31 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
       record.keys = DescribeStore(c.keys());
       record.values = DescribeStore(c.values());
       record.eviction = DescribeEviction(c);
+      if (c.has_eviction()) {
+        record.policy = c.eviction().policy();
+        const std::vector<int64_t> budgets =
+            *LayerBudgets(c.eviction().budget(), mc.num_layers, reference_tokens);
+        record.budget = std::accumulate(budgets.begin(), budgets.end(), int64_t{0}) / mc.num_layers;
+      }
       record.position_mode =
           c.position_mode() == config::POSITION_CACHE_SLOT ? "cache_slot" : "original";
-      record.result = std::move((*results)[i - begin]);
+      record.fingerprint = RunFingerprint(e, c, model_hash, text_hash);
+      record.result = std::move((*results)[k - begin]);
       record.elements_per_token = mc.DenseCacheBytesPerToken(1);
-      record.dense_fp32_bytes_per_token = mc.DenseCacheBytesPerToken(4);
       record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
-      records.push_back(std::move(record));
+      // Each finished run is on disk at once, whatever happens to the rest.
+      KVLAB_RETURN_IF_ERROR(WriteFileAtomically(RunFile(output_dir, c.name()), RunToJson(record)));
+      records[i] = std::move(record);
     }
-    KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, records));
+    const std::vector<RunRecord> done = finished();
+    KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, done, FindBaseline(done, e.baseline()), title));
   }
-  absl::FPrintF(stderr, "results: %s/results.json, %s/results.csv\n", output_dir, output_dir);
-  return records;
+  const std::vector<RunRecord> all = finished();
+  const int baseline = FindBaseline(all, e.baseline());
+  KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, all, baseline, title));
+  KVLAB_RETURN_IF_ERROR(WritePlots(output_dir, all, baseline, title));
+  absl::FPrintF(stderr, "results: %s/results.{json,csv,md} and plots\n", output_dir);
+  return all;
 }
 
 }  // namespace kvlab::experiments

@@ -32,6 +32,8 @@ Json ToJsonObject(const RunRecord& r) {
   j["keys"] = r.keys;
   j["values"] = r.values;
   j["eviction"] = r.eviction;
+  j["policy"] = r.policy;
+  j["budget"] = r.budget;
   j["position_mode"] = r.position_mode;
   j["bits_per_element"] = Number(r.bits_per_element());
   j["compression_vs_fp16"] = Number(r.compression_vs_fp16());
@@ -41,23 +43,67 @@ Json ToJsonObject(const RunRecord& r) {
   j["tokens_processed"] = p.tokens_processed;
   j["seconds"] = p.seconds;
   j["batch_size"] = p.batch_size;
+  j["nll_sum"] = p.nll_sum;
+  j["elements_per_token"] = r.elements_per_token;
+  j["bucket_size"] = r.bucket_size;
+  j["fingerprint"] = r.fingerprint;
   if (!p.bucket_count.empty()) {
     Json buckets = Json::array();
     for (size_t b = 0; b < p.bucket_count.size(); ++b) {
-      if (p.bucket_count[b] == 0) continue;
       buckets.push_back({{"first_position", static_cast<int64_t>(b) * r.bucket_size},
                          {"tokens", p.bucket_count[b]},
-                         {"mean_nll", p.bucket_nll_sum[b] / p.bucket_count[b]}});
+                         {"nll_sum", p.bucket_nll_sum[b]},
+                         {"mean_nll", Number(p.bucket_count[b] > 0
+                                                 ? p.bucket_nll_sum[b] / p.bucket_count[b]
+                                                 : NAN)}});
     }
     j["nll_by_position"] = buckets;
   }
   return j;
 }
 
+absl::StatusOr<RunRecord> FromJsonObject(const Json& j, const std::string& source) {
+  try {
+    RunRecord r;
+    r.name = j.at("name").get<std::string>();
+    r.protocol = j.value("protocol", "");
+    r.keys = j.value("keys", "");
+    r.values = j.value("values", "");
+    r.eviction = j.value("eviction", "");
+    r.policy = j.value("policy", "");
+    r.budget = j.value("budget", int64_t{0});
+    r.position_mode = j.value("position_mode", "");
+    r.fingerprint = j.value("fingerprint", "");
+    r.elements_per_token = j.value("elements_per_token", int64_t{0});
+    r.bucket_size = j.value("bucket_size", int64_t{0});
+    eval::PerplexityResult& p = r.result;
+    p.tokens_scored = j.at("tokens_scored").get<int64_t>();
+    p.nll_sum = j.contains("nll_sum") ? j.at("nll_sum").get<double>()
+                                      : std::log(j.at("perplexity").get<double>()) * p.tokens_scored;
+    p.tokens_processed = j.value("tokens_processed", int64_t{0});
+    p.seconds = j.value("seconds", 0.0);
+    p.batch_size = j.value("batch_size", 1);
+    p.mean_bytes_per_token = j.at("kv_bytes_per_token").is_null() ? 0.0
+                                                                  : j.at("kv_bytes_per_token").get<double>();
+    p.peak_held_bytes = j.at("peak_kv_bytes").get<int64_t>();
+    p.peak_allocated_bytes = j.value("peak_kv_allocated_bytes", int64_t{0});
+    p.peak_metadata_bytes = j.value("peak_metadata_bytes", int64_t{0});
+    if (j.contains("nll_by_position")) {
+      for (const Json& b : j.at("nll_by_position")) {
+        p.bucket_count.push_back(b.at("tokens").get<int64_t>());
+        p.bucket_nll_sum.push_back(b.at("nll_sum").get<double>());
+      }
+    }
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: not a kvlab result: %s", source, e.what()));
+  }
+}
+
 std::string CsvField(const Json& value) {
   if (value.is_null()) return "";
   if (value.is_string()) {
-    std::string s = value.get<std::string>();
+    const std::string s = value.get<std::string>();
     if (s.find_first_of(",\"\n") == std::string::npos) return s;
     std::string quoted = "\"";
     for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -70,6 +116,14 @@ std::string HumanBytes(double bytes) {
   if (bytes >= 1024.0 * 1024.0) return absl::StrFormat("%.2f MiB", bytes / (1024.0 * 1024.0));
   if (bytes >= 1024.0) return absl::StrFormat("%.1f KiB", bytes / 1024.0);
   return absl::StrFormat("%.0f B", bytes);
+}
+
+// Perplexity change against the baseline, absolute and relative.
+std::pair<double, double> Delta(const std::vector<RunRecord>& records, size_t i, int baseline) {
+  if (baseline < 0) return {NAN, NAN};
+  const double base = records[baseline].result.perplexity();
+  const double ppl = records[i].result.perplexity();
+  return {ppl - base, 100.0 * (ppl / base - 1.0)};
 }
 
 }  // namespace
@@ -86,17 +140,57 @@ double RunRecord::compression_vs_fp32() const {
   return kv_bytes_per_token() > 0 ? 4.0 * elements_per_token / kv_bytes_per_token() : NAN;
 }
 
+bool RunRecord::is_dense_baseline() const {
+  return keys == "fp32" && values == "fp32" && eviction == "none";
+}
+
+int FindBaseline(const std::vector<RunRecord>& records, absl::string_view name) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (name.empty() ? records[i].is_dense_baseline() : records[i].name == name) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
 std::string ToJson(const std::vector<RunRecord>& records) {
   Json list = Json::array();
   for (const RunRecord& r : records) list.push_back(ToJsonObject(r));
   return list.dump(2) + "\n";
 }
 
-std::string ToCsv(const std::vector<RunRecord>& records) {
+std::string RunToJson(const RunRecord& record) { return ToJsonObject(record).dump(2) + "\n"; }
+
+absl::StatusOr<std::vector<RunRecord>> ParseResultsJson(absl::string_view text,
+                                                        const std::string& source) {
+  const Json list = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (list.is_discarded() || !list.is_array()) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: expected a JSON list of results", source));
+  }
+  std::vector<RunRecord> records;
+  for (const Json& j : list) {
+    KVLAB_ASSIGN_OR_RETURN(RunRecord r, FromJsonObject(j, source));
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+absl::StatusOr<RunRecord> ParseRunJson(absl::string_view text, const std::string& source) {
+  const Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrFormat("%s: expected a JSON result object", source));
+  }
+  return FromJsonObject(j, source);
+}
+
+std::string ToCsv(const std::vector<RunRecord>& records, int baseline) {
   std::vector<std::string> header;
   std::vector<std::string> lines;
-  for (const RunRecord& r : records) {
-    const Json j = ToJsonObject(r);
+  for (size_t i = 0; i < records.size(); ++i) {
+    Json j = ToJsonObject(records[i]);
+    const auto [delta, delta_percent] = Delta(records, i, baseline);
+    j["delta_perplexity"] = Number(delta);
+    j["delta_perplexity_percent"] = Number(delta_percent);
     std::vector<std::string> fields;
     for (const auto& [key, value] : j.items()) {
       if (value.is_array()) continue;  // Buckets live in the JSON only.
@@ -109,30 +203,43 @@ std::string ToCsv(const std::vector<RunRecord>& records) {
   return absl::StrCat(absl::StrJoin(header, ","), "\n", absl::StrJoin(lines, "\n"), "\n");
 }
 
-std::string FormatTable(const std::vector<RunRecord>& records) {
+std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
   const std::vector<std::string> header = {
-      "config", "perplexity", "tokens scored", "KV bytes/token", "bits/elem", "peak KV",
-      "tokens/s"};
+      "config", "perplexity", "Δ ppl", "Δ %", "tokens scored", "KV bytes/token", "bits/elem",
+      "× vs fp16", "peak KV", "tokens/s"};
   std::vector<std::vector<std::string>> rows = {header};
-  for (const RunRecord& r : records) {
-    rows.push_back({r.name, absl::StrFormat("%.4f", r.result.perplexity()),
+  for (size_t i = 0; i < records.size(); ++i) {
+    const RunRecord& r = records[i];
+    const auto [delta, delta_percent] = Delta(records, i, baseline);
+    const bool is_base = static_cast<int>(i) == baseline;
+    rows.push_back({is_base ? r.name + " (baseline)" : r.name,
+                    absl::StrFormat("%.4f", r.result.perplexity()),
+                    std::isfinite(delta) && !is_base ? absl::StrFormat("%+.4f", delta) : "",
+                    std::isfinite(delta_percent) && !is_base ? absl::StrFormat("%+.2f%%", delta_percent) : "",
                     absl::StrCat(r.result.tokens_scored),
                     absl::StrFormat("%.0f", r.kv_bytes_per_token()),
                     absl::StrFormat("%.2f", r.bits_per_element()),
+                    absl::StrFormat("%.2f", r.compression_vs_fp16()),
                     HumanBytes(static_cast<double>(r.result.peak_held_bytes)),
                     absl::StrFormat("%.1f", r.result.tokens_per_second())});
   }
+  // Widths in code points, so that Δ and × count as one column each.
+  const auto width = [](const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  };
   std::vector<size_t> widths(header.size(), 0);
   for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], width(row[c]));
   }
   std::string out;
   for (size_t i = 0; i < rows.size(); ++i) {
     std::vector<std::string> cells;
     for (size_t c = 0; c < rows[i].size(); ++c) {
+      const std::string pad(widths[c] - width(rows[i][c]), ' ');
       // The name column is left-aligned, numbers right-aligned.
-      cells.push_back(c == 0 ? absl::StrFormat("%-*s", widths[c], rows[i][c])
-                             : absl::StrFormat("%*s", widths[c], rows[i][c]));
+      cells.push_back(c == 0 ? rows[i][c] + pad : pad + rows[i][c]);
     }
     absl::StrAppend(&out, "| ", absl::StrJoin(cells, " | "), " |\n");
     if (i == 0) {
@@ -147,9 +254,12 @@ std::string FormatTable(const std::vector<RunRecord>& records) {
   return out;
 }
 
-absl::Status WriteResults(const std::string& dir, const std::vector<RunRecord>& records) {
+absl::Status WriteResults(const std::string& dir, const std::vector<RunRecord>& records,
+                          int baseline, const std::string& title) {
   KVLAB_RETURN_IF_ERROR(WriteFileAtomically(dir + "/results.json", ToJson(records)));
-  return WriteFileAtomically(dir + "/results.csv", ToCsv(records));
+  KVLAB_RETURN_IF_ERROR(WriteFileAtomically(dir + "/results.csv", ToCsv(records, baseline)));
+  return WriteFileAtomically(dir + "/results.md",
+                             absl::StrCat("# ", title, "\n\n", FormatTable(records, baseline)));
 }
 
 }  // namespace kvlab::experiments

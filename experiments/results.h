@@ -1,4 +1,4 @@
-// Result records of experiment runs, and their table, JSON and CSV forms.
+// Result records of experiment runs, and their table, JSON, CSV and markdown forms.
 #ifndef KVLAB_EXPERIMENTS_RESULTS_H_
 #define KVLAB_EXPERIMENTS_RESULTS_H_
 
@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "eval/perplexity/perplexity.h"
 
 namespace kvlab::experiments {
@@ -18,10 +19,11 @@ struct RunRecord {
   std::string keys;      // How keys were stored ("fp32", "int4 ...").
   std::string values;
   std::string eviction;  // "none", or the policy and its budget.
+  std::string policy;    // The eviction policy's name, or "" for none.
+  int64_t budget = 0;    // The eviction budget in tokens (first layer), or 0.
   std::string position_mode;
+  std::string fingerprint;  // What the result depends on (fingerprint.h).
   eval::PerplexityResult result;
-  // Bytes a dense fp32 / fp16 cache would hold per token, for the ratios below.
-  int64_t dense_fp32_bytes_per_token = 0;
   int64_t elements_per_token = 0;  // 2 * layers * kv_heads * head_dim.
   int64_t bucket_size = 0;         // Streaming only.
 
@@ -31,20 +33,36 @@ struct RunRecord {
   // How many times smaller than an fp16 cache, and than the model's fp32 cache.
   double compression_vs_fp16() const;
   double compression_vs_fp32() const;
+  // Whether keys and values are dense fp32 and nothing is evicted.
+  bool is_dense_baseline() const;
 };
 
-// A fixed-width table: config, perplexity, tokens scored, KV bytes per token, peak KV
-// bytes, tokens/s (and more).
-std::string FormatTable(const std::vector<RunRecord>& records);
+// Index of the baseline: the run named `name` if given, else the first dense run
+// without eviction; -1 if there is none.
+int FindBaseline(const std::vector<RunRecord>& records, absl::string_view name);
 
-// results.json: a list of objects with at least name, perplexity, tokens_scored,
-// kv_bytes_per_token, peak_kv_bytes and tokens_per_second.
+// A markdown table: config, perplexity, its delta against the baseline (absolute and
+// %), tokens scored, KV bytes per token, bits per element, compression against fp16,
+// peak KV bytes, tokens/s.
+std::string FormatTable(const std::vector<RunRecord>& records, int baseline);
+
+// JSON: a list of objects with at least name, perplexity, tokens_scored,
+// kv_bytes_per_token, peak_kv_bytes and tokens_per_second, and everything needed to
+// read the records back.
 std::string ToJson(const std::vector<RunRecord>& records);
-// results.csv: one row per record, the scalar fields of the JSON.
-std::string ToCsv(const std::vector<RunRecord>& records);
+std::string RunToJson(const RunRecord& record);
+// CSV: one row per record, the scalar fields of the JSON plus the deltas.
+std::string ToCsv(const std::vector<RunRecord>& records, int baseline);
 
-// Writes results.json and results.csv into `dir` (created if needed), each atomically.
-absl::Status WriteResults(const std::string& dir, const std::vector<RunRecord>& records);
+// Reads back what ToJson() / RunToJson() wrote. Errors name `source`.
+absl::StatusOr<std::vector<RunRecord>> ParseResultsJson(absl::string_view text,
+                                                        const std::string& source);
+absl::StatusOr<RunRecord> ParseRunJson(absl::string_view text, const std::string& source);
+
+// Writes results.json, results.csv and results.md into `dir` (created if needed),
+// each atomically. `title` heads the markdown.
+absl::Status WriteResults(const std::string& dir, const std::vector<RunRecord>& records,
+                          int baseline, const std::string& title);
 
 }  // namespace kvlab::experiments
 

@@ -11,14 +11,16 @@ namespace {
 
 using ::testing::HasSubstr;
 
-RunRecord Record(const std::string& name, double nll_sum, int64_t bytes_per_token) {
+RunRecord Record(const std::string& name, double nll_sum, int64_t bytes_per_token,
+                 const std::string& keys = "fp32") {
   RunRecord r;
   r.name = name;
   r.protocol = "streaming";
-  r.keys = "fp32";
+  r.keys = keys;
   r.values = "fp32";
   r.eviction = "none";
   r.position_mode = "original";
+  r.fingerprint = "f00d";
   r.result.nll_sum = nll_sum;
   r.result.tokens_scored = 100;
   r.result.tokens_processed = 100;
@@ -32,8 +34,10 @@ RunRecord Record(const std::string& name, double nll_sum, int64_t bytes_per_toke
   return r;
 }
 
-TEST(ResultsTest, JsonHasTheRequiredKeys) {
-  const std::string json = ToJson({Record("dense", 300.0, 46080), Record("half", 310.0, 23040)});
+TEST(ResultsTest, JsonHasTheRequiredKeysAndReadsBack) {
+  const std::vector<RunRecord> records = {Record("dense", 300.0, 46080),
+                                          Record("half", 310.0, 23040, "fp16")};
+  const std::string json = ToJson(records);
   const nlohmann::json parsed = nlohmann::json::parse(json);
   ASSERT_EQ(parsed.size(), 2u);
   for (const char* key : {"name", "perplexity", "tokens_scored", "kv_bytes_per_token",
@@ -44,33 +48,61 @@ TEST(ResultsTest, JsonHasTheRequiredKeys) {
   EXPECT_EQ(parsed[0]["tokens_per_second"].get<double>(), 25.0);
   EXPECT_EQ(parsed[0]["bits_per_element"].get<double>(), 32.0);
   EXPECT_EQ(parsed[1]["compression_vs_fp16"].get<double>(), 1.0);
-  EXPECT_EQ(parsed[1]["compression_vs_fp32"].get<double>(), 2.0);
-  EXPECT_EQ(parsed[0]["nll_by_position"][1]["first_position"].get<int>(), 50);
   EXPECT_EQ(parsed[0]["nll_by_position"][1]["mean_nll"].get<double>(), 4.0);
+
+  absl::StatusOr<std::vector<RunRecord>> back = ParseResultsJson(json, "r.json");
+  ASSERT_THAT(back, IsOk());
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[1].keys, "fp16");
+  EXPECT_EQ((*back)[1].result.nll_sum, 310.0);
+  EXPECT_EQ((*back)[0].result.bucket_nll_sum[1], 200.0);
+  EXPECT_EQ((*back)[0].fingerprint, "f00d");
+  EXPECT_EQ(ToJson(*back), json);
 }
 
-TEST(ResultsTest, CsvHasHeaderAndOneRowPerRecord) {
-  RunRecord quoted = Record("a", 300.0, 46080);
-  quoted.keys = "int4 (bits: 4, axis: \"x\")";
-  const std::string csv = ToCsv({quoted, Record("b", 300.0, 46080)});
+TEST(ResultsTest, BaselineIsTheFirstDenseRunUnlessNamed) {
+  const std::vector<RunRecord> records = {Record("half", 310.0, 23040, "fp16"),
+                                          Record("dense", 300.0, 46080)};
+  EXPECT_EQ(FindBaseline(records, ""), 1);
+  EXPECT_EQ(FindBaseline(records, "half"), 0);
+  EXPECT_EQ(FindBaseline({Record("q", 1, 1, "int4")}, ""), -1);
+}
+
+TEST(ResultsTest, TableAndCsvShowDeltasAgainstTheBaseline) {
+  const std::vector<RunRecord> records = {Record("dense", 300.0, 46080),
+                                          Record("half", 310.0, 23040, "fp16")};
+  const std::string table = FormatTable(records, 0);
+  EXPECT_THAT(table, HasSubstr("| config           | perplexity |"));
+  EXPECT_THAT(table, HasSubstr("dense (baseline)"));
+  // exp(3.1) - exp(3.0) = 2.1124; +10.52%.
+  EXPECT_THAT(table, HasSubstr("+2.1124"));
+  EXPECT_THAT(table, HasSubstr("+10.52%"));
+  EXPECT_THAT(table, HasSubstr("4.39 MiB"));
+  const std::string csv = ToCsv(records, 0);
   EXPECT_THAT(csv, HasSubstr("name,perplexity,mean_nll,tokens_scored,kv_bytes_per_token,peak_kv_bytes,tokens_per_second"));
-  EXPECT_THAT(csv, HasSubstr("\"int4 (bits: 4, axis: \"\"x\"\")\""));
+  EXPECT_THAT(csv, HasSubstr("delta_perplexity_percent"));
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
 }
 
-TEST(ResultsTest, TableListsEveryConfig) {
-  const std::string table = FormatTable({Record("dense", 300.0, 46080)});
-  EXPECT_THAT(table, HasSubstr("| config | perplexity |"));
-  EXPECT_THAT(table, HasSubstr("|--------|-----------:|"));
-  EXPECT_THAT(table, HasSubstr("20.0855"));
-  EXPECT_THAT(table, HasSubstr("4.39 MiB"));
+TEST(ResultsTest, CsvQuotesFieldsWithCommas) {
+  RunRecord quoted = Record("a", 300.0, 46080);
+  quoted.keys = "int4 (bits: 4, axis: \"x\")";
+  EXPECT_THAT(ToCsv({quoted}, -1), HasSubstr("\"int4 (bits: 4, axis: \"\"x\"\")\""));
 }
 
-TEST(ResultsTest, WritesBothFiles) {
+TEST(ResultsTest, WritesJsonCsvAndMarkdown) {
   const std::string dir = ::testing::TempDir() + "/results_out";
-  ASSERT_THAT(WriteResults(dir, {Record("dense", 300.0, 46080)}), IsOk());
+  ASSERT_THAT(WriteResults(dir, {Record("dense", 300.0, 46080)}, 0, "demo"), IsOk());
   EXPECT_THAT(ReadFileToString(dir + "/results.json"), IsOk());
   EXPECT_THAT(ReadFileToString(dir + "/results.csv"), IsOk());
+  EXPECT_THAT(*ReadFileToString(dir + "/results.md"), HasSubstr("# demo"));
+}
+
+TEST(ResultsTest, MalformedJsonNamesTheSource) {
+  EXPECT_THAT(ParseResultsJson("{not json", "bad.json"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad.json")));
+  EXPECT_THAT(ParseResultsJson("[{\"name\": 1}]", "odd.json"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("odd.json")));
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ absl::Status Run() {
     experiment.set_output_dir(absl::GetFlag(FLAGS_output_dir));
   }
   KVLAB_ASSIGN_OR_RETURN(const std::vector<RunRecord> records, RunExperiment(experiment));
-  absl::PrintF("%s", FormatTable(records));
+  absl::PrintF("%s", FormatTable(records, FindBaseline(records, experiment.baseline())));
   return absl::OkStatus();
 }
 

@@ -108,6 +108,21 @@ INSTANTIATE_TEST_SUITE_P(
                              c10::toString(info.param.scale_dtype));
     });
 
+TEST(AttentionOpsDenseTest, DenseRowsMatchMatmul) {
+  testing::FreshSeed();
+  for (int64_t tokens : {1, 300}) {
+    const at::Tensor k = testing::InsideLargerBuffer(at::randn({kHeads, tokens, kDim}));
+    const at::Tensor q = at::randn({kHeads, 3, kDim});
+    const at::Tensor w = at::softmax(at::randn({kHeads, 3, tokens}), -1);
+    at::Tensor scores = testing::Poisoned({kHeads, 3, tokens});
+    ASSERT_THAT(AttentionScoresInto(scores, q, *Describe(DenseRowsView{k})), IsOk());
+    EXPECT_LT(testing::RelativeError(scores, at::matmul(q, k.transpose(1, 2))), 1e-5);
+    at::Tensor out = testing::Poisoned({kHeads, 3, kDim});
+    ASSERT_THAT(WeightedValuesInto(out, w, *Describe(DenseRowsView{k})), IsOk());
+    EXPECT_LT(testing::RelativeError(out, at::matmul(w, k)), 1e-5);
+  }
+}
+
 TEST(AttentionOpsErrorsTest, ShapeMismatchesAreErrors) {
   const Stored s = MakeStored({4, false, at::kFloat}, 8, 32);
   EXPECT_THAT(AttentionScores(at::randn({kHeads, 1, 32}), s.token_groups),

@@ -58,4 +58,9 @@ absl::StatusOr<at::Tensor> AttentionScores(const at::Tensor& queries,
   return Run(queries, rows);
 }
 
+absl::StatusOr<at::Tensor> AttentionScores(const at::Tensor& queries, const DenseRowsView& keys) {
+  KVLAB_ASSIGN_OR_RETURN(const QuantizedRows rows, Describe(keys));
+  return Run(queries, rows);
+}
+
 }  // namespace kvlab::kernels

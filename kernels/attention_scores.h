@@ -20,6 +20,7 @@ namespace kvlab::kernels {
 absl::StatusOr<at::Tensor> AttentionScores(const at::Tensor& queries, const TokenGroupsView& keys);
 absl::StatusOr<at::Tensor> AttentionScores(const at::Tensor& queries,
                                            const ChannelBlocksView& keys);
+absl::StatusOr<at::Tensor> AttentionScores(const at::Tensor& queries, const DenseRowsView& keys);
 
 // The same, into `scores`: a contiguous fp32 [heads, m, tokens] tensor on the device.
 absl::Status AttentionScoresInto(at::Tensor& scores, const at::Tensor& queries,

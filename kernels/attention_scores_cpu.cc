@@ -27,11 +27,11 @@ void Scores(const float* queries, int64_t m, const QuantizedRows& keys, float* s
       const float* q = queries + h * m * dim;
       float* out = scores + h * m * tokens;
       for (int64_t t = first; t < last; ++t) {
-        DequantizeRow<kType>(keys, h, t, row.data());
+        const float* row_values = DequantizeRow<kType>(keys, h, t, row.data());
         for (int64_t i = 0; i < m; ++i) {
           const float* qi = q + i * dim;
           float dot = 0.0f;
-          for (int64_t c = 0; c < dim; ++c) dot += qi[c] * row[c];
+          for (int64_t c = 0; c < dim; ++c) dot += qi[c] * row_values[c];
           out[i * tokens + t] = dot;
         }
       }

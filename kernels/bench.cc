@@ -7,7 +7,7 @@
 // default model's shape (3 KV heads, 9 query heads, head dim 64) over a cache of
 // <tokens>: scores, softmax, weighted values. bytes_per_second counts the bytes of
 // cache read (levels, scales, zeros, or fp32 K and V). Formats: fp32 (ATen matmuls),
-// int8 and int4 (fused kernels), int4_dequantized (dequantize the cache to fp32, then
+// fp32_fused, int8 and int4 (the fused kernels), int4_dequantized (dequantize the cache to fp32, then
 // the fp32 path: what the fused kernels avoid).
 // Memcpy/<MiB>: the machine's copy bandwidth in the same run, for comparison.
 // DenseAppend/<tokens>: appending one token to a dense store already holding about
@@ -66,6 +66,18 @@ void DecodeAttentionFp32(benchmark::State& state) {
   for (auto _ : state) {
     const at::Tensor p = at::softmax(at::matmul(q, k.transpose(1, 2)) * 0.125, -1);
     benchmark::DoNotOptimize(at::matmul(p, v));
+  }
+  state.SetBytesProcessed(state.iterations() * (k.nbytes() + v.nbytes()));
+}
+
+void DecodeAttentionFp32Fused(benchmark::State& state) {
+  SetThreads();
+  const int64_t tokens = state.range(0);
+  const at::Tensor k = at::randn({kKvHeads, tokens, kDim}), v = at::randn({kKvHeads, tokens, kDim});
+  const at::Tensor q = at::randn({kKvHeads, kGroup, kDim});
+  for (auto _ : state) {
+    const at::Tensor p = at::softmax(*AttentionScores(q, DenseRowsView{k}) * 0.125, -1);
+    benchmark::DoNotOptimize(*WeightedValues(p, DenseRowsView{v}));
   }
   state.SetBytesProcessed(state.iterations() * (k.nbytes() + v.nbytes()));
 }
@@ -129,6 +141,7 @@ void DenseAppend(benchmark::State& state) {
 }
 
 BENCHMARK(DecodeAttentionFp32)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);
+BENCHMARK(DecodeAttentionFp32Fused)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);
 BENCHMARK(DecodeAttentionInt8)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);
 BENCHMARK(DecodeAttentionInt4)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);
 BENCHMARK(DecodeAttentionInt4Dequantized)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);

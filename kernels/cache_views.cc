@@ -98,4 +98,20 @@ absl::StatusOr<QuantizedRows> Describe(const ChannelBlocksView& view) {
   return rows;
 }
 
+absl::StatusOr<QuantizedRows> Describe(const DenseRowsView& view) {
+  if (absl::Status s = CheckRows(view.rows, "rows", 3); !s.ok()) return s;
+  if (view.rows.scalar_type() != at::kFloat) {
+    return absl::InvalidArgumentError("dense rows must be float32");
+  }
+  QuantizedRows rows;
+  rows.floats = view.rows.data_ptr<float>();
+  rows.floats_head_stride = view.rows.stride(0);
+  rows.floats_row_stride = view.rows.stride(1);
+  rows.dim = view.rows.size(2);
+  rows.group = 1;
+  rows.heads = view.rows.size(0);
+  rows.tokens = view.rows.size(1);
+  return rows;
+}
+
 }  // namespace kvlab::kernels

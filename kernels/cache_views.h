@@ -41,10 +41,16 @@ struct ChannelBlocksView {
   at::Tensor zero;      // like scale, or undefined (symmetric)
 };
 
+// Dense fp32 tokens (a DenseTensorStore's), read by the same kernels.
+struct DenseRowsView {
+  at::Tensor rows;  // fp32 [heads, tokens, dim]
+};
+
 // The raw descriptor of a view, after checking shapes, dtypes and that rows are
 // contiguous. The view's tensors must outlive the descriptor.
 absl::StatusOr<QuantizedRows> Describe(const TokenGroupsView& view);
 absl::StatusOr<QuantizedRows> Describe(const ChannelBlocksView& view);
+absl::StatusOr<QuantizedRows> Describe(const DenseRowsView& view);
 
 }  // namespace kvlab::kernels
 

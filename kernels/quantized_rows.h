@@ -6,6 +6,10 @@
 // takes its scale and zero from element c / group of a scale row, which is row t for
 // per-token groups (block_of == nullptr) and row block_of[h, t] for per-channel blocks
 // (group == 1). Strides count elements of their arrays.
+//
+// Dense rows use the same kernels: with `floats` set, row t of head h is the fp32
+// values at floats + h * floats_head_stride + t * floats_row_stride, and the level,
+// scale and block fields are unused.
 #ifndef KVLAB_KERNELS_QUANTIZED_ROWS_H_
 #define KVLAB_KERNELS_QUANTIZED_ROWS_H_
 
@@ -16,6 +20,9 @@ namespace kvlab::kernels {
 enum class ScaleType : int { kFloat32 = 0, kBFloat16 = 1, kFloat16 = 2 };
 
 struct QuantizedRows {
+  const float* floats = nullptr;  // Dense fp32 rows instead of levels.
+  int64_t floats_head_stride = 0;
+  int64_t floats_row_stride = 0;
   const uint8_t* levels = nullptr;
   int64_t levels_head_stride = 0;
   int64_t levels_row_stride = 0;

@@ -24,6 +24,7 @@ __device__ __forceinline__ float LoadScale(const void* base, int64_t index, Scal
 
 // Index of the scale row that token t of head h reads.
 __device__ __forceinline__ int64_t ScaleRowBase(const QuantizedRows& rows, int64_t h, int64_t t) {
+  if (rows.floats != nullptr) return 0;
   const int64_t row = rows.block_of == nullptr
                           ? t
                           : rows.block_of[h * rows.block_head_stride + t * rows.block_row_stride];
@@ -38,6 +39,9 @@ __device__ __forceinline__ int LevelAt(const uint8_t* row, int bits, int64_t c) 
 // Channel c of token t of head h, dequantized.
 __device__ __forceinline__ float DequantizeAt(const QuantizedRows& rows, int64_t h, int64_t t,
                                               int64_t c, int64_t scale_base) {
+  if (rows.floats != nullptr) {
+    return rows.floats[h * rows.floats_head_stride + t * rows.floats_row_stride + c];
+  }
   const uint8_t* row = rows.levels + h * rows.levels_head_stride + t * rows.levels_row_stride;
   const int64_t g = scale_base + c / rows.group;
   float x = static_cast<float>(LevelAt(row, rows.bits, c) - rows.offset) *

@@ -22,11 +22,17 @@ struct ScaleStorage<ScaleType::kBFloat16> { using type = c10::BFloat16; };
 template <>
 struct ScaleStorage<ScaleType::kFloat16> { using type = c10::Half; };
 
-// Writes row (h, t) of `rows` as fp32 into out[0, rows.dim).
+// Returns row (h, t) of `rows` as rows.dim floats: dense rows in place, quantized ones
+// dequantized into `scratch`.
 template <ScaleType kType>
-inline void DequantizeRow(const QuantizedRows& rows, int64_t h, int64_t t, float* out) {
+inline const float* DequantizeRow(const QuantizedRows& rows, int64_t h, int64_t t,
+                                  float* scratch) {
   using S = typename ScaleStorage<kType>::type;
   const int64_t dim = rows.dim;
+  if (rows.floats != nullptr) {
+    return rows.floats + h * rows.floats_head_stride + t * rows.floats_row_stride;
+  }
+  float* out = scratch;
   const uint8_t* row = rows.levels + h * rows.levels_head_stride + t * rows.levels_row_stride;
   const float offset = static_cast<float>(rows.offset);
   if (rows.bits == 8) {
@@ -56,13 +62,14 @@ inline void DequantizeRow(const QuantizedRows& rows, int64_t h, int64_t t, float
     } else {
       for (int64_t c = 0; c < dim; ++c) out[c] *= static_cast<float>(scale[c]);
     }
-    return;
+    return out;
   }
   for (int64_t g = 0, c = 0; c < dim; ++g, c += group) {
     const float s = static_cast<float>(scale[g]);
     const float z = zero != nullptr ? static_cast<float>(zero[g]) : 0.0f;
     for (int64_t i = 0; i < group; ++i) out[c + i] = out[c + i] * s + z;
   }
+  return out;
 }
 
 }  // namespace kvlab::kernels::internal

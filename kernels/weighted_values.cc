@@ -63,4 +63,9 @@ absl::StatusOr<at::Tensor> WeightedValues(const at::Tensor& weights,
   return Run(weights, rows);
 }
 
+absl::StatusOr<at::Tensor> WeightedValues(const at::Tensor& weights, const DenseRowsView& values) {
+  KVLAB_ASSIGN_OR_RETURN(const QuantizedRows rows, Describe(values));
+  return Run(weights, rows);
+}
+
 }  // namespace kvlab::kernels

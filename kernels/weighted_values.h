@@ -20,6 +20,7 @@ absl::StatusOr<at::Tensor> WeightedValues(const at::Tensor& weights,
                                           const TokenGroupsView& values);
 absl::StatusOr<at::Tensor> WeightedValues(const at::Tensor& weights,
                                           const ChannelBlocksView& values);
+absl::StatusOr<at::Tensor> WeightedValues(const at::Tensor& weights, const DenseRowsView& values);
 
 // The same, into `out`: a contiguous fp32 [heads, m, dim] tensor on the device.
 absl::Status WeightedValuesInto(at::Tensor& out, const at::Tensor& weights,

@@ -28,11 +28,11 @@ void Accumulate(const float* weights, int64_t m, const QuantizedRows& values, fl
       const float* w = weights + h * m * tokens;
       float* acc = partials.data() + task * m * dim;
       for (int64_t t = first; t < last; ++t) {
-        DequantizeRow<kType>(values, h, t, row.data());
+        const float* row_values = DequantizeRow<kType>(values, h, t, row.data());
         for (int64_t i = 0; i < m; ++i) {
           const float wi = w[i * tokens + t];
           float* ai = acc + i * dim;
-          for (int64_t c = 0; c < dim; ++c) ai[c] += wi * row[c];
+          for (int64_t c = 0; c < dim; ++c) ai[c] += wi * row_values[c];
         }
       }
     }

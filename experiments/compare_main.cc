@@ -1,0 +1,60 @@
+// Prints a side-by-side table of two or more result sets, with deltas against the
+// first:
+//
+//   bazel run //experiments:compare -- results/quant_chunked/results.json \
+//       docs/results/quant_chunked/results.json
+//
+// Each argument is a results.json or the directory holding one.
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "core/files.h"
+#include "core/status_macros.h"
+#include "experiments/compare.h"
+
+namespace kvlab::experiments {
+namespace {
+
+absl::StatusOr<ResultSet> Load(const std::string& argument) {
+  std::filesystem::path path(ResolveUserPath(argument));
+  if (std::filesystem::is_directory(path)) path /= "results.json";
+  KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path.string()));
+  ResultSet set;
+  set.label = path.parent_path().filename().string();
+  KVLAB_ASSIGN_OR_RETURN(set.records, ParseResultsJson(text, path.string()));
+  return set;
+}
+
+absl::Status Run(const std::vector<char*>& arguments) {
+  if (arguments.size() < 3) {
+    return absl::InvalidArgumentError("usage: compare <results.json|dir> <results.json|dir> ...");
+  }
+  std::vector<ResultSet> sets;
+  for (size_t i = 1; i < arguments.size(); ++i) {
+    KVLAB_ASSIGN_OR_RETURN(ResultSet set, Load(arguments[i]));
+    // Two sets from directories of the same name still need telling apart.
+    for (const ResultSet& other : sets) {
+      if (other.label == set.label) set.label = absl::StrFormat("%s#%d", set.label, i);
+    }
+    sets.push_back(std::move(set));
+  }
+  absl::PrintF("%s", CompareTable(sets));
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace kvlab::experiments
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("compare <results.json|dir> <results.json|dir> ...");
+  const std::vector<char*> arguments = absl::ParseCommandLine(argc, argv);
+  const absl::Status status = kvlab::experiments::Run(arguments);
+  if (!status.ok()) {
+    absl::FPrintF(stderr, "compare: %s\n", status.message());
+    return 1;
+  }
+  return 0;
+}

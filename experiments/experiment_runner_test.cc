@@ -1,0 +1,95 @@
+// Runs whole experiments on a tiny random-weight model: results land on disk, an
+// interrupted or repeated run reuses what finished, and a changed cache, model or text
+// is run again rather than mixed with old results.
+#include "experiments/experiment_runner.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_format.h"
+#include "core/files.h"
+#include "core/status_matchers.h"
+#include "eval/model/tiny_llama.h"
+#include "experiments/config_loader.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab::experiments {
+namespace {
+
+class ExperimentRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    ASSERT_THAT(model::WriteTinyLlama(dir_ + "/tiny.gguf"), IsOk());
+    std::ofstream(dir_ + "/text.txt") << "the thin ant ran in the tan tent; then the ant ate.\n"
+                                      << "an ant in a hat, the end. the theme is thin.\n";
+  }
+
+  config::Experiment Load(const std::string& caches) {
+    absl::StatusOr<config::Experiment> e = ParseExperiment(
+        absl::StrFormat(R"pb(
+          model_path: "%s/tiny.gguf" text_path: "%s/text.txt" output_dir: "%s/out"
+          streaming { max_tokens: 40 bucket_size: 10 }
+          %s)pb",
+                        dir_, dir_, dir_, caches),
+        "runner.pbtxt");
+    EXPECT_THAT(e, IsOk());
+    return *e;
+  }
+
+  std::string dir_;
+};
+
+constexpr char kTwoCaches[] = R"pb(
+  caches { name: "dense" }
+  caches { name: "window-8" eviction { policy: "window" budget { tokens: 8 } } }
+)pb";
+
+TEST_F(ExperimentRunnerTest, WritesEveryRunAndTheTables) {
+  absl::StatusOr<std::vector<RunRecord>> records = RunExperiment(Load(kTwoCaches));
+  ASSERT_THAT(records, IsOk());
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].result.tokens_scored, 39);
+  for (const char* file : {"results.json", "results.csv", "results.md", "runs/dense.json",
+                           "runs/window-8.json", "perplexity_vs_memory.svg", "nll_by_position.svg"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir_ + "/out/" + file)) << file;
+  }
+  EXPECT_THAT(*ReadFileToString(dir_ + "/out/results.md"), ::testing::HasSubstr("dense (baseline)"));
+}
+
+TEST_F(ExperimentRunnerTest, ResumeReusesFinishedRunsAndRerunsChangedOnes) {
+  const std::vector<RunRecord> first = *RunExperiment(Load(kTwoCaches));
+  // The same config again: nothing runs, the records are the stored ones.
+  const std::vector<RunRecord> again = *RunExperiment(Load(kTwoCaches));
+  EXPECT_EQ(again[0].result.seconds, first[0].result.seconds);
+  EXPECT_EQ(again[1].result.seconds, first[1].result.seconds);
+  // A changed budget re-runs that cache only.
+  const std::vector<RunRecord> changed = *RunExperiment(Load(R"pb(
+    caches { name: "dense" }
+    caches { name: "window-8" eviction { policy: "window" budget { tokens: 6 } } }
+  )pb"));
+  EXPECT_EQ(changed[0].result.seconds, first[0].result.seconds);
+  EXPECT_NE(changed[1].fingerprint, first[1].fingerprint);
+  EXPECT_LT(changed[1].result.peak_held_bytes, first[1].result.peak_held_bytes);
+  // A changed text re-runs everything.
+  std::ofstream(dir_ + "/text.txt", std::ios::app) << "more text: the ant is in the hat.\n";
+  const std::vector<RunRecord> new_text = *RunExperiment(Load(R"pb(
+    caches { name: "dense" }
+    caches { name: "window-8" eviction { policy: "window" budget { tokens: 6 } } }
+  )pb"));
+  EXPECT_NE(new_text[0].fingerprint, first[0].fingerprint);
+  EXPECT_NE(new_text[0].result.seconds, first[0].result.seconds);
+}
+
+TEST_F(ExperimentRunnerTest, BadModelPathNamesIt) {
+  config::Experiment e = Load(kTwoCaches);
+  e.set_model_path(dir_ + "/missing.gguf");
+  EXPECT_THAT(RunExperiment(e), StatusIs(absl::StatusCode::kNotFound, ::testing::HasSubstr("missing.gguf")));
+}
+
+}  // namespace
+}  // namespace kvlab::experiments

@@ -1,0 +1,57 @@
+#include "experiments/fingerprint.h"
+
+#include <xxhash.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/files.h"
+#include "core/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace kvlab::experiments {
+
+namespace {
+
+// Bumped when results change meaning, so old runs are not reused.
+constexpr char kResultsVersion[] = "kvlab-results-1";
+
+std::string Hex(const XXH128_hash_t& hash) {
+  return absl::StrFormat("%016x%016x", hash.high64, hash.low64);
+}
+
+std::string Deterministic(const google::protobuf::Message& message) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  message.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return bytes;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> HashFile(const std::string& path) {
+  KVLAB_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
+  return Hex(XXH3_128bits(bytes.data(), bytes.size()));
+}
+
+std::string RunFingerprint(const config::Experiment& experiment, const config::CacheConfig& cache,
+                           const std::string& model_hash, const std::string& text_hash) {
+  config::Experiment protocol;
+  switch (experiment.protocol_case()) {
+    case config::Experiment::kChunked: *protocol.mutable_chunked() = experiment.chunked(); break;
+    case config::Experiment::kStreaming: *protocol.mutable_streaming() = experiment.streaming(); break;
+    case config::Experiment::kPrefillCompress:
+      *protocol.mutable_prefill_compress() = experiment.prefill_compress();
+      break;
+    default: break;
+  }
+  protocol.set_device(experiment.device());
+  const std::string input = absl::StrCat(kResultsVersion, "\n", model_hash, "\n", text_hash, "\n",
+                                         Deterministic(protocol), "\n", Deterministic(cache));
+  return Hex(XXH3_128bits(input.data(), input.size()));
+}
+
+}  // namespace kvlab::experiments

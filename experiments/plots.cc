@@ -1,0 +1,105 @@
+#include "experiments/plots.h"
+
+#include <algorithm>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "absl/strings/str_format.h"
+#include "core/files.h"
+#include "core/status_macros.h"
+#include "experiments/svg_chart.h"
+
+namespace kvlab::experiments {
+
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+// Above this many lines, one NLL plot per budget keeps them readable.
+constexpr size_t kMaxLinesPerPlot = 10;
+
+std::string MemoryPlot(const std::vector<RunRecord>& records, const std::string& title) {
+  LineChart chart(title + ": perplexity against KV memory", "peak KV cache held (MiB)",
+                  "perplexity");
+  chart.set_log_x(true);
+  chart.set_log_y(true);
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<LineChart::Point>> families;
+  std::vector<LineChart::Point> all;
+  for (const RunRecord& r : records) {
+    const LineChart::Point p{r.result.peak_held_bytes / kMiB, r.result.perplexity()};
+    const std::string family = Family(r);
+    if (!families.count(family)) order.push_back(family);
+    families[family].push_back(p);
+    all.push_back(p);
+  }
+  // Pareto front: sorted by memory, the runs that lower the best perplexity so far.
+  std::sort(all.begin(), all.end());
+  std::vector<LineChart::Point> front;
+  for (const auto& p : all) {
+    if (front.empty() || p.second < front.back().second) front.push_back(p);
+  }
+  chart.AddGuide("Pareto front", front);
+  for (const std::string& family : order) {
+    std::vector<LineChart::Point> points = families[family];
+    std::sort(points.begin(), points.end());
+    chart.AddSeries(family, points);
+  }
+  return chart.Render();
+}
+
+std::string PositionPlot(const std::vector<const RunRecord*>& runs, const std::string& title) {
+  LineChart chart(title, "position in the stream (tokens)", "mean NLL per token");
+  for (const RunRecord* r : runs) {
+    std::vector<LineChart::Point> points;
+    const auto& counts = r->result.bucket_count;
+    for (size_t b = 0; b < counts.size(); ++b) {
+      if (counts[b] == 0) continue;
+      points.push_back({static_cast<double>(b * r->bucket_size) + r->bucket_size / 2.0,
+                        r->result.bucket_nll_sum[b] / counts[b]});
+    }
+    chart.AddSeries(r->name, points);
+  }
+  return chart.Render();
+}
+
+}  // namespace
+
+std::string Family(const RunRecord& record) {
+  static const std::regex kTrailingBudget("-b?[0-9]+$");
+  if (record.budget == 0) return record.name;
+  return std::regex_replace(record.name, kTrailingBudget, "");
+}
+
+absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& records,
+                        int baseline, const std::string& title) {
+  if (records.empty()) return absl::OkStatus();
+  KVLAB_RETURN_IF_ERROR(
+      WriteFileAtomically(dir + "/perplexity_vs_memory.svg", MemoryPlot(records, title)));
+  std::vector<const RunRecord*> streamed;
+  for (const RunRecord& r : records) {
+    if (!r.result.bucket_count.empty()) streamed.push_back(&r);
+  }
+  if (streamed.empty()) return absl::OkStatus();
+  if (streamed.size() <= kMaxLinesPerPlot) {
+    return WriteFileAtomically(dir + "/nll_by_position.svg",
+                               PositionPlot(streamed, title + ": NLL by position"));
+  }
+  std::set<int64_t> budgets;
+  for (const RunRecord* r : streamed) {
+    if (r->budget > 0) budgets.insert(r->budget);
+  }
+  for (int64_t budget : budgets) {
+    std::vector<const RunRecord*> runs;
+    for (const RunRecord* r : streamed) {
+      if (r->budget == 0 || r->budget == budget) runs.push_back(r);
+    }
+    KVLAB_RETURN_IF_ERROR(WriteFileAtomically(
+        absl::StrFormat("%s/nll_by_position_b%d.svg", dir, budget),
+        PositionPlot(runs, absl::StrFormat("%s: NLL by position, budget %d", title, budget))));
+  }
+  (void)baseline;
+  return absl::OkStatus();
+}
+
+}  // namespace kvlab::experiments

@@ -1,0 +1,29 @@
+// Result plots, written as SVG beside results.json:
+//
+//   perplexity_vs_memory.svg  perplexity against peak KV bytes held, log-log, one line
+//                             per family of runs (a policy across budgets, say) and the
+//                             Pareto front (the runs no other run beats on both) dashed.
+//   nll_by_position.svg       streaming runs only: mean NLL per bucket of positions,
+//                             one line per run; with many runs, one file per budget
+//                             (nll_by_position_b<budget>.svg), runs without eviction in
+//                             each.
+#ifndef KVLAB_EXPERIMENTS_PLOTS_H_
+#define KVLAB_EXPERIMENTS_PLOTS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "experiments/results.h"
+
+namespace kvlab::experiments {
+
+// A run's family: its name without a trailing budget ("h2o-256", "h2o-b256" -> "h2o").
+std::string Family(const RunRecord& record);
+
+absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& records,
+                        int baseline, const std::string& title);
+
+}  // namespace kvlab::experiments
+
+#endif  // KVLAB_EXPERIMENTS_PLOTS_H_

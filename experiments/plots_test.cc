@@ -1,0 +1,71 @@
+#include "experiments/plots.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/files.h"
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab::experiments {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+RunRecord MakeRun(const std::string& name, const std::string& policy, int64_t budget, double ppl,
+              int64_t peak) {
+  RunRecord r;
+  r.name = name;
+  r.policy = policy;
+  r.budget = budget;
+  r.result.tokens_scored = 10;
+  r.result.nll_sum = 10 * std::log(ppl);
+  r.result.peak_held_bytes = peak;
+  r.bucket_size = 256;
+  r.result.bucket_count = {255, 256};
+  r.result.bucket_nll_sum = {255 * 3.0, 256 * 3.5};
+  return r;
+}
+
+TEST(PlotsTest, FamiliesDropTrailingBudgets) {
+  EXPECT_EQ(Family(MakeRun("h2o-256", "h2o", 256, 1, 1)), "h2o");
+  EXPECT_EQ(Family(MakeRun("sink-slot-b128", "sink", 128, 1, 1)), "sink-slot");
+  EXPECT_EQ(Family(MakeRun("int4-kivi-g32-r128", "", 0, 1, 1)), "int4-kivi-g32-r128");
+}
+
+TEST(PlotsTest, WritesMemoryAndPositionPlots) {
+  const std::string dir = ::testing::TempDir() + "/plots";
+  const std::vector<RunRecord> runs = {MakeRun("dense", "", 0, 17.8, 180 << 20),
+                                       MakeRun("window-128", "window", 128, 70.5, 6 << 20),
+                                       MakeRun("window-512", "window", 512, 30.0, 23 << 20),
+                                       MakeRun("h2o-128", "h2o", 128, 30.5, 6 << 20)};
+  ASSERT_THAT(WritePlots(dir, runs, 0, "demo"), IsOk());
+  const std::string memory = *ReadFileToString(dir + "/perplexity_vs_memory.svg");
+  EXPECT_THAT(memory, HasSubstr("<svg"));
+  EXPECT_THAT(memory, HasSubstr(">window</text>"));  // One line for both window runs.
+  EXPECT_THAT(memory, HasSubstr(">Pareto front</text>"));
+  EXPECT_THAT(memory, HasSubstr("(log scale)"));
+  EXPECT_THAT(memory, Not(HasSubstr("nan")));
+  const std::string position = *ReadFileToString(dir + "/nll_by_position.svg");
+  EXPECT_THAT(position, HasSubstr(">h2o-128</text>"));
+  EXPECT_THAT(position, HasSubstr("position in the stream"));
+}
+
+TEST(PlotsTest, ManyRunsSplitPositionPlotsByBudget) {
+  const std::string dir = ::testing::TempDir() + "/plots_split";
+  std::vector<RunRecord> runs = {MakeRun("dense", "", 0, 17.8, 180 << 20)};
+  for (int64_t budget : {128, 256}) {
+    for (const char* policy : {"window", "sink", "h2o", "tova", "knorm", "random"}) {
+      runs.push_back(MakeRun(absl::StrCat(policy, "-", budget), policy, budget, 30, budget << 14));
+    }
+  }
+  ASSERT_THAT(WritePlots(dir, runs, 0, "demo"), IsOk());
+  const std::string b128 = *ReadFileToString(dir + "/nll_by_position_b128.svg");
+  EXPECT_THAT(b128, HasSubstr(">dense</text>"));
+  EXPECT_THAT(b128, HasSubstr(">tova-128</text>"));
+  EXPECT_THAT(b128, Not(HasSubstr(">tova-256</text>")));
+  EXPECT_THAT(ReadFileToString(dir + "/nll_by_position_b256.svg"), IsOk());
+}
+
+}  // namespace
+}  // namespace kvlab::experiments
