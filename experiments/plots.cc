@@ -72,7 +72,7 @@ std::string Family(const RunRecord& record) {
 }
 
 absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& records,
-                        int baseline, const std::string& title) {
+                        const std::string& title) {
   if (records.empty()) return absl::OkStatus();
   KVLAB_RETURN_IF_ERROR(
       WriteFileAtomically(dir + "/perplexity_vs_memory.svg", MemoryPlot(records, title)));
@@ -98,7 +98,6 @@ absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& re
         absl::StrFormat("%s/nll_by_position_b%d.svg", dir, budget),
         PositionPlot(runs, absl::StrFormat("%s: NLL by position, budget %d", title, budget))));
   }
-  (void)baseline;
   return absl::OkStatus();
 }
 

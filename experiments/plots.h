@@ -22,7 +22,7 @@ namespace kvlab::experiments {
 std::string Family(const RunRecord& record);
 
 absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& records,
-                        int baseline, const std::string& title);
+                        const std::string& title);
 
 }  // namespace kvlab::experiments
 

@@ -6,6 +6,7 @@
 #include "core/status_macros.h"
 #include "kernels/quantize_rows.h"
 #include "quant/fused_products.h"
+#include "quant/retain_split.h"
 
 namespace kvlab::quant {
 
@@ -108,24 +109,17 @@ at::Tensor PerChannelQuantizedStore::Multiply(const at::Tensor& weights) const {
 }
 
 absl::Status PerChannelQuantizedStore::Retain(const at::Tensor& keep) {
-  const int64_t heads = spec_.kv_heads;
-  if (keep.dim() != 2 || keep.size(0) != heads || keep.size(1) > length()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "retain expects [%d, m <= %d] indices, got %s", heads, length(), c10::str(keep.sizes())));
-  }
-  const int64_t m = keep.size(1);
-  const int64_t quantized = levels_.length();
-  const int64_t residual_kept = (keep >= quantized).sum(1).min().item<int64_t>();
-  const at::Tensor to_quantized = keep.narrow(1, 0, m - residual_kept);
-  const at::Tensor to_residual = keep.narrow(1, m - residual_kept, residual_kept) - quantized;
-  if ((to_quantized >= quantized).any().item<bool>()) {
+  KVLAB_ASSIGN_OR_RETURN(const RetainSplit split,
+                         SplitRetain(keep, spec_.kv_heads, levels_.length(), length()));
+  if (split.residual_moves) {
     // Heads keep different numbers of residual tokens: quantize the whole residual as
     // one block, from which the heads that need to take their extra tokens.
     KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View()));
   }
+  const at::Tensor& to_quantized = split.to_quantized;
   KVLAB_RETURN_IF_ERROR(levels_.Retain(to_quantized));
   KVLAB_RETURN_IF_ERROR(block_of_.Retain(to_quantized));
-  KVLAB_RETURN_IF_ERROR(residual_.Retain(to_residual.contiguous()));
+  KVLAB_RETURN_IF_ERROR(residual_.Retain(split.to_residual));
   return DropEmptyBlocks();
 }
 

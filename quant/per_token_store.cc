@@ -8,6 +8,7 @@
 #include "kernels/quantize_rows.h"
 #include "kernels/weighted_values.h"
 #include "quant/fused_products.h"
+#include "quant/retain_split.h"
 
 namespace kvlab::quant {
 
@@ -116,27 +117,19 @@ at::Tensor PerTokenQuantizedStore::Multiply(const at::Tensor& weights) const {
 }
 
 absl::Status PerTokenQuantizedStore::Retain(const at::Tensor& keep) {
-  const int64_t heads = spec_.kv_heads;
-  if (keep.dim() != 2 || keep.size(0) != heads || keep.size(1) > length()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "retain expects [%d, m <= %d] indices, got %s", heads, length(), c10::str(keep.sizes())));
-  }
-  const int64_t m = keep.size(1);
-  const int64_t quantized = levels_.length();
-  // Keep the same number of residual tokens in every head: the fewest any head keeps.
-  const int64_t residual_kept = (keep >= quantized).sum(1).min().item<int64_t>();
-  const at::Tensor to_quantized = keep.narrow(1, 0, m - residual_kept);
-  const at::Tensor to_residual = keep.narrow(1, m - residual_kept, residual_kept) - quantized;
-  if ((to_quantized >= quantized).any().item<bool>()) {
+  KVLAB_ASSIGN_OR_RETURN(const RetainSplit split,
+                         SplitRetain(keep, spec_.kv_heads, levels_.length(), length()));
+  if (split.residual_moves) {
     // Some heads keep more residual tokens than others: quantize the residual (each
     // token on its own, as a later flush would) so those can move to quantized storage.
     KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, Quantize(residual_.View()));
     KVLAB_RETURN_IF_ERROR(AppendQuantized(q));
   }
+  const at::Tensor& to_quantized = split.to_quantized;
   KVLAB_RETURN_IF_ERROR(levels_.Retain(to_quantized));
   KVLAB_RETURN_IF_ERROR(scales_.Retain(to_quantized));
   if (!format_.symmetric) KVLAB_RETURN_IF_ERROR(zeros_.Retain(to_quantized));
-  return residual_.Retain(to_residual.contiguous());
+  return residual_.Retain(split.to_residual);
 }
 
 int64_t PerTokenQuantizedStore::held_bytes() const {

@@ -1,0 +1,24 @@
+#include "quant/retain_split.h"
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_format.h"
+
+namespace kvlab::quant {
+
+absl::StatusOr<RetainSplit> SplitRetain(const at::Tensor& keep, int64_t heads, int64_t quantized,
+                                        int64_t length) {
+  if (keep.dim() != 2 || keep.size(0) != heads || keep.size(1) > length) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "retain expects [%d, m <= %d] indices, got %s", heads, length, c10::str(keep.sizes())));
+  }
+  const int64_t m = keep.size(1);
+  const int64_t residual_kept = (keep >= quantized).sum(1).min().item<int64_t>();
+  RetainSplit split;
+  split.to_quantized = keep.narrow(1, 0, m - residual_kept);
+  split.to_residual = (keep.narrow(1, m - residual_kept, residual_kept) - quantized).contiguous();
+  split.residual_moves = (split.to_quantized >= quantized).any().item<bool>();
+  return split;
+}
+
+}  // namespace kvlab::quant
