@@ -215,7 +215,8 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   const std::vector<RunRecord> all = finished();
   const int baseline = FindBaseline(all, e.baseline());
   KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, all, baseline, title));
-  KVLAB_RETURN_IF_ERROR(WritePlots(output_dir, all, title));
+  KVLAB_RETURN_IF_ERROR(WritePlots(output_dir, all, e.name(),
+                                   absl::StrFormat("%s protocol, %s", ProtocolName(e), mc.name)));
   absl::FPrintF(stderr, "results: %s/results.{json,csv,md} and plots\n", output_dir);
   return all;
 }

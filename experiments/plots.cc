@@ -1,6 +1,7 @@
 #include "experiments/plots.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <regex>
 #include <set>
@@ -17,12 +18,32 @@ namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
 // Above this many lines, one NLL plot per budget keeps them readable.
 constexpr size_t kMaxLinesPerPlot = 10;
+// An axis goes logarithmic when its values span more than this ratio: then a collapse
+// (a perplexity of 500 beside 20) does not flatten everything else.
+constexpr double kLogScaleRatio = 4.0;
 
-std::string MemoryPlot(const std::vector<RunRecord>& records, const std::string& title) {
+bool SpansWide(const std::vector<double>& values) {
+  double lo = 0, hi = 0;
+  for (double v : values) {
+    if (!(v > 0) || !std::isfinite(v)) continue;
+    lo = lo == 0 ? v : std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  return lo > 0 && hi / lo > kLogScaleRatio;
+}
+
+std::string MemoryPlot(const std::vector<RunRecord>& records, const std::string& title,
+                       const std::string& subtitle) {
   LineChart chart(title + ": perplexity against KV memory", "peak KV cache held (MiB)",
                   "perplexity");
-  chart.set_log_x(true);
-  chart.set_log_y(true);
+  chart.set_subtitle(subtitle);
+  std::vector<double> memory, perplexity;
+  for (const RunRecord& r : records) {
+    memory.push_back(r.result.peak_held_bytes / kMiB);
+    perplexity.push_back(r.result.perplexity());
+  }
+  chart.set_log_x(SpansWide(memory));
+  chart.set_log_y(SpansWide(perplexity));
   std::vector<std::string> order;
   std::map<std::string, std::vector<LineChart::Point>> families;
   std::vector<LineChart::Point> all;
@@ -48,8 +69,10 @@ std::string MemoryPlot(const std::vector<RunRecord>& records, const std::string&
   return chart.Render();
 }
 
-std::string PositionPlot(const std::vector<const RunRecord*>& runs, const std::string& title) {
+std::string PositionPlot(const std::vector<const RunRecord*>& runs, const std::string& title,
+                         const std::string& subtitle) {
   LineChart chart(title, "position in the stream (tokens)", "mean NLL per token");
+  chart.set_subtitle(subtitle);
   for (const RunRecord* r : runs) {
     std::vector<LineChart::Point> points;
     const auto& counts = r->result.bucket_count;
@@ -72,10 +95,10 @@ std::string Family(const RunRecord& record) {
 }
 
 absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& records,
-                        const std::string& title) {
+                        const std::string& title, const std::string& subtitle) {
   if (records.empty()) return absl::OkStatus();
-  KVLAB_RETURN_IF_ERROR(
-      WriteFileAtomically(dir + "/perplexity_vs_memory.svg", MemoryPlot(records, title)));
+  KVLAB_RETURN_IF_ERROR(WriteFileAtomically(dir + "/perplexity_vs_memory.svg",
+                                            MemoryPlot(records, title, subtitle)));
   std::vector<const RunRecord*> streamed;
   for (const RunRecord& r : records) {
     if (!r.result.bucket_count.empty()) streamed.push_back(&r);
@@ -83,7 +106,7 @@ absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& re
   if (streamed.empty()) return absl::OkStatus();
   if (streamed.size() <= kMaxLinesPerPlot) {
     return WriteFileAtomically(dir + "/nll_by_position.svg",
-                               PositionPlot(streamed, title + ": NLL by position"));
+                               PositionPlot(streamed, title + ": NLL by position", subtitle));
   }
   std::set<int64_t> budgets;
   for (const RunRecord* r : streamed) {
@@ -96,7 +119,8 @@ absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& re
     }
     KVLAB_RETURN_IF_ERROR(WriteFileAtomically(
         absl::StrFormat("%s/nll_by_position_b%d.svg", dir, budget),
-        PositionPlot(runs, absl::StrFormat("%s: NLL by position, budget %d", title, budget))));
+        PositionPlot(runs, absl::StrFormat("%s: NLL by position, budget %d", title, budget),
+                     subtitle)));
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,7 @@
 // Result plots, written as SVG beside results.json:
 //
-//   perplexity_vs_memory.svg  perplexity against peak KV bytes held, log-log, one line
+//   perplexity_vs_memory.svg  perplexity against peak KV bytes held (log axes where the
+//                             values span more than 4x), one line
 //                             per family of runs (a policy across budgets, say) and the
 //                             Pareto front (the runs no other run beats on both) dashed.
 //   nll_by_position.svg       streaming runs only: mean NLL per bucket of positions,
@@ -21,8 +22,9 @@ namespace kvlab::experiments {
 // A run's family: its name without a trailing budget ("h2o-256", "h2o-b256" -> "h2o").
 std::string Family(const RunRecord& record);
 
+// `title` is short (the experiment's name); `subtitle` says protocol and model.
 absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& records,
-                        const std::string& title);
+                        const std::string& title, const std::string& subtitle);
 
 }  // namespace kvlab::experiments
 

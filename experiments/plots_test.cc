@@ -39,7 +39,7 @@ TEST(PlotsTest, WritesMemoryAndPositionPlots) {
                                        MakeRun("window-128", "window", 128, 70.5, 6 << 20),
                                        MakeRun("window-512", "window", 512, 30.0, 23 << 20),
                                        MakeRun("h2o-128", "h2o", 128, 30.5, 6 << 20)};
-  ASSERT_THAT(WritePlots(dir, runs, "demo"), IsOk());
+  ASSERT_THAT(WritePlots(dir, runs, "demo", "streaming protocol, tiny"), IsOk());
   const std::string memory = *ReadFileToString(dir + "/perplexity_vs_memory.svg");
   EXPECT_THAT(memory, HasSubstr("<svg"));
   EXPECT_THAT(memory, HasSubstr(">window</text>"));  // One line for both window runs.
@@ -59,7 +59,7 @@ TEST(PlotsTest, ManyRunsSplitPositionPlotsByBudget) {
       runs.push_back(MakeRun(absl::StrCat(policy, "-", budget), policy, budget, 30, budget << 14));
     }
   }
-  ASSERT_THAT(WritePlots(dir, runs, "demo"), IsOk());
+  ASSERT_THAT(WritePlots(dir, runs, "demo", "streaming protocol, tiny"), IsOk());
   const std::string b128 = *ReadFileToString(dir + "/nll_by_position_b128.svg");
   EXPECT_THAT(b128, HasSubstr(">dense</text>"));
   EXPECT_THAT(b128, HasSubstr(">tova-128</text>"));

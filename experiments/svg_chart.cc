@@ -13,7 +13,7 @@ namespace kvlab::experiments {
 namespace {
 
 constexpr double kWidth = 960, kHeight = 560;
-constexpr double kLeft = 80, kRight = 250, kTop = 50, kBottom = 70;
+constexpr double kLeft = 80, kRight = 250, kTop = 56, kBottom = 70;
 // Tableau's ten colours; series past ten repeat them dashed.
 const char* const kColors[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
@@ -43,27 +43,9 @@ struct Axis {
     return pixel_lo + t * (pixel_hi - pixel_lo);
   }
 
-  std::vector<double> Ticks() const {
+  // Evenly spaced ticks at a 1, 2 or 5 step, about six across [lo, hi].
+  std::vector<double> LinearTicks() const {
     std::vector<double> ticks;
-    if (log) {
-      for (int e = static_cast<int>(std::floor(std::log10(lo))); e <= std::ceil(std::log10(hi)); ++e) {
-        for (double m : {1.0, 2.0, 5.0}) {
-          const double v = m * std::pow(10.0, e);
-          if (v >= lo * 0.999 && v <= hi * 1.001) ticks.push_back(v);
-        }
-      }
-      // A narrow log range may hold fewer than three of 1, 2, 5: add 1..9.
-      if (ticks.size() < 3) {
-        ticks.clear();
-        for (int e = static_cast<int>(std::floor(std::log10(lo))); e <= std::ceil(std::log10(hi)); ++e) {
-          for (int m = 1; m <= 9; ++m) {
-            const double v = m * std::pow(10.0, e);
-            if (v >= lo * 0.999 && v <= hi * 1.001) ticks.push_back(v);
-          }
-        }
-      }
-      return ticks;
-    }
     const double raw = (hi - lo) / 6;
     const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
     double step = magnitude;
@@ -77,6 +59,22 @@ struct Axis {
       ticks.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
     }
     return ticks;
+  }
+
+  std::vector<double> Ticks() const {
+    std::vector<double> ticks;
+    if (log) {
+      for (int e = static_cast<int>(std::floor(std::log10(lo))); e <= std::ceil(std::log10(hi)); ++e) {
+        for (double m : {1.0, 2.0, 5.0}) {
+          const double v = m * std::pow(10.0, e);
+          if (v >= lo * 0.999 && v <= hi * 1.001) ticks.push_back(v);
+        }
+      }
+      // A narrow log range may hold fewer than three of 1, 2, 5: use evenly spaced
+      // values instead (placed on the log scale).
+      return ticks.size() >= 3 ? ticks : LinearTicks();
+    }
+    return LinearTicks();
   }
 };
 
@@ -122,8 +120,12 @@ std::string LineChart::Render() const {
       "viewBox=\"0 0 %.0f %.0f\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"13\">\n"
       "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
       kWidth, kHeight, kWidth, kHeight);
-  absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"28\" font-size=\"17\" font-weight=\"bold\">%s</text>\n",
+  absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"24\" font-size=\"17\" font-weight=\"bold\">%s</text>\n",
                         kLeft, Escape(title_));
+  if (!subtitle_.empty()) {
+    absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"42\" font-size=\"12\" fill=\"#555\">%s</text>\n",
+                          kLeft, Escape(subtitle_));
+  }
   // Grid and ticks.
   for (double v : xa.Ticks()) {
     const double px = xa.Map(v);

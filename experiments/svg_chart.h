@@ -21,6 +21,8 @@ class LineChart {
   LineChart(std::string title, std::string x_label, std::string y_label)
       : title_(std::move(title)), x_label_(std::move(x_label)), y_label_(std::move(y_label)) {}
 
+  // A smaller second line under the title.
+  void set_subtitle(std::string subtitle) { subtitle_ = std::move(subtitle); }
   void set_log_x(bool log) { log_x_ = log; }
   void set_log_y(bool log) { log_y_ = log; }
   // A series drawn as markers joined by a line (in the given point order).
@@ -37,7 +39,7 @@ class LineChart {
     bool guide = false;
   };
 
-  std::string title_, x_label_, y_label_;
+  std::string title_, x_label_, y_label_, subtitle_;
   bool log_x_ = false, log_y_ = false;
   std::vector<Series> series_;
 };
