@@ -31,7 +31,9 @@ absl::Status GatherTokens(at::Tensor& buffer, int64_t length, const at::Tensor& 
     cuda::LaunchGatherRows(static_cast<const uint8_t*>(buffer.data_ptr()), head_bytes,
                            scratch.data_ptr<uint8_t>(), m * row_bytes,
                            indices.data_ptr<int64_t>(), m, heads, m, row_bytes, nullptr);
-    buffer.narrow(1, 0, m).view({heads, m, -1}).view(at::kByte).copy_(scratch.view({heads, m, -1}));
+    // The scratch rows, reinterpreted in the buffer's dtype and shape, go to the front.
+    at::Tensor front = buffer.narrow(1, 0, m);
+    front.copy_(scratch.view(buffer.scalar_type()).view(front.sizes()));
     return absl::OkStatus();
   }
   const int64_t* k = indices.data_ptr<int64_t>();

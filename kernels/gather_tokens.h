@@ -14,7 +14,9 @@
 
 namespace kvlab::kernels {
 
-// Fails with InvalidArgument for out-of-range or non-ascending indices.
+// On the CPU, out-of-range or non-ascending indices are an InvalidArgument error. The
+// CUDA path does not read the indices back to check them: its callers pass what
+// EvictingKvCache already sorted and range-checked.
 absl::Status GatherTokens(at::Tensor& buffer, int64_t length, const at::Tensor& keep);
 
 }  // namespace kvlab::kernels
