@@ -206,7 +206,7 @@ std::string ToCsv(const std::vector<RunRecord>& records, int baseline) {
 std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
   const std::vector<std::string> header = {
       "config", "perplexity", "Δ ppl", "Δ %", "tokens scored", "KV bytes/token", "bits/elem",
-      "× vs fp16", "peak KV", "tokens/s"};
+      "× vs fp16", "× vs fp32", "peak KV", "tokens/s"};
   std::vector<std::vector<std::string>> rows = {header};
   for (size_t i = 0; i < records.size(); ++i) {
     const RunRecord& r = records[i];
@@ -220,6 +220,7 @@ std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
                     absl::StrFormat("%.0f", r.kv_bytes_per_token()),
                     absl::StrFormat("%.2f", r.bits_per_element()),
                     absl::StrFormat("%.2f", r.compression_vs_fp16()),
+                    absl::StrFormat("%.2f", r.compression_vs_fp32()),
                     HumanBytes(static_cast<double>(r.result.peak_held_bytes)),
                     absl::StrFormat("%.1f", r.result.tokens_per_second())});
   }

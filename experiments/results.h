@@ -42,8 +42,8 @@ struct RunRecord {
 int FindBaseline(const std::vector<RunRecord>& records, absl::string_view name);
 
 // A markdown table: config, perplexity, its delta against the baseline (absolute and
-// %), tokens scored, KV bytes per token, bits per element, compression against fp16,
-// peak KV bytes, tokens/s.
+// %), tokens scored, KV bytes per token, bits per element, compression against fp16
+// and against the model's own fp32 cache, peak KV bytes, tokens/s.
 std::string FormatTable(const std::vector<RunRecord>& records, int baseline);
 
 // JSON: a list of objects with at least name, perplexity, tokens_scored,

@@ -78,6 +78,9 @@ TEST(ResultsTest, TableAndCsvShowDeltasAgainstTheBaseline) {
   EXPECT_THAT(table, HasSubstr("+2.1124"));
   EXPECT_THAT(table, HasSubstr("+10.52%"));
   EXPECT_THAT(table, HasSubstr("4.39 MiB"));
+  // An fp16 cache: 16 bits per element, 1x against fp16 and 2x against fp32.
+  EXPECT_THAT(table, HasSubstr("| × vs fp16 | × vs fp32 |"));
+  EXPECT_THAT(table, HasSubstr("|     16.00 |      1.00 |      2.00 |"));
   const std::string csv = ToCsv(records, 0);
   EXPECT_THAT(csv, HasSubstr("name,perplexity,mean_nll,tokens_scored,kv_bytes_per_token,peak_kv_bytes,tokens_per_second"));
   EXPECT_THAT(csv, HasSubstr("delta_perplexity_percent"));
