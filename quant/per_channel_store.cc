@@ -10,17 +10,6 @@
 
 namespace kvlab::quant {
 
-namespace {
-
-at::Tensor Range(int64_t heads, int64_t first, int64_t count, const at::Device& device) {
-  return at::arange(first, first + count, at::TensorOptions().dtype(at::kLong).device(device))
-      .unsqueeze(0)
-      .expand({heads, count})
-      .contiguous();
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> PerChannelQuantizedStore::Create(
     const IntegerFormat& format, int64_t block, const StoreSpec& spec) {
   if (block < 1) {
@@ -72,9 +61,7 @@ absl::Status PerChannelQuantizedStore::Append(const at::Tensor& tokens) {
   KVLAB_RETURN_IF_ERROR(residual_.Append(tokens));
   while (residual_.length() >= spec_.residual_tokens + block_) {
     KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View().narrow(1, 0, block_)));
-    const int64_t rest = residual_.length() - block_;
-    KVLAB_RETURN_IF_ERROR(
-        residual_.Retain(Range(spec_.kv_heads, block_, rest, residual_.View().device())));
+    KVLAB_RETURN_IF_ERROR(DropOldest(block_, &residual_));
   }
   return absl::OkStatus();
 }

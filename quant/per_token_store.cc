@@ -12,18 +12,6 @@
 
 namespace kvlab::quant {
 
-namespace {
-
-// Indices [heads, count] of `count` consecutive tokens from `first`, for every head.
-at::Tensor Range(int64_t heads, int64_t first, int64_t count, const at::Device& device) {
-  return at::arange(first, first + count, at::TensorOptions().dtype(at::kLong).device(device))
-      .unsqueeze(0)
-      .expand({heads, count})
-      .contiguous();
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<PerTokenQuantizedStore>> PerTokenQuantizedStore::Create(
     const IntegerFormat& format, int64_t group, const StoreSpec& spec) {
   if (group < 1 || spec.head_dim % group != 0) {
@@ -74,8 +62,7 @@ absl::Status PerTokenQuantizedStore::Flush(int64_t n) {
   if (n <= 0) return absl::OkStatus();
   KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, Quantize(residual_.View().narrow(1, 0, n)));
   KVLAB_RETURN_IF_ERROR(AppendQuantized(q));
-  const int64_t keep = residual_.length() - n;
-  return residual_.Retain(Range(spec_.kv_heads, n, keep, residual_.View().device()));
+  return DropOldest(n, &residual_);
 }
 
 absl::Status PerTokenQuantizedStore::Append(const at::Tensor& tokens) {

@@ -21,4 +21,13 @@ absl::StatusOr<RetainSplit> SplitRetain(const at::Tensor& keep, int64_t heads, i
   return split;
 }
 
+absl::Status DropOldest(int64_t n, TokenBuffer* residual) {
+  const at::Tensor live = residual->View();
+  const int64_t rest = residual->length() - n;
+  const auto options = at::TensorOptions().dtype(at::kLong).device(live.device());
+  const at::Tensor keep =
+      at::arange(n, n + rest, options).unsqueeze(0).expand({live.size(0), rest}).contiguous();
+  return residual->Retain(keep);
+}
+
 }  // namespace kvlab::quant

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "core/token_buffer.h"
 
 namespace kvlab::quant {
 
@@ -31,6 +32,10 @@ struct RetainSplit {
 // the first `quantized` are quantized. InvalidArgument for a malformed `keep`.
 absl::StatusOr<RetainSplit> SplitRetain(const at::Tensor& keep, int64_t heads, int64_t quantized,
                                         int64_t length);
+
+// Drops the `n` oldest tokens of every head of `residual`: they have just been
+// quantized and must not survive in full precision.
+absl::Status DropOldest(int64_t n, TokenBuffer* residual);
 
 }  // namespace kvlab::quant
 
