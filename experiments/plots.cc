@@ -89,9 +89,15 @@ std::string PositionPlot(const std::vector<const RunRecord*>& runs, const std::s
 }  // namespace
 
 std::string Family(const RunRecord& record) {
-  static const std::regex kTrailingBudget("-b?[0-9]+$");
+  // Sweeps name the budget "-b<tokens>" wherever it falls among the axes that vary
+  // ("sink-b128-slot"); hand-written names tend to end in "-<tokens>" ("h2o-256").
+  static const std::regex kSweepBudget("-b[0-9]+(?=-|$)");
+  static const std::regex kTrailingNumber("-[0-9]+$");
   if (record.budget == 0) return record.name;
-  return std::regex_replace(record.name, kTrailingBudget, "");
+  const std::string family = std::regex_replace(record.name, kSweepBudget, "",
+                                                std::regex_constants::format_first_only);
+  if (family != record.name) return family;
+  return std::regex_replace(record.name, kTrailingNumber, "");
 }
 
 absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& records,

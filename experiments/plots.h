@@ -19,7 +19,8 @@
 
 namespace kvlab::experiments {
 
-// A run's family: its name without a trailing budget ("h2o-256", "h2o-b256" -> "h2o").
+// A run's family: its name without its budget ("h2o-256", "h2o-b256" -> "h2o";
+// "sink-b128-slot" -> "sink-slot"), so that one line joins a policy across budgets.
 std::string Family(const RunRecord& record);
 
 // `title` is short (the experiment's name); `subtitle` says protocol and model.

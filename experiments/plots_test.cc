@@ -27,9 +27,13 @@ RunRecord MakeRun(const std::string& name, const std::string& policy, int64_t bu
   return r;
 }
 
-TEST(PlotsTest, FamiliesDropTrailingBudgets) {
+TEST(PlotsTest, FamiliesDropBudgets) {
   EXPECT_EQ(Family(MakeRun("h2o-256", "h2o", 256, 1, 1)), "h2o");
   EXPECT_EQ(Family(MakeRun("sink-slot-b128", "sink", 128, 1, 1)), "sink-slot");
+  EXPECT_EQ(Family(MakeRun("sink-b128-original", "sink", 128, 1, 1)), "sink-original");
+  EXPECT_EQ(Family(MakeRun("int4-kivi-g32-r128-sink-512", "sink", 512, 1, 1)),
+            "int4-kivi-g32-r128-sink");
+  EXPECT_EQ(Family(MakeRun("knorm-recent32", "knorm", 128, 1, 1)), "knorm-recent32");
   EXPECT_EQ(Family(MakeRun("int4-kivi-g32-r128", "", 0, 1, 1)), "int4-kivi-g32-r128");
 }
 
