@@ -22,6 +22,10 @@ absl::StatusOr<RetainSplit> SplitRetain(const at::Tensor& keep, int64_t heads, i
 }
 
 absl::Status DropOldest(int64_t n, TokenBuffer* residual) {
+  if (n < 0 || n > residual->length()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "cannot drop %d of the residual's %d tokens", n, residual->length()));
+  }
   const at::Tensor live = residual->View();
   const int64_t rest = residual->length() - n;
   const auto options = at::TensorOptions().dtype(at::kLong).device(live.device());
