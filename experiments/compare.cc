@@ -43,8 +43,9 @@ std::string CompareTable(const std::vector<ResultSet>& sets) {
       row.push_back(r ? absl::StrFormat("%.0f", r->kv_bytes_per_token()) : "");
       if (s == 0) continue;
       if (r && first) {
-        const double base = first->result.perplexity(), ppl = r->result.perplexity();
-        row.push_back(absl::StrFormat("%+.4f (%+.2f%%)", ppl - base, 100.0 * (ppl / base - 1.0)));
+        const auto [delta, percent] =
+            PerplexityDelta(first->result.perplexity(), r->result.perplexity());
+        row.push_back(absl::StrFormat("%+.4f (%+.2f%%)", delta, percent));
       } else {
         row.push_back("");
       }

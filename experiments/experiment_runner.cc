@@ -160,15 +160,6 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
                   e.caches_size() - pending.size(), e.caches_size(), output_dir, pending.size());
   }
 
-  // The records finished so far, in config order, for the aggregate files.
-  const auto finished = [&records] {
-    std::vector<RunRecord> done;
-    for (const auto& r : records) {
-      if (r.has_value()) done.push_back(*r);
-    }
-    return done;
-  };
-  const std::string title = absl::StrFormat("%s: %s, %s", e.name(), ProtocolName(e), mc.name);
   for (size_t begin = 0; begin < pending.size(); begin += e.batch_caches()) {
     const size_t end = std::min(pending.size(), begin + e.batch_caches());
     std::vector<KvCacheFactory> batch;
@@ -195,8 +186,9 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
       record.eviction = DescribeEviction(c);
       if (c.has_eviction()) {
         record.policy = c.eviction().policy();
-        const std::vector<int64_t> budgets =
-            *LayerBudgets(c.eviction().budget(), mc.num_layers, reference_tokens);
+        KVLAB_ASSIGN_OR_RETURN(
+            const std::vector<int64_t> budgets,
+            LayerBudgets(c.eviction().budget(), mc.num_layers, reference_tokens));
         record.budget = std::accumulate(budgets.begin(), budgets.end(), int64_t{0}) / mc.num_layers;
       }
       record.position_mode =
@@ -209,11 +201,12 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
       KVLAB_RETURN_IF_ERROR(WriteFileAtomically(RunFile(output_dir, c.name()), RunToJson(record)));
       records[i] = std::move(record);
     }
-    const std::vector<RunRecord> done = finished();
-    KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, done, FindBaseline(done, e.baseline()), title));
   }
-  const std::vector<RunRecord> all = finished();
+  // Every run is finished now; the aggregate files list them in config order.
+  std::vector<RunRecord> all;
+  for (auto& r : records) all.push_back(*std::move(r));
   const int baseline = FindBaseline(all, e.baseline());
+  const std::string title = absl::StrFormat("%s: %s, %s", e.name(), ProtocolName(e), mc.name);
   KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, all, baseline, title));
   KVLAB_RETURN_IF_ERROR(WritePlots(output_dir, all, e.name(),
                                    absl::StrFormat("%s protocol, %s", ProtocolName(e), mc.name)));

@@ -110,13 +110,13 @@ absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& re
     if (!r.result.bucket_count.empty()) streamed.push_back(&r);
   }
   if (streamed.empty()) return absl::OkStatus();
-  if (streamed.size() <= kMaxLinesPerPlot) {
-    return WriteFileAtomically(dir + "/nll_by_position.svg",
-                               PositionPlot(streamed, title + ": NLL by position", subtitle));
-  }
   std::set<int64_t> budgets;
   for (const RunRecord* r : streamed) {
     if (r->budget > 0) budgets.insert(r->budget);
+  }
+  if (streamed.size() <= kMaxLinesPerPlot || budgets.empty()) {
+    return WriteFileAtomically(dir + "/nll_by_position.svg",
+                               PositionPlot(streamed, title + ": NLL by position", subtitle));
   }
   for (int64_t budget : budgets) {
     std::vector<const RunRecord*> runs;

@@ -121,12 +121,14 @@ std::string HumanBytes(double bytes) {
 // Perplexity change against the baseline, absolute and relative.
 std::pair<double, double> Delta(const std::vector<RunRecord>& records, size_t i, int baseline) {
   if (baseline < 0) return {NAN, NAN};
-  const double base = records[baseline].result.perplexity();
-  const double ppl = records[i].result.perplexity();
-  return {ppl - base, 100.0 * (ppl / base - 1.0)};
+  return PerplexityDelta(records[baseline].result.perplexity(), records[i].result.perplexity());
 }
 
 }  // namespace
+
+std::pair<double, double> PerplexityDelta(double base, double perplexity) {
+  return {perplexity - base, 100.0 * (perplexity / base - 1.0)};
+}
 
 double RunRecord::bits_per_element() const {
   return elements_per_token > 0 ? 8.0 * kv_bytes_per_token() / elements_per_token : NAN;

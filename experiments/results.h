@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,7 +21,7 @@ struct RunRecord {
   std::string values;
   std::string eviction;  // "none", or the policy and its budget.
   std::string policy;    // The eviction policy's name, or "" for none.
-  int64_t budget = 0;    // The eviction budget in tokens (first layer), or 0.
+  int64_t budget = 0;    // The eviction budget in tokens (mean over layers), or 0.
   std::string position_mode;
   std::string fingerprint;  // What the result depends on (fingerprint.h).
   eval::PerplexityResult result;
@@ -36,6 +37,9 @@ struct RunRecord {
   // Whether keys and values are dense fp32 and nothing is evicted.
   bool is_dense_baseline() const;
 };
+
+// The change from perplexity `base` to `perplexity`: absolute, and in percent.
+std::pair<double, double> PerplexityDelta(double base, double perplexity);
 
 // Index of the baseline: the run named `name` if given, else the first dense run
 // without eviction; -1 if there is none.

@@ -27,7 +27,7 @@ class LineChart {
   void set_log_y(bool log) { log_y_ = log; }
   // A series drawn as markers joined by a line (in the given point order).
   void AddSeries(std::string name, std::vector<Point> points);
-  // A gray dashed line drawn under the series, listed last in the legend.
+  // A gray dashed line drawn under the series, listed first in the legend.
   void AddGuide(std::string name, std::vector<Point> points);
 
   std::string Render() const;
