@@ -50,16 +50,8 @@ at::Tensor DenseTensorStore::HeldAsFloat() const {
   return dtype_ == at::kFloat ? held : held.to(at::kFloat);
 }
 
-namespace {
-
-// Query rows up to which fp32 stores use the fused kernels (kernels/); above it, a
-// long prefill's many queries go to BLAS.
-constexpr int64_t kFusedMaxQueries = 64;
-
-}  // namespace
-
 at::Tensor DenseTensorStore::MultiplyTransposed(const at::Tensor& queries) const {
-  if (dtype_ == at::kFloat && queries.size(1) <= kFusedMaxQueries && length() > 0) {
+  if (dtype_ == at::kFloat && queries.size(1) <= kernels::kFusedMaxQueries && length() > 0) {
     absl::StatusOr<at::Tensor> scores =
         kernels::AttentionScores(queries, kernels::DenseRowsView{buffer_.View()});
     TORCH_CHECK(scores.ok(), std::string(scores.status().message()));
@@ -69,7 +61,7 @@ at::Tensor DenseTensorStore::MultiplyTransposed(const at::Tensor& queries) const
 }
 
 at::Tensor DenseTensorStore::Multiply(const at::Tensor& weights) const {
-  if (dtype_ == at::kFloat && weights.size(1) <= kFusedMaxQueries && length() > 0) {
+  if (dtype_ == at::kFloat && weights.size(1) <= kernels::kFusedMaxQueries && length() > 0) {
     absl::StatusOr<at::Tensor> out =
         kernels::WeightedValues(weights, kernels::DenseRowsView{buffer_.View()});
     TORCH_CHECK(out.ok(), std::string(out.status().message()));

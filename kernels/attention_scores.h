@@ -11,10 +11,17 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+
 #include "absl/status/statusor.h"
 #include "kernels/cache_views.h"
 
 namespace kvlab::kernels {
+
+// Query rows per KV head up to which the stores use the fused kernels (this and
+// WeightedValues). Above it (a long prefill), BLAS over a transient fp32 copy of the
+// layer's tokens is faster for many queries at once.
+inline constexpr int64_t kFusedMaxQueries = 64;
 
 // queries [heads, m, dim] fp32 -> [heads, m, tokens] fp32.
 absl::StatusOr<at::Tensor> AttentionScores(const at::Tensor& queries, const TokenGroupsView& keys);

@@ -11,10 +11,6 @@
 
 namespace kvlab::quant {
 
-// Query rows up to which the fused kernels are used. Above it (a long prefill), a
-// transient dequantized tile feeds BLAS, which is faster for many queries at once.
-inline constexpr int64_t kFusedMaxQueries = 64;
-
 // queries [heads, m, dim] x [quantized; residual]^T -> [heads, m, quantized + residual].
 // `quantized` tokens are described by `view` (which may be empty when quantized is 0).
 template <typename View>

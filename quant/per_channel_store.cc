@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "core/status_macros.h"
+#include "kernels/attention_scores.h"
 #include "kernels/quantize_rows.h"
 #include "quant/fused_products.h"
 #include "quant/retain_split.h"
@@ -86,12 +87,12 @@ kernels::ChannelBlocksView PerChannelQuantizedStore::QuantizedView() const {
 }
 
 at::Tensor PerChannelQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
-  if (queries.size(1) > kFusedMaxQueries) return at::matmul(queries, Materialize().transpose(1, 2));
+  if (queries.size(1) > kernels::kFusedMaxQueries) return at::matmul(queries, Materialize().transpose(1, 2));
   return FusedMultiplyTransposed(queries, QuantizedView(), levels_.length(), residual_.View());
 }
 
 at::Tensor PerChannelQuantizedStore::Multiply(const at::Tensor& weights) const {
-  if (weights.size(1) > kFusedMaxQueries) return at::matmul(weights, Materialize());
+  if (weights.size(1) > kernels::kFusedMaxQueries) return at::matmul(weights, Materialize());
   return FusedMultiply(weights, QuantizedView(), levels_.length(), residual_.View());
 }
 

@@ -94,12 +94,12 @@ at::Tensor PerTokenQuantizedStore::Materialize() const {
 }
 
 at::Tensor PerTokenQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
-  if (queries.size(1) > kFusedMaxQueries) return at::matmul(queries, Materialize().transpose(1, 2));
+  if (queries.size(1) > kernels::kFusedMaxQueries) return at::matmul(queries, Materialize().transpose(1, 2));
   return FusedMultiplyTransposed(queries, QuantizedView(), levels_.length(), residual_.View());
 }
 
 at::Tensor PerTokenQuantizedStore::Multiply(const at::Tensor& weights) const {
-  if (weights.size(1) > kFusedMaxQueries) return at::matmul(weights, Materialize());
+  if (weights.size(1) > kernels::kFusedMaxQueries) return at::matmul(weights, Materialize());
   return FusedMultiply(weights, QuantizedView(), levels_.length(), residual_.View());
 }
 
