@@ -6,8 +6,8 @@
 #include <limits>
 
 #include "absl/strings/str_format.h"
-#include "core/status_macros.h"
-#include "core/torch_status.h"
+#include "base/status_macros.h"
+#include "base/torch_status.h"
 #include "kernels/attention_stats.h"
 
 namespace kvlab {

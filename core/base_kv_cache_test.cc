@@ -2,10 +2,10 @@
 
 #include <ATen/ATen.h>
 
+#include "base/status_macros.h"
+#include "base/status_matchers.h"
 #include "core/dense_tensor_store.h"
 #include "core/reference_attention.h"
-#include "core/status_macros.h"
-#include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -2,12 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/device.h"
+#include "base/status_macros.h"
 #include "core/dense_tensor_store.h"
 #include "core/evicting_kv_cache.h"
 #include "core/eviction_policy.h"
 #include "core/layer_budgets.h"
 #include "core/quantizer.h"
-#include "core/status_macros.h"
 
 namespace kvlab {
 

@@ -4,23 +4,11 @@
 #include <ATen/Context.h>
 
 #include "absl/strings/str_format.h"
+#include "base/device.h"
 #include "kernels/attention_scores.h"
 #include "kernels/weighted_values.h"
 
 namespace kvlab {
-
-absl::Status CheckDeviceAvailable(c10::Device device) {
-  if (device.is_cpu()) return absl::OkStatus();
-  if (device.is_cuda()) {
-    if (!at::hasCUDA()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "device '%s' requested, but this LibTorch build has no CUDA support", device.str()));
-    }
-    return absl::OkStatus();
-  }
-  return absl::FailedPreconditionError(
-      absl::StrFormat("device '%s' is not supported (use cpu or cuda)", device.str()));
-}
 
 absl::StatusOr<std::unique_ptr<DenseTensorStore>> DenseTensorStore::Create(int64_t kv_heads,
                                                                           int64_t head_dim,

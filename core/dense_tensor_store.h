@@ -47,9 +47,6 @@ class DenseTensorStore : public TensorStore {
   TokenBuffer buffer_;
 };
 
-// Checks that `device` can hold tensors in this LibTorch build.
-absl::Status CheckDeviceAvailable(c10::Device device);
-
 }  // namespace kvlab
 
 #endif  // KVLAB_CORE_DENSE_TENSOR_STORE_H_

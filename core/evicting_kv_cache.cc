@@ -3,8 +3,8 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"
-#include "core/status_macros.h"
-#include "core/torch_status.h"
+#include "base/status_macros.h"
+#include "base/torch_status.h"
 
 namespace kvlab {
 

@@ -2,12 +2,12 @@
 
 #include <ATen/ATen.h>
 
+#include "base/status_macros.h"
+#include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
 #include "core/dense_tensor_store.h"
 #include "core/reference_attention.h"
 #include "core/scored_eviction_policy.h"
-#include "core/status_macros.h"
-#include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

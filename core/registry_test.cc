@@ -1,7 +1,7 @@
 #include "core/registry.h"
 
+#include "base/status_matchers.h"
 #include "core/registry_test.pb.h"
-#include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

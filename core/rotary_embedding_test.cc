@@ -2,8 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include "base/status_matchers.h"
 #include "core/reference_attention.h"
-#include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -6,7 +6,7 @@
 #include <tuple>
 
 #include "absl/strings/str_format.h"
-#include "core/status_macros.h"
+#include "base/status_macros.h"
 
 namespace kvlab {
 

@@ -1,7 +1,7 @@
 // examples/strided.pbtxt, which the README shows, parses and builds every cache with
 // the example plugin linked in.
+#include "base/status_matchers.h"
 #include "core/cache_builder.h"
-#include "core/status_matchers.h"
 #include "experiments/config_loader.h"
 #include "gtest/gtest.h"
 

@@ -1,8 +1,8 @@
 #include <ATen/ATen.h>
 
+#include "base/status_matchers.h"
 #include "core/cache_builder.h"
 #include "core/eviction_policy.h"
-#include "core/status_matchers.h"
 #include "eval/model/llama_model.h"
 #include "eval/model/tiny_llama.h"
 #include "eval/perplexity/perplexity.h"

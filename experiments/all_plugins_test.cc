@@ -5,10 +5,10 @@
 // quantized cache must hold fewer bytes than a dense one.
 #include <ATen/ATen.h>
 
+#include "base/status_matchers.h"
 #include "core/cache_builder.h"
 #include "core/eviction_policy.h"
 #include "core/quantizer.h"
-#include "core/status_matchers.h"
 #include "eval/model/llama_model.h"
 #include "eval/model/tiny_llama.h"
 #include "eval/perplexity/perplexity.h"

@@ -4,8 +4,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
-#include "core/files.h"
-#include "core/status_macros.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "experiments/sweep.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"

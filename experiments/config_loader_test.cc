@@ -1,6 +1,6 @@
 #include "experiments/config_loader.h"
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -3,8 +3,8 @@
 // fails here rather than an hour into a run.
 #include <filesystem>
 
+#include "base/status_matchers.h"
 #include "core/cache_builder.h"
-#include "core/status_matchers.h"
 #include "experiments/config_loader.h"
 #include "gtest/gtest.h"
 

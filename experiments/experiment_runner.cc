@@ -8,11 +8,11 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "base/files.h"
+#include "base/status_macros.h"
+#include "base/torch_status.h"
 #include "core/cache_builder.h"
-#include "core/files.h"
 #include "core/layer_budgets.h"
-#include "core/status_macros.h"
-#include "core/torch_status.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/llama_model.h"
 #include "eval/perplexity/perplexity.h"

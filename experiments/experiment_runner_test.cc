@@ -7,8 +7,8 @@
 #include <fstream>
 
 #include "absl/strings/str_format.h"
-#include "core/files.h"
-#include "core/status_matchers.h"
+#include "base/files.h"
+#include "base/status_matchers.h"
 #include "eval/model/tiny_llama.h"
 #include "experiments/config_loader.h"
 #include "gmock/gmock.h"

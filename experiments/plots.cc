@@ -7,8 +7,8 @@
 #include <set>
 
 #include "absl/strings/str_format.h"
-#include "core/files.h"
-#include "core/status_macros.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "experiments/svg_chart.h"
 
 namespace kvlab::experiments {

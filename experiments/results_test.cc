@@ -1,7 +1,7 @@
 #include "experiments/results.h"
 
-#include "core/files.h"
-#include "core/status_matchers.h"
+#include "base/files.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

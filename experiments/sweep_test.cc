@@ -1,6 +1,6 @@
 #include "experiments/sweep.h"
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "experiments/config_loader.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"

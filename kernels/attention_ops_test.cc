@@ -1,13 +1,13 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kernels/attention_scores.h"
+#include "kernels/integer_format.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/weighted_values.h"
-#include "quant/integer_format.h"
 
 namespace kvlab::kernels {
 namespace {
@@ -29,16 +29,16 @@ struct Stored {
 };
 
 Stored MakeStored(const Format& f, int64_t tokens, int64_t group) {
-  const quant::IntegerFormat format{f.bits, f.symmetric, f.scale_dtype};
+  const IntegerFormat format{f.bits, f.symmetric, f.scale_dtype};
   const LevelFormat level_format{f.bits, format.offset()};
   const at::Tensor x = at::randn({kHeads, tokens, kDim}) * 2.0 + 0.5;
   Stored s;
   // Per-token groups, with the ATen reference quantizer.
-  quant::QuantizedGroups q = *quant::QuantizeGroups(format, x.unflatten(-1, {kDim / group, group}));
+  QuantizedGroups q = *QuantizeGroups(format, x.unflatten(-1, {kDim / group, group}));
   s.reference_tokens =
-      quant::DequantizeLevels(format, q.levels, q.scale, q.zero).flatten(-2);
+      DequantizeLevels(format, q.levels, q.scale, q.zero).flatten(-2);
   s.token_groups = {level_format, kDim, group,
-                    testing::InsideLargerBuffer(quant::PackLevels(format, q.levels.flatten(-2))),
+                    testing::InsideLargerBuffer(PackLevels(format, q.levels.flatten(-2))),
                     testing::InsideLargerBuffer(q.scale.squeeze(-1)),
                     f.symmetric ? at::Tensor() : testing::InsideLargerBuffer(q.zero.squeeze(-1))};
   // Per-channel blocks of 16 tokens, visited in a shuffled block order as after
@@ -47,18 +47,18 @@ Stored MakeStored(const Format& f, int64_t tokens, int64_t group) {
   std::vector<at::Tensor> levels, scales, zeros, references;
   for (int64_t b = 0; b < blocks; ++b) {
     const at::Tensor block = x.narrow(1, b * 16, std::min<int64_t>(16, tokens - b * 16));
-    quant::QuantizedGroups qb = *quant::QuantizeGroups(format, block.transpose(1, 2));
+    QuantizedGroups qb = *QuantizeGroups(format, block.transpose(1, 2));
     levels.push_back(qb.levels.transpose(1, 2));
     scales.push_back(qb.scale.transpose(1, 2));
     if (!f.symmetric) zeros.push_back(qb.zero.transpose(1, 2));
     references.push_back(
-        quant::DequantizeLevels(format, qb.levels, qb.scale, qb.zero).transpose(1, 2));
+        DequantizeLevels(format, qb.levels, qb.scale, qb.zero).transpose(1, 2));
   }
   const at::Tensor order = at::randperm(blocks, at::kLong);  // storage slot of block b
   at::Tensor scale_table = at::cat(scales, 1).index_select(1, at::argsort(order));
   at::Tensor block_of = order.repeat_interleave(16).narrow(0, 0, tokens).repeat({kHeads, 1});
   s.channel_blocks = {level_format, kDim,
-                      testing::InsideLargerBuffer(quant::PackLevels(format, at::cat(levels, 1).contiguous())),
+                      testing::InsideLargerBuffer(PackLevels(format, at::cat(levels, 1).contiguous())),
                       testing::InsideLargerBuffer(block_of),
                       testing::InsideLargerBuffer(scale_table),
                       f.symmetric ? at::Tensor()

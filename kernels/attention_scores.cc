@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"
-#include "core/status_macros.h"
+#include "base/status_macros.h"
 #include "kernels/attention_ops_cpu.h"
 #include "kernels/attention_scores_cuda.h"
 #include "kernels/cuda_build.h"

@@ -2,7 +2,7 @@
 
 #include <ATen/ATen.h>
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gtest/gtest.h"
 #include "kernels/kernel_test_util.h"
 

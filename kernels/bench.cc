@@ -10,18 +10,16 @@
 // fp32_fused, int8 and int4 (the fused kernels), int4_dequantized (dequantize the cache to fp32, then
 // the fp32 path: what the fused kernels avoid).
 // Memcpy/<MiB>: the machine's copy bandwidth in the same run, for comparison.
-// DenseAppend/<tokens>: appending one token to a dense store already holding about
-// <tokens>, amortised over the doublings of its capacity.
+// DenseAppend lives with the store it measures: bazel run //core:dense_tensor_store_bench.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 
 #include <thread>
 
-#include "core/dense_tensor_store.h"
 #include "kernels/attention_scores.h"
+#include "kernels/integer_format.h"
 #include "kernels/weighted_values.h"
-#include "quant/integer_format.h"
 
 namespace kvlab::kernels {
 namespace {
@@ -35,12 +33,12 @@ struct QuantizedCache {
 };
 
 QuantizedCache MakeQuantized(int bits, int64_t tokens) {
-  const quant::IntegerFormat format{bits, false, at::kHalf};
+  const IntegerFormat format{bits, false, at::kHalf};
   QuantizedCache cache;
   for (TokenGroupsView* view : {&cache.keys, &cache.values}) {
     const at::Tensor x = at::randn({kKvHeads, tokens, kDim});
-    quant::QuantizedGroups q = *quant::QuantizeGroups(format, x.unflatten(-1, {2, 32}));
-    *view = {{bits, format.offset()}, kDim, 32, quant::PackLevels(format, q.levels.flatten(-2)),
+    QuantizedGroups q = *QuantizeGroups(format, x.unflatten(-1, {2, 32}));
+    *view = {{bits, format.offset()}, kDim, 32, PackLevels(format, q.levels.flatten(-2)),
              q.scale.squeeze(-1).contiguous(), q.zero.squeeze(-1).contiguous()};
     cache.bytes += view->levels.nbytes() + view->scale.nbytes() + view->zero.nbytes();
   }
@@ -48,9 +46,9 @@ QuantizedCache MakeQuantized(int bits, int64_t tokens) {
 }
 
 at::Tensor Dequantize(const TokenGroupsView& v) {
-  const quant::IntegerFormat format{v.format.bits, false, at::kHalf};
-  const at::Tensor levels = quant::UnpackLevels(format, v.levels, kDim).unflatten(-1, {2, 32});
-  return quant::DequantizeLevels(format, levels, v.scale.unsqueeze(-1), v.zero.unsqueeze(-1))
+  const IntegerFormat format{v.format.bits, false, at::kHalf};
+  const at::Tensor levels = UnpackLevels(format, v.levels, kDim).unflatten(-1, {2, 32});
+  return DequantizeLevels(format, levels, v.scale.unsqueeze(-1), v.zero.unsqueeze(-1))
       .flatten(-2);
 }
 
@@ -119,34 +117,12 @@ void Memcpy(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * src.nbytes());
 }
 
-void DenseAppend(benchmark::State& state) {
-  at::set_num_threads(1);
-  const int64_t tokens = state.range(0);
-  const at::Tensor token = at::randn({kKvHeads, 1, kDim});
-  const auto fill = [&] {
-    auto store = *DenseTensorStore::Create(kKvHeads, kDim, at::kFloat, at::kCPU);
-    (void)store->Append(at::randn({kKvHeads, tokens, kDim}));
-    return store;
-  };
-  auto store = fill();
-  for (auto _ : state) {
-    (void)store->Append(token);
-    if (store->length() == 2 * tokens) {  // Back to `tokens`, off the clock.
-      state.PauseTiming();
-      store = fill();
-      state.ResumeTiming();
-    }
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-
 BENCHMARK(DecodeAttentionFp32)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);
 BENCHMARK(DecodeAttentionFp32Fused)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);
 BENCHMARK(DecodeAttentionInt8)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);
 BENCHMARK(DecodeAttentionInt4)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);
 BENCHMARK(DecodeAttentionInt4Dequantized)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kMicrosecond);
 BENCHMARK(Memcpy)->Arg(64)->Unit(benchmark::kMillisecond);
-BENCHMARK(DenseAppend)->RangeMultiplier(2)->Range(1024, 32768)->Unit(benchmark::kNanosecond);
 
 }  // namespace
 }  // namespace kvlab::kernels

@@ -1,4 +1,4 @@
-// The quantization rule of quant/integer_format.h for one group, as plain C++ shared
+// The quantization rule of kernels/integer_format.h for one group, as plain C++ shared
 // by the CPU kernel and (via __host__ __device__) the CUDA kernel. Internal to
 // kernels/.
 #ifndef KVLAB_KERNELS_QUANTIZE_MATH_H_

@@ -1,5 +1,5 @@
 // Quantize-on-append: turns new fp32 tokens into stored levels, scales and zeros, with
-// exactly the semantics of quant/integer_format.h (its ATen code is the reference).
+// exactly the semantics of kernels/integer_format.h (its ATen code is the reference).
 //
 //   per token:   groups of `group` channels of each token share a scale and zero;
 //   per channel: each channel of the given tokens (one block) shares a scale and zero.

@@ -5,11 +5,11 @@
 #include <limits>
 
 #include "absl/strings/str_format.h"
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kernels/integer_format.h"
 #include "kernels/kernel_test_util.h"
-#include "quant/integer_format.h"
 
 namespace kvlab::kernels {
 namespace {
@@ -26,17 +26,17 @@ class QuantizeRowsTest : public ::testing::TestWithParam<Case> {};
 TEST_P(QuantizeRowsTest, TokenGroupsEqualTheReference) {
   testing::FreshSeed();
   const Case c = GetParam();
-  const quant::IntegerFormat format{c.bits, c.symmetric, c.scale_dtype};
+  const IntegerFormat format{c.bits, c.symmetric, c.scale_dtype};
   for (int64_t dim : {64, 6}) {
     for (int64_t group : {dim, dim / 2, int64_t{1}}) {
       const at::Tensor x = at::randn({3, 9, dim}) * 3.0;
       absl::StatusOr<QuantizedTokens> got =
           QuantizeTokenGroups(x, group, {c.bits, c.symmetric, c.scale_dtype});
       ASSERT_THAT(got, IsOk());
-      quant::QuantizedGroups want =
-          *quant::QuantizeGroups(format, x.unflatten(-1, {dim / group, group}));
+      QuantizedGroups want =
+          *QuantizeGroups(format, x.unflatten(-1, {dim / group, group}));
       const std::string where = absl::StrFormat("dim %d group %d", dim, group);
-      EXPECT_TRUE(at::equal(got->levels, quant::PackLevels(format, want.levels.flatten(-2)))) << where;
+      EXPECT_TRUE(at::equal(got->levels, PackLevels(format, want.levels.flatten(-2)))) << where;
       EXPECT_TRUE(at::equal(got->scale, want.scale.squeeze(-1))) << where;
       if (!c.symmetric) EXPECT_TRUE(at::equal(got->zero, want.zero.squeeze(-1))) << where;
     }
@@ -46,14 +46,14 @@ TEST_P(QuantizeRowsTest, TokenGroupsEqualTheReference) {
 TEST_P(QuantizeRowsTest, ChannelBlockEqualsTheReference) {
   testing::FreshSeed();
   const Case c = GetParam();
-  const quant::IntegerFormat format{c.bits, c.symmetric, c.scale_dtype};
+  const IntegerFormat format{c.bits, c.symmetric, c.scale_dtype};
   for (int64_t dim : {64, 7}) {
     const at::Tensor x = at::randn({3, 32, dim}) + at::arange(dim, at::kFloat);
     absl::StatusOr<QuantizedTokens> got = QuantizeChannelBlock(x, {c.bits, c.symmetric, c.scale_dtype});
     ASSERT_THAT(got, IsOk());
-    quant::QuantizedGroups want = *quant::QuantizeGroups(format, x.transpose(1, 2));
+    QuantizedGroups want = *QuantizeGroups(format, x.transpose(1, 2));
     EXPECT_TRUE(at::equal(got->levels,
-                          quant::PackLevels(format, want.levels.transpose(1, 2).contiguous())))
+                          PackLevels(format, want.levels.transpose(1, 2).contiguous())))
         << "dim " << dim;
     EXPECT_TRUE(at::equal(got->scale, want.scale.transpose(1, 2)));
     if (!c.symmetric) EXPECT_TRUE(at::equal(got->zero, want.zero.transpose(1, 2)));

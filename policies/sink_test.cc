@@ -1,6 +1,6 @@
 #include <ATen/ATen.h>
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "policies/policy_test_util.h"

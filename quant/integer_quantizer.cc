@@ -1,9 +1,9 @@
 // The "int8" and "int4" quantizers: integer levels, per-token or per-channel groups.
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "core/quantizer.h"
-#include "core/status_macros.h"
+#include "kernels/integer_format.h"
 #include "quant/integer.pb.h"
-#include "quant/integer_format.h"
 #include "quant/per_channel_store.h"
 #include "quant/per_token_store.h"
 
@@ -14,7 +14,7 @@ constexpr int64_t kDefaultTokensPerBlock = 32;
 
 class IntegerQuantizer : public Quantizer {
  public:
-  IntegerQuantizer(std::string name, IntegerFormat format, IntegerQuantizerOptions options)
+  IntegerQuantizer(std::string name, kernels::IntegerFormat format, IntegerQuantizerOptions options)
       : name_(std::move(name)), format_(format), options_(std::move(options)) {}
 
   std::string Name() const override { return name_; }
@@ -33,7 +33,7 @@ class IntegerQuantizer : public Quantizer {
 
  private:
   std::string name_;
-  IntegerFormat format_;
+  kernels::IntegerFormat format_;
   IntegerQuantizerOptions options_;
 };
 
@@ -51,7 +51,7 @@ absl::StatusOr<std::unique_ptr<Quantizer>> MakeIntegerQuantizer(
     return absl::InvalidArgumentError(
         absl::StrFormat("int%d.group_size must be >= 0, got %d", bits, options.group_size()));
   }
-  IntegerFormat format{bits, options.symmetric(), ScaleDtype(options.scale_dtype())};
+  kernels::IntegerFormat format{bits, options.symmetric(), ScaleDtype(options.scale_dtype())};
   return std::make_unique<IntegerQuantizer>(absl::StrFormat("int%d", bits), format, options);
 }
 

@@ -1,7 +1,7 @@
 #include <ATen/ATen.h>
 
+#include "base/status_matchers.h"
 #include "core/quantizer.h"
-#include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "quant/integer.pb.h"

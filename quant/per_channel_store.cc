@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"
-#include "core/status_macros.h"
+#include "base/status_macros.h"
 #include "kernels/attention_scores.h"
 #include "kernels/quantize_rows.h"
 #include "quant/fused_products.h"
@@ -12,7 +12,7 @@
 namespace kvlab::quant {
 
 absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> PerChannelQuantizedStore::Create(
-    const IntegerFormat& format, int64_t block, const StoreSpec& spec) {
+    const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec) {
   if (block < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("per-channel group_size (tokens per block) must be >= 1, got %d", block));
@@ -24,7 +24,7 @@ absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> PerChannelQuantizedSto
       new PerChannelQuantizedStore(format, block, spec));
 }
 
-PerChannelQuantizedStore::PerChannelQuantizedStore(const IntegerFormat& format, int64_t block,
+PerChannelQuantizedStore::PerChannelQuantizedStore(const kernels::IntegerFormat& format, int64_t block,
                                                    const StoreSpec& spec)
     : format_(format),
       block_(block),
@@ -42,7 +42,7 @@ PerChannelQuantizedStore::PerChannelQuantizedStore(const IntegerFormat& format, 
 absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
   const int64_t n = x.size(1);
   // Each channel quantizes over the block's tokens; the kernel stores exactly what
-  // QuantizeGroups() would over x^T (kernels/quantize_rows.h).
+  // kernels::QuantizeGroups() would over x^T (kernels/quantize_rows.h).
   KVLAB_ASSIGN_OR_RETURN(
       kernels::QuantizedTokens q,
       kernels::QuantizeChannelBlock(x, {format_.bits, format_.symmetric, format_.scale_dtype}));
@@ -76,7 +76,7 @@ at::Tensor PerChannelQuantizedStore::Materialize() const {
   const at::Tensor zero =
       format_.symmetric ? at::Tensor() : at::gather(zeros_.View(), 1, index);
   const at::Tensor quantized =
-      DequantizeLevels(format_, UnpackLevels(format_, levels_.View(), d), scale, zero);
+      kernels::DequantizeLevels(format_, kernels::UnpackLevels(format_, levels_.View(), d), scale, zero);
   if (residual_.length() == 0) return quantized;
   return at::cat({quantized, residual_.View()}, 1);
 }

@@ -27,7 +27,7 @@
 #include "core/quantizer.h"
 #include "core/token_buffer.h"
 #include "kernels/cache_views.h"
-#include "quant/integer_format.h"
+#include "kernels/integer_format.h"
 
 namespace kvlab::quant {
 
@@ -35,7 +35,7 @@ class PerChannelQuantizedStore : public TensorStore {
  public:
   // `block` tokens per block; >= 1.
   static absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> Create(
-      const IntegerFormat& format, int64_t block, const StoreSpec& spec);
+      const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec);
 
   absl::Status Append(const at::Tensor& tokens) override;
   at::Tensor MultiplyTransposed(const at::Tensor& queries) const override;
@@ -53,7 +53,7 @@ class PerChannelQuantizedStore : public TensorStore {
   int64_t blocks() const { return scales_.length(); }
 
  private:
-  PerChannelQuantizedStore(const IntegerFormat& format, int64_t block, const StoreSpec& spec);
+  PerChannelQuantizedStore(const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec);
   // Quantizes x [heads, n, head_dim] as one new block.
   absl::Status AppendBlock(const at::Tensor& x);
   // Frees the scales of blocks no head holds a token of, renumbering the rest.
@@ -61,7 +61,7 @@ class PerChannelQuantizedStore : public TensorStore {
   // The quantized tokens as the kernels read them.
   kernels::ChannelBlocksView QuantizedView() const;
 
-  IntegerFormat format_;
+  kernels::IntegerFormat format_;
   int64_t block_;
   StoreSpec spec_;
   TokenBuffer levels_;    // [heads, tokens, packed] uint8

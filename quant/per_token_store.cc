@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"
-#include "core/status_macros.h"
+#include "base/status_macros.h"
 #include "kernels/attention_scores.h"
 #include "kernels/quantize_rows.h"
 #include "kernels/weighted_values.h"
@@ -13,7 +13,7 @@
 namespace kvlab::quant {
 
 absl::StatusOr<std::unique_ptr<PerTokenQuantizedStore>> PerTokenQuantizedStore::Create(
-    const IntegerFormat& format, int64_t group, const StoreSpec& spec) {
+    const kernels::IntegerFormat& format, int64_t group, const StoreSpec& spec) {
   if (group < 1 || spec.head_dim % group != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "group_size %d must divide head_dim %d", group, spec.head_dim));
@@ -24,7 +24,7 @@ absl::StatusOr<std::unique_ptr<PerTokenQuantizedStore>> PerTokenQuantizedStore::
   return std::unique_ptr<PerTokenQuantizedStore>(new PerTokenQuantizedStore(format, group, spec));
 }
 
-PerTokenQuantizedStore::PerTokenQuantizedStore(const IntegerFormat& format, int64_t group,
+PerTokenQuantizedStore::PerTokenQuantizedStore(const kernels::IntegerFormat& format, int64_t group,
                                                const StoreSpec& spec)
     : format_(format),
       group_(group),
@@ -38,12 +38,12 @@ PerTokenQuantizedStore::PerTokenQuantizedStore(const IntegerFormat& format, int6
       residual_(spec.kv_heads, {spec.head_dim},
                 at::TensorOptions().dtype(at::kFloat).device(spec.device)) {}
 
-absl::StatusOr<QuantizedGroups> PerTokenQuantizedStore::Quantize(const at::Tensor& x) const {
-  // The kernel stores exactly what QuantizeGroups() would (kernels/quantize_rows.h).
+absl::StatusOr<kernels::QuantizedGroups> PerTokenQuantizedStore::Quantize(const at::Tensor& x) const {
+  // The kernel stores exactly what kernels::QuantizeGroups() would (kernels/quantize_rows.h).
   KVLAB_ASSIGN_OR_RETURN(
       kernels::QuantizedTokens q,
       kernels::QuantizeTokenGroups(x, group_, {format_.bits, format_.symmetric, format_.scale_dtype}));
-  return QuantizedGroups{q.levels, q.scale, q.zero};
+  return kernels::QuantizedGroups{q.levels, q.scale, q.zero};
 }
 
 kernels::TokenGroupsView PerTokenQuantizedStore::QuantizedView() const {
@@ -51,7 +51,7 @@ kernels::TokenGroupsView PerTokenQuantizedStore::QuantizedView() const {
           format_.symmetric ? at::Tensor() : zeros_.View()};
 }
 
-absl::Status PerTokenQuantizedStore::AppendQuantized(const QuantizedGroups& q) {
+absl::Status PerTokenQuantizedStore::AppendQuantized(const kernels::QuantizedGroups& q) {
   KVLAB_RETURN_IF_ERROR(levels_.Append(q.levels));
   KVLAB_RETURN_IF_ERROR(scales_.Append(q.scale));
   if (!format_.symmetric) KVLAB_RETURN_IF_ERROR(zeros_.Append(q.zero));
@@ -60,7 +60,7 @@ absl::Status PerTokenQuantizedStore::AppendQuantized(const QuantizedGroups& q) {
 
 absl::Status PerTokenQuantizedStore::Flush(int64_t n) {
   if (n <= 0) return absl::OkStatus();
-  KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, Quantize(residual_.View().narrow(1, 0, n)));
+  KVLAB_ASSIGN_OR_RETURN(kernels::QuantizedGroups q, Quantize(residual_.View().narrow(1, 0, n)));
   KVLAB_RETURN_IF_ERROR(AppendQuantized(q));
   return DropOldest(n, &residual_);
 }
@@ -68,7 +68,7 @@ absl::Status PerTokenQuantizedStore::Flush(int64_t n) {
 absl::Status PerTokenQuantizedStore::Append(const at::Tensor& tokens) {
   if (spec_.residual_tokens == 0) {
     // Straight to quantized storage: the full-precision input is never kept.
-    KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, Quantize(tokens));
+    KVLAB_ASSIGN_OR_RETURN(kernels::QuantizedGroups q, Quantize(tokens));
     return AppendQuantized(q);
   }
   if (!at::isfinite(tokens).all().item<bool>()) {
@@ -82,10 +82,10 @@ at::Tensor PerTokenQuantizedStore::Materialize() const {
   const int64_t d = spec_.head_dim;
   at::Tensor quantized;
   if (levels_.length() > 0) {
-    const at::Tensor levels = UnpackLevels(format_, levels_.View(), d)
+    const at::Tensor levels = kernels::UnpackLevels(format_, levels_.View(), d)
                                   .unflatten(-1, {d / group_, group_});
     const at::Tensor zero = format_.symmetric ? at::Tensor() : zeros_.View().unsqueeze(-1);
-    quantized = DequantizeLevels(format_, levels, scales_.View().unsqueeze(-1), zero).flatten(-2);
+    quantized = kernels::DequantizeLevels(format_, levels, scales_.View().unsqueeze(-1), zero).flatten(-2);
   }
   if (residual_.length() == 0) {
     return quantized.defined() ? quantized : residual_.View().clone();
@@ -109,7 +109,7 @@ absl::Status PerTokenQuantizedStore::Retain(const at::Tensor& keep) {
   if (split.residual_moves) {
     // Some heads keep more residual tokens than others: quantize the residual (each
     // token on its own, as a later flush would) so those can move to quantized storage.
-    KVLAB_ASSIGN_OR_RETURN(QuantizedGroups q, Quantize(residual_.View()));
+    KVLAB_ASSIGN_OR_RETURN(kernels::QuantizedGroups q, Quantize(residual_.View()));
     KVLAB_RETURN_IF_ERROR(AppendQuantized(q));
   }
   const at::Tensor& to_quantized = split.to_quantized;

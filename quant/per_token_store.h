@@ -20,7 +20,7 @@
 #include "core/quantizer.h"
 #include "core/token_buffer.h"
 #include "kernels/cache_views.h"
-#include "quant/integer_format.h"
+#include "kernels/integer_format.h"
 
 namespace kvlab::quant {
 
@@ -28,7 +28,7 @@ class PerTokenQuantizedStore : public TensorStore {
  public:
   // `group` channels per group; must divide spec.head_dim.
   static absl::StatusOr<std::unique_ptr<PerTokenQuantizedStore>> Create(
-      const IntegerFormat& format, int64_t group, const StoreSpec& spec);
+      const kernels::IntegerFormat& format, int64_t group, const StoreSpec& spec);
 
   absl::Status Append(const at::Tensor& tokens) override;
   at::Tensor MultiplyTransposed(const at::Tensor& queries) const override;
@@ -44,16 +44,16 @@ class PerTokenQuantizedStore : public TensorStore {
   int64_t residual_length() const { return residual_.length(); }
 
  private:
-  PerTokenQuantizedStore(const IntegerFormat& format, int64_t group, const StoreSpec& spec);
+  PerTokenQuantizedStore(const kernels::IntegerFormat& format, int64_t group, const StoreSpec& spec);
   // Quantizes x [heads, n, head_dim] into levels, scales and zeros for the buffers.
-  absl::StatusOr<QuantizedGroups> Quantize(const at::Tensor& x) const;
+  absl::StatusOr<kernels::QuantizedGroups> Quantize(const at::Tensor& x) const;
   // The quantized tokens as the kernels read them.
   kernels::TokenGroupsView QuantizedView() const;
-  absl::Status AppendQuantized(const QuantizedGroups& q);
+  absl::Status AppendQuantized(const kernels::QuantizedGroups& q);
   // Moves the oldest `n` residual tokens to quantized storage.
   absl::Status Flush(int64_t n);
 
-  IntegerFormat format_;
+  kernels::IntegerFormat format_;
   int64_t group_;
   StoreSpec spec_;
   TokenBuffer levels_;

@@ -2,10 +2,10 @@
 
 #include <limits>
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "quant/integer_format.h"
+#include "kernels/integer_format.h"
 #include "quant/per_channel_store.h"
 #include "quant/per_token_store.h"
 

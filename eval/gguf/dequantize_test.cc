@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

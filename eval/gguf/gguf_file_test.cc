@@ -2,7 +2,7 @@
 
 #include <fstream>
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "eval/gguf/gguf_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

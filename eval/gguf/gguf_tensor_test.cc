@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/Half.h>
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "eval/gguf/gguf_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -1,7 +1,7 @@
 #include "eval/model/llama_config.h"
 
 #include "absl/strings/str_format.h"
-#include "core/status_macros.h"
+#include "base/status_macros.h"
 
 namespace kvlab::model {
 

@@ -4,10 +4,11 @@
 #include <c10/core/InferenceMode.h>
 
 #include "absl/strings/str_format.h"
+#include "base/device.h"
+#include "base/status_macros.h"
+#include "base/torch_status.h"
 #include "core/base_kv_cache.h"
 #include "core/dense_tensor_store.h"
-#include "core/status_macros.h"
-#include "core/torch_status.h"
 #include "eval/gguf/gguf_tensor.h"
 
 namespace kvlab::model {

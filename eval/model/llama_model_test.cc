@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "eval/gguf/gguf_writer.h"
 #include "eval/model/tiny_llama.h"
 #include "eval/testing/default_model.h"

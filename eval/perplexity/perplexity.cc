@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
-#include "core/status_macros.h"
+#include "base/status_macros.h"
 
 namespace kvlab::eval {
 

@@ -5,11 +5,11 @@
 
 #include <cmath>
 
+#include "base/files.h"
+#include "base/status_macros.h"
+#include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
 #include "core/dense_tensor_store.h"
-#include "core/files.h"
-#include "core/status_macros.h"
-#include "core/status_matchers.h"
 #include "eval/model/tiny_llama.h"
 #include "eval/testing/default_model.h"
 #include "eval/tokenizer/bpe_tokenizer.h"

@@ -1,6 +1,6 @@
 #include "eval/tokenizer/bpe_tokenizer.h"
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "eval/testing/default_model.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

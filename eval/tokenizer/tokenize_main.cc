@@ -11,10 +11,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_join.h"
-#include "core/status_macros.h"
+#include "base/files.h"
+#include "base/status_macros.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/tokenizer/bpe_tokenizer.h"
-#include "core/files.h"
 
 ABSL_FLAG(std::string, model, "third_party/models/SmolLM2-135M-Instruct.Q4_1.gguf",
           "GGUF file whose tokenizer to use");

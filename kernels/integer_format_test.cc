@@ -1,4 +1,4 @@
-#include "quant/integer_format.h"
+#include "kernels/integer_format.h"
 
 #include <ATen/ATen.h>
 
@@ -6,11 +6,11 @@
 #include <limits>
 
 #include "absl/strings/str_format.h"
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace kvlab::quant {
+namespace kvlab::kernels {
 namespace {
 
 using ::testing::HasSubstr;
@@ -121,4 +121,4 @@ TEST(IntegerFormatLevelsTest, SymmetricInt8ByHand) {
 }
 
 }  // namespace
-}  // namespace kvlab::quant
+}  // namespace kvlab::kernels

@@ -1,10 +1,10 @@
-#include "quant/integer_format.h"
+#include "kernels/integer_format.h"
 
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"
 
-namespace kvlab::quant {
+namespace kvlab::kernels {
 
 namespace {
 
@@ -89,4 +89,4 @@ at::Tensor UnpackLevels(const IntegerFormat& format, const at::Tensor& packed, i
   return both.size(-1) == d ? both : both.narrow(-1, 0, d);
 }
 
-}  // namespace kvlab::quant
+}  // namespace kvlab::kernels

@@ -1,9 +1,9 @@
-#include "core/files.h"
+#include "base/files.h"
 
 #include <cstdlib>
 #include <filesystem>
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -1,6 +1,6 @@
 // File helpers shared by kvlab's binaries.
-#ifndef KVLAB_CORE_FILES_H_
-#define KVLAB_CORE_FILES_H_
+#ifndef KVLAB_BASE_FILES_H_
+#define KVLAB_BASE_FILES_H_
 
 #include <string>
 
@@ -25,4 +25,4 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
 
 }  // namespace kvlab
 
-#endif  // KVLAB_CORE_FILES_H_
+#endif  // KVLAB_BASE_FILES_H_

@@ -1,6 +1,6 @@
-#include "core/status_macros.h"
+#include "base/status_macros.h"
 
-#include "core/status_matchers.h"
+#include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

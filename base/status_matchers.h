@@ -2,8 +2,8 @@
 //
 //   EXPECT_THAT(ParseConfig(text), IsOk());
 //   EXPECT_THAT(GgufFile::Open(path), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("magic")));
-#ifndef KVLAB_CORE_STATUS_MATCHERS_H_
-#define KVLAB_CORE_STATUS_MATCHERS_H_
+#ifndef KVLAB_BASE_STATUS_MATCHERS_H_
+#define KVLAB_BASE_STATUS_MATCHERS_H_
 
 #include <ostream>
 
@@ -41,4 +41,4 @@ MATCHER_P2(StatusIs, code, message_matcher,
 
 }  // namespace kvlab
 
-#endif  // KVLAB_CORE_STATUS_MATCHERS_H_
+#endif  // KVLAB_BASE_STATUS_MATCHERS_H_

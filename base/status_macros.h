@@ -5,8 +5,8 @@
 //
 //   KVLAB_RETURN_IF_ERROR(file.Validate());
 //   KVLAB_ASSIGN_OR_RETURN(GgufFile file, GgufFile::Open(path));
-#ifndef KVLAB_CORE_STATUS_MACROS_H_
-#define KVLAB_CORE_STATUS_MACROS_H_
+#ifndef KVLAB_BASE_STATUS_MACROS_H_
+#define KVLAB_BASE_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,4 +31,4 @@
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 
-#endif  // KVLAB_CORE_STATUS_MACROS_H_
+#endif  // KVLAB_BASE_STATUS_MACROS_H_

@@ -5,8 +5,8 @@
 // rounded to their storage dtype first, and levels are computed against the rounded
 // values, so that what is stored is exactly what is read back. A scale rounded below
 // its exact value is nudged up one step, so no level overflows.
-#ifndef KVLAB_QUANT_INTEGER_FORMAT_H_
-#define KVLAB_QUANT_INTEGER_FORMAT_H_
+#ifndef KVLAB_KERNELS_INTEGER_FORMAT_H_
+#define KVLAB_KERNELS_INTEGER_FORMAT_H_
 
 #include <ATen/core/Tensor.h>
 
@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace kvlab::quant {
+namespace kvlab::kernels {
 
 struct IntegerFormat {
   int bits = 8;               // 8 or 4.
@@ -51,6 +51,6 @@ at::Tensor PackLevels(const IntegerFormat& format, const at::Tensor& levels);
 // The inverse of PackLevels, for `d` values per row.
 at::Tensor UnpackLevels(const IntegerFormat& format, const at::Tensor& packed, int64_t d);
 
-}  // namespace kvlab::quant
+}  // namespace kvlab::kernels
 
-#endif  // KVLAB_QUANT_INTEGER_FORMAT_H_
+#endif  // KVLAB_KERNELS_INTEGER_FORMAT_H_

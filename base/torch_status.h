@@ -3,8 +3,8 @@
 //   return CatchTorchErrors("loading weights", [&]() -> absl::StatusOr<at::Tensor> {
 //     return weights.to(device);
 //   });
-#ifndef KVLAB_CORE_TORCH_STATUS_H_
-#define KVLAB_CORE_TORCH_STATUS_H_
+#ifndef KVLAB_BASE_TORCH_STATUS_H_
+#define KVLAB_BASE_TORCH_STATUS_H_
 
 #include <c10/util/Exception.h>
 
@@ -38,4 +38,4 @@ auto CatchTorchErrors(absl::string_view context, Body&& body) -> decltype(body()
 
 }  // namespace kvlab
 
-#endif  // KVLAB_CORE_TORCH_STATUS_H_
+#endif  // KVLAB_BASE_TORCH_STATUS_H_

@@ -1,0 +1,14 @@
+#!/bin/bash
+# Usage: check_layering.sh DEPS_FILE PACKAGE...
+# DEPS_FILE lists labels, one a line (a genquery's output). Fails if any label lies in
+# one of the top-level PACKAGEs (a layer above the package under test), listing them.
+set -euo pipefail
+deps_file="$1"
+shift
+pattern="^//($(IFS='|'; echo "$*"))[:/]"
+if violations=$(grep -E "$pattern" "$deps_file"); then
+  echo "depends on a layer above its own (see docs/architecture.md):" >&2
+  echo "$violations" >&2
+  exit 1
+fi
+echo "no dependency on: $*"
