@@ -93,6 +93,18 @@ at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) co
   return x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_eps) * weight;
 }
 
+absl::Status LlamaModel::CheckTokens(const at::Tensor& tokens) const {
+  if (tokens.scalar_type() != at::kLong) {
+    return absl::InvalidArgumentError("token ids must be int64");
+  }
+  if (tokens.numel() > 0 &&
+      (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= config_.vocab)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("token ids must be in [0, %d)", config_.vocab));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<at::Tensor> LlamaModel::Forward(const at::Tensor& tokens, int64_t first_position,
                                                absl::Span<KvCache* const> caches) const {
   if (tokens.dim() != 2 || tokens.scalar_type() != at::kLong) {
@@ -108,10 +120,12 @@ absl::StatusOr<at::Tensor> LlamaModel::Forward(const at::Tensor& tokens, int64_t
           absl::StrFormat("forward needs one cache of %d layers per row", config_.num_layers));
     }
   }
-  if (tokens.numel() > 0 &&
-      (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= config_.vocab)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("token ids must be in [0, %d)", config_.vocab));
+  if (tokens.is_cpu()) {
+    KVLAB_RETURN_IF_ERROR(CheckTokens(tokens));
+  } else if (tokens.device() != options_.device) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "forward got tokens on %s for a model on %s", tokens.device().str(),
+        options_.device.str()));
   }
   c10::InferenceMode inference;
   return CatchTorchErrors("model forward", [&] {

@@ -50,9 +50,15 @@ class LlamaModel {
   // Bytes of every weight tensor the model holds (a tied output projection counted once).
   int64_t WeightBytes() const;
 
+  // Fails with InvalidArgument unless `tokens` is int64 with every id in [0, vocab).
+  // Reads the ids on the host: a device tensor costs a round trip.
+  absl::Status CheckTokens(const at::Tensor& tokens) const;
+
   // Runs tokens [batch, n] (int64) at positions first_position.. through the model, with
   // caches[b] holding row b's context. Returns the final normalised hidden states
-  // [batch, n, hidden] fp32.
+  // [batch, n, hidden] fp32. Tokens on the CPU are checked with CheckTokens(); tokens
+  // already on the model's device are not (no host round trip per step): the caller
+  // checks them once, before moving them there.
   absl::StatusOr<at::Tensor> Forward(const at::Tensor& tokens, int64_t first_position,
                                      absl::Span<KvCache* const> caches) const;
 
