@@ -5,8 +5,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <filesystem>
 #include <optional>
 #include <vector>
@@ -100,6 +102,52 @@ absl::StatusOr<bool> CreateExclusively(const std::string& path, const std::strin
       absl::StrFormat("%s: cannot create lock: %s", path, std::strerror(err)));
 }
 
+// The lock files this process holds, for the signal handler: fixed slots of
+// heap-allocated paths, so that the handler neither allocates nor takes a lock.
+constexpr int kMaxHeldLocks = 1024;
+std::atomic<const char*> held_lock_paths[kMaxHeldLocks];
+
+void RememberHeld(const char* path) {
+  for (auto& slot : held_lock_paths) {
+    const char* empty = nullptr;
+    if (slot.compare_exchange_strong(empty, path)) return;
+  }
+  // More locks than slots: those beyond are left to stale-lock detection.
+}
+
+void ForgetHeld(const char* path) {
+  for (auto& slot : held_lock_paths) {
+    const char* expected = path;
+    if (slot.compare_exchange_strong(expected, nullptr)) return;
+  }
+}
+
+// SIGTERM is how Slurm cancels a job or ends it at its time limit, and the next task
+// may start on another host, which could not tell that this process is gone: remove
+// the locks, then die of the signal as before.
+extern "C" void ReleaseHeldLocksAndReraise(int signal_number) {
+  for (auto& slot : held_lock_paths) {
+    if (const char* path = slot.exchange(nullptr)) ::unlink(path);
+  }
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+
+void ReleaseLocksOnTermination() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (const int signal_number : {SIGTERM, SIGINT, SIGHUP}) {
+      struct sigaction current = {};
+      if (::sigaction(signal_number, nullptr, &current) != 0) continue;
+      if (current.sa_handler != SIG_DFL) continue;  // Someone else handles it; leave it.
+      struct sigaction action = {};
+      action.sa_handler = ReleaseHeldLocksAndReraise;
+      sigemptyset(&action.sa_mask);
+      ::sigaction(signal_number, &action, nullptr);
+    }
+  });
+}
+
 absl::Status HeldBy(const std::string& path, const LockOwner& owner) {
   return absl::UnavailableError(absl::StrFormat("%s: held by %s", path, owner.Describe()));
 }
@@ -184,13 +232,23 @@ absl::StatusOr<RunLock> RunLock::Acquire(const std::string& path) {
   return absl::UnavailableError(absl::StrFormat("%s: held by another process", path));
 }
 
+RunLock::RunLock(const std::string& path, LockOwner owner)
+    : path_(path), signal_path_(new char[path.size() + 1]), owner_(std::move(owner)) {
+  std::memcpy(signal_path_.get(), path.c_str(), path.size() + 1);
+  ReleaseLocksOnTermination();
+  RememberHeld(signal_path_.get());
+}
+
 RunLock::RunLock(RunLock&& other) noexcept
-    : path_(std::exchange(other.path_, "")), owner_(std::move(other.owner_)) {}
+    : path_(std::exchange(other.path_, "")),
+      signal_path_(std::move(other.signal_path_)),
+      owner_(std::move(other.owner_)) {}
 
 RunLock& RunLock::operator=(RunLock&& other) noexcept {
   if (this != &other) {
     Release().IgnoreError();
     path_ = std::exchange(other.path_, "");
+    signal_path_ = std::move(other.signal_path_);
     owner_ = std::move(other.owner_);
   }
   return *this;
@@ -201,6 +259,8 @@ RunLock::~RunLock() { Release().IgnoreError(); }
 absl::Status RunLock::Release() {
   if (path_.empty()) return absl::OkStatus();
   const std::string path = std::exchange(path_, "");
+  ForgetHeld(signal_path_.get());
+  signal_path_.reset();
   absl::StatusOr<std::string> text = ReadFileToString(path);
   // Gone, or no longer ours (removed by hand and claimed again): nothing to release.
   if (!text.ok() || *text != owner_.ToJson()) return absl::OkStatus();

@@ -15,10 +15,15 @@
 // Creation is atomic (the file is written under a temporary name and hard-linked into
 // place), so a reader never sees a half-written lock, and two processes never both
 // hold one. Breaking stale locks is serialised by an flock on `<dir>/.run_locks`.
+//
+// A process killed by SIGTERM, SIGINT or SIGHUP (Slurm's scancel and time limit send
+// SIGTERM) removes the locks it holds before it dies, unless the program installed its
+// own handlers; after SIGKILL its locks wait for stale-lock detection on its host.
 #ifndef KVLAB_EXPERIMENTS_RUN_LOCK_H_
 #define KVLAB_EXPERIMENTS_RUN_LOCK_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -65,10 +70,11 @@ class RunLock {
   const std::string& path() const { return path_; }
 
  private:
-  explicit RunLock(std::string path, LockOwner owner)
-      : path_(std::move(path)), owner_(std::move(owner)) {}
+  RunLock(const std::string& path, LockOwner owner);
 
   std::string path_;  // Empty once released or moved from.
+  // The same path, at an address that moves never change, for the signal handler.
+  std::unique_ptr<char[]> signal_path_;
   LockOwner owner_;
 };
 
