@@ -16,7 +16,7 @@
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/llama_model.h"
 #include "eval/perplexity/perplexity.h"
-#include "eval/tokenizer/bpe_tokenizer.h"
+#include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/fingerprint.h"
 #include "experiments/plots.h"
 #include "experiments/progress_bar.h"
@@ -63,7 +63,7 @@ std::string DescribeEviction(const config::CacheConfig& c) {
 
 absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
     const config::Experiment& e, const model::LlamaModel& model,
-    const tokenizer::BpeTokenizer& tokenizer, const std::vector<int32_t>& tokens,
+    const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens,
     absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
   const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
   switch (e.protocol_case()) {
@@ -121,14 +121,16 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   const std::string text_path = ResolveUserPath(e.text_path());
   const std::string output_dir = ResolveUserPath(e.output_dir());
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(model_path));
-  KVLAB_ASSIGN_OR_RETURN(tokenizer::BpeTokenizer tokenizer,
-                         tokenizer::BpeTokenizer::FromGguf(*file));
+  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
+                         tokenizer::TokenizerFromGguf(*file));
   model::LoadOptions load_options;
   load_options.device = device;
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::LlamaModel> model,
                          model::LlamaModel::Load(*file, load_options));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
-  const std::vector<int32_t> tokens = tokenizer.Encode(text);
+  // As llama.cpp's perplexity tool: BOS first when the model asks for it, which also
+  // shifts the chunk boundaries by one token.
+  const std::vector<int32_t> tokens = tokenizer->Encode(text, tokenizer->add_bos());
   KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
   const model::LlamaConfig& mc = model->config();
@@ -168,7 +170,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
     if (end - begin > 1) label += absl::StrFormat(" +%d in lockstep", end - begin - 1);
     ProgressBar bar(label);
     absl::StatusOr<std::vector<eval::PerplexityResult>> results =
-        RunProtocol(e, *model, tokenizer, tokens, batch, bar);
+        RunProtocol(e, *model, *tokenizer, tokens, batch, bar);
     if (!results.ok()) {
       return absl::Status(results.status().code(),
                           absl::StrFormat("caches from '%s': %s", e.caches(pending[begin]).name(),
