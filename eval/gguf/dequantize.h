@@ -1,6 +1,7 @@
 // Dequantization of ggml tensor blocks to fp32.
 //
-// Supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1. Block layouts (32 elements per block):
+// Supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, and Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K,
+// Q6_K (layouts in block_dequantizers.h). Block layouts (32 elements per block):
 //   Q8_0: fp16 d, int8 q[32];              x[i] = d * q[i]
 //   Q4_0: fp16 d, uint8 qs[16];            x[i] = d * (nibble(i) - 8)
 //   Q4_1: fp16 d, fp16 m, uint8 qs[16];    x[i] = d * nibble(i) + m

@@ -86,8 +86,15 @@ TEST(DequantizeTest, HalfAndBFloat16) {
 
 TEST(DequantizeTest, UnsupportedTypeIsUnimplemented) {
   std::vector<float> out(256);
-  EXPECT_THAT(DequantizeToFloat(TensorType::kQ6_K, std::vector<uint8_t>(210), absl::MakeSpan(out)),
-              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("Q6_K")));
+  EXPECT_THAT(DequantizeToFloat(TensorType::kQ8_K, std::vector<uint8_t>(292), absl::MakeSpan(out)),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("Q8_K")));
+}
+
+TEST(DequantizeTest, TruncatedSuperBlockIsInvalidArgument) {
+  std::vector<float> out(256);
+  EXPECT_THAT(DequantizeToFloat(TensorType::kQ4_K, std::vector<uint8_t>(143), absl::MakeSpan(out)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Q4_K: 143 bytes cannot hold exactly 256 elements")));
 }
 
 TEST(DequantizeTest, SizeMismatchIsInvalidArgument) {

@@ -403,6 +403,19 @@ absl::StatusOr<std::vector<int64_t>> GgufFile::GetIntArray(absl::string_view key
   });
 }
 
+absl::StatusOr<std::vector<double>> GgufFile::GetDoubleArray(absl::string_view key) const {
+  return GetAs(*this, key, [](const GgufValue& v) -> absl::StatusOr<std::vector<double>> {
+    KVLAB_ASSIGN_OR_RETURN(const GgufValue::Array* array, v.AsArray());
+    std::vector<double> out;
+    out.reserve(array->size());
+    for (const GgufValue& element : *array) {
+      KVLAB_ASSIGN_OR_RETURN(const double d, element.AsDouble());
+      out.push_back(d);
+    }
+    return out;
+  });
+}
+
 absl::StatusOr<const TensorInfo*> GgufFile::FindTensor(absl::string_view name) const {
   auto it = tensor_index_.find(name);
   if (it == tensor_index_.end()) {

@@ -72,6 +72,7 @@ class GgufFile {
   absl::StatusOr<std::string> GetString(absl::string_view key) const;
   absl::StatusOr<std::vector<std::string>> GetStringArray(absl::string_view key) const;
   absl::StatusOr<std::vector<int64_t>> GetIntArray(absl::string_view key) const;
+  absl::StatusOr<std::vector<double>> GetDoubleArray(absl::string_view key) const;
 
   // Tensors in file order.
   const std::vector<TensorInfo>& tensors() const { return tensors_; }

@@ -110,11 +110,11 @@ TEST(GgufTensorTest, ShapeMismatchNamesTensor) {
 
 TEST(GgufTensorTest, UnsupportedTypeNamesTensorAndType) {
   GgufWriter w;
-  w.AddTensor("k", {256}, TensorType::kQ6_K, std::string(210, '\0'));
-  std::unique_ptr<GgufFile> file = WriteAndOpen(w, "q6k.gguf");
+  w.AddTensor("k", {256}, TensorType::kQ8_K, std::string(292, '\0'));
+  std::unique_ptr<GgufFile> file = WriteAndOpen(w, "q8k.gguf");
   EXPECT_THAT(LoadTensor(*file, **file->FindTensor("k")),
               StatusIs(absl::StatusCode::kUnimplemented,
-                       AllOf(HasSubstr("'k'"), HasSubstr("Q6_K"))));
+                       AllOf(HasSubstr("'k'"), HasSubstr("Q8_K"))));
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/tokenizer/pre_tokenizer.h"
+#include "eval/tokenizer/tokenizer.h"
 
 namespace kvlab::tokenizer {
 
@@ -38,23 +39,19 @@ struct BpeVocabulary {
   bool add_bos = false;
 };
 
-class BpeTokenizer {
+class BpeTokenizer : public Tokenizer {
  public:
   // Builds the tokenizer of a GGUF file; errors name the file and the key at fault.
   static absl::StatusOr<BpeTokenizer> FromGguf(const gguf::GgufFile& file);
   // Builds a tokenizer from an explicit vocabulary (tests, synthetic models).
   static absl::StatusOr<BpeTokenizer> FromVocabulary(BpeVocabulary vocabulary);
 
-  // Token ids of `text`. With `add_bos`, the BOS id comes first.
-  std::vector<int32_t> Encode(absl::string_view text, bool add_bos = false);
-  // The text of `ids` (special tokens as their literal text).
-  std::string Decode(const std::vector<int32_t>& ids) const;
-
-  int32_t vocab_size() const { return static_cast<int32_t>(vocabulary_.tokens.size()); }
-  int32_t bos_id() const { return vocabulary_.bos_id; }
-  int32_t eos_id() const { return vocabulary_.eos_id; }
-  // Whether the model wants BOS prepended (`tokenizer.ggml.add_bos_token`).
-  bool add_bos() const { return vocabulary_.add_bos; }
+  std::vector<int32_t> Encode(absl::string_view text, bool add_bos = false) override;
+  std::string Decode(const std::vector<int32_t>& ids) const override;
+  int32_t vocab_size() const override { return static_cast<int32_t>(vocabulary_.tokens.size()); }
+  int32_t bos_id() const override { return vocabulary_.bos_id; }
+  int32_t eos_id() const override { return vocabulary_.eos_id; }
+  bool add_bos() const override { return vocabulary_.add_bos; }
 
  private:
   BpeTokenizer(BpeVocabulary vocabulary, PreTokenizer pre_tokenizer);

@@ -14,7 +14,7 @@
 #include "base/files.h"
 #include "base/status_macros.h"
 #include "eval/gguf/gguf_file.h"
-#include "eval/tokenizer/bpe_tokenizer.h"
+#include "eval/tokenizer/gguf_tokenizer.h"
 
 ABSL_FLAG(std::string, model, "third_party/models/SmolLM2-135M-Instruct.Q4_1.gguf",
           "GGUF file whose tokenizer to use");
@@ -30,10 +30,10 @@ absl::Status Run() {
   const std::string text_path = ResolveUserPath(absl::GetFlag(FLAGS_file));
   if (absl::GetFlag(FLAGS_file).empty()) return absl::InvalidArgumentError("--file is required");
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(model_path));
-  KVLAB_ASSIGN_OR_RETURN(tokenizer::BpeTokenizer tokenizer,
-                         tokenizer::BpeTokenizer::FromGguf(*file));
+  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
+                         tokenizer::TokenizerFromGguf(*file));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
-  const std::vector<int32_t> ids = tokenizer.Encode(text, absl::GetFlag(FLAGS_add_bos));
+  const std::vector<int32_t> ids = tokenizer->Encode(text, absl::GetFlag(FLAGS_add_bos));
   if (absl::GetFlag(FLAGS_count_only)) {
     std::cout << ids.size() << "\n";
   } else {

@@ -1,0 +1,37 @@
+// Tokenizer: text to token ids and back, whatever the vocabulary's algorithm.
+//
+// Implementations: BpeTokenizer (byte-level BPE, `tokenizer.ggml.model = gpt2`) and
+// SpmTokenizer (SentencePiece-style, `tokenizer.ggml.model = llama`). Make one from a
+// GGUF file with TokenizerFromGguf (gguf_tokenizer.h).
+//
+// Encode() may cache and is therefore not const; a tokenizer is thread-compatible.
+#ifndef KVLAB_EVAL_TOKENIZER_TOKENIZER_H_
+#define KVLAB_EVAL_TOKENIZER_TOKENIZER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace kvlab::tokenizer {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // Token ids of `text`. With `add_bos`, the BOS id comes first.
+  virtual std::vector<int32_t> Encode(absl::string_view text, bool add_bos) = 0;
+  // The text of `ids` (special tokens as their literal text).
+  virtual std::string Decode(const std::vector<int32_t>& ids) const = 0;
+
+  virtual int32_t vocab_size() const = 0;
+  virtual int32_t bos_id() const = 0;
+  virtual int32_t eos_id() const = 0;
+  // Whether the model wants BOS prepended (`tokenizer.ggml.add_bos_token`).
+  virtual bool add_bos() const = 0;
+};
+
+}  // namespace kvlab::tokenizer
+
+#endif  // KVLAB_EVAL_TOKENIZER_TOKENIZER_H_
