@@ -82,16 +82,34 @@ class Batch {
                                                         hidden.status().message()));
     }
     for (size_t i = 0; i < caches_.size(); ++i) trackers_[i].Observe(*caches_[i]);
+    // One reduction per forward. Once non-finite, a value stays so through the
+    // residual stream and, by attention, spreads to every later position, so the
+    // model's output shows a NaN or Inf born in any layer or cache of this step. (The
+    // caches name the layer where keys or values arrive non-finite.)
+    const at::Tensor finite_rows = at::isfinite(*hidden).flatten(1).all(1);
+    if (!finite_rows.all().item<bool>()) {
+      const int64_t row = (~finite_rows).nonzero()[0][0].item<int64_t>();
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "NaN or Inf in the model's output after its last layer at positions %d..%d%s",
+          first, first + tokens.size(0) - 1, RowSuffix(row)));
+    }
     return hidden;
   }
 
-  // Adds per-row NLL [size, m] of scored predictions.
-  void Score(const at::Tensor& nll) {
-    const at::Tensor sums = nll.sum(1);
+  // Adds per-row NLL [size, m] of the scored predictions of positions first.. .
+  absl::Status Score(const at::Tensor& nll, int64_t first) {
+    const at::Tensor sums = nll.sum(1).cpu();
     for (int64_t i = 0; i < size(); ++i) {
-      results_[i].nll_sum += sums[i].item<double>();
+      const double sum = sums[i].item<double>();
+      if (!std::isfinite(sum)) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "NaN or Inf in the logits' log-likelihood of the predictions at positions %d..%d%s",
+            first, first + nll.size(1) - 1, RowSuffix(i)));
+      }
+      results_[i].nll_sum += sum;
       results_[i].tokens_scored += nll.size(1);
     }
+    return absl::OkStatus();
   }
   // Adds to one bucket of the NLL-by-position curve (streaming).
   void ScoreBucket(int64_t bucket, const at::Tensor& nll_per_row) {
@@ -114,6 +132,10 @@ class Batch {
   }
 
  private:
+  std::string RowSuffix(int64_t row) const {
+    return size() == 1 ? "" : absl::StrFormat(" (cache %d of the batch)", row);
+  }
+
   absl::Status Annotate(const absl::Status& status, size_t index) const {
     if (factories_.size() == 1) return status;
     return absl::Status(status.code(),
@@ -202,7 +224,8 @@ absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
     KVLAB_RETURN_IF_ERROR(batch.Reset());
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, batch.Forward(model, chunk, 0));
     // Logits only where predictions are scored: positions first .. n_ctx - 2.
-    batch.Score(Nll(model.Logits(hidden.narrow(1, first, n_ctx - first - 1)), targets));
+    KVLAB_RETURN_IF_ERROR(batch.Score(
+        Nll(model.Logits(hidden.narrow(1, first, n_ctx - first - 1)), targets), first));
     batch.AddProcessed(n_ctx);
     if (progress) progress((c + 1) * n_ctx, chunks * n_ctx);
   }
@@ -238,7 +261,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
   for (int64_t t = 0; t + 1 < total; ++t) {
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, batch.Forward(model, all.narrow(0, t, 1), t));
     const at::Tensor nll = Nll(model.Logits(hidden), all.narrow(0, t + 1, 1));  // [batch, 1]
-    batch.Score(nll);
+    KVLAB_RETURN_IF_ERROR(batch.Score(nll, t));
     batch.ScoreBucket((t + 1) / options.bucket_size, nll.select(1, 0));
     batch.AddProcessed(1);
     if (progress) progress(t + 1, total - 1);
@@ -276,7 +299,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
     KVLAB_ASSIGN_OR_RETURN(at::Tensor hidden, batch.Forward(model, span.narrow(0, 0, L), 0));
     at::Tensor last = hidden.narrow(1, L - 1, 1);
     for (int64_t t = L; t < window; ++t) {
-      batch.Score(Nll(model.Logits(last), span.narrow(0, t, 1)));
+      KVLAB_RETURN_IF_ERROR(batch.Score(Nll(model.Logits(last), span.narrow(0, t, 1)), t - 1));
       if (t + 1 == window) break;  // The last scored token predicts nothing further.
       KVLAB_ASSIGN_OR_RETURN(last, batch.Forward(model, span.narrow(0, t, 1), t));
     }
