@@ -8,7 +8,8 @@
 #
 # New inputs go to a scratch corpus ($KVLAB_FUZZ_WORK, default /tmp/kvlab-fuzz), never
 # into the committed seeds; a crash, leak or timeout leaves its input there and fails
-# the script. Prints one line per target: executions, time, result.
+# the script. Prints one line per target, "//pkg:target PASSED (N executions in S s)" or
+# FAILED, in the form .ci/run counts.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -57,13 +58,14 @@ for target in "${targets[@]}"; do
   runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')"
   seconds="$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | grep -o 'in [0-9]*' | grep -o '[0-9]*' || echo '?')"
   if [ "$status" -eq 0 ]; then
-    result="ok"
+    result="PASSED"
   else
-    result="FAILED (exit $status; log $log, inputs in $scratch/artifacts)"
+    result="FAILED"
     failed=$((failed + 1))
     tail -n 30 "$log" >&2
+    echo "fuzzing/run.sh: $target failed (exit $status); log $log, inputs in $scratch/artifacts" >&2
   fi
-  summary+=("$(printf '%-45s %12s executions %6s s  %s' "$target" "$runs" "$seconds" "$result")")
+  summary+=("$(printf '%-45s %s (%s executions in %s s)' "$target" "$result" "$runs" "$seconds")")
 done
 printf '%s\n' "${summary[@]}"
 [ "$failed" -eq 0 ]

@@ -80,6 +80,8 @@ absl::Status DequantizeToFloat(TensorType type, absl::Span<const uint8_t> src,
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: %d bytes cannot hold exactly %d elements", traits->name, src.size(), n));
   }
+  // Empty spans may carry null pointers, which memcpy must never see.
+  if (n == 0) return absl::OkStatus();
   const uint8_t* in = src.data();
   float* out = dst.data();
   switch (type) {
