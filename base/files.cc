@@ -66,8 +66,9 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   // mkstemp creates 0600; results are meant to be shared like any other file.
   ::fchmod(fd, 0644);
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
     ::unlink(temp.c_str());
-    return absl::DataLossError(absl::StrFormat("%s: flush failed: %s", path, std::strerror(errno)));
+    return absl::DataLossError(absl::StrFormat("%s: flush failed: %s", path, std::strerror(err)));
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int err = errno;
@@ -75,6 +76,17 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     return absl::DataLossError(
         absl::StrFormat("%s: rename from temporary failed: %s", path, std::strerror(err)));
   }
+  // The rename is durable only once the directory entry is: without this, a power
+  // loss can leave the old file (or none) although the new one was reported written.
+  const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+    const int err = errno;
+    if (dir_fd >= 0) ::close(dir_fd);
+    return absl::DataLossError(
+        absl::StrFormat("%s: cannot sync its directory: %s", path, std::strerror(err)));
+  }
+  ::close(dir_fd);
   return absl::OkStatus();
 }
 

@@ -19,8 +19,10 @@ std::string ResolveUserPath(absl::string_view path);
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
 // Writes `contents` to `path` atomically: to a temporary file in the same directory,
-// flushed, then renamed over `path`. Readers see the old file or the new one, never a
-// partial write. Creates missing parent directories.
+// fsynced, renamed over `path`, then the directory fsynced. Readers (and a machine
+// that loses power) see the old file or the new one, never a partial write. A failed
+// write (a full disk, a read-only directory) leaves `path` as it was and no temporary
+// behind. Creates missing parent directories.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents);
 
 }  // namespace kvlab

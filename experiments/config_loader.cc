@@ -62,6 +62,11 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
   if (e.batch_caches() < 0) {
     return Invalid(path, absl::StrFormat("batch_caches must be >= 1, got %d", e.batch_caches()));
   }
+  if (!e.has_min_scored_tokens()) e.set_min_scored_tokens(kDefaultMinScoredTokens);
+  if (e.min_scored_tokens() < 0) {
+    return Invalid(path, absl::StrFormat("min_scored_tokens must be >= 0, got %d",
+                                         e.min_scored_tokens()));
+  }
 
   switch (e.protocol_case()) {
     case config::Experiment::kChunked: {
@@ -128,6 +133,14 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
     }
     if (!names.insert(name).second) {
       return Invalid(path, absl::StrFormat("caches[%d].name '%s' is used twice", i, name));
+    }
+    // A chunk runs in one forward from an empty cache and is scored from that forward
+    // alone: eviction after it would change nothing that is measured.
+    if (e.has_chunked() && e.caches(i).has_eviction()) {
+      return Invalid(path, absl::StrFormat(
+          "caches[%d] '%s': eviction has no effect under chunked (each chunk is scored from "
+          "one forward); use streaming or prefill_compress, or remove caches[%d].eviction",
+          i, name, i));
     }
   }
   if (!e.baseline().empty() && !names.contains(e.baseline())) {

@@ -13,6 +13,9 @@ namespace kvlab::experiments {
 // The model used when a config names none.
 inline constexpr char kDefaultModelPath[] = "third_party/models/SmolLM2-135M-Instruct.Q4_1.gguf";
 
+// Experiment.min_scored_tokens when a config leaves it unset.
+inline constexpr int64_t kDefaultMinScoredTokens = 64;
+
 // Reads and parses `path`, fills defaults and validates. A syntax error names
 // file:line:column and the field; a bad value names the field and what was expected.
 absl::StatusOr<config::Experiment> LoadExperiment(const std::string& path);

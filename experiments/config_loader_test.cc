@@ -23,6 +23,8 @@ TEST(ConfigLoaderTest, FillsDefaults) {
   EXPECT_EQ(e->output_dir(), "results/my-run");
   EXPECT_EQ(e->chunked().n_ctx(), 512);
   EXPECT_EQ(e->device(), "cpu");
+  EXPECT_EQ(e->min_scored_tokens(), kDefaultMinScoredTokens);
+  EXPECT_FALSE(e->allow_beyond_trained_context());
   EXPECT_EQ(e->weights_dtype(), config::FP32);
 }
 
@@ -76,6 +78,33 @@ TEST(ConfigLoaderTest, ValueErrorsNameTheField) {
                   R"pb(text_path: "t" streaming { bucket_size: -1 } caches { name: "a" })pb",
                   "x.pbtxt"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("streaming.bucket_size")));
+}
+
+TEST(ConfigLoaderTest, EvictionUnderChunkedIsAnErrorNamingTheField) {
+  EXPECT_THAT(ParseExperiment(R"pb(text_path: "t" chunked {}
+                                   caches { name: "dense" }
+                                   caches { name: "w" eviction { policy: "window" budget { tokens: 8 } } })pb",
+                              "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("x.pbtxt"), HasSubstr("caches[1].eviction"),
+                             HasSubstr("no effect under chunked"))));
+  // A sweep that generates evicting caches is caught the same way.
+  EXPECT_THAT(ParseExperiment(R"pb(text_path: "t" chunked {}
+                                   sweeps { base { eviction { budget { tokens: 8 } } }
+                                            policies: ["window"] })pb",
+                              "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no effect under chunked")));
+}
+
+TEST(ConfigLoaderTest, MinScoredTokensIsValidated) {
+  absl::StatusOr<config::Experiment> zero = ParseExperiment(
+      R"pb(text_path: "t" chunked {} caches { name: "a" } min_scored_tokens: 0)pb", "x.pbtxt");
+  ASSERT_THAT(zero, IsOk());
+  EXPECT_EQ(zero->min_scored_tokens(), 0);
+  EXPECT_THAT(ParseExperiment(
+                  R"pb(text_path: "t" chunked {} caches { name: "a" } min_scored_tokens: -1)pb",
+                  "x.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("min_scored_tokens must be >= 0")));
 }
 
 TEST(ConfigLoaderTest, MissingFileNamesIt) {

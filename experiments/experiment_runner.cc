@@ -20,6 +20,7 @@
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/aggregate.h"
 #include "experiments/fingerprint.h"
+#include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
 #include "experiments/run_lock.h"
 #include "experiments/run_store.h"
@@ -60,6 +61,88 @@ int64_t BudgetReferenceTokens(const config::Experiment& e, int64_t text_tokens) 
     case config::Experiment::kPrefillCompress: return e.prefill_compress().context_tokens();
     default: return text_tokens;
   }
+}
+
+// What a protocol does with a text of `text_tokens` tokens: how many predictions it
+// scores, and the longest run of positions one cache sees from empty.
+struct ProtocolExtent {
+  int64_t scored_tokens = 0;
+  int64_t window_tokens = 0;
+  std::string window_field;  // The config field(s) that set window_tokens.
+};
+
+ProtocolExtent MeasureProtocol(const config::Experiment& e, int64_t text_tokens) {
+  ProtocolExtent x;
+  switch (e.protocol_case()) {
+    case config::Experiment::kChunked: {
+      const int64_t n_ctx = e.chunked().n_ctx();
+      int64_t chunks = text_tokens / n_ctx;
+      if (e.chunked().max_chunks() > 0) chunks = std::min<int64_t>(chunks, e.chunked().max_chunks());
+      x.scored_tokens = chunks * (n_ctx - n_ctx / 2 - 1);
+      x.window_tokens = n_ctx;
+      x.window_field = "chunked.n_ctx";
+      break;
+    }
+    case config::Experiment::kStreaming: {
+      int64_t total = text_tokens;
+      if (e.streaming().max_tokens() > 0) total = std::min(total, e.streaming().max_tokens());
+      x.scored_tokens = std::max<int64_t>(total - 1, 0);
+      x.window_tokens = total;
+      x.window_field = "streaming.max_tokens (or the text's length)";
+      break;
+    }
+    case config::Experiment::kPrefillCompress: {
+      const config::PrefillCompressProtocol& p = e.prefill_compress();
+      const int64_t window = p.context_tokens() + p.scored_tokens();
+      int64_t windows = text_tokens / window;
+      if (p.max_windows() > 0) windows = std::min<int64_t>(windows, p.max_windows());
+      x.scored_tokens = windows * p.scored_tokens();
+      x.window_tokens = window;
+      x.window_field = "prefill_compress.context_tokens + scored_tokens";
+      break;
+    }
+    default:
+      break;
+  }
+  return x;
+}
+
+absl::Status CheckScoredTokens(const config::Experiment& e, const ProtocolExtent& extent,
+                               int64_t text_tokens) {
+  if (extent.scored_tokens >= std::max<int64_t>(e.min_scored_tokens(), 1)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s scores only %d predictions on this text (%d tokens), fewer than min_scored_tokens = "
+      "%d (and at least 1): a perplexity from so few is noise; use a longer text, another "
+      "protocol setting, or lower min_scored_tokens",
+      ProtocolName(e), extent.scored_tokens, text_tokens, e.min_scored_tokens()));
+}
+
+// Positions beyond the trained context measure the model's extrapolation, not the
+// cache. A cache that evicts and rotates keys by their slot (StreamingLLM) sees at most
+// its budget plus one step's tokens, whatever the stream's length.
+absl::Status CheckTrainedContext(const config::Experiment& e, const ProtocolExtent& extent,
+                                 const model::LlamaConfig& mc, int64_t reference_tokens) {
+  if (e.allow_beyond_trained_context() || mc.context_length <= 0) return absl::OkStatus();
+  for (int i = 0; i < e.caches_size(); ++i) {
+    const config::CacheConfig& c = e.caches(i);
+    int64_t positions = extent.window_tokens;
+    if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT) {
+      KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
+                             LayerBudgets(c.eviction().budget(), mc.num_layers, reference_tokens));
+      const int64_t step = e.has_prefill_compress() ? e.prefill_compress().context_tokens() : 1;
+      const int64_t held = *std::max_element(budgets.begin(), budgets.end()) + step;
+      positions = std::min(positions, held);
+    }
+    if (positions > mc.context_length) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "caches[%d] '%s' would see %d positions, beyond the %d the model %s was trained for "
+          "(its context_length); shorten %s or set allow_beyond_trained_context: true",
+          i, c.name(), positions, mc.context_length, mc.name, extent.window_field));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string DescribeEviction(const config::CacheConfig& c) {
@@ -118,6 +201,12 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   const std::string model_path = ResolveUserPath(e.model_path());
   const std::string text_path = ResolveUserPath(e.text_path());
   const std::string output_dir = ResolveUserPath(e.output_dir());
+  // Before anything is loaded: a second run into the same directory stops here, and so
+  // does one that could not write its results. Shards share the directory with each
+  // other, never with an unsharded run or a merge (output_lock.h).
+  KVLAB_ASSIGN_OR_RETURN(const OutputLock lock, shard.is_whole()
+                                                    ? OutputLock::Exclusive(output_dir)
+                                                    : OutputLock::Shared(output_dir));
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(model_path));
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
                          tokenizer::TokenizerFromGguf(*file));
@@ -142,6 +231,9 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
                 threads);
 
   const int64_t reference_tokens = BudgetReferenceTokens(e, static_cast<int64_t>(tokens.size()));
+  const ProtocolExtent extent = MeasureProtocol(e, static_cast<int64_t>(tokens.size()));
+  KVLAB_RETURN_IF_ERROR(CheckTrainedContext(e, extent, mc, reference_tokens));
+  KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, static_cast<int64_t>(tokens.size())));
   const CacheContext context{mc.attention_shape(), model->rope(), device, reference_tokens};
   // Validate every cache configuration before spending time on the first run, and
   // find the runs an earlier, interrupted run of this experiment already finished.

@@ -11,6 +11,7 @@
 #include "base/status_matchers.h"
 #include "eval/model/tiny_llama.h"
 #include "experiments/config_loader.h"
+#include "experiments/output_lock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -29,13 +30,16 @@ class ExperimentRunnerTest : public ::testing::Test {
                                       << "an ant in a hat, the end. the theme is thin.\n";
   }
 
-  config::Experiment Load(const std::string& caches) {
+  // The tiny text scores 39 predictions: fewer than the default minimum.
+  config::Experiment Load(const std::string& caches,
+                          const std::string& protocol =
+                              "streaming { max_tokens: 40 bucket_size: 10 } min_scored_tokens: 16") {
     absl::StatusOr<config::Experiment> e = ParseExperiment(
         absl::StrFormat(R"pb(
           model_path: "%s/tiny.gguf" text_path: "%s/text.txt" output_dir: "%s/out"
-          streaming { max_tokens: 40 bucket_size: 10 }
+          %s
           %s)pb",
-                        dir_, dir_, dir_, caches),
+                        dir_, dir_, dir_, protocol, caches),
         "runner.pbtxt");
     EXPECT_THAT(e, IsOk());
     return *e;
@@ -89,6 +93,42 @@ TEST_F(ExperimentRunnerTest, BadModelPathNamesIt) {
   config::Experiment e = Load(kTwoCaches);
   e.set_model_path(dir_ + "/missing.gguf");
   EXPECT_THAT(RunExperiment(e), StatusIs(absl::StatusCode::kNotFound, ::testing::HasSubstr("missing.gguf")));
+}
+
+TEST_F(ExperimentRunnerTest, TooFewScoredTokensIsAnErrorBeforeRunning) {
+  EXPECT_THAT(RunExperiment(Load(kTwoCaches, "streaming { max_tokens: 40 }")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(::testing::HasSubstr("scores only 39 predictions"),
+                             ::testing::HasSubstr("min_scored_tokens = 64"))));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/out/runs"));
+  // An empty text scores nothing, whatever the minimum.
+  std::ofstream(dir_ + "/text.txt", std::ios::trunc) << "";
+  EXPECT_THAT(RunExperiment(Load(kTwoCaches, "streaming {} min_scored_tokens: 0")),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("(0 tokens)")));
+}
+
+TEST_F(ExperimentRunnerTest, ContextBeyondTrainingIsAnErrorUnlessAllowed) {
+  // The tiny model says it was trained on 4096 tokens.
+  EXPECT_THAT(RunExperiment(Load(R"pb(caches { name: "dense" })pb", "chunked { n_ctx: 5000 }")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(::testing::HasSubstr("caches[0] 'dense' would see 5000 positions"),
+                             ::testing::HasSubstr("beyond the 4096"),
+                             ::testing::HasSubstr("chunked.n_ctx"),
+                             ::testing::HasSubstr("allow_beyond_trained_context"))));
+  // Allowed, the run goes on (and stops at the next check: the text is far too short).
+  EXPECT_THAT(RunExperiment(Load(R"pb(caches { name: "dense" })pb",
+                                 "chunked { n_ctx: 5000 } allow_beyond_trained_context: true")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("scores only 0 predictions")));
+}
+
+TEST_F(ExperimentRunnerTest, SecondRunIntoTheSameDirectoryIsRefused) {
+  absl::StatusOr<OutputLock> other = OutputLock::Exclusive(dir_ + "/out");
+  ASSERT_THAT(other, IsOk());
+  EXPECT_THAT(RunExperiment(Load(kTwoCaches)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::HasSubstr("output directory " + dir_ + "/out is in use")));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/out/runs"));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "experiments/experiment_flags.h"
 #include "experiments/fingerprint.h"
 #include "experiments/merge.h"
+#include "experiments/output_lock.h"
 
 namespace kvlab::experiments {
 namespace {
@@ -30,6 +31,8 @@ absl::Status Merge() {
   const std::string model_path = ResolveUserPath(e.model_path());
   const std::string text_path = ResolveUserPath(e.text_path());
   const std::string output_dir = ResolveUserPath(e.output_dir());
+  // Shards still running hold the directory shared: the merge waits for none of them.
+  KVLAB_ASSIGN_OR_RETURN(const OutputLock lock, OutputLock::Exclusive(output_dir));
   // The model's name titles the tables; its header is all that is read.
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(model_path));
   KVLAB_ASSIGN_OR_RETURN(const model::LlamaConfig model_config, model::LlamaConfig::FromGguf(*file));

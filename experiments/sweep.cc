@@ -144,6 +144,16 @@ absl::StatusOr<std::vector<config::CacheConfig>> ExpandSweep(const config::Sweep
     axes.push_back(std::move(axis));
   }
   if (axes.empty()) return absl::InvalidArgumentError("a sweep needs at least one axis");
+  // A product of a few long axes grows beyond any runnable experiment (and memory)
+  // before a single cache is built: refuse it up front.
+  size_t combinations = 1;
+  for (const Axis& axis : axes) {
+    combinations *= axis.names.size();
+    if (combinations > kMaxSweepCaches) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "the sweep's axes combine into more than %d caches", kMaxSweepCaches));
+    }
+  }
 
   std::vector<config::CacheConfig> caches;
   std::vector<size_t> index(axes.size(), 0);

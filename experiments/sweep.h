@@ -9,6 +9,9 @@
 
 namespace kvlab::experiments {
 
+// The most caches one sweep may generate.
+inline constexpr size_t kMaxSweepCaches = 10000;
+
 // The caches of one sweep, in axis order (policies vary slowest, position modes
 // fastest), each named after the axes that vary. Errors name the sweep's field.
 absl::StatusOr<std::vector<config::CacheConfig>> ExpandSweep(const config::Sweep& sweep);

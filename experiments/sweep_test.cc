@@ -99,5 +99,15 @@ TEST(SweepTest, LoaderExpandsSweepsAndChecksNames) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("baseline 'b'")));
 }
 
+TEST(SweepTest, RefusesAnOversizedProduct) {
+  config::Sweep sweep;
+  for (int i = 0; i < 200; ++i) {
+    sweep.add_budgets(i + 1);
+    sweep.add_group_sizes(i);
+  }
+  EXPECT_THAT(ExpandSweep(sweep), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           ::testing::HasSubstr("more than 10000 caches")));
+}
+
 }  // namespace
 }  // namespace kvlab::experiments

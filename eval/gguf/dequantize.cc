@@ -94,6 +94,8 @@ absl::Status DequantizeToFloat(TensorType type, absl::Span<const uint8_t> src,
         "%s: %d bytes cannot hold exactly %d elements (blocks of %d elements in %d bytes)",
         traits->name, src.size(), n, traits->block_elements, traits->block_bytes));
   }
+  // Empty spans may carry null pointers, which memcpy must never see.
+  if (n == 0) return absl::OkStatus();
   const uint8_t* in = src.data();
   float* out = dst.data();
   switch (type) {

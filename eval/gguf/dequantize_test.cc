@@ -103,5 +103,11 @@ TEST(DequantizeTest, SizeMismatchIsInvalidArgument) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("19 bytes")));
 }
 
+TEST(DequantizeTest, EmptySpansAreFine) {
+  for (TensorType type : {TensorType::kF32, TensorType::kF16, TensorType::kQ4_1}) {
+    EXPECT_THAT(DequantizeToFloat(type, {}, {}), IsOk());
+  }
+}
+
 }  // namespace
 }  // namespace kvlab::gguf

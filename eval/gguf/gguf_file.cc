@@ -196,14 +196,25 @@ absl::StatusOr<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path
       return absl::InternalError(absl::StrFormat("%s: mmap failed: %s", path, std::strerror(err)));
     }
     file->data_ = static_cast<const uint8_t*>(mapping);
+    file->mapped_ = true;
   }
   ::close(fd);  // The mapping keeps the file alive.
   KVLAB_RETURN_IF_ERROR(file->Parse());
   return file;
 }
 
+absl::StatusOr<std::unique_ptr<GgufFile>> GgufFile::FromBytes(const std::string& name,
+                                                               absl::Span<const uint8_t> bytes) {
+  std::unique_ptr<GgufFile> file(new GgufFile());
+  file->path_ = name;
+  file->data_ = bytes.empty() ? nullptr : bytes.data();
+  file->size_ = bytes.size();
+  KVLAB_RETURN_IF_ERROR(file->Parse());
+  return file;
+}
+
 GgufFile::~GgufFile() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 absl::Status GgufFile::Error(absl::string_view message) const {

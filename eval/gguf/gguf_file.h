@@ -51,6 +51,10 @@ class GgufFile {
   // Maps and parses `path`. Fails with NotFound if it cannot be opened, DataLoss if it
   // is truncated or malformed, and Unimplemented for an unsupported version.
   static absl::StatusOr<std::unique_ptr<GgufFile>> Open(const std::string& path);
+  // Parses GGUF bytes already in memory, as Open() parses a file; `name` stands for
+  // the path in messages. The file refers to `bytes`, which must outlive it.
+  static absl::StatusOr<std::unique_ptr<GgufFile>> FromBytes(const std::string& name,
+                                                             absl::Span<const uint8_t> bytes);
 
   ~GgufFile();
   GgufFile(const GgufFile&) = delete;
@@ -89,6 +93,7 @@ class GgufFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;  // data_ is this file's own mapping.
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   std::vector<std::string> metadata_keys_;

@@ -62,8 +62,13 @@ std::string GgufValue::DebugString() const {
           return absl::StrFormat("[%s x %d]", TypeName(element_type_), v.size());
         } else if constexpr (std::is_same_v<T, bool>) {
           return v ? "true" : "false";
+        } else if constexpr (std::is_floating_point_v<T>) {
+          return absl::StrFormat("%g", v);
+        } else if constexpr (std::is_signed_v<T>) {
+          // Widened: int8_t is a character type to the formatter.
+          return absl::StrFormat("%d", static_cast<int64_t>(v));
         } else {
-          return absl::StrFormat("%v", v);
+          return absl::StrFormat("%d", static_cast<uint64_t>(v));
         }
       },
       storage_);

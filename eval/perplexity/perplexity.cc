@@ -82,6 +82,17 @@ class Batch {
                                                         hidden.status().message()));
     }
     for (size_t i = 0; i < caches_.size(); ++i) trackers_[i].Observe(*caches_[i]);
+    // One reduction per forward. Once non-finite, a value stays so through the
+    // residual stream and, by attention, spreads to every later position, so the
+    // model's output shows a NaN or Inf born in any layer or cache of this step. (The
+    // caches name the layer where keys or values arrive non-finite.)
+    const at::Tensor finite_rows = at::isfinite(*hidden).flatten(1).all(1);
+    if (!finite_rows.all().item<bool>()) {
+      const int64_t row = (~finite_rows).nonzero()[0][0].item<int64_t>();
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "NaN or Inf in the model's output after its last layer at positions %d..%d%s",
+          first, first + tokens.size(0) - 1, RowSuffix(row)));
+    }
     return hidden;
   }
 
@@ -109,6 +120,10 @@ class Batch {
   }
 
  private:
+  std::string RowSuffix(int64_t row) const {
+    return size() == 1 ? "" : absl::StrFormat(" (cache %d of the batch)", row);
+  }
+
   absl::Status Annotate(const absl::Status& status, size_t index) const {
     if (factories_.size() == 1) return status;
     return absl::Status(status.code(),

@@ -219,6 +219,59 @@ TEST_F(TinyModelTest, CacheFactoryErrorsPropagate) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no cache today")));
 }
 
+// A dense cache whose attention output turns to NaN in one layer from one position on,
+// as a broken cache or kernel would.
+class PoisonedCache : public KvCache {
+ public:
+  PoisonedCache(std::unique_ptr<KvCache> inner, int layer, int64_t from_position)
+      : inner_(std::move(inner)), layer_(layer), from_(from_position) {}
+  absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override {
+    KVLAB_ASSIGN_OR_RETURN(AttentionResult result, inner_->Attend(layer, inputs));
+    const int64_t n = inputs.queries.size(1);
+    if (layer == layer_ && inputs.first_position + n > from_) {
+      const int64_t at = std::max<int64_t>(from_ - inputs.first_position, 0);
+      result.output.narrow(1, at, 1).fill_(std::nan(""));
+    }
+    return result;
+  }
+  absl::Status Retain(int layer, const at::Tensor& keep) override { return inner_->Retain(layer, keep); }
+  int64_t Length(int layer) const override { return inner_->Length(layer); }
+  at::Tensor Positions(int layer) const override { return inner_->Positions(layer); }
+  CacheMemory Memory() const override { return inner_->Memory(); }
+  int num_layers() const override { return inner_->num_layers(); }
+
+ private:
+  std::unique_ptr<KvCache> inner_;
+  int layer_;
+  int64_t from_;
+};
+
+TEST_F(TinyModelTest, NanInACacheIsAnErrorNamingTheStep) {
+  const auto poisoned = [this](int layer, int64_t from) -> CacheFactory {
+    return [this, layer, from]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+      KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> dense, model_->NewDenseCache());
+      return std::unique_ptr<KvCache>(new PoisonedCache(std::move(dense), layer, from));
+    };
+  };
+  StreamingOptions streaming;
+  streaming.max_tokens = 40;
+  EXPECT_THAT(RunStreaming(*model_, tokens_, streaming, poisoned(0, 17)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("NaN or Inf"), HasSubstr("positions 17..17"))));
+  // In a lockstep batch the failing cache is named; a chunk names its positions.
+  ChunkedOptions chunked;
+  chunked.n_ctx = 32;
+  const std::vector<CacheFactory> both = {Dense(), poisoned(1, 5)};
+  EXPECT_THAT(RunChunked(*model_, tokens_, chunked, both),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("positions 0..31"), HasSubstr("cache 1 of the batch"))));
+  PrefillCompressOptions prefill;
+  prefill.context_tokens = 16;
+  prefill.scored_tokens = 8;
+  EXPECT_THAT(RunPrefillCompress(*model_, tokens_, prefill, poisoned(0, 20)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("positions 20..20")));
+}
+
 // The default model end to end on 571 tokens of text: tokenizer, weights, cache and
 // the chunked protocol together. llama.cpp's llama-perplexity reports PPL = 28.7431
 // for the same file, model and n_ctx = 128 (4 chunks); its activations go through

@@ -1,0 +1,101 @@
+// Fuzzes the default model's tokenizer with arbitrary bytes, invalid UTF-8 included:
+// encoding never crashes or hangs, every id is in the vocabulary, and valid UTF-8
+// without control characters decodes back to exactly the input (byte-level BPE loses
+// nothing).
+//
+// The vocabulary comes from the default model (a data dependency, so tests and
+// fuzzing/run.sh find it at its runfiles path), or from $KVLAB_FUZZ_MODEL.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/string_view.h"
+#include "eval/gguf/gguf_file.h"
+#include "eval/testing/default_model.h"
+#include "eval/tokenizer/bpe_tokenizer.h"
+
+namespace {
+
+std::optional<kvlab::tokenizer::BpeTokenizer>& Tokenizer() {
+  static std::optional<kvlab::tokenizer::BpeTokenizer> tokenizer;
+  return tokenizer;
+}
+
+bool IsValidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    uint32_t code_point = 0;
+    if (c < 0x80) { length = 1; code_point = c; }
+    else if ((c >> 5) == 0x6) { length = 2; code_point = c & 0x1f; }
+    else if ((c >> 4) == 0xe) { length = 3; code_point = c & 0x0f; }
+    else if ((c >> 3) == 0x1e) { length = 4; code_point = c & 0x07; }
+    else return false;
+    if (i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      if ((next >> 6) != 0x2) return false;
+      code_point = (code_point << 6) | (next & 0x3f);
+    }
+    // Overlong forms, surrogates and values beyond Unicode are not valid UTF-8.
+    static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code_point < kSmallest[length] || code_point > 0x10ffff ||
+        (code_point >= 0xd800 && code_point <= 0xdfff)) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+// C0 control characters other than tab and line breaks, and DEL. Encode() drops some
+// of them (docs/reliability.md, open findings), so texts holding them are kept out of
+// the round-trip check until that is fixed; they are still encoded and range-checked.
+bool HasControlCharacters(absl::string_view text) {
+  for (char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t' && u != '\n' && u != '\r') || u == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  const char* env = std::getenv("KVLAB_FUZZ_MODEL");
+  const std::string path = env != nullptr ? env : kvlab::testing::kDefaultModelPath;
+  auto file = kvlab::gguf::GgufFile::Open(path);
+  if (!file.ok()) {
+    std::fprintf(stderr, "bpe_tokenizer_fuzzer: %s\n", std::string(file.status().message()).c_str());
+    std::exit(1);
+  }
+  auto tokenizer = kvlab::tokenizer::BpeTokenizer::FromGguf(**file);
+  if (!tokenizer.ok()) {
+    std::fprintf(stderr, "bpe_tokenizer_fuzzer: %s\n",
+                 std::string(tokenizer.status().message()).c_str());
+    std::exit(1);
+  }
+  Tokenizer() = *std::move(tokenizer);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  kvlab::tokenizer::BpeTokenizer& tokenizer = *Tokenizer();
+  const absl::string_view text(reinterpret_cast<const char*>(data), size);
+  const std::vector<int32_t> ids = tokenizer.Encode(text, /*add_bos=*/size % 2 == 1);
+  for (int32_t id : ids) {
+    if (id < 0 || id >= tokenizer.vocab_size()) {
+      std::fprintf(stderr, "id %d outside the vocabulary of %d\n", id, tokenizer.vocab_size());
+      std::abort();
+    }
+  }
+  if (size % 2 == 0 && IsValidUtf8(text) && !HasControlCharacters(text) &&
+      tokenizer.Decode(ids) != text) {
+    std::fprintf(stderr, "valid UTF-8 did not decode back to itself\n");
+    std::abort();
+  }
+  return 0;
+}
