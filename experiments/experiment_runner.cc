@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <c10/core/Device.h>
 
+#include <algorithm>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -17,9 +18,11 @@
 #include "eval/model/llama_model.h"
 #include "eval/perplexity/perplexity.h"
 #include "eval/tokenizer/bpe_tokenizer.h"
+#include "experiments/aggregate.h"
 #include "experiments/fingerprint.h"
-#include "experiments/plots.h"
 #include "experiments/progress_bar.h"
+#include "experiments/run_lock.h"
+#include "experiments/run_store.h"
 
 namespace kvlab::experiments {
 
@@ -28,15 +31,6 @@ namespace {
 absl::StatusOr<c10::Device> ParseDevice(const std::string& text) {
   return CatchTorchErrors(absl::StrFormat("device '%s'", text),
                           [&]() -> absl::StatusOr<c10::Device> { return c10::Device(text); });
-}
-
-std::string ProtocolName(const config::Experiment& e) {
-  switch (e.protocol_case()) {
-    case config::Experiment::kChunked: return "chunked";
-    case config::Experiment::kStreaming: return "streaming";
-    case config::Experiment::kPrefillCompress: return "prefill_compress";
-    default: return "none";
-  }
 }
 
 // The tokens a fractional eviction budget refers to: the context a cache must hold.
@@ -95,23 +89,10 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
   }
 }
 
-std::string RunFile(const std::string& output_dir, const std::string& name) {
-  return absl::StrFormat("%s/runs/%s.json", output_dir, name);
-}
-
-// The finished run stored for `name`, if its fingerprint is `fingerprint`.
-std::optional<RunRecord> FinishedRun(const std::string& output_dir, const std::string& name,
-                                     const std::string& fingerprint) {
-  absl::StatusOr<std::string> text = ReadFileToString(RunFile(output_dir, name));
-  if (!text.ok()) return std::nullopt;
-  absl::StatusOr<RunRecord> record = ParseRunJson(*text, RunFile(output_dir, name));
-  if (!record.ok() || record->fingerprint != fingerprint) return std::nullopt;
-  return *std::move(record);
-}
-
 }  // namespace
 
-absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e) {
+absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e,
+                                                     const Shard& shard) {
   const int threads =
       e.threads() > 0 ? e.threads() : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
@@ -142,7 +123,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   // find the runs an earlier, interrupted run of this experiment already finished.
   std::vector<KvCacheFactory> factories;
   std::vector<std::optional<RunRecord>> records(e.caches_size());
-  std::vector<int> pending;
+  std::vector<std::string> fingerprints;
   for (int i = 0; i < e.caches_size(); ++i) {
     const config::CacheConfig& c = e.caches(i);
     absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(c, context);
@@ -152,30 +133,76 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
                                                                    factory.status().message()));
     }
     factories.push_back(*std::move(factory));
-    records[i] = FinishedRun(output_dir, c.name(), RunFingerprint(e, c, model_hash, text_hash));
-    if (!records[i].has_value()) pending.push_back(i);
+    fingerprints.push_back(RunFingerprint(e, c, model_hash, text_hash));
   }
-  if (pending.size() < static_cast<size_t>(e.caches_size())) {
-    absl::FPrintF(stderr, "%d of %d runs already finished in %s; running the other %d\n",
-                  e.caches_size() - pending.size(), e.caches_size(), output_dir, pending.size());
+  const auto find_finished = [&](int i) {
+    absl::StatusOr<RunRecord> run = LoadFinishedRun(output_dir, e.caches(i).name(), fingerprints[i]);
+    if (run.ok()) records[i] = *std::move(run);
+  };
+  // This shard's lockstep batches, whole: a run gives the same numbers as in a
+  // single-process run only in the same company (shard.h).
+  const std::vector<std::vector<int>> batches =
+      ShardBatches(e.caches_size(), e.batch_caches(), shard);
+  int mine = 0;
+  for (const std::vector<int>& batch : batches) {
+    for (const int i : batch) find_finished(i);
+    mine += batch.size();
+  }
+  const int already = static_cast<int>(std::count_if(
+      records.begin(), records.end(), [](const auto& r) { return r.has_value(); }));
+  if (already > 0) {
+    absl::FPrintF(stderr, "%d of %d runs already finished in %s; running the other %d\n", already,
+                  mine, output_dir, mine - already);
   }
 
-  for (size_t begin = 0; begin < pending.size(); begin += e.batch_caches()) {
-    const size_t end = std::min(pending.size(), begin + e.batch_caches());
-    std::vector<KvCacheFactory> batch;
-    for (size_t k = begin; k < end; ++k) batch.push_back(factories[pending[k]]);
-    std::string label = e.caches(pending[begin]).name();
-    if (end - begin > 1) label += absl::StrFormat(" +%d in lockstep", end - begin - 1);
+  std::vector<std::string> held_elsewhere;
+  for (const std::vector<int>& batch : batches) {
+    std::vector<int> pending;
+    for (const int i : batch) {
+      if (!records[i].has_value()) pending.push_back(i);
+    }
+    if (pending.empty()) continue;
+    // Shards share the directory: claim each run, and leave a batch another live
+    // process is running to that process.
+    std::vector<RunLock> locks;
+    if (!shard.is_whole()) {
+      absl::Status claimed = absl::OkStatus();
+      for (const int i : pending) {
+        absl::StatusOr<RunLock> lock = RunLock::Acquire(RunLockFile(output_dir, e.caches(i).name()));
+        if (!lock.ok()) {
+          claimed = lock.status();
+          break;
+        }
+        locks.push_back(*std::move(lock));
+      }
+      if (absl::IsUnavailable(claimed)) {
+        absl::FPrintF(stderr, "skipping the batch of '%s': %s\n", e.caches(pending[0]).name(),
+                      claimed.message());
+        for (const int i : pending) held_elsewhere.push_back(e.caches(i).name());
+        continue;
+      }
+      KVLAB_RETURN_IF_ERROR(claimed);
+      // Finished by another process between the first look and the claim?
+      for (const int i : pending) find_finished(i);
+      pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                   [&](int i) { return records[i].has_value(); }),
+                    pending.end());
+      if (pending.empty()) continue;
+    }
+    std::vector<KvCacheFactory> batch_factories;
+    for (const int i : pending) batch_factories.push_back(factories[i]);
+    std::string label = e.caches(pending[0]).name();
+    if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
     ProgressBar bar(label);
     absl::StatusOr<std::vector<eval::PerplexityResult>> results =
-        RunProtocol(e, *model, tokenizer, tokens, batch, bar);
+        RunProtocol(e, *model, tokenizer, tokens, batch_factories, bar);
     if (!results.ok()) {
       return absl::Status(results.status().code(),
-                          absl::StrFormat("caches from '%s': %s", e.caches(pending[begin]).name(),
+                          absl::StrFormat("caches from '%s': %s", e.caches(pending[0]).name(),
                                           results.status().message()));
     }
     bar.Finish();
-    for (size_t k = begin; k < end; ++k) {
+    for (size_t k = 0; k < pending.size(); ++k) {
       const int i = pending[k];
       const config::CacheConfig& c = e.caches(i);
       RunRecord record;
@@ -193,8 +220,8 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
       }
       record.position_mode =
           c.position_mode() == config::POSITION_CACHE_SLOT ? "cache_slot" : "original";
-      record.fingerprint = RunFingerprint(e, c, model_hash, text_hash);
-      record.result = std::move((*results)[k - begin]);
+      record.fingerprint = fingerprints[i];
+      record.result = std::move((*results)[k]);
       record.elements_per_token = mc.DenseCacheBytesPerToken(1);
       record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
       // Each finished run is on disk at once, whatever happens to the rest.
@@ -202,16 +229,24 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
       records[i] = std::move(record);
     }
   }
+
+  std::vector<RunRecord> finished;
+  for (auto& r : records) {
+    if (r.has_value()) finished.push_back(*std::move(r));
+  }
+  if (!shard.is_whole()) {
+    // Shards never write the aggregate files: `merge` builds them from every shard's runs.
+    absl::FPrintF(stderr, "shard %s: %d of its %d runs finished in %s/runs%s\n", shard.ToString(),
+                  finished.size(), mine, output_dir,
+                  held_elsewhere.empty()
+                      ? ""
+                      : absl::StrFormat("; %d held by other processes", held_elsewhere.size()));
+    return finished;
+  }
   // Every run is finished now; the aggregate files list them in config order.
-  std::vector<RunRecord> all;
-  for (auto& r : records) all.push_back(*std::move(r));
-  const int baseline = FindBaseline(all, e.baseline());
-  const std::string title = absl::StrFormat("%s: %s, %s", e.name(), ProtocolName(e), mc.name);
-  KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, all, baseline, title));
-  KVLAB_RETURN_IF_ERROR(WritePlots(output_dir, all, e.name(),
-                                   absl::StrFormat("%s protocol, %s", ProtocolName(e), mc.name)));
+  KVLAB_RETURN_IF_ERROR(WriteAggregates(e, mc.name, finished, output_dir));
   absl::FPrintF(stderr, "results: %s/results.{json,csv,md} and plots\n", output_dir);
-  return all;
+  return finished;
 }
 
 }  // namespace kvlab::experiments

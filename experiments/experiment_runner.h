@@ -9,12 +9,21 @@
 #include "absl/status/statusor.h"
 #include "experiments/experiment.pb.h"
 #include "experiments/results.h"
+#include "experiments/shard.h"
 
 namespace kvlab::experiments {
 
 // Runs `experiment` (already validated by LoadExperiment) and returns one record per
-// cache. Paths in it are resolved with ResolveUserPath(). Progress goes to stderr.
-absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& experiment);
+// cache, in config order. Paths in it are resolved with ResolveUserPath(). Progress
+// goes to stderr. Runs already finished in the output directory with a matching
+// fingerprint are not run again.
+//
+// With a `shard` other than the whole (shard.h), runs only that shard's lockstep
+// batches, claims each run with a lock file beside its result (run_lock.h) and skips a
+// batch another live process holds, writes only runs/<name>.json, never the aggregate
+// files (`merge` builds those), and returns the records of its runs that are finished.
+absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& experiment,
+                                                     const Shard& shard = Shard());
 
 }  // namespace kvlab::experiments
 

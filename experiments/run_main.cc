@@ -2,39 +2,44 @@
 //
 //   bazel run //experiments:run -- --config=experiments/configs/baseline.pbtxt
 //
-// Flags override the config's model and text paths and output directory.
+// Flags override the config's model and text paths, output directory and threads
+// (experiment_flags.h). --shard=I/N runs only shard I of N into a shared output
+// directory (shard.h); `merge` then builds the aggregate files.
 #include <cstdio>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
-#include "core/files.h"
 #include "core/status_macros.h"
-#include "experiments/config_loader.h"
+#include "experiments/experiment_flags.h"
 #include "experiments/experiment_runner.h"
 #include "experiments/results.h"
+#include "experiments/shard.h"
 
-ABSL_FLAG(std::string, config, "", "experiment config (text-format kvlab.config.Experiment)");
-ABSL_FLAG(std::string, model, "", "overrides the config's model_path");
-ABSL_FLAG(std::string, text, "", "overrides the config's text_path");
-ABSL_FLAG(std::string, output_dir, "", "overrides the config's output_dir");
+ABSL_FLAG(std::string, shard, "",
+          "I/N: run only shard I (0-based) of N, writing runs/<name>.json and no aggregate "
+          "files; `merge` builds those");
+ABSL_FLAG(bool, plan, false,
+          "print the config's lockstep batches (the most shards that all get work), threads "
+          "and device as one line, \"<batches> <threads> <device>\", and exit");
 
 namespace kvlab::experiments {
 namespace {
 
 absl::Status Run() {
-  if (absl::GetFlag(FLAGS_config).empty()) {
-    return absl::InvalidArgumentError("--config=<experiment.pbtxt> is required");
+  Shard shard;
+  if (!absl::GetFlag(FLAGS_shard).empty()) {
+    KVLAB_ASSIGN_OR_RETURN(shard, ParseShard(absl::GetFlag(FLAGS_shard), "--shard"));
   }
-  KVLAB_ASSIGN_OR_RETURN(config::Experiment experiment,
-                         LoadExperiment(ResolveUserPath(absl::GetFlag(FLAGS_config))));
-  if (!absl::GetFlag(FLAGS_model).empty()) experiment.set_model_path(absl::GetFlag(FLAGS_model));
-  if (!absl::GetFlag(FLAGS_text).empty()) experiment.set_text_path(absl::GetFlag(FLAGS_text));
-  if (!absl::GetFlag(FLAGS_output_dir).empty()) {
-    experiment.set_output_dir(absl::GetFlag(FLAGS_output_dir));
+  KVLAB_ASSIGN_OR_RETURN(const config::Experiment experiment, ExperimentFromFlags());
+  if (absl::GetFlag(FLAGS_plan)) {
+    absl::PrintF("%d %d %s\n",
+                 LockstepBatches(experiment.caches_size(), experiment.batch_caches()).size(),
+                 experiment.threads(), experiment.device().empty() ? "cpu" : experiment.device());
+    return absl::OkStatus();
   }
-  KVLAB_ASSIGN_OR_RETURN(const std::vector<RunRecord> records, RunExperiment(experiment));
+  KVLAB_ASSIGN_OR_RETURN(const std::vector<RunRecord> records, RunExperiment(experiment, shard));
   absl::PrintF("%s", FormatTable(records, FindBaseline(records, experiment.baseline())));
   return absl::OkStatus();
 }
@@ -43,7 +48,8 @@ absl::Status Run() {
 }  // namespace kvlab::experiments
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Runs a kvlab experiment: run --config=experiments/configs/x.pbtxt");
+  absl::SetProgramUsageMessage(
+      "Runs a kvlab experiment: run --config=experiments/configs/x.pbtxt [--shard=I/N]");
   absl::ParseCommandLine(argc, argv);
   const absl::Status status = kvlab::experiments::Run();
   if (!status.ok()) {

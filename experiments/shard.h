@@ -10,7 +10,9 @@
 // run: the config's caches are cut into consecutive batches of `batch_caches` in config
 // order, exactly as a single process cuts them, and batch b goes to shard b mod N. Every
 // run then executes in the same company as in a single-process run and gives the same
-// numbers, and re-running a shard with the same config picks the same runs.
+// numbers, and re-running a shard with the same config picks the same runs. (The
+// number of threads changes results the same way: shards match a single-process run
+// when they use the same `threads`, which submit.sh never overrides.)
 #ifndef KVLAB_EXPERIMENTS_SHARD_H_
 #define KVLAB_EXPERIMENTS_SHARD_H_
 
