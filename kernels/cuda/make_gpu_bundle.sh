@@ -27,6 +27,7 @@ done | sort -u | while read -r name path; do
   case "$name" in
     ld-linux* | libc.so* | libm.so* | libdl.so* | librt.so* | libpthread.so* | \
       libstdc++.so* | libgcc_s.so*) continue ;;
+    libcudart.so*) continue ;;  # PyTorch's own, beside it in nvidia/cu13/lib.
   esac
   case "$(readlink -f "$path")" in
     "$(readlink -f third_party/libtorch)"/* | /usr/local/cuda*) continue ;;
