@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "core/files.h"
 #include "core/status_macros.h"
@@ -54,6 +55,9 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
     return Invalid(path, absl::StrFormat("threads must be >= 0, got %d", e.threads()));
   }
   if (e.device().empty()) e.set_device("cpu");
+  if (e.weights_dtype() == config::WEIGHTS_DTYPE_DEFAULT) {
+    e.set_weights_dtype(absl::StartsWith(e.device(), "cuda") ? config::BF16 : config::FP32);
+  }
   if (e.batch_caches() == 0) e.set_batch_caches(1);
   if (e.batch_caches() < 0) {
     return Invalid(path, absl::StrFormat("batch_caches must be >= 1, got %d", e.batch_caches()));

@@ -23,6 +23,18 @@ TEST(ConfigLoaderTest, FillsDefaults) {
   EXPECT_EQ(e->output_dir(), "results/my-run");
   EXPECT_EQ(e->chunked().n_ctx(), 512);
   EXPECT_EQ(e->device(), "cpu");
+  EXPECT_EQ(e->weights_dtype(), config::FP32);
+}
+
+TEST(ConfigLoaderTest, WeightsDtypeDefaultsToBf16OnCudaAndKeepsAnExplicitOne) {
+  absl::StatusOr<config::Experiment> cuda = ParseExperiment(
+      R"pb(text_path: "t" device: "cuda:1" chunked {} caches { name: "a" })pb", "c.pbtxt");
+  ASSERT_THAT(cuda, IsOk());
+  EXPECT_EQ(cuda->weights_dtype(), config::BF16);
+  absl::StatusOr<config::Experiment> fp16 = ParseExperiment(
+      R"pb(text_path: "t" weights_dtype: FP16 chunked {} caches { name: "a" })pb", "h.pbtxt");
+  ASSERT_THAT(fp16, IsOk());
+  EXPECT_EQ(fp16->weights_dtype(), config::FP16);
 }
 
 TEST(ConfigLoaderTest, ProtocolDefaults) {

@@ -33,6 +33,23 @@ absl::StatusOr<c10::Device> ParseDevice(const std::string& text) {
                           [&]() -> absl::StatusOr<c10::Device> { return c10::Device(text); });
 }
 
+// Experiment.weights_dtype (already given its default by LoadExperiment) as a dtype.
+at::ScalarType WeightDtype(config::WeightsDtype dtype) {
+  switch (dtype) {
+    case config::BF16: return at::kBFloat16;
+    case config::FP16: return at::kHalf;
+    default: return at::kFloat;
+  }
+}
+
+std::string DtypeName(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kBFloat16: return "bf16";
+    case at::kHalf: return "fp16";
+    default: return "fp32";
+  }
+}
+
 // The tokens a fractional eviction budget refers to: the context a cache must hold.
 int64_t BudgetReferenceTokens(const config::Experiment& e, int64_t text_tokens) {
   switch (e.protocol_case()) {
@@ -106,6 +123,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
                          tokenizer::BpeTokenizer::FromGguf(*file));
   model::LoadOptions load_options;
   load_options.device = device;
+  load_options.weight_dtype = WeightDtype(e.weights_dtype());
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::LlamaModel> model,
                          model::LlamaModel::Load(*file, load_options));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
@@ -113,9 +131,13 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
   const model::LlamaConfig& mc = model->config();
-  absl::FPrintF(stderr, "%s: %s (%d layers, %d/%d heads, head dim %d), %d tokens from %s, %d threads\n",
+  const std::string weights_dtype = DtypeName(load_options.weight_dtype);
+  absl::FPrintF(stderr,
+                "%s: %s (%d layers, %d/%d heads, head dim %d; weights %s, %.1f MiB), %d tokens "
+                "from %s, %d threads\n",
                 e.name(), mc.name, mc.num_layers, mc.q_heads, mc.kv_heads, mc.head_dim,
-                tokens.size(), text_path, threads);
+                weights_dtype, model->WeightBytes() / (1024.0 * 1024.0), tokens.size(), text_path,
+                threads);
 
   const int64_t reference_tokens = BudgetReferenceTokens(e, static_cast<int64_t>(tokens.size()));
   const CacheContext context{mc.attention_shape(), model->rope(), device, reference_tokens};
@@ -224,6 +246,11 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
       record.result = std::move((*results)[k]);
       record.elements_per_token = mc.DenseCacheBytesPerToken(1);
       record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
+      record.weights_dtype = weights_dtype;
+      record.weight_bytes = model->WeightBytes();
+      absl::FPrintF(stderr, "  %s: weights %.1f MiB (%s), KV cache peak %.2f MiB\n", c.name(),
+                    record.weight_bytes / (1024.0 * 1024.0), weights_dtype,
+                    record.result.peak_held_bytes / (1024.0 * 1024.0));
       // Each finished run is on disk at once, whatever happens to the rest.
       KVLAB_RETURN_IF_ERROR(WriteFileAtomically(RunFile(output_dir, c.name()), RunToJson(record)));
       records[i] = std::move(record);

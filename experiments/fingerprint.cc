@@ -49,6 +49,11 @@ std::string RunFingerprint(const config::Experiment& experiment, const config::C
     default: break;
   }
   protocol.set_device(experiment.device());
+  // fp32 weights leave the fingerprint as it was before the weights' dtype was a
+  // setting, so fp32 results stay reusable; any other dtype changes it.
+  if (experiment.weights_dtype() != config::FP32) {
+    protocol.set_weights_dtype(experiment.weights_dtype());
+  }
   const std::string input = absl::StrCat(kResultsVersion, "\n", model_hash, "\n", text_hash, "\n",
                                          Deterministic(protocol), "\n", Deterministic(cache));
   return Hex(XXH3_128bits(input.data(), input.size()));

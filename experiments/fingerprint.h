@@ -13,8 +13,8 @@ namespace kvlab::experiments {
 // XXH3-128 of a file's bytes, as 32 hex digits. NotFound names the file.
 absl::StatusOr<std::string> HashFile(const std::string& path);
 
-// The fingerprint of running `cache` under `experiment`'s protocol and device on the
-// model and text with the given content hashes (32 hex digits).
+// The fingerprint of running `cache` under `experiment`'s protocol, device and weights'
+// dtype on the model and text with the given content hashes (32 hex digits).
 std::string RunFingerprint(const config::Experiment& experiment, const config::CacheConfig& cache,
                            const std::string& model_hash, const std::string& text_hash);
 

@@ -28,6 +28,8 @@ Json ToJsonObject(const RunRecord& r) {
   j["kv_bytes_per_token"] = Number(r.kv_bytes_per_token());
   j["peak_kv_bytes"] = p.peak_held_bytes;
   j["tokens_per_second"] = Number(p.tokens_per_second());
+  j["weights_dtype"] = r.weights_dtype;
+  j["weight_bytes"] = r.weight_bytes;
   j["protocol"] = r.protocol;
   j["keys"] = r.keys;
   j["values"] = r.values;
@@ -76,6 +78,8 @@ absl::StatusOr<RunRecord> FromJsonObject(const Json& j, const std::string& sourc
     r.fingerprint = j.value("fingerprint", "");
     r.elements_per_token = j.value("elements_per_token", int64_t{0});
     r.bucket_size = j.value("bucket_size", int64_t{0});
+    r.weights_dtype = j.value("weights_dtype", "");
+    r.weight_bytes = j.value("weight_bytes", int64_t{0});
     eval::PerplexityResult& p = r.result;
     p.tokens_scored = j.at("tokens_scored").get<int64_t>();
     p.nll_sum = j.contains("nll_sum") ? j.at("nll_sum").get<double>()

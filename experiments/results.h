@@ -27,6 +27,8 @@ struct RunRecord {
   eval::PerplexityResult result;
   int64_t elements_per_token = 0;  // 2 * layers * kv_heads * head_dim.
   int64_t bucket_size = 0;         // Streaming only.
+  std::string weights_dtype;       // The model weights' dtype ("fp32", "bf16", "fp16").
+  int64_t weight_bytes = 0;        // Bytes of the model's weights in that dtype.
 
   double kv_bytes_per_token() const { return result.mean_bytes_per_token; }
   // Bits held per cached K or V element, scales and residual tokens included.

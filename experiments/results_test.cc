@@ -31,6 +31,8 @@ RunRecord Record(const std::string& name, double nll_sum, int64_t bytes_per_toke
   r.result.bucket_count = {50, 50};
   r.elements_per_token = 2 * 30 * 3 * 64;
   r.bucket_size = 50;
+  r.weights_dtype = "bf16";
+  r.weight_bytes = 270 << 20;
   return r;
 }
 
@@ -41,7 +43,7 @@ TEST(ResultsTest, JsonHasTheRequiredKeysAndReadsBack) {
   const nlohmann::json parsed = nlohmann::json::parse(json);
   ASSERT_EQ(parsed.size(), 2u);
   for (const char* key : {"name", "perplexity", "tokens_scored", "kv_bytes_per_token",
-                          "peak_kv_bytes", "tokens_per_second"}) {
+                          "peak_kv_bytes", "tokens_per_second", "weights_dtype", "weight_bytes"}) {
     EXPECT_TRUE(parsed[0].contains(key)) << key;
   }
   EXPECT_NEAR(parsed[0]["perplexity"].get<double>(), std::exp(3.0), 1e-9);
@@ -57,6 +59,8 @@ TEST(ResultsTest, JsonHasTheRequiredKeysAndReadsBack) {
   EXPECT_EQ((*back)[1].result.nll_sum, 310.0);
   EXPECT_EQ((*back)[0].result.bucket_nll_sum[1], 200.0);
   EXPECT_EQ((*back)[0].fingerprint, "f00d");
+  EXPECT_EQ((*back)[0].weights_dtype, "bf16");
+  EXPECT_EQ((*back)[0].weight_bytes, 270 << 20);
   EXPECT_EQ(ToJson(*back), json);
 }
 

@@ -3,6 +3,11 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <atomic>
+#include <type_traits>
+#include <vector>
+
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
@@ -10,12 +15,41 @@
 
 namespace kvlab::gguf {
 
+namespace {
+
+// Dequantizes rows [begin, end) of `tensor` into `out` (row-major, `row_elements` per
+// row), through one fp32 row buffer when T is narrower than fp32.
+template <typename T>
+bool DequantizeRows(const TensorInfo& tensor, absl::Span<const uint8_t> bytes, int64_t row_bytes,
+                    int64_t row_elements, int64_t begin, int64_t end, T* out) {
+  std::vector<float> row(std::is_same_v<T, float> ? 0 : row_elements);
+  for (int64_t r = begin; r < end; ++r) {
+    float* dst = std::is_same_v<T, float> ? reinterpret_cast<float*>(out + r * row_elements)
+                                          : row.data();
+    if (!DequantizeToFloat(tensor.type, bytes.subspan(r * row_bytes, row_bytes),
+                           absl::Span<float>(dst, row_elements))
+             .ok()) {
+      return false;
+    }
+    if constexpr (!std::is_same_v<T, float>) {
+      std::copy(row.begin(), row.end(), out + r * row_elements);  // Rounds to nearest even.
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsLoadableDtype(at::ScalarType dtype) {
+  return dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
+}
+
 absl::StatusOr<at::Tensor> LoadTensor(const GgufFile& file, const TensorInfo& tensor,
                                       at::ScalarType dtype) {
-  if (dtype != at::kFloat && dtype != at::kBFloat16) {
+  if (!IsLoadableDtype(dtype)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: tensor '%s' can load as float32 or bfloat16, not %s", file.path(), tensor.name,
-        c10::toString(dtype)));
+        "%s: tensor '%s' can load as float32, bfloat16 or float16, not %s", file.path(),
+        tensor.name, c10::toString(dtype)));
   }
   if (!IsDequantizable(tensor.type)) {
     return absl::UnimplementedError(absl::StrFormat(
@@ -30,24 +64,33 @@ absl::StatusOr<at::Tensor> LoadTensor(const GgufFile& file, const TensorInfo& te
   const int64_t rows = tensor.NumElements() / row_elements;
   const absl::Span<const uint8_t> bytes = file.TensorBytes(tensor);
 
-  at::Tensor out = at::empty(tensor.TorchShape(), at::TensorOptions().dtype(at::kFloat));
-  float* out_data = out.data_ptr<float>();
-  // Rows are independent; the first error (there can be none after the checks above,
-  // but DequantizeToFloat validates sizes again) is kept.
+  // Straight into the asked dtype, row by row: no full-size fp32 copy on the way.
+  at::Tensor out = at::empty(tensor.TorchShape(), at::TensorOptions().dtype(dtype));
+  // Rows are independent; a failure (there can be none after the checks above, but
+  // DequantizeToFloat validates sizes again) is kept.
   std::atomic<bool> failed{false};
   at::parallel_for(0, rows, /*grain_size=*/64, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const absl::Status s = DequantizeToFloat(
-          tensor.type, bytes.subspan(r * row_bytes, row_bytes),
-          absl::Span<float>(out_data + r * row_elements, row_elements));
-      if (!s.ok()) failed = true;
+    bool ok = false;
+    switch (dtype) {
+      case at::kBFloat16:
+        ok = DequantizeRows(tensor, bytes, row_bytes, row_elements, begin, end,
+                            out.data_ptr<c10::BFloat16>());
+        break;
+      case at::kHalf:
+        ok = DequantizeRows(tensor, bytes, row_bytes, row_elements, begin, end,
+                            out.data_ptr<c10::Half>());
+        break;
+      default:
+        ok = DequantizeRows(tensor, bytes, row_bytes, row_elements, begin, end,
+                            out.data_ptr<float>());
+        break;
     }
+    if (!ok) failed = true;
   });
   if (failed) {
     return absl::InternalError(
         absl::StrFormat("%s: dequantizing tensor '%s' failed", file.path(), tensor.name));
   }
-  if (dtype != at::kFloat) out = out.to(dtype);
   return out;
 }
 

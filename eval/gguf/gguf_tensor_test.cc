@@ -76,6 +76,29 @@ TEST(GgufTensorTest, LoadsAsBFloat16WhenAsked) {
   EXPECT_TRUE(at::equal(t.to(at::kFloat), Q4_1RampValues()));
 }
 
+TEST(GgufTensorTest, NarrowDtypesRoundEachElementOnceFromFp32) {
+  GgufWriter w;
+  std::vector<float> values;
+  for (int i = 0; i < 64; ++i) values.push_back(1.0f + i / 3.0f - 0.01f * i * i);
+  w.AddTensor("w", {32, 2}, TensorType::kF32, FloatBytes(values));
+  std::unique_ptr<GgufFile> file = WriteAndOpen(w, "narrow.gguf");
+  const at::Tensor fp32 = *LoadTensor(*file, "w", {2, 32});
+  for (at::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
+    const at::Tensor t = *LoadTensor(*file, "w", {2, 32}, dtype);
+    EXPECT_EQ(t.scalar_type(), dtype);
+    EXPECT_TRUE(at::equal(t, fp32.to(dtype))) << c10::toString(dtype);
+  }
+}
+
+TEST(GgufTensorTest, RejectsDtypeItCannotProduce) {
+  GgufWriter w;
+  w.AddTensor("w", {2}, TensorType::kF32, FloatBytes({1, 2}));
+  std::unique_ptr<GgufFile> file = WriteAndOpen(w, "int_dtype.gguf");
+  EXPECT_THAT(LoadTensor(*file, "w", {2}, at::kInt),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("'w'"), HasSubstr("not Int"))));
+}
+
 TEST(GgufTensorTest, ShapeMismatchNamesTensor) {
   GgufWriter w;
   w.AddTensor("w", {3, 2}, TensorType::kF32, FloatBytes({0, 1, 2, 3, 4, 5}));

@@ -26,8 +26,10 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const gguf::GgufFil
                                                             const LoadOptions& options) {
   KVLAB_ASSIGN_OR_RETURN(LlamaConfig config, LlamaConfig::FromGguf(file));
   KVLAB_RETURN_IF_ERROR(CheckDeviceAvailable(options.device));
-  if (options.weight_dtype != at::kFloat && options.weight_dtype != at::kBFloat16) {
-    return absl::InvalidArgumentError("model weight dtype must be float32 or bfloat16");
+  if (!gguf::IsLoadableDtype(options.weight_dtype)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "model weight dtype must be float32, bfloat16 or float16, not %s",
+        c10::toString(options.weight_dtype)));
   }
   KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding rope,
                          RotaryEmbedding::Create(config.head_dim, config.rope_dim,
@@ -36,12 +38,11 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const gguf::GgufFil
   const int64_t h = config.hidden, d = config.head_dim;
   const auto load = [&](const std::string& name,
                         std::vector<int64_t> shape) -> absl::StatusOr<at::Tensor> {
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor t, gguf::LoadTensor(file, name, shape));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor t,
+                           gguf::LoadTensor(file, name, shape, options.weight_dtype));
     return CatchTorchErrors(absl::StrFormat("%s: moving '%s' to %s", file.path(), name,
                                             options.device.str()),
-                            [&]() -> absl::StatusOr<at::Tensor> {
-                              return t.to(options.device, options.weight_dtype);
-                            });
+                            [&]() -> absl::StatusOr<at::Tensor> { return t.to(options.device); });
   };
   // Norm weights stay fp32: they scale activations and cost nothing.
   const auto load_norm = [&](const std::string& name) -> absl::StatusOr<at::Tensor> {
@@ -77,8 +78,31 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const gguf::GgufFil
   return model;
 }
 
+int64_t LlamaModel::WeightBytes() const {
+  const auto bytes = [](const at::Tensor& t) { return static_cast<int64_t>(t.nbytes()); };
+  int64_t total = bytes(token_embedding_) + bytes(output_norm_);
+  if (!output_.is_same(token_embedding_)) total += bytes(output_);
+  for (const Layer& l : layers_) {
+    total += bytes(l.attn_norm) + bytes(l.qkv) + bytes(l.output) + bytes(l.ffn_norm) +
+             bytes(l.gate_up) + bytes(l.down);
+  }
+  return total;
+}
+
 at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
   return x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_eps) * weight;
+}
+
+absl::Status LlamaModel::CheckTokens(const at::Tensor& tokens) const {
+  if (tokens.scalar_type() != at::kLong) {
+    return absl::InvalidArgumentError("token ids must be int64");
+  }
+  if (tokens.numel() > 0 &&
+      (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= config_.vocab)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("token ids must be in [0, %d)", config_.vocab));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<at::Tensor> LlamaModel::Forward(const at::Tensor& tokens, int64_t first_position,
@@ -96,10 +120,12 @@ absl::StatusOr<at::Tensor> LlamaModel::Forward(const at::Tensor& tokens, int64_t
           absl::StrFormat("forward needs one cache of %d layers per row", config_.num_layers));
     }
   }
-  if (tokens.numel() > 0 &&
-      (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= config_.vocab)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("token ids must be in [0, %d)", config_.vocab));
+  if (tokens.is_cpu()) {
+    KVLAB_RETURN_IF_ERROR(CheckTokens(tokens));
+  } else if (tokens.device() != options_.device) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "forward got tokens on %s for a model on %s", tokens.device().str(),
+        options_.device.str()));
   }
   c10::InferenceMode inference;
   return CatchTorchErrors("model forward", [&] {

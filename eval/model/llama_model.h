@@ -1,6 +1,6 @@
 // LlamaModel: the forward pass of a Llama-family decoder, in LibTorch.
 //
-// Loads weights from a GGUF file (dequantized to fp32 or bf16 on a device) and runs
+// Loads weights from a GGUF file (dequantized to fp32, bf16 or fp16 on a device) and runs
 // RMSNorm -> attention -> residual -> RMSNorm -> SwiGLU MLP -> residual per layer, with
 // grouped-query attention and a tied or separate output projection. Attention goes
 // through KvCache::Attend() only: the model never holds keys or values itself.
@@ -31,7 +31,10 @@ namespace kvlab::model {
 
 struct LoadOptions {
   c10::Device device = c10::kCPU;
-  // Weight dtype: at::kFloat (default) or at::kBFloat16. Activations stay fp32.
+  // Dtype the projection and embedding matrices are kept in: at::kFloat (default),
+  // at::kBFloat16 or at::kHalf. Norm weights, the residual stream and everything
+  // handed to the caches stay fp32; each matmul rounds its input to this dtype and
+  // widens its output back to fp32.
   at::ScalarType weight_dtype = at::kFloat;
 };
 
@@ -43,10 +46,19 @@ class LlamaModel {
   const LlamaConfig& config() const { return config_; }
   const RotaryEmbedding& rope() const { return rope_; }
   c10::Device device() const { return options_.device; }
+  at::ScalarType weight_dtype() const { return options_.weight_dtype; }
+  // Bytes of every weight tensor the model holds (a tied output projection counted once).
+  int64_t WeightBytes() const;
+
+  // Fails with InvalidArgument unless `tokens` is int64 with every id in [0, vocab).
+  // Reads the ids on the host: a device tensor costs a round trip.
+  absl::Status CheckTokens(const at::Tensor& tokens) const;
 
   // Runs tokens [batch, n] (int64) at positions first_position.. through the model, with
   // caches[b] holding row b's context. Returns the final normalised hidden states
-  // [batch, n, hidden] fp32.
+  // [batch, n, hidden] fp32. Tokens on the CPU are checked with CheckTokens(); tokens
+  // already on the model's device are not (no host round trip per step): the caller
+  // checks them once, before moving them there.
   absl::StatusOr<at::Tensor> Forward(const at::Tensor& tokens, int64_t first_position,
                                      absl::Span<KvCache* const> caches) const;
 

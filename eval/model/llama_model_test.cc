@@ -84,6 +84,37 @@ TEST(LlamaModelTest, RejectsBadInputs) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 caches for a batch of 2")));
 }
 
+// bf16 and fp16 weights stay in that dtype (half the bytes of every matrix; the norm
+// weights stay fp32) and give logits close to fp32's.
+TEST(LlamaModelTest, NarrowWeightDtypesHalveMatricesAndStayClose) {
+  auto file = OpenTiny({}, "dtypes.gguf");
+  auto fp32 = *LlamaModel::Load(*file, {});
+  const LlamaConfig& c = fp32->config();
+  const int64_t norm_bytes = 4 * c.hidden * (2 * c.num_layers + 1);
+  const at::Tensor tokens = at::randint(0, c.vocab, {1, 12}, at::kLong);
+  auto cache = *fp32->NewDenseCache();
+  const at::Tensor expected = fp32->Logits(*fp32->Forward(tokens, 0, {cache.get()}));
+  for (at::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
+    LoadOptions options;
+    options.weight_dtype = dtype;
+    auto model = *LlamaModel::Load(*file, options);
+    EXPECT_EQ(model->weight_dtype(), dtype);
+    EXPECT_EQ(model->WeightBytes() - norm_bytes, (fp32->WeightBytes() - norm_bytes) / 2);
+    auto narrow_cache = *model->NewDenseCache();
+    const at::Tensor logits = model->Logits(*model->Forward(tokens, 0, {narrow_cache.get()}));
+    EXPECT_EQ(logits.scalar_type(), at::kFloat);
+    EXPECT_LT(MaxRelativeError(logits, expected), 0.05) << c10::toString(dtype);
+  }
+}
+
+TEST(LlamaModelTest, RejectsWeightDtypeItCannotHold) {
+  auto file = OpenTiny({}, "int_weights.gguf");
+  LoadOptions options;
+  options.weight_dtype = at::kInt;
+  EXPECT_THAT(LlamaModel::Load(*file, options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not Int")));
+}
+
 TEST(LlamaModelTest, MissingTensorNamesIt) {
   gguf::GgufWriter w;
   w.AddString("general.architecture", "llama");

@@ -85,20 +85,14 @@ class Batch {
     return hidden;
   }
 
-  // Adds per-row NLL [size, m] of scored predictions.
-  void Score(const at::Tensor& nll) {
-    const at::Tensor sums = nll.sum(1);
-    for (int64_t i = 0; i < size(); ++i) {
-      results_[i].nll_sum += sums[i].item<double>();
-      results_[i].tokens_scored += nll.size(1);
-    }
-  }
-  // Adds to one bucket of the NLL-by-position curve (streaming).
-  void ScoreBucket(int64_t bucket, const at::Tensor& nll_per_row) {
-    for (int64_t i = 0; i < size(); ++i) {
-      results_[i].bucket_nll_sum[bucket] += nll_per_row[i].item<double>();
-      ++results_[i].bucket_count[bucket];
-    }
+  // Adds per-row NLL [size, m] of scored predictions, and to `bucket` of the
+  // NLL-by-position curve unless it is -1 (streaming, m = 1). The NLL stays on its
+  // device until kScoresPerRead steps have been scored (or Finish()): then all of them
+  // come to the host in one read, so a step costs no host round trip.
+  void Score(const at::Tensor& nll, int64_t bucket = -1) {
+    pending_.push_back(nll);
+    pending_buckets_.push_back(bucket);
+    if (static_cast<int64_t>(pending_.size()) >= kScoresPerRead) ReadScores();
   }
   void AddProcessed(int64_t n) {
     for (PerplexityResult& r : results_) r.tokens_processed += n;
@@ -106,6 +100,7 @@ class Batch {
   std::vector<PerplexityResult>& results() { return results_; }
 
   std::vector<PerplexityResult> Finish(double seconds) {
+    ReadScores();
     for (size_t i = 0; i < results_.size(); ++i) {
       trackers_[i].WriteTo(results_[i]);
       results_[i].seconds = seconds;
@@ -120,22 +115,57 @@ class Batch {
                         absl::StrFormat("cache %d of the batch: %s", index, status.message()));
   }
 
+  static constexpr int64_t kScoresPerRead = 256;
+
+  // Brings the pending NLL to the host and adds it to the results, step by step in the
+  // order scored (the sums are those of scoring each step at once).
+  void ReadScores() {
+    if (pending_.empty()) return;
+    const at::Tensor all = at::cat(pending_, 1).cpu();
+    int64_t offset = 0;
+    for (size_t s = 0; s < pending_.size(); ++s) {
+      const int64_t m = pending_[s].size(1);
+      const at::Tensor step = all.narrow(1, offset, m);
+      const at::Tensor sums = step.sum(1);
+      for (int64_t i = 0; i < size(); ++i) {
+        results_[i].nll_sum += sums[i].item<double>();
+        results_[i].tokens_scored += m;
+        if (pending_buckets_[s] >= 0) {
+          results_[i].bucket_nll_sum[pending_buckets_[s]] += step[i][0].item<double>();
+          ++results_[i].bucket_count[pending_buckets_[s]];
+        }
+      }
+      offset += m;
+    }
+    pending_.clear();
+    pending_buckets_.clear();
+  }
+
   absl::Span<const CacheFactory> factories_;
+  std::vector<at::Tensor> pending_;        // [size, m] NLL per scored step, on the device.
+  std::vector<int64_t> pending_buckets_;   // Each step's bucket, or -1.
   std::vector<std::unique_ptr<KvCache>> caches_;
   std::vector<KvCache*> pointers_;
   std::vector<MemoryTracker> trackers_;
   std::vector<PerplexityResult> results_;
 };
 
-at::Tensor TokensTensor(const std::vector<int32_t>& tokens, int64_t begin, int64_t n) {
-  return at::tensor(std::vector<int64_t>(tokens.begin() + begin, tokens.begin() + begin + n),
-                    at::kLong);
+// tokens[begin, begin + n) as int64, checked against the model's vocabulary on the host
+// and then moved to the model's device once, so the steps that slice it need no check
+// and no copy.
+absl::StatusOr<at::Tensor> TokensTensor(const model::LlamaModel& model,
+                                        const std::vector<int32_t>& tokens, int64_t begin,
+                                        int64_t n) {
+  const at::Tensor ids = at::tensor(
+      std::vector<int64_t>(tokens.begin() + begin, tokens.begin() + begin + n), at::kLong);
+  KVLAB_RETURN_IF_ERROR(model.CheckTokens(ids));
+  return ids.to(model.device());
 }
 
 // Negative log-likelihoods [batch, m] of `targets` [m] under logits [batch, m, vocab].
 at::Tensor Nll(const at::Tensor& logits, const at::Tensor& targets) {
   const at::Tensor index =
-      targets.to(logits.device()).view({1, -1, 1}).expand({logits.size(0), targets.size(0), 1});
+      targets.view({1, -1, 1}).expand({logits.size(0), targets.size(0), 1});
   return -at::log_softmax(logits.to(at::kDouble), -1).gather(2, index).squeeze(2);
 }
 
@@ -196,7 +226,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
   const int64_t first = n_ctx / 2;
   const auto start = Clock::now();
   for (int64_t c = 0; c < chunks; ++c) {
-    at::Tensor chunk = TokensTensor(tokens, c * n_ctx, n_ctx);
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor chunk, TokensTensor(model, tokens, c * n_ctx, n_ctx));
     const at::Tensor targets = chunk.narrow(0, first + 1, n_ctx - first - 1).clone();
     if (options.replace_first_with_bos) chunk[0] = options.bos_id;
     KVLAB_RETURN_IF_ERROR(batch.Reset());
@@ -232,14 +262,13 @@ absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
     r.bucket_count.assign(buckets, 0);
   }
   KVLAB_RETURN_IF_ERROR(batch.Reset());
-  const at::Tensor all = TokensTensor(tokens, 0, total);
+  KVLAB_ASSIGN_OR_RETURN(const at::Tensor all, TokensTensor(model, tokens, 0, total));
   const auto start = Clock::now();
   // The step at position t predicts token t + 1; the last token predicts nothing.
   for (int64_t t = 0; t + 1 < total; ++t) {
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, batch.Forward(model, all.narrow(0, t, 1), t));
     const at::Tensor nll = Nll(model.Logits(hidden), all.narrow(0, t + 1, 1));  // [batch, 1]
-    batch.Score(nll);
-    batch.ScoreBucket((t + 1) / options.bucket_size, nll.select(1, 0));
+    batch.Score(nll, (t + 1) / options.bucket_size);
     batch.AddProcessed(1);
     if (progress) progress(t + 1, total - 1);
   }
@@ -269,7 +298,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
   const int64_t L = options.context_tokens;
   const auto start = Clock::now();
   for (int64_t w = 0; w < windows; ++w) {
-    const at::Tensor span = TokensTensor(tokens, w * window, window);
+    KVLAB_ASSIGN_OR_RETURN(const at::Tensor span, TokensTensor(model, tokens, w * window, window));
     KVLAB_RETURN_IF_ERROR(batch.Reset());
     // The context runs in one forward (the cache may compress it after); its last
     // position predicts the first scored token.

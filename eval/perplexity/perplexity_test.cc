@@ -110,6 +110,36 @@ TEST_F(TinyModelTest, StreamingScoresEveryTokenAfterTheFirst) {
   EXPECT_NEAR(bucket_total, result->nll_sum, 1e-9);
 }
 
+// Scores are read from the device in batches of steps: a stream longer than one batch
+// (256 steps) scores every token once, in the right buckets.
+TEST_F(TinyModelTest, StreamingLongerThanOneScoreReadScoresEveryToken) {
+  at::manual_seed(5);
+  const at::Tensor random = at::randint(0, model_->config().vocab, {300}, at::kLong);
+  tokens_.clear();
+  for (int64_t i = 0; i < random.size(0); ++i) tokens_.push_back(random[i].item<int32_t>());
+  StreamingOptions options;
+  options.bucket_size = 100;
+  absl::StatusOr<PerplexityResult> result = RunStreaming(*model_, tokens_, options, Dense());
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->tokens_scored, 299);
+  EXPECT_EQ(result->bucket_count, (std::vector<int64_t>{99, 100, 100}));
+  const std::vector<double> reference = ReferenceNll(0, 300);
+  double expected = 0;
+  for (double nll : reference) expected += nll;
+  EXPECT_NEAR(result->nll_sum, expected, 1e-3);
+  double last_bucket = 0;
+  for (int i = 199; i < 299; ++i) last_bucket += reference[i];
+  EXPECT_NEAR(result->bucket_nll_sum[2], last_bucket, 1e-3);
+}
+
+TEST_F(TinyModelTest, RejectsTokensOutsideTheVocabulary) {
+  tokens_[7] = static_cast<int32_t>(model_->config().vocab);
+  StreamingOptions options;
+  options.max_tokens = 20;
+  EXPECT_THAT(RunStreaming(*model_, tokens_, options, Dense()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("token ids")));
+}
+
 TEST_F(TinyModelTest, PrefillCompressWithDenseCacheScoresLikeOneForward) {
   PrefillCompressOptions options;
   options.context_tokens = 40;

@@ -1,0 +1,26 @@
+#include "experiments/fingerprint.h"
+
+#include "gtest/gtest.h"
+
+namespace kvlab::experiments {
+namespace {
+
+TEST(FingerprintTest, WeightsDtypeChangesItExceptFp32WhichMatchesUnset) {
+  config::Experiment e;
+  e.mutable_chunked()->set_n_ctx(512);
+  e.set_device("cpu");
+  config::CacheConfig cache;
+  cache.set_name("dense");
+  const std::string unset = RunFingerprint(e, cache, "m", "t");
+  e.set_weights_dtype(config::FP32);
+  EXPECT_EQ(RunFingerprint(e, cache, "m", "t"), unset);
+  e.set_weights_dtype(config::BF16);
+  const std::string bf16 = RunFingerprint(e, cache, "m", "t");
+  EXPECT_NE(bf16, unset);
+  e.set_weights_dtype(config::FP16);
+  EXPECT_NE(RunFingerprint(e, cache, "m", "t"), bf16);
+  EXPECT_NE(RunFingerprint(e, cache, "m", "t"), unset);
+}
+
+}  // namespace
+}  // namespace kvlab::experiments
