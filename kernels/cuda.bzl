@@ -2,8 +2,8 @@
 
 Bazel 4 has no CUDA rules, so each .cu becomes an object through a genrule running
 /usr/local/cuda/bin/nvcc, the objects are archived, and the archive is imported. The
-CUDA runtime links statically (@cuda//:cudart): binaries start on machines without
-a GPU or driver, and only calling a CUDA kernel needs one.
+CUDA runtime is the shared libcudart (@cuda//:cudart), the same one LibTorch's CUDA
+libraries load, so that the process holds one runtime.
 """
 
 _NVCC = "/usr/local/cuda/bin/nvcc"

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "core/device_check.h"
 #include "kernels/attention_scores.h"
 #include "kernels/quantize_rows.h"
 #include "quant/fused_products.h"
@@ -56,9 +57,9 @@ absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
 }
 
 absl::Status PerChannelQuantizedStore::Append(const at::Tensor& tokens) {
-  if (!at::isfinite(tokens).all().item<bool>()) {
-    return absl::InvalidArgumentError("cannot quantize values that include NaN or Inf");
-  }
+  KVLAB_RETURN_IF_ERROR(CheckOnDevice(
+      at::isfinite(tokens).all(),
+      absl::InvalidArgumentError("cannot quantize values that include NaN or Inf")));
   KVLAB_RETURN_IF_ERROR(residual_.Append(tokens));
   while (residual_.length() >= spec_.residual_tokens + block_) {
     KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View().narrow(1, 0, block_)));

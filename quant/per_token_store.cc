@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "core/device_check.h"
 #include "kernels/attention_scores.h"
 #include "kernels/quantize_rows.h"
 #include "kernels/weighted_values.h"
@@ -71,9 +72,9 @@ absl::Status PerTokenQuantizedStore::Append(const at::Tensor& tokens) {
     KVLAB_ASSIGN_OR_RETURN(kernels::QuantizedGroups q, Quantize(tokens));
     return AppendQuantized(q);
   }
-  if (!at::isfinite(tokens).all().item<bool>()) {
-    return absl::InvalidArgumentError("cannot quantize values that include NaN or Inf");
-  }
+  KVLAB_RETURN_IF_ERROR(CheckOnDevice(
+      at::isfinite(tokens).all(),
+      absl::InvalidArgumentError("cannot quantize values that include NaN or Inf")));
   KVLAB_RETURN_IF_ERROR(residual_.Append(tokens));
   return Flush(residual_.length() - spec_.residual_tokens);
 }

@@ -1,0 +1,50 @@
+// DecodeAttention: one decode step of attention over a cache, scores, softmax and
+// weighted values in one pass, with the eviction statistics from the same pass.
+//
+//   DecodeSegment quantized{TokenGroupsView{...}, TokenGroupsView{...}};
+//   DecodeSegment residual{DenseRowsView{keys_fp32}, DenseRowsView{values_fp32}};
+//   KVLAB_RETURN_IF_ERROR(DecodeAttention(queries, {quantized, residual}, 1 / sqrt(dim),
+//                                         out, column_sums));
+//
+// queries [kv_heads, group, dim] fp32: the group's query rows of each KV head, one
+// decode step (no causal mask: every held token is visible). The segments are runs of
+// the head's tokens in order; out [kv_heads, group, dim] fp32 is overwritten.
+// column_sums [kv_heads, tokens] fp32 (optional, contiguous rows) += each token's
+// probability averaged over the group, as AccumulateAttention does.
+//
+// CUDA: int8, int4 (per-token groups or per-channel blocks, fp32/bf16/fp16 scales),
+// fp32, fp16 and bf16 rows go through the fused split-and-reduce kernels
+// (decode_attention_cuda.cu), on PyTorch's current stream. Other shapes, and the
+// CPU, compose AttentionScores, softmax and WeightedValues.
+#ifndef KVLAB_KERNELS_DECODE_ATTENTION_H_
+#define KVLAB_KERNELS_DECODE_ATTENTION_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "kernels/cache_views.h"
+
+namespace kvlab::kernels {
+
+// DenseRowsView rows may be fp32, fp16 or bf16 here.
+using CacheRowsView = std::variant<TokenGroupsView, ChannelBlocksView, DenseRowsView>;
+
+// Keys and values of one run of tokens (the same count of each).
+struct DecodeSegment {
+  CacheRowsView keys;
+  CacheRowsView values;
+};
+
+absl::Status DecodeAttention(const at::Tensor& queries, absl::Span<const DecodeSegment> segments,
+                             double scale, at::Tensor& out, at::Tensor column_sums = {});
+
+// Whether the fused CUDA kernels take this call (CUDA tensors, supported format and
+// shape, a build with CUDA); false means DecodeAttention composes the unfused kernels.
+bool DecodeAttentionIsFused(const at::Tensor& queries, absl::Span<const DecodeSegment> segments);
+
+}  // namespace kvlab::kernels
+
+#endif  // KVLAB_KERNELS_DECODE_ATTENTION_H_
