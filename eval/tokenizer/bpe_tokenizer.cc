@@ -91,16 +91,8 @@ absl::StatusOr<BpeTokenizer> BpeTokenizer::FromVocabulary(BpeVocabulary vocabula
         absl::StrFormat("tokenizer.ggml.token_type has %d entries for %d tokens",
                         vocabulary.token_types.size(), n));
   }
-  for (const auto& [name, id] : {std::pair<const char*, int32_t>{"bos", vocabulary.bos_id},
-                                 {"eos", vocabulary.eos_id}}) {
-    if (id >= n) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "tokenizer.ggml.%s_token_id is %d but the vocabulary has %d tokens", name, id, n));
-    }
-  }
-  if (vocabulary.add_bos && vocabulary.bos_id < 0) {
-    return absl::InvalidArgumentError("tokenizer.ggml.add_bos_token is set but there is no BOS id");
-  }
+  KVLAB_RETURN_IF_ERROR(
+      CheckSpecialTokenIds(n, vocabulary.bos_id, vocabulary.eos_id, vocabulary.add_bos));
   KVLAB_ASSIGN_OR_RETURN(PreTokenizer pre, PreTokenizer::ForName(vocabulary.pre_tokenizer));
   for (size_t i = 0; i < vocabulary.merges.size(); ++i) {
     const std::string& merge = vocabulary.merges[i];

@@ -90,16 +90,8 @@ absl::StatusOr<SpmTokenizer> SpmTokenizer::FromVocabulary(SpmVocabulary vocabula
         absl::StrFormat("tokenizer.ggml.token_type has %d entries for %d tokens",
                         vocabulary.token_types.size(), n));
   }
-  for (const auto& [name, id] : {std::pair<const char*, int32_t>{"bos", vocabulary.bos_id},
-                                 {"eos", vocabulary.eos_id}}) {
-    if (id >= n) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "tokenizer.ggml.%s_token_id is %d but the vocabulary has %d tokens", name, id, n));
-    }
-  }
-  if (vocabulary.add_bos && vocabulary.bos_id < 0) {
-    return absl::InvalidArgumentError("tokenizer.ggml.add_bos_token is set but there is no BOS id");
-  }
+  KVLAB_RETURN_IF_ERROR(
+      CheckSpecialTokenIds(n, vocabulary.bos_id, vocabulary.eos_id, vocabulary.add_bos));
   // Byte fallback needs all 256 `<0xNN>` tokens.
   std::array<int32_t, 256> byte_ids;
   byte_ids.fill(-1);

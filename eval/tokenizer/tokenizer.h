@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace kvlab::tokenizer {
@@ -31,6 +32,12 @@ class Tokenizer {
   // Whether the model wants BOS prepended (`tokenizer.ggml.add_bos_token`).
   virtual bool add_bos() const = 0;
 };
+
+// Checks a GGUF vocabulary's special tokens, the part every tokenizer shares: BOS and
+// EOS ids (-1 when absent) inside a vocabulary of `vocab_size` tokens, and a BOS id
+// whenever `add_bos` asks for one. Errors name the GGUF key.
+absl::Status CheckSpecialTokenIds(int64_t vocab_size, int32_t bos_id, int32_t eos_id,
+                                  bool add_bos);
 
 }  // namespace kvlab::tokenizer
 
