@@ -9,6 +9,10 @@
 //   KVLAB_ASSIGN_OR_RETURN(BpeTokenizer tokenizer, BpeTokenizer::FromGguf(*file));
 //   std::vector<int32_t> ids = tokenizer.Encode("Hello world");
 //
+// A byte whose stand-in is not in the vocabulary cannot be encoded and is skipped, as
+// llama.cpp skips it (SmolLM2's vocabulary lacks 21 of the 256, among them \x04 and
+// the lead byte 0xF1 of U+40000..U+7FFFF); HasByteToken() says which bytes survive.
+//
 // Special tokens in the text are not parsed: "<|im_start|>" is encoded as plain text,
 // as llama.cpp does for control tokens when it is not asked to parse them.
 // Encode() is thread-compatible (it caches words); the tokenizer is movable.
@@ -52,6 +56,9 @@ class BpeTokenizer : public Tokenizer {
   int32_t bos_id() const override { return vocabulary_.bos_id; }
   int32_t eos_id() const override { return vocabulary_.eos_id; }
   bool add_bos() const override { return vocabulary_.add_bos; }
+  // Whether `byte` has a token of its own; a text of such bytes only decodes back to
+  // itself.
+  bool HasByteToken(uint8_t byte) const { return token_ids_.contains(byte_to_symbol_[byte]); }
 
  private:
   BpeTokenizer(BpeVocabulary vocabulary, PreTokenizer pre_tokenizer);

@@ -151,5 +151,17 @@ TEST_F(DefaultModelTokenizerTest, MalformedUtf8) {
               ElementsAre(104, 24211, 24211, 25276, 216, 24211));
 }
 
+// SmolLM2's vocabulary has no token for 21 byte values, among them \x04 and 0xF1 (the
+// lead byte of U+40000..U+7FFFF); such bytes are skipped, as llama.cpp skips them.
+TEST_F(DefaultModelTokenizerTest, BytesWithoutATokenAreSkipped) {
+  EXPECT_FALSE(tokenizer_->HasByteToken(0x04));
+  EXPECT_FALSE(tokenizer_->HasByteToken(0xf1));
+  EXPECT_TRUE(tokenizer_->HasByteToken('a'));
+  EXPECT_TRUE(tokenizer_->HasByteToken(0x9d));
+  EXPECT_THAT(tokenizer_->Encode("ab\x04" "c \xf1\x9d\x98\xa0* "),
+              ElementsAre(369, 83, 216, 247, 242, 250, 26, 216));
+  EXPECT_EQ(tokenizer_->Decode(tokenizer_->Encode("ab\x04" "c")), "abc");
+}
+
 }  // namespace
 }  // namespace kvlab::tokenizer
