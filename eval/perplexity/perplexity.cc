@@ -71,7 +71,7 @@ class Batch {
   }
 
   // Runs `tokens` [n] at positions first.. through every cache: hidden [size, n, H].
-  absl::StatusOr<at::Tensor> Forward(const model::LlamaModel& model, const at::Tensor& tokens,
+  absl::StatusOr<at::Tensor> Forward(const model::DecoderModel& model, const at::Tensor& tokens,
                                      int64_t first) {
     const at::Tensor batch = tokens.unsqueeze(0).expand({size(), tokens.size(0)});
     absl::StatusOr<at::Tensor> hidden = model.Forward(batch, first, pointers_);
@@ -168,7 +168,7 @@ class Batch {
 // tokens[begin, begin + n) as int64, checked against the model's vocabulary on the host
 // and then moved to the model's device once, so the steps that slice it need no check
 // and no copy.
-absl::StatusOr<at::Tensor> TokensTensor(const model::LlamaModel& model,
+absl::StatusOr<at::Tensor> TokensTensor(const model::DecoderModel& model,
                                         const std::vector<int32_t>& tokens, int64_t begin,
                                         int64_t n) {
   const at::Tensor ids = at::tensor(
@@ -195,11 +195,11 @@ absl::Status CheckFactories(absl::Span<const CacheFactory> make_caches) {
 
 template <typename Options>
 using Runner = absl::StatusOr<std::vector<PerplexityResult>> (*)(
-    const model::LlamaModel&, const std::vector<int32_t>&, const Options&,
+    const model::DecoderModel&, const std::vector<int32_t>&, const Options&,
     absl::Span<const CacheFactory>, const ProgressCallback&);
 
 template <typename Options>
-absl::StatusOr<PerplexityResult> RunOne(Runner<Options> run, const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunOne(Runner<Options> run, const model::DecoderModel& model,
                                         const std::vector<int32_t>& tokens,
                                         const Options& options, const CacheFactory& make_cache,
                                         const ProgressCallback& progress) {
@@ -219,7 +219,7 @@ double PerplexityResult::tokens_per_second() const {
 }
 
 absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const ChunkedOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
@@ -255,7 +255,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
 }
 
 absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const StreamingOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
@@ -291,7 +291,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
 }
 
 absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const PrefillCompressOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
@@ -330,7 +330,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
   return batch.Finish(Seconds(start));
 }
 
-absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunChunked(const model::DecoderModel& model,
                                             const std::vector<int32_t>& tokens,
                                             const ChunkedOptions& options,
                                             const CacheFactory& make_cache,
@@ -338,7 +338,7 @@ absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
   return RunOne<ChunkedOptions>(RunChunked, model, tokens, options, make_cache, progress);
 }
 
-absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunStreaming(const model::DecoderModel& model,
                                               const std::vector<int32_t>& tokens,
                                               const StreamingOptions& options,
                                               const CacheFactory& make_cache,
@@ -346,7 +346,7 @@ absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
   return RunOne<StreamingOptions>(RunStreaming, model, tokens, options, make_cache, progress);
 }
 
-absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::DecoderModel& model,
                                                     const std::vector<int32_t>& tokens,
                                                     const PrefillCompressOptions& options,
                                                     const CacheFactory& make_cache,
