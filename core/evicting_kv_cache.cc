@@ -11,7 +11,7 @@ namespace kvlab {
 
 absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
-    std::vector<int64_t> layer_budgets) {
+    std::vector<int64_t> layer_budgets, EvictionSchedule schedule) {
   if (inner == nullptr || policy == nullptr) {
     return absl::InvalidArgumentError("evicting cache needs an inner cache and a policy");
   }
@@ -23,21 +23,27 @@ absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     if (b < 1) return absl::InvalidArgumentError("every layer budget must be >= 1");
   }
   return std::unique_ptr<EvictingKvCache>(
-      new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets)));
+      new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets), schedule));
 }
 
 EvictingKvCache::EvictingKvCache(std::unique_ptr<KvCache> inner,
                                  std::unique_ptr<EvictionPolicy> policy,
-                                 std::vector<int64_t> budgets)
+                                 std::vector<int64_t> budgets, EvictionSchedule schedule)
     : inner_(std::move(inner)),
       policy_(std::move(policy)),
       needs_(policy_->Needs()),
       budgets_(std::move(budgets)),
+      schedule_(schedule),
       stats_(inner_->num_layers()) {}
 
 absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const AttentionInputs& inputs) {
   if (layer < 0 || layer >= num_layers()) {
     return absl::InvalidArgumentError(absl::StrFormat("layer %d out of range", layer));
+  }
+  // Compressed once already: the decode only appends.
+  if (schedule_ == EvictionSchedule::kOnceAfterPrefill && stats_[layer].step > 0) {
+    stats_[layer].step += inputs.keys.size(1);
+    return inner_->Attend(layer, inputs);
   }
   AttentionInputs request = inputs;
   request.stats_request.column_sums |= needs_.accumulated_attention;
@@ -82,6 +88,12 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
         }
         if (held > budgets_[layer]) {
           KVLAB_RETURN_IF_ERROR(Evict(layer, stats));
+        }
+        if (schedule_ == EvictionSchedule::kOnceAfterPrefill) {
+          // Never read again: the memory a policy's statistics take is not held past
+          // the compression.
+          s.accumulated.reset();
+          s.key_norms.reset();
         }
         return absl::OkStatus();
       }));

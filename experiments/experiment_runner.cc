@@ -58,7 +58,8 @@ int64_t BudgetReferenceTokens(const config::Experiment& e, int64_t text_tokens) 
     case config::Experiment::kStreaming:
       return e.streaming().max_tokens() > 0 ? std::min(e.streaming().max_tokens(), text_tokens)
                                             : text_tokens;
-    case config::Experiment::kPrefillCompress: return e.prefill_compress().context_tokens();
+    case config::Experiment::kPrefillCompress:
+    case config::Experiment::kCompressOnce: return PrefillWindows(e)->context_tokens();
     default: return text_tokens;
   }
 }
@@ -91,14 +92,15 @@ ProtocolExtent MeasureProtocol(const config::Experiment& e, int64_t text_tokens)
       x.window_field = "streaming.max_tokens (or the text's length)";
       break;
     }
-    case config::Experiment::kPrefillCompress: {
-      const config::PrefillCompressProtocol& p = e.prefill_compress();
+    case config::Experiment::kPrefillCompress:
+    case config::Experiment::kCompressOnce: {
+      const config::PrefillCompressProtocol& p = *PrefillWindows(e);
       const int64_t window = p.context_tokens() + p.scored_tokens();
       int64_t windows = text_tokens / window;
       if (p.max_windows() > 0) windows = std::min<int64_t>(windows, p.max_windows());
       x.scored_tokens = windows * p.scored_tokens();
       x.window_tokens = window;
-      x.window_field = "prefill_compress.context_tokens + scored_tokens";
+      x.window_field = ProtocolName(e) + ".context_tokens + scored_tokens";
       break;
     }
     default:
@@ -128,7 +130,9 @@ absl::Status CheckTrainedContext(const config::Experiment& e, const ProtocolExte
   for (int i = 0; i < e.caches_size(); ++i) {
     const config::CacheConfig& c = e.caches(i);
     int64_t positions = extent.window_tokens;
-    if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT) {
+    // Under compress_once the decode grows the cache: it can see the whole window.
+    if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT &&
+        !e.has_compress_once()) {
       KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
                              LayerBudgets(c.eviction().budget(), mc.attention.num_layers,
                                           reference_tokens));
@@ -178,11 +182,14 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
       options.bucket_size = e.streaming().bucket_size();
       return eval::RunStreaming(model, tokens, options, make_caches, progress);
     }
-    case config::Experiment::kPrefillCompress: {
+    case config::Experiment::kPrefillCompress:
+    case config::Experiment::kCompressOnce: {
+      // The two differ only in the caches' eviction schedule (see CacheContextFor).
+      const config::PrefillCompressProtocol& p = *PrefillWindows(e);
       eval::PrefillCompressOptions options;
-      options.context_tokens = e.prefill_compress().context_tokens();
-      options.scored_tokens = e.prefill_compress().scored_tokens();
-      options.max_windows = e.prefill_compress().max_windows();
+      options.context_tokens = p.context_tokens();
+      options.scored_tokens = p.scored_tokens();
+      options.max_windows = p.max_windows();
       return eval::RunPrefillCompress(model, tokens, options, make_caches, progress);
     }
     default:
@@ -236,7 +243,8 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   const ProtocolExtent extent = MeasureProtocol(e, static_cast<int64_t>(tokens.size()));
   KVLAB_RETURN_IF_ERROR(CheckTrainedContext(e, extent, mc, reference_tokens));
   KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, static_cast<int64_t>(tokens.size())));
-  const CacheContext context{mc.attention, model->ropes(), device, reference_tokens};
+  CacheContext context{mc.attention, model->ropes(), device, reference_tokens};
+  if (e.has_compress_once()) context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
   // Validate every cache configuration before spending time on the first run, and
   // find the runs an earlier, interrupted run of this experiment already finished.
   std::vector<KvCacheFactory> factories;

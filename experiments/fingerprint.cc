@@ -46,6 +46,9 @@ std::string RunFingerprint(const config::Experiment& experiment, const config::C
     case config::Experiment::kPrefillCompress:
       *protocol.mutable_prefill_compress() = experiment.prefill_compress();
       break;
+    case config::Experiment::kCompressOnce:
+      *protocol.mutable_compress_once() = experiment.compress_once();
+      break;
     default: break;
   }
   protocol.set_device(experiment.device());
