@@ -24,7 +24,7 @@ namespace kvlab {
 // What a cache needs to know about the model and the protocol it serves.
 struct CacheContext {
   AttentionShape shape;
-  RotaryEmbedding rope;
+  LayerRopes rope;  // One for every layer, or one per layer.
   c10::Device device = c10::kCPU;
   // Tokens that a fractional budget is a fraction of (the protocol's context).
   int64_t budget_reference_tokens = 0;

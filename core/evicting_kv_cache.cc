@@ -49,6 +49,7 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
   request.stats_request.column_sums |= needs_.accumulated_attention;
   request.stats_request.recent_queries =
       std::max(request.stats_request.recent_queries, needs_.recent_queries);
+  const int64_t held_before = inner_->Length(layer);
   KVLAB_ASSIGN_OR_RETURN(AttentionResult result, inner_->Attend(layer, request));
 
   KVLAB_RETURN_IF_ERROR(CatchTorchErrors(
@@ -71,8 +72,22 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
           }
           KVLAB_RETURN_IF_ERROR(s.key_norms->Append(inputs.keys.norm(2, -1)));
         }
-        if (inner_->Length(layer) > budgets_[layer]) {
-          KVLAB_RETURN_IF_ERROR(Evict(layer, result.stats));
+        // A sliding-window layer drops its oldest tokens on its own, after attention:
+        // the statistics follow it.
+        const int64_t held = inner_->Length(layer);
+        AttentionStats stats = result.stats;
+        if (const int64_t dropped = held_before + n - held; dropped > 0) {
+          const at::Tensor keep = at::arange(dropped, held + dropped, at::TensorOptions()
+                                                                          .dtype(at::kLong)
+                                                                          .device(options.device()))
+                                      .unsqueeze(0)
+                                      .expand({kv_heads, held});
+          if (s.accumulated != nullptr) KVLAB_RETURN_IF_ERROR(s.accumulated->Retain(keep));
+          if (s.key_norms != nullptr) KVLAB_RETURN_IF_ERROR(s.key_norms->Retain(keep));
+          if (stats.recent.defined()) stats.recent = stats.recent.narrow(-1, dropped, held);
+        }
+        if (held > budgets_[layer]) {
+          KVLAB_RETURN_IF_ERROR(Evict(layer, stats));
         }
         if (schedule_ == EvictionSchedule::kOnceAfterPrefill) {
           // Never read again: the memory a policy's statistics take is not held past

@@ -15,7 +15,7 @@
 #include "core/cache_builder.h"
 #include "core/layer_budgets.h"
 #include "eval/gguf/gguf_file.h"
-#include "eval/model/llama_model.h"
+#include "eval/model/load_model.h"
 #include "eval/perplexity/perplexity.h"
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/aggregate.h"
@@ -125,7 +125,7 @@ absl::Status CheckScoredTokens(const config::Experiment& e, const ProtocolExtent
 // cache. A cache that evicts and rotates keys by their slot (StreamingLLM) sees at most
 // its budget plus one step's tokens, whatever the stream's length.
 absl::Status CheckTrainedContext(const config::Experiment& e, const ProtocolExtent& extent,
-                                 const model::LlamaConfig& mc, int64_t reference_tokens) {
+                                 const model::ModelInfo& mc, int64_t reference_tokens) {
   if (e.allow_beyond_trained_context() || mc.context_length <= 0) return absl::OkStatus();
   for (int i = 0; i < e.caches_size(); ++i) {
     const config::CacheConfig& c = e.caches(i);
@@ -134,7 +134,8 @@ absl::Status CheckTrainedContext(const config::Experiment& e, const ProtocolExte
     if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT &&
         !e.has_compress_once()) {
       KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
-                             LayerBudgets(c.eviction().budget(), mc.num_layers, reference_tokens));
+                             LayerBudgets(c.eviction().budget(), mc.attention.num_layers,
+                                          reference_tokens));
       const int64_t step = e.has_prefill_compress() ? e.prefill_compress().context_tokens() : 1;
       const int64_t held = *std::max_element(budgets.begin(), budgets.end()) + step;
       positions = std::min(positions, held);
@@ -160,7 +161,7 @@ std::string DescribeEviction(const config::CacheConfig& c) {
 }
 
 absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
-    const config::Experiment& e, const model::LlamaModel& model,
+    const config::Experiment& e, const model::DecoderModel& model,
     const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens,
     absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
   const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
@@ -225,20 +226,21 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   model::LoadOptions load_options;
   load_options.device = device;
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
-  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::LlamaModel> model,
-                         model::LlamaModel::Load(*file, load_options));
+  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::DecoderModel> model,
+                         model::LoadModel(*file, load_options));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
   // As llama.cpp's perplexity tool: BOS first when the model asks for it, which also
   // shifts the chunk boundaries by one token.
   const std::vector<int32_t> tokens = tokenizer->Encode(text, tokenizer->add_bos());
   KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
-  const model::LlamaConfig& mc = model->config();
+  const model::ModelInfo mc = model->info();
   const std::string weights_dtype = DtypeName(load_options.weight_dtype);
   absl::FPrintF(stderr,
                 "%s: %s (%d layers, %d/%d heads, head dim %d; weights %s, %.1f MiB), %d tokens "
                 "from %s, %d threads\n",
-                e.name(), mc.name, mc.num_layers, mc.q_heads, mc.kv_heads, mc.head_dim,
+                e.name(), mc.name, mc.attention.num_layers, mc.attention.q_heads,
+                mc.attention.kv_heads, mc.attention.head_dim,
                 weights_dtype, model->WeightBytes() / (1024.0 * 1024.0), tokens.size(), text_path,
                 threads);
 
@@ -246,7 +248,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   const ProtocolExtent extent = MeasureProtocol(e, static_cast<int64_t>(tokens.size()));
   KVLAB_RETURN_IF_ERROR(CheckTrainedContext(e, extent, mc, reference_tokens));
   KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, static_cast<int64_t>(tokens.size())));
-  CacheContext context{mc.attention_shape(), model->rope(), device, reference_tokens};
+  CacheContext context{mc.attention, model->ropes(), device, reference_tokens};
   if (e.has_compress_once()) context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
   // Validate every cache configuration before spending time on the first run, and
   // find the runs an earlier, interrupted run of this experiment already finished.
@@ -344,8 +346,9 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
         record.policy = c.eviction().policy();
         KVLAB_ASSIGN_OR_RETURN(
             const std::vector<int64_t> budgets,
-            LayerBudgets(c.eviction().budget(), mc.num_layers, reference_tokens));
-        record.budget = std::accumulate(budgets.begin(), budgets.end(), int64_t{0}) / mc.num_layers;
+            LayerBudgets(c.eviction().budget(), mc.attention.num_layers, reference_tokens));
+        record.budget = std::accumulate(budgets.begin(), budgets.end(), int64_t{0}) /
+                        mc.attention.num_layers;
       }
       record.position_mode =
           c.position_mode() == config::POSITION_CACHE_SLOT ? "cache_slot" : "original";

@@ -101,7 +101,7 @@ class Batch {
 
   // Runs `tokens` [n] at positions first.. through every cache: hidden [size, n, H],
   // and [size + 1, n, H] with the reference's row last when there is a reference.
-  absl::StatusOr<at::Tensor> Forward(const model::LlamaModel& model, const at::Tensor& tokens,
+  absl::StatusOr<at::Tensor> Forward(const model::DecoderModel& model, const at::Tensor& tokens,
                                      int64_t first) {
     const at::Tensor batch = tokens.unsqueeze(0).expand({size(), tokens.size(0)});
     absl::StatusOr<at::Tensor> hidden = model.Forward(batch, first, pointers_);
@@ -135,7 +135,7 @@ class Batch {
   // scores stay on their device until kScoresPerRead steps have been scored (or
   // Finish()): then all of them come to the host in one read, so a step costs no host
   // round trip.
-  void Score(const model::LlamaModel& model, const at::Tensor& hidden, const at::Tensor& targets,
+  void Score(const model::DecoderModel& model, const at::Tensor& hidden, const at::Tensor& targets,
              int64_t bucket = -1) {
     // The reference's logits in a matmul of their own: the caches' are then exactly
     // those computed without a reference.
@@ -277,7 +277,7 @@ class Batch {
 // tokens[begin, begin + n) as int64, checked against the model's vocabulary on the host
 // and then moved to the model's device once, so the steps that slice it need no check
 // and no copy.
-absl::StatusOr<at::Tensor> TokensTensor(const model::LlamaModel& model,
+absl::StatusOr<at::Tensor> TokensTensor(const model::DecoderModel& model,
                                         const std::vector<int32_t>& tokens, int64_t begin,
                                         int64_t n) {
   const at::Tensor ids = at::tensor(
@@ -297,11 +297,11 @@ absl::Status CheckFactories(absl::Span<const CacheFactory> make_caches) {
 
 template <typename Options>
 using Runner = absl::StatusOr<std::vector<PerplexityResult>> (*)(
-    const model::LlamaModel&, const std::vector<int32_t>&, const Options&,
+    const model::DecoderModel&, const std::vector<int32_t>&, const Options&,
     absl::Span<const CacheFactory>, const ProgressCallback&);
 
 template <typename Options>
-absl::StatusOr<PerplexityResult> RunOne(Runner<Options> run, const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunOne(Runner<Options> run, const model::DecoderModel& model,
                                         const std::vector<int32_t>& tokens,
                                         const Options& options, const CacheFactory& make_cache,
                                         const ProgressCallback& progress) {
@@ -349,7 +349,7 @@ std::pair<double, double> PerplexityResult::change_percent_ci95() const {
 }
 
 absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const ChunkedOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
@@ -385,7 +385,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
 }
 
 absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const StreamingOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
@@ -420,7 +420,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
 }
 
 absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const PrefillCompressOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
@@ -459,7 +459,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
   return batch.Finish(Seconds(start));
 }
 
-absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunChunked(const model::DecoderModel& model,
                                             const std::vector<int32_t>& tokens,
                                             const ChunkedOptions& options,
                                             const CacheFactory& make_cache,
@@ -467,7 +467,7 @@ absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
   return RunOne<ChunkedOptions>(RunChunked, model, tokens, options, make_cache, progress);
 }
 
-absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunStreaming(const model::DecoderModel& model,
                                               const std::vector<int32_t>& tokens,
                                               const StreamingOptions& options,
                                               const CacheFactory& make_cache,
@@ -475,7 +475,7 @@ absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
   return RunOne<StreamingOptions>(RunStreaming, model, tokens, options, make_cache, progress);
 }
 
-absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::DecoderModel& model,
                                                     const std::vector<int32_t>& tokens,
                                                     const PrefillCompressOptions& options,
                                                     const CacheFactory& make_cache,

@@ -30,7 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/kv_cache.h"
-#include "eval/model/llama_model.h"
+#include "eval/model/decoder_model.h"
 
 namespace kvlab::eval {
 
@@ -108,32 +108,32 @@ struct PerplexityResult {
 // One result per factory, in order. Errors name the failing cache's index when
 // several run.
 absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const ChunkedOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress = nullptr);
 
 absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const StreamingOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress = nullptr);
 
 absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const PrefillCompressOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress = nullptr);
 
 // Single-cache forms.
-absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunChunked(const model::DecoderModel& model,
                                             const std::vector<int32_t>& tokens,
                                             const ChunkedOptions& options,
                                             const CacheFactory& make_cache,
                                             const ProgressCallback& progress = nullptr);
-absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunStreaming(const model::DecoderModel& model,
                                               const std::vector<int32_t>& tokens,
                                               const StreamingOptions& options,
                                               const CacheFactory& make_cache,
                                               const ProgressCallback& progress = nullptr);
-absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::DecoderModel& model,
                                                     const std::vector<int32_t>& tokens,
                                                     const PrefillCompressOptions& options,
                                                     const CacheFactory& make_cache,

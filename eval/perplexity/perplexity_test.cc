@@ -10,6 +10,7 @@
 #include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
 #include "core/dense_tensor_store.h"
+#include "eval/model/llama_model.h"
 #include "eval/model/tiny_llama.h"
 #include "eval/testing/default_model.h"
 #include "eval/tokenizer/bpe_tokenizer.h"
