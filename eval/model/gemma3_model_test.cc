@@ -180,6 +180,21 @@ TEST(Gemma3ModelTest, MissingKeyNamesFileAndKey) {
   }
 }
 
+// The pattern may also be one bool per layer; then it must have one per layer.
+TEST(Gemma3ModelTest, ReadsAPerLayerPattern) {
+  TinyGemma3Options options;
+  options.pattern_per_layer = {false, true, true, false};
+  auto file = OpenTiny(options, "per_layer.gguf");
+  EXPECT_THAT((*Gemma3Model::Load(*file, {}))->info().attention.sliding_window,
+              ElementsAre(0, 8, 8, 0));
+  options.pattern_per_layer = {true, false};
+  auto short_file = OpenTiny(options, "short_pattern.gguf");
+  EXPECT_THAT(Gemma3Model::Load(*short_file, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("short_pattern.gguf"),
+                             HasSubstr("sliding_window_pattern has 2 entries for 4 layers"))));
+}
+
 TEST(Gemma3ModelTest, RejectsInconsistentMetadata) {
   TinyGemma3Options options;
   options.q_heads = 3;

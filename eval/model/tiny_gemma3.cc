@@ -43,7 +43,14 @@ absl::Status WriteTinyGemma3(const std::string& path, const TinyGemma3Options& o
   add_uint(a + ".attention.key_length", o.head_dim);
   add_uint(a + ".attention.value_length", o.head_dim);
   add_uint(a + ".attention.sliding_window", o.sliding_window);
-  add_uint(a + ".attention.sliding_window_pattern", o.pattern);
+  if (o.pattern_per_layer.empty()) {
+    add_uint(a + ".attention.sliding_window_pattern", o.pattern);
+  } else {
+    gguf::GgufValue::Array local;
+    for (bool is_local : o.pattern_per_layer) local.push_back(gguf::GgufValue::Bool(is_local));
+    w.AddMetadata(a + ".attention.sliding_window_pattern",
+                  gguf::GgufValue::MakeArray(gguf::ValueType::kBool, std::move(local)));
+  }
   add_float(a + ".rope.freq_base", o.rope_base);
   add_float(a + ".rope.freq_base_swa", o.local_rope_base);
   add_float(a + ".attention.layer_norm_rms_epsilon", 1e-6f);

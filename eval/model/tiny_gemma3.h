@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -20,6 +21,8 @@ struct TinyGemma3Options {
   int64_t vocab = 300;
   int64_t sliding_window = 8;
   int pattern = 3;  // Every third layer global.
+  // When not empty, written instead of `pattern`: one bool per layer (true: local).
+  std::vector<bool> pattern_per_layer;
   double rope_base = 1e6;
   double local_rope_base = 1e4;
   double final_logit_softcap = 0.0;  // Written only when > 0.
