@@ -165,9 +165,12 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
     const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens,
     absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
   const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
+  eval::ScoringOptions scoring;
+  if (e.compare_to_dense()) scoring.reference = [&model] { return model.NewDenseCache(); };
   switch (e.protocol_case()) {
     case config::Experiment::kChunked: {
       eval::ChunkedOptions options;
+      static_cast<eval::ScoringOptions&>(options) = scoring;
       options.n_ctx = e.chunked().n_ctx();
       options.max_chunks = e.chunked().max_chunks();
       options.bos_id = tokenizer.bos_id();
@@ -178,15 +181,17 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
     }
     case config::Experiment::kStreaming: {
       eval::StreamingOptions options;
+      static_cast<eval::ScoringOptions&>(options) = scoring;
       options.max_tokens = e.streaming().max_tokens();
       options.bucket_size = e.streaming().bucket_size();
       return eval::RunStreaming(model, tokens, options, make_caches, progress);
     }
     case config::Experiment::kPrefillCompress:
     case config::Experiment::kCompressOnce: {
-      // The two differ only in the caches' eviction schedule (see CacheContextFor).
+      // The two differ only in the caches' eviction schedule (see the CacheContext in RunExperiment).
       const config::PrefillCompressProtocol& p = *PrefillWindows(e);
       eval::PrefillCompressOptions options;
+      static_cast<eval::ScoringOptions&>(options) = scoring;
       options.context_tokens = p.context_tokens();
       options.scored_tokens = p.scored_tokens();
       options.max_windows = p.max_windows();
