@@ -46,7 +46,7 @@ absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
   // kernels::QuantizeGroups() would over x^T (kernels/quantize_rows.h).
   KVLAB_ASSIGN_OR_RETURN(
       kernels::QuantizedTokens q,
-      kernels::QuantizeChannelBlock(x, {format_.bits, format_.symmetric, format_.scale_dtype}));
+      kernels::QuantizeChannelBlock(x, format_));
   KVLAB_RETURN_IF_ERROR(levels_.Append(q.levels));
   const at::Tensor index = at::full({spec_.kv_heads, n}, scales_.length(),
                                     at::TensorOptions().dtype(at::kLong).device(x.device()));
@@ -83,7 +83,7 @@ at::Tensor PerChannelQuantizedStore::Materialize() const {
 }
 
 kernels::ChannelBlocksView PerChannelQuantizedStore::QuantizedView() const {
-  return {{format_.bits, format_.offset()}, spec_.head_dim, levels_.View(), block_of_.View(),
+  return {format_, spec_.head_dim, levels_.View(), block_of_.View(),
           scales_.View(), format_.symmetric ? at::Tensor() : zeros_.View()};
 }
 

@@ -43,12 +43,12 @@ absl::StatusOr<kernels::QuantizedGroups> PerTokenQuantizedStore::Quantize(const 
   // The kernel stores exactly what kernels::QuantizeGroups() would (kernels/quantize_rows.h).
   KVLAB_ASSIGN_OR_RETURN(
       kernels::QuantizedTokens q,
-      kernels::QuantizeTokenGroups(x, group_, {format_.bits, format_.symmetric, format_.scale_dtype}));
+      kernels::QuantizeTokenGroups(x, group_, format_));
   return kernels::QuantizedGroups{q.levels, q.scale, q.zero};
 }
 
 kernels::TokenGroupsView PerTokenQuantizedStore::QuantizedView() const {
-  return {{format_.bits, format_.offset()}, spec_.head_dim, group_, levels_.View(), scales_.View(),
+  return {format_, spec_.head_dim, group_, levels_.View(), scales_.View(),
           format_.symmetric ? at::Tensor() : zeros_.View()};
 }
 
