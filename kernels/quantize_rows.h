@@ -21,7 +21,9 @@ struct QuantizedTokens {
   at::Tensor zero;    // like scale; undefined when symmetric
 };
 
-// x [heads, n, dim] fp32. Fails with InvalidArgument if x holds NaN or Inf.
+// x [heads, n, dim] fp32, finite: the caller checks that once where tokens enter a
+// store (TensorStore::Append), without stalling a GPU. A NaN or Inf gives meaningless
+// levels, never undefined behaviour.
 absl::StatusOr<QuantizedTokens> QuantizeTokenGroups(const at::Tensor& x, int64_t group,
                                                     const IntegerFormat& format);
 absl::StatusOr<QuantizedTokens> QuantizeChannelBlock(const at::Tensor& x,

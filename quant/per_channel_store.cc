@@ -57,6 +57,7 @@ absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
 }
 
 absl::Status PerChannelQuantizedStore::Append(const at::Tensor& tokens) {
+  // The one finiteness check of these tokens: the kernels quantize what they are given.
   KVLAB_RETURN_IF_ERROR(CheckOnDevice(
       at::isfinite(tokens).all(),
       absl::InvalidArgumentError("cannot quantize values that include NaN or Inf")));
@@ -87,12 +88,12 @@ kernels::ChannelBlocksView PerChannelQuantizedStore::QuantizedView() const {
           scales_.View(), format_.symmetric ? at::Tensor() : zeros_.View()};
 }
 
-at::Tensor PerChannelQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
+absl::StatusOr<at::Tensor> PerChannelQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
   if (queries.size(1) > kernels::kFusedMaxQueries) return at::matmul(queries, Materialize().transpose(1, 2));
   return FusedMultiplyTransposed(queries, QuantizedView(), levels_.length(), residual_.View());
 }
 
-at::Tensor PerChannelQuantizedStore::Multiply(const at::Tensor& weights) const {
+absl::StatusOr<at::Tensor> PerChannelQuantizedStore::Multiply(const at::Tensor& weights) const {
   if (weights.size(1) > kernels::kFusedMaxQueries) return at::matmul(weights, Materialize());
   return FusedMultiply(weights, QuantizedView(), levels_.length(), residual_.View());
 }

@@ -67,14 +67,15 @@ absl::Status PerTokenQuantizedStore::Flush(int64_t n) {
 }
 
 absl::Status PerTokenQuantizedStore::Append(const at::Tensor& tokens) {
+  // The one finiteness check of these tokens: the kernels quantize what they are given.
+  KVLAB_RETURN_IF_ERROR(CheckOnDevice(
+      at::isfinite(tokens).all(),
+      absl::InvalidArgumentError("cannot quantize values that include NaN or Inf")));
   if (spec_.residual_tokens == 0) {
     // Straight to quantized storage: the full-precision input is never kept.
     KVLAB_ASSIGN_OR_RETURN(kernels::QuantizedGroups q, Quantize(tokens));
     return AppendQuantized(q);
   }
-  KVLAB_RETURN_IF_ERROR(CheckOnDevice(
-      at::isfinite(tokens).all(),
-      absl::InvalidArgumentError("cannot quantize values that include NaN or Inf")));
   KVLAB_RETURN_IF_ERROR(residual_.Append(tokens));
   return Flush(residual_.length() - spec_.residual_tokens);
 }
@@ -94,12 +95,12 @@ at::Tensor PerTokenQuantizedStore::Materialize() const {
   return quantized.defined() ? at::cat({quantized, residual_.View()}, 1) : residual_.View().clone();
 }
 
-at::Tensor PerTokenQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
+absl::StatusOr<at::Tensor> PerTokenQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
   if (queries.size(1) > kernels::kFusedMaxQueries) return at::matmul(queries, Materialize().transpose(1, 2));
   return FusedMultiplyTransposed(queries, QuantizedView(), levels_.length(), residual_.View());
 }
 
-at::Tensor PerTokenQuantizedStore::Multiply(const at::Tensor& weights) const {
+absl::StatusOr<at::Tensor> PerTokenQuantizedStore::Multiply(const at::Tensor& weights) const {
   if (weights.size(1) > kernels::kFusedMaxQueries) return at::matmul(weights, Materialize());
   return FusedMultiply(weights, QuantizedView(), levels_.length(), residual_.View());
 }

@@ -31,8 +31,8 @@ class PerTokenQuantizedStore : public TensorStore {
       const kernels::IntegerFormat& format, int64_t group, const StoreSpec& spec);
 
   absl::Status Append(const at::Tensor& tokens) override;
-  at::Tensor MultiplyTransposed(const at::Tensor& queries) const override;
-  at::Tensor Multiply(const at::Tensor& weights) const override;
+  absl::StatusOr<at::Tensor> MultiplyTransposed(const at::Tensor& queries) const override;
+  absl::StatusOr<at::Tensor> Multiply(const at::Tensor& weights) const override;
   at::Tensor Materialize() const override;
   absl::Status Retain(const at::Tensor& keep) override;
   int64_t length() const override { return levels_.length() + residual_.length(); }
