@@ -13,7 +13,7 @@
 namespace kvlab {
 
 absl::StatusOr<std::unique_ptr<BaseKvCache>> BaseKvCache::Create(
-    const AttentionShape& shape, const RotaryEmbedding& rope, PositionMode mode,
+    const AttentionShape& shape, const LayerRopes& ropes, PositionMode mode,
     c10::Device device, const TensorStoreFactory& make_key_store,
     const TensorStoreFactory& make_value_store) {
   if (shape.num_layers <= 0 || shape.kv_heads <= 0 || shape.q_heads % shape.kv_heads != 0 ||
@@ -23,11 +23,29 @@ absl::StatusOr<std::unique_ptr<BaseKvCache>> BaseKvCache::Create(
         "layers=%d q_heads=%d kv_heads=%d",
         shape.num_layers, shape.q_heads, shape.kv_heads));
   }
-  if (rope.head_dim() != shape.head_dim) {
+  if (ropes.head_dim() != shape.head_dim) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "rope head_dim %d differs from cache head_dim %d", rope.head_dim(), shape.head_dim));
+        "rope head_dim %d differs from cache head_dim %d", ropes.head_dim(), shape.head_dim));
   }
-  std::unique_ptr<BaseKvCache> cache(new BaseKvCache(shape, rope, mode));
+  if (ropes.size() != 1 && ropes.size() != shape.num_layers) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "cache has %d ropes for %d layers (expected 1 or one per layer)", ropes.size(),
+        shape.num_layers));
+  }
+  if (!shape.sliding_window.empty()) {
+    if (static_cast<int>(shape.sliding_window.size()) != shape.num_layers) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "cache has %d sliding windows for %d layers", shape.sliding_window.size(),
+          shape.num_layers));
+    }
+    for (int64_t window : shape.sliding_window) {
+      if (window < 0) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "sliding window must be >= 1 tokens, or 0 for none; got %d", window));
+      }
+    }
+  }
+  std::unique_ptr<BaseKvCache> cache(new BaseKvCache(shape, ropes, mode));
   cache->layers_.resize(shape.num_layers);
   for (int layer = 0; layer < shape.num_layers; ++layer) {
     Layer& l = cache->layers_[layer];
@@ -80,6 +98,8 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   const int64_t kv_heads = shape_.kv_heads;
   const int64_t group = shape_.q_heads / kv_heads;
   const int64_t d = shape_.head_dim;
+  const RotaryEmbedding& rope = ropes_[layer];
+  const int64_t window = shape_.window(layer);
   const auto index_options = at::TensorOptions().dtype(at::kLong).device(inputs.keys.device());
   const at::Tensor new_positions =
       at::arange(inputs.first_position, inputs.first_position + n, index_options);
@@ -87,7 +107,7 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   // Store the new tokens; queries get the rotation that matches how keys are read.
   at::Tensor queries;
   if (mode_ == PositionMode::kOriginal) {
-    KVLAB_RETURN_IF_ERROR(l.keys->Append(rope_.Apply(inputs.keys, new_positions)));
+    KVLAB_RETURN_IF_ERROR(l.keys->Append(rope.Apply(inputs.keys, new_positions)));
   } else {
     KVLAB_RETURN_IF_ERROR(l.keys->Append(inputs.keys));
   }
@@ -99,15 +119,18 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
 
   at::Tensor slot_rotated_keys;  // kCacheSlot only: keys rotated by their slots.
   if (mode_ == PositionMode::kOriginal) {
-    queries = rope_.Apply(inputs.queries, new_positions);
+    queries = rope.Apply(inputs.queries, new_positions);
   } else {
-    queries = rope_.Apply(inputs.queries, at::arange(past, length, index_options));
+    queries = rope.Apply(inputs.queries, at::arange(past, length, index_options));
     slot_rotated_keys =
-        rope_.Apply(l.keys->Materialize(), at::arange(0, length, index_options));
+        rope.Apply(l.keys->Materialize(), at::arange(0, length, index_options));
   }
   // [q_heads, n, d] -> [kv_heads, group * n, d]: the query heads of a KV head, stacked.
   const at::Tensor grouped = queries.reshape({kv_heads, group, n, d});
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  // A local layer's keys by original position ([kv_heads, 1, 1, length]), for its window.
+  const at::Tensor key_positions =
+      window > 0 ? l.positions->View().unsqueeze(1).unsqueeze(1) : at::Tensor();
 
   AttentionResult result;
   std::vector<at::Tensor> outputs;
@@ -135,6 +158,15 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
           at::arange(0, length, index_options).unsqueeze(0) > query_slot.unsqueeze(1);
       probs.masked_fill_(future, -std::numeric_limits<float>::infinity());
     }
+    if (window > 0) {
+      // Query at position p sees keys at positions > p - window (its own included, so
+      // no row is ever wholly masked).
+      const at::Tensor oldest_visible =
+          at::arange(inputs.first_position + begin - window + 1,
+                     inputs.first_position + begin + rows - window + 1, index_options);
+      probs.masked_fill_(key_positions < oldest_visible.view({1, 1, rows, 1}),
+                         -std::numeric_limits<float>::infinity());
+    }
     probs = at::softmax(probs, -1);
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor weighted,
                            l.values->Multiply(probs.view({kv_heads, group * rows, length})));
@@ -151,7 +183,28 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   at::Tensor output = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
   result.output = output.reshape({shape_.q_heads, n, d});
   if (!recent_rows.empty()) result.stats.recent = at::cat(recent_rows, 1);
+  if (window > 0) KVLAB_RETURN_IF_ERROR(DropOutsideWindow(layer, inputs.first_position + n));
   return result;
+}
+
+absl::Status BaseKvCache::DropOutsideWindow(int layer, int64_t next_position) {
+  Layer& l = layers_[layer];
+  const at::Tensor positions = l.positions->View();
+  const int64_t length = positions.size(1);
+  if (length == 0) return absl::OkStatus();
+  // Held positions ascend along each head's row, so a head's unseeable tokens are a
+  // prefix of it. Heads that an eviction policy left with different tokens may differ
+  // in that prefix; the layer drops what all of them can, and the window mask hides
+  // the rest until then.
+  const int64_t oldest_visible = next_position - shape_.window(layer) + 1;
+  const int64_t drop = (positions < oldest_visible).sum(1).min().item<int64_t>();
+  if (drop == 0) return absl::OkStatus();
+  const at::Tensor keep = at::arange(drop, length, positions.options())
+                              .unsqueeze(0)
+                              .expand({shape_.kv_heads, length - drop});
+  KVLAB_RETURN_IF_ERROR(l.keys->Retain(keep));
+  KVLAB_RETURN_IF_ERROR(l.values->Retain(keep));
+  return l.positions->Retain(keep);
 }
 
 absl::Status BaseKvCache::Retain(int layer, const at::Tensor& keep) {

@@ -12,6 +12,12 @@
 //
 // Attention is causal over the held tokens, with grouped-query heads; queries are
 // processed in blocks so that a long prefill does not materialise a full score matrix.
+//
+// A sliding-window layer (AttentionShape::sliding_window, Gemma 3's local layers) lets
+// a query at position p see only keys at positions p - window + 1 .. p. After each
+// step it drops the tokens no later query can see, so it holds at most window - 1
+// tokens between steps (window - 1 + n during a step of n): the dropped tokens leave
+// storage and Memory() falls with them. Eviction and quantization apply on top.
 #ifndef KVLAB_CORE_BASE_KV_CACHE_H_
 #define KVLAB_CORE_BASE_KV_CACHE_H_
 
@@ -35,6 +41,13 @@ struct AttentionShape {
   int64_t q_heads = 0;
   int64_t kv_heads = 0;
   int64_t head_dim = 0;
+  // Per layer: how many positions a query sees, itself included (a local layer), or
+  // 0 for the whole context. Empty: every layer sees the whole context.
+  std::vector<int64_t> sliding_window;
+
+  int64_t window(int layer) const {
+    return sliding_window.empty() ? 0 : sliding_window[layer];
+  }
 };
 
 enum class PositionMode { kOriginal, kCacheSlot };
@@ -46,9 +59,10 @@ using TensorStoreFactory =
 class BaseKvCache : public KvCache {
  public:
   // Fails with InvalidArgument if the shape is inconsistent (q_heads not a multiple of
-  // kv_heads, rope head_dim different) and with the factories' errors.
+  // kv_heads, rope head_dim different, ropes or windows not one per layer, a negative
+  // window) and with the factories' errors.
   static absl::StatusOr<std::unique_ptr<BaseKvCache>> Create(
-      const AttentionShape& shape, const RotaryEmbedding& rope, PositionMode mode,
+      const AttentionShape& shape, const LayerRopes& ropes, PositionMode mode,
       c10::Device device, const TensorStoreFactory& make_key_store,
       const TensorStoreFactory& make_value_store);
 
@@ -73,13 +87,16 @@ class BaseKvCache : public KvCache {
     std::unique_ptr<TokenBuffer> positions;  // [kv_heads, length] int64
   };
 
-  BaseKvCache(const AttentionShape& shape, const RotaryEmbedding& rope, PositionMode mode)
-      : shape_(shape), rope_(rope), mode_(mode) {}
+  BaseKvCache(const AttentionShape& shape, const LayerRopes& ropes, PositionMode mode)
+      : shape_(shape), ropes_(ropes), mode_(mode) {}
   absl::Status CheckInputs(int layer, const AttentionInputs& inputs) const;
   absl::StatusOr<AttentionResult> AttendUnchecked(int layer, const AttentionInputs& inputs);
+  // Drops the oldest tokens of a sliding-window layer that no query after
+  // `next_position` - 1 can see (as many as every KV head can drop).
+  absl::Status DropOutsideWindow(int layer, int64_t next_position);
 
   AttentionShape shape_;
-  RotaryEmbedding rope_;
+  LayerRopes ropes_;
   PositionMode mode_;
   std::vector<Layer> layers_;
   int64_t peak_held_bytes_ = 0;

@@ -103,12 +103,13 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
     return absl::Status(budgets.status().code(),
                         absl::StrCat("eviction.", budgets.status().message()));
   }
-  return KvCacheFactory([make_base, make_policy, budgets = *budgets]()
+  return KvCacheFactory([make_base, make_policy, budgets = *budgets,
+                         schedule = context.eviction_schedule]()
                             -> absl::StatusOr<std::unique_ptr<KvCache>> {
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> base, make_base());
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<EvictionPolicy> policy, make_policy());
-    KVLAB_ASSIGN_OR_RETURN(auto cache,
-                           EvictingKvCache::Create(std::move(base), std::move(policy), budgets));
+    KVLAB_ASSIGN_OR_RETURN(auto cache, EvictingKvCache::Create(std::move(base), std::move(policy),
+                                                               budgets, schedule));
     return std::unique_ptr<KvCache>(std::move(cache));
   });
 }

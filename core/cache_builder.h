@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "core/base_kv_cache.h"
 #include "core/cache_config.pb.h"
+#include "core/evicting_kv_cache.h"
 #include "core/kv_cache.h"
 #include "core/rotary_embedding.h"
 
@@ -23,10 +24,12 @@ namespace kvlab {
 // What a cache needs to know about the model and the protocol it serves.
 struct CacheContext {
   AttentionShape shape;
-  RotaryEmbedding rope;
+  LayerRopes rope;  // One for every layer, or one per layer.
   c10::Device device = c10::kCPU;
   // Tokens that a fractional budget is a fraction of (the protocol's context).
   int64_t budget_reference_tokens = 0;
+  // When an evicting cache evicts (evicting_kv_cache.h): the protocol decides.
+  EvictionSchedule eviction_schedule = EvictionSchedule::kWheneverOverBudget;
 };
 
 absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& config,

@@ -11,7 +11,7 @@ namespace kvlab {
 
 absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
-    std::vector<int64_t> layer_budgets) {
+    std::vector<int64_t> layer_budgets, EvictionSchedule schedule) {
   if (inner == nullptr || policy == nullptr) {
     return absl::InvalidArgumentError("evicting cache needs an inner cache and a policy");
   }
@@ -23,26 +23,33 @@ absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     if (b < 1) return absl::InvalidArgumentError("every layer budget must be >= 1");
   }
   return std::unique_ptr<EvictingKvCache>(
-      new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets)));
+      new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets), schedule));
 }
 
 EvictingKvCache::EvictingKvCache(std::unique_ptr<KvCache> inner,
                                  std::unique_ptr<EvictionPolicy> policy,
-                                 std::vector<int64_t> budgets)
+                                 std::vector<int64_t> budgets, EvictionSchedule schedule)
     : inner_(std::move(inner)),
       policy_(std::move(policy)),
       needs_(policy_->Needs()),
       budgets_(std::move(budgets)),
+      schedule_(schedule),
       stats_(inner_->num_layers()) {}
 
 absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const AttentionInputs& inputs) {
   if (layer < 0 || layer >= num_layers()) {
     return absl::InvalidArgumentError(absl::StrFormat("layer %d out of range", layer));
   }
+  // Compressed once already: the decode only appends.
+  if (schedule_ == EvictionSchedule::kOnceAfterPrefill && stats_[layer].step > 0) {
+    stats_[layer].step += inputs.keys.size(1);
+    return inner_->Attend(layer, inputs);
+  }
   AttentionInputs request = inputs;
   request.stats_request.column_sums |= needs_.accumulated_attention;
   request.stats_request.recent_queries =
       std::max(request.stats_request.recent_queries, needs_.recent_queries);
+  const int64_t held_before = inner_->Length(layer);
   KVLAB_ASSIGN_OR_RETURN(AttentionResult result, inner_->Attend(layer, request));
 
   KVLAB_RETURN_IF_ERROR(CatchTorchErrors(
@@ -65,8 +72,28 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
           }
           KVLAB_RETURN_IF_ERROR(s.key_norms->Append(inputs.keys.norm(2, -1)));
         }
-        if (inner_->Length(layer) > budgets_[layer]) {
-          KVLAB_RETURN_IF_ERROR(Evict(layer, result.stats));
+        // A sliding-window layer drops its oldest tokens on its own, after attention:
+        // the statistics follow it.
+        const int64_t held = inner_->Length(layer);
+        AttentionStats stats = result.stats;
+        if (const int64_t dropped = held_before + n - held; dropped > 0) {
+          const at::Tensor keep = at::arange(dropped, held + dropped, at::TensorOptions()
+                                                                          .dtype(at::kLong)
+                                                                          .device(options.device()))
+                                      .unsqueeze(0)
+                                      .expand({kv_heads, held});
+          if (s.accumulated != nullptr) KVLAB_RETURN_IF_ERROR(s.accumulated->Retain(keep));
+          if (s.key_norms != nullptr) KVLAB_RETURN_IF_ERROR(s.key_norms->Retain(keep));
+          if (stats.recent.defined()) stats.recent = stats.recent.narrow(-1, dropped, held);
+        }
+        if (held > budgets_[layer]) {
+          KVLAB_RETURN_IF_ERROR(Evict(layer, stats));
+        }
+        if (schedule_ == EvictionSchedule::kOnceAfterPrefill) {
+          // Never read again: the memory a policy's statistics take is not held past
+          // the compression.
+          s.accumulated.reset();
+          s.key_norms.reset();
         }
         return absl::OkStatus();
       }));

@@ -7,6 +7,13 @@
 // is freed or reused and the measured bytes drop. The new tokens take part in their
 // own step's attention before any eviction, so a layer holds at most budget + n
 // tokens during a step of n tokens and `budget` after it.
+//
+// When it evicts is its schedule. kWheneverOverBudget (the default) evicts after every
+// step that leaves a layer over budget: the cache never holds more than the budget
+// between steps. kOnceAfterPrefill evicts only after a layer's first step (the
+// prefill), as SnapKV, PyramidKV and kvpress compress a prompt once; later steps (the
+// decode) only append, so the cache grows past the budget, and the statistics kept for
+// the policy are freed once the prefill is compressed.
 #ifndef KVLAB_CORE_EVICTING_KV_CACHE_H_
 #define KVLAB_CORE_EVICTING_KV_CACHE_H_
 
@@ -20,12 +27,15 @@
 
 namespace kvlab {
 
+enum class EvictionSchedule { kWheneverOverBudget, kOnceAfterPrefill };
+
 class EvictingKvCache : public KvCache {
  public:
   // `layer_budgets` has one entry (>= 1) per layer of `inner`.
   static absl::StatusOr<std::unique_ptr<EvictingKvCache>> Create(
       std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
-      std::vector<int64_t> layer_budgets);
+      std::vector<int64_t> layer_budgets,
+      EvictionSchedule schedule = EvictionSchedule::kWheneverOverBudget);
 
   absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override;
   absl::Status Retain(int layer, const at::Tensor& keep) override;
@@ -45,13 +55,14 @@ class EvictingKvCache : public KvCache {
   };
 
   EvictingKvCache(std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
-                  std::vector<int64_t> budgets);
+                  std::vector<int64_t> budgets, EvictionSchedule schedule);
   absl::Status Evict(int layer, const AttentionStats& stats);
 
   std::unique_ptr<KvCache> inner_;
   std::unique_ptr<EvictionPolicy> policy_;
   PolicyNeeds needs_;
   std::vector<int64_t> budgets_;
+  EvictionSchedule schedule_;
   std::vector<LayerStats> stats_;
 };
 

@@ -117,6 +117,41 @@ TEST(EvictingKvCacheTest, EvictedTokensAreGoneFromStorageAndAttention) {
   EXPECT_EQ(cache->Length(0), 4);
 }
 
+TEST(EvictingKvCacheTest, OnceAfterPrefillCompressesThePrefillThenOnlyAppends) {
+  auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{true, 2, true});
+  RecordingPolicy* policy = recording.get();
+  auto cache = *EvictingKvCache::Create(MakeBase(), std::move(recording), {4},
+                                        EvictionSchedule::kOnceAfterPrefill);
+  ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(6), 0)), IsOk());
+  EXPECT_EQ(policy->calls, 1);
+  EXPECT_EQ(policy->last.step, 6);
+  EXPECT_EQ(cache->Length(0), 4);
+  // The policy's statistics are freed with the prefill compressed: what metadata is
+  // left is the base cache's own, as for four tokens that were never evicted.
+  auto plain = MakeBase();
+  ASSERT_THAT(plain->Attend(0, Inputs(RandomStep(4), 0)), IsOk());
+  EXPECT_EQ(cache->Memory().metadata_bytes, plain->Memory().metadata_bytes);
+  for (int64_t t = 6; t < 10; ++t) {
+    ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), t)), IsOk());
+  }
+  EXPECT_EQ(policy->calls, 1);
+  EXPECT_EQ(cache->Length(0), 8);
+  EXPECT_TRUE(at::equal(cache->Positions(0)[0], at::tensor({0, 1, 2, 5, 6, 7, 8, 9}, at::kLong)));
+}
+
+TEST(EvictingKvCacheTest, OnceAfterPrefillLeavesAShortPrefillWhole) {
+  auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{});
+  RecordingPolicy* policy = recording.get();
+  auto cache = *EvictingKvCache::Create(MakeBase(), std::move(recording), {4},
+                                        EvictionSchedule::kOnceAfterPrefill);
+  ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(3), 0)), IsOk());
+  for (int64_t t = 3; t < 7; ++t) {
+    ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), t)), IsOk());
+  }
+  EXPECT_EQ(policy->calls, 0);
+  EXPECT_EQ(cache->Length(0), 7);
+}
+
 TEST(EvictingKvCacheTest, PolicySeesAccumulatedAttentionRecentRowsAndKeyNorms) {
   auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{true, 2, true});
   RecordingPolicy* policy = recording.get();

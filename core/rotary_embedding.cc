@@ -83,4 +83,16 @@ at::Tensor RotaryEmbedding::Apply(const at::Tensor& x, const at::Tensor& positio
   return at::cat({rotated, x.narrow(-1, rotary_dim_, head_dim_ - rotary_dim_)}, -1);
 }
 
+absl::StatusOr<LayerRopes> LayerRopes::PerLayer(std::vector<RotaryEmbedding> per_layer) {
+  if (per_layer.empty()) return absl::InvalidArgumentError("per-layer ropes: none given");
+  for (const RotaryEmbedding& rope : per_layer) {
+    if (rope.head_dim() != per_layer[0].head_dim()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "per-layer ropes differ in head_dim (%d and %d)", per_layer[0].head_dim(),
+          rope.head_dim()));
+    }
+  }
+  return LayerRopes(std::move(per_layer));
+}
+
 }  // namespace kvlab

@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -56,6 +58,29 @@ class RotaryEmbedding {
   RopeStyle style_;
   // Shared by copies: caches copy the model's embedding.
   std::shared_ptr<const Table> table_;
+};
+
+// The rotary embedding of each layer of a model: one shared by every layer (Llama), or
+// one per layer (Gemma 3 rotates its sliding-window layers with another base than its
+// global ones). Converts implicitly from one RotaryEmbedding, so a model with a single
+// rope passes it wherever LayerRopes are expected.
+class LayerRopes {
+ public:
+  LayerRopes(RotaryEmbedding shared)  // NOLINT(google-explicit-constructor)
+      : ropes_{std::move(shared)} {}
+  // Fails with InvalidArgument if `per_layer` is empty or its head dims differ.
+  static absl::StatusOr<LayerRopes> PerLayer(std::vector<RotaryEmbedding> per_layer);
+
+  const RotaryEmbedding& operator[](int layer) const {
+    return ropes_.size() == 1 ? ropes_[0] : ropes_[layer];
+  }
+  // 1 when shared, else the number of layers.
+  int size() const { return static_cast<int>(ropes_.size()); }
+  int64_t head_dim() const { return ropes_[0].head_dim(); }
+
+ private:
+  explicit LayerRopes(std::vector<RotaryEmbedding> ropes) : ropes_(std::move(ropes)) {}
+  std::vector<RotaryEmbedding> ropes_;
 };
 
 }  // namespace kvlab

@@ -39,9 +39,12 @@ class PipelineTest {
     delete file_;
   }
 
-  static KvCacheFactory Factory(const config::CacheConfig& config) {
+  static KvCacheFactory Factory(
+      const config::CacheConfig& config,
+      EvictionSchedule schedule = EvictionSchedule::kWheneverOverBudget) {
     CacheContext context{model_->config().attention_shape(), model_->rope(), at::kCPU,
                          kStreamTokens};
+    context.eviction_schedule = schedule;
     absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(config, context);
     EXPECT_THAT(factory, IsOk());
     return *factory;
@@ -123,6 +126,27 @@ TEST_P(AllPoliciesTest, PrefillCompressKeepsTheBudget) {
   auto cache = *factory();
   ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
   for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 16);
+}
+
+TEST_P(AllPoliciesTest, CompressOnceCompressesThePrefillThenGrows) {
+  eval::PrefillCompressOptions options;
+  options.context_tokens = 40;
+  options.scored_tokens = 10;
+  const KvCacheFactory factory =
+      Factory(Evicting(GetParam(), 16), EvictionSchedule::kOnceAfterPrefill);
+  absl::StatusOr<eval::PerplexityResult> result =
+      eval::RunPrefillCompress(*model_, *tokens_, options, factory);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->tokens_scored, 10);
+  // The prefill's peak as under prefill_compress; by the last decode step every layer
+  // holds its 16 kept tokens and the 9 decoded ones.
+  EXPECT_EQ(result->peak_held_bytes, (40 + 16) * 128);
+  auto cache = *factory();
+  ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
+  for (int t = 40; t < 49; ++t) {
+    ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 1}, at::kLong), t, {cache.get()}), IsOk());
+  }
+  for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 25);
 }
 
 INSTANTIATE_TEST_SUITE_P(Registered, AllPoliciesTest,

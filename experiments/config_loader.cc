@@ -94,22 +94,27 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
       }
       break;
     }
-    case config::Experiment::kPrefillCompress: {
-      config::PrefillCompressProtocol& p = *e.mutable_prefill_compress();
+    case config::Experiment::kPrefillCompress:
+    case config::Experiment::kCompressOnce: {
+      const bool once = e.has_compress_once();
+      const char* field = once ? "compress_once" : "prefill_compress";
+      config::PrefillCompressProtocol& p =
+          once ? *e.mutable_compress_once() : *e.mutable_prefill_compress();
       if (p.context_tokens() < 1 || p.scored_tokens() < 1) {
         return Invalid(path, absl::StrFormat(
-            "prefill_compress.context_tokens and scored_tokens must be >= 1, got %d and %d",
+            "%s.context_tokens and scored_tokens must be >= 1, got %d and %d", field,
             p.context_tokens(), p.scored_tokens()));
       }
       if (!p.has_max_windows()) p.set_max_windows(1);
       if (p.max_windows() < 0) {
-        return Invalid(path, absl::StrFormat("prefill_compress.max_windows must be >= 0, got %d",
+        return Invalid(path, absl::StrFormat("%s.max_windows must be >= 0, got %d", field,
                                              p.max_windows()));
       }
       break;
     }
     case config::Experiment::PROTOCOL_NOT_SET:
-      return Invalid(path, "a protocol is required: chunked, streaming or prefill_compress");
+      return Invalid(path, "a protocol is required: chunked, streaming, prefill_compress or "
+                           "compress_once");
   }
 
   for (int i = 0; i < e.sweeps_size(); ++i) {
@@ -139,7 +144,8 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
     if (e.has_chunked() && e.caches(i).has_eviction()) {
       return Invalid(path, absl::StrFormat(
           "caches[%d] '%s': eviction has no effect under chunked (each chunk is scored from "
-          "one forward); use streaming or prefill_compress, or remove caches[%d].eviction",
+          "one forward); use streaming, prefill_compress or compress_once, or remove "
+          "caches[%d].eviction",
           i, name, i));
     }
   }

@@ -49,6 +49,19 @@ TEST(ConfigLoaderTest, ProtocolDefaults) {
       "p.pbtxt");
   ASSERT_THAT(prefill, IsOk());
   EXPECT_EQ(prefill->prefill_compress().max_windows(), 1);
+  absl::StatusOr<config::Experiment> once = ParseExperiment(
+      R"pb(text_path: "t" compress_once { context_tokens: 8 scored_tokens: 2 } caches { name: "a" })pb",
+      "o.pbtxt");
+  ASSERT_THAT(once, IsOk());
+  EXPECT_EQ(once->compress_once().max_windows(), 1);
+}
+
+TEST(ConfigLoaderTest, CompressOnceErrorsNameItsFields) {
+  EXPECT_THAT(
+      ParseExperiment(R"pb(text_path: "t" compress_once { context_tokens: 8 } caches { name: "a" })pb",
+                      "o.pbtxt"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("compress_once.context_tokens and scored_tokens must be >= 1")));
 }
 
 TEST(ConfigLoaderTest, SyntaxErrorNamesLineAndField) {

@@ -16,7 +16,7 @@
 #include "core/cache_builder.h"
 #include "core/layer_budgets.h"
 #include "eval/gguf/gguf_file.h"
-#include "eval/model/llama_model.h"
+#include "eval/model/load_model.h"
 #include "eval/perplexity/perplexity.h"
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/aggregate.h"
@@ -59,7 +59,8 @@ int64_t BudgetReferenceTokens(const config::Experiment& e, int64_t text_tokens) 
     case config::Experiment::kStreaming:
       return e.streaming().max_tokens() > 0 ? std::min(e.streaming().max_tokens(), text_tokens)
                                             : text_tokens;
-    case config::Experiment::kPrefillCompress: return e.prefill_compress().context_tokens();
+    case config::Experiment::kPrefillCompress:
+    case config::Experiment::kCompressOnce: return PrefillWindows(e)->context_tokens();
     default: return text_tokens;
   }
 }
@@ -92,14 +93,15 @@ ProtocolExtent MeasureProtocol(const config::Experiment& e, int64_t text_tokens)
       x.window_field = "streaming.max_tokens (or the text's length)";
       break;
     }
-    case config::Experiment::kPrefillCompress: {
-      const config::PrefillCompressProtocol& p = e.prefill_compress();
+    case config::Experiment::kPrefillCompress:
+    case config::Experiment::kCompressOnce: {
+      const config::PrefillCompressProtocol& p = *PrefillWindows(e);
       const int64_t window = p.context_tokens() + p.scored_tokens();
       int64_t windows = text_tokens / window;
       if (p.max_windows() > 0) windows = std::min<int64_t>(windows, p.max_windows());
       x.scored_tokens = windows * p.scored_tokens();
       x.window_tokens = window;
-      x.window_field = "prefill_compress.context_tokens + scored_tokens";
+      x.window_field = ProtocolName(e) + ".context_tokens + scored_tokens";
       break;
     }
     default:
@@ -124,14 +126,17 @@ absl::Status CheckScoredTokens(const config::Experiment& e, const ProtocolExtent
 // cache. A cache that evicts and rotates keys by their slot (StreamingLLM) sees at most
 // its budget plus one step's tokens, whatever the stream's length.
 absl::Status CheckTrainedContext(const config::Experiment& e, const ProtocolExtent& extent,
-                                 const model::LlamaConfig& mc, int64_t reference_tokens) {
+                                 const model::ModelInfo& mc, int64_t reference_tokens) {
   if (e.allow_beyond_trained_context() || mc.context_length <= 0) return absl::OkStatus();
   for (int i = 0; i < e.caches_size(); ++i) {
     const config::CacheConfig& c = e.caches(i);
     int64_t positions = extent.window_tokens;
-    if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT) {
+    // Under compress_once the decode grows the cache: it can see the whole window.
+    if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT &&
+        !e.has_compress_once()) {
       KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
-                             LayerBudgets(c.eviction().budget(), mc.num_layers, reference_tokens));
+                             LayerBudgets(c.eviction().budget(), mc.attention.num_layers,
+                                          reference_tokens));
       const int64_t step = e.has_prefill_compress() ? e.prefill_compress().context_tokens() : 1;
       const int64_t held = *std::max_element(budgets.begin(), budgets.end()) + step;
       positions = std::min(positions, held);
@@ -157,13 +162,16 @@ std::string DescribeEviction(const config::CacheConfig& c) {
 }
 
 absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
-    const config::Experiment& e, const model::LlamaModel& model,
+    const config::Experiment& e, const model::DecoderModel& model,
     const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens,
     absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
   const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
+  eval::ScoringOptions scoring;
+  if (e.compare_to_dense()) scoring.reference = [&model] { return model.NewDenseCache(); };
   switch (e.protocol_case()) {
     case config::Experiment::kChunked: {
       eval::ChunkedOptions options;
+      static_cast<eval::ScoringOptions&>(options) = scoring;
       options.n_ctx = e.chunked().n_ctx();
       options.max_chunks = e.chunked().max_chunks();
       options.bos_id = tokenizer.bos_id();
@@ -174,15 +182,20 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
     }
     case config::Experiment::kStreaming: {
       eval::StreamingOptions options;
+      static_cast<eval::ScoringOptions&>(options) = scoring;
       options.max_tokens = e.streaming().max_tokens();
       options.bucket_size = e.streaming().bucket_size();
       return eval::RunStreaming(model, tokens, options, make_caches, progress);
     }
-    case config::Experiment::kPrefillCompress: {
+    case config::Experiment::kPrefillCompress:
+    case config::Experiment::kCompressOnce: {
+      // The two differ only in the caches' eviction schedule (see the CacheContext in RunExperiment).
+      const config::PrefillCompressProtocol& p = *PrefillWindows(e);
       eval::PrefillCompressOptions options;
-      options.context_tokens = e.prefill_compress().context_tokens();
-      options.scored_tokens = e.prefill_compress().scored_tokens();
-      options.max_windows = e.prefill_compress().max_windows();
+      static_cast<eval::ScoringOptions&>(options) = scoring;
+      options.context_tokens = p.context_tokens();
+      options.scored_tokens = p.scored_tokens();
+      options.max_windows = p.max_windows();
       return eval::RunPrefillCompress(model, tokens, options, make_caches, progress);
     }
     default:
@@ -214,20 +227,21 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   model::LoadOptions load_options;
   load_options.device = device;
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
-  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::LlamaModel> model,
-                         model::LlamaModel::Load(*file, load_options));
+  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::DecoderModel> model,
+                         model::LoadModel(*file, load_options));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
   // As llama.cpp's perplexity tool: BOS first when the model asks for it, which also
   // shifts the chunk boundaries by one token.
   const std::vector<int32_t> tokens = tokenizer->Encode(text, tokenizer->add_bos());
   KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
-  const model::LlamaConfig& mc = model->config();
+  const model::ModelInfo mc = model->info();
   const std::string weights_dtype = DtypeName(load_options.weight_dtype);
   absl::FPrintF(stderr,
                 "%s: %s (%d layers, %d/%d heads, head dim %d; weights %s, %.1f MiB), %d tokens "
                 "from %s, %d threads\n",
-                e.name(), mc.name, mc.num_layers, mc.q_heads, mc.kv_heads, mc.head_dim,
+                e.name(), mc.name, mc.attention.num_layers, mc.attention.q_heads,
+                mc.attention.kv_heads, mc.attention.head_dim,
                 weights_dtype, model->WeightBytes() / (1024.0 * 1024.0), tokens.size(), text_path,
                 threads);
 
@@ -235,7 +249,8 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   const ProtocolExtent extent = MeasureProtocol(e, static_cast<int64_t>(tokens.size()));
   KVLAB_RETURN_IF_ERROR(CheckTrainedContext(e, extent, mc, reference_tokens));
   KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, static_cast<int64_t>(tokens.size())));
-  const CacheContext context{mc.attention_shape(), model->rope(), device, reference_tokens};
+  CacheContext context{mc.attention, model->ropes(), device, reference_tokens};
+  if (e.has_compress_once()) context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
   // Validate every cache configuration before spending time on the first run, and
   // find the runs an earlier, interrupted run of this experiment already finished.
   std::vector<KvCacheFactory> factories;
@@ -329,8 +344,9 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
         record.policy = c.eviction().policy();
         KVLAB_ASSIGN_OR_RETURN(
             const std::vector<int64_t> budgets,
-            LayerBudgets(c.eviction().budget(), mc.num_layers, reference_tokens));
-        record.budget = std::accumulate(budgets.begin(), budgets.end(), int64_t{0}) / mc.num_layers;
+            LayerBudgets(c.eviction().budget(), mc.attention.num_layers, reference_tokens));
+        record.budget = std::accumulate(budgets.begin(), budgets.end(), int64_t{0}) /
+                        mc.attention.num_layers;
       }
       record.position_mode =
           c.position_mode() == config::POSITION_CACHE_SLOT ? "cache_slot" : "original";

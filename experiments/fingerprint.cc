@@ -46,9 +46,14 @@ std::string RunFingerprint(const config::Experiment& experiment, const config::C
     case config::Experiment::kPrefillCompress:
       *protocol.mutable_prefill_compress() = experiment.prefill_compress();
       break;
+    case config::Experiment::kCompressOnce:
+      *protocol.mutable_compress_once() = experiment.compress_once();
+      break;
     default: break;
   }
   protocol.set_device(experiment.device());
+  // Set only when on, so results from before the comparison existed stay reusable.
+  if (experiment.compare_to_dense()) protocol.set_compare_to_dense(true);
   // fp32 weights leave the fingerprint as it was before the weights' dtype was a
   // setting, so fp32 results stay reusable; any other dtype changes it.
   if (experiment.weights_dtype() != config::FP32) {

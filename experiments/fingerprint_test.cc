@@ -22,5 +22,20 @@ TEST(FingerprintTest, WeightsDtypeChangesItExceptFp32WhichMatchesUnset) {
   EXPECT_NE(RunFingerprint(e, cache, "m", "t"), unset);
 }
 
+TEST(FingerprintTest, ComparisonWithDenseAndTheProtocolChangeIt) {
+  config::Experiment e;
+  e.mutable_prefill_compress()->set_context_tokens(64);
+  config::CacheConfig cache;
+  cache.set_name("h2o");
+  const std::string plain = RunFingerprint(e, cache, "m", "t");
+  e.set_compare_to_dense(true);
+  const std::string compared = RunFingerprint(e, cache, "m", "t");
+  EXPECT_NE(compared, plain);
+  e.set_compare_to_dense(false);
+  EXPECT_EQ(RunFingerprint(e, cache, "m", "t"), plain);
+  e.mutable_compress_once()->set_context_tokens(64);
+  EXPECT_NE(RunFingerprint(e, cache, "m", "t"), plain);
+}
+
 }  // namespace
 }  // namespace kvlab::experiments

@@ -16,7 +16,7 @@
 #include "base/files.h"
 #include "base/status_macros.h"
 #include "eval/gguf/gguf_file.h"
-#include "eval/model/llama_config.h"
+#include "eval/model/load_model.h"
 #include "experiments/aggregate.h"
 #include "experiments/experiment_flags.h"
 #include "experiments/fingerprint.h"
@@ -35,7 +35,7 @@ absl::Status Merge() {
   KVLAB_ASSIGN_OR_RETURN(const OutputLock lock, OutputLock::Exclusive(output_dir));
   // The model's name titles the tables; its header is all that is read.
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(model_path));
-  KVLAB_ASSIGN_OR_RETURN(const model::LlamaConfig model_config, model::LlamaConfig::FromGguf(*file));
+  KVLAB_ASSIGN_OR_RETURN(const model::ModelInfo model_info, model::ReadModelInfo(*file));
   KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
 
@@ -49,7 +49,7 @@ absl::Status Merge() {
     return absl::NotFoundError(
         absl::StrFormat("%s/runs: no finished run of this config; nothing written", output_dir));
   }
-  KVLAB_RETURN_IF_ERROR(WriteAggregates(e, model_config.name, merged.records, output_dir));
+  KVLAB_RETURN_IF_ERROR(WriteAggregates(e, model_info.name, merged.records, output_dir));
   absl::PrintF("%s", FormatTable(merged.records, FindBaseline(merged.records, e.baseline())));
   absl::FPrintF(stderr, "merged %d of %d runs: %s/results.{json,csv,md} and plots\n",
                 merged.records.size(), e.caches_size(), output_dir);

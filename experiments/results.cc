@@ -1,5 +1,6 @@
 #include "experiments/results.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +47,20 @@ Json ToJsonObject(const RunRecord& r) {
   j["seconds"] = p.seconds;
   j["batch_size"] = p.batch_size;
   j["nll_sum"] = p.nll_sum;
+  j["nll_squared_sum"] = p.nll_squared_sum;
+  j["perplexity_stderr"] = Number(p.nll_squared_sum > 0 ? p.perplexity_stderr() : NAN);
+  if (p.has_reference) {
+    const auto [low, high] = p.change_percent_ci95();
+    j["kld_mean"] = Number(p.mean_kld());
+    j["kld_p99"] = Number(p.kld_p99);
+    j["top1_agreement"] = Number(p.top1_agreement());
+    j["change_percent_ci95_low"] = Number(low);
+    j["change_percent_ci95_high"] = Number(high);
+    j["kld_sum"] = p.kld_sum;
+    j["top1_agreements"] = p.top1_agreements;
+    j["nll_difference_sum"] = p.nll_difference_sum;
+    j["nll_difference_squared_sum"] = p.nll_difference_squared_sum;
+  }
   j["elements_per_token"] = r.elements_per_token;
   j["bucket_size"] = r.bucket_size;
   j["fingerprint"] = r.fingerprint;
@@ -84,6 +99,15 @@ absl::StatusOr<RunRecord> FromJsonObject(const Json& j, const std::string& sourc
     p.tokens_scored = j.at("tokens_scored").get<int64_t>();
     p.nll_sum = j.contains("nll_sum") ? j.at("nll_sum").get<double>()
                                       : std::log(j.at("perplexity").get<double>()) * p.tokens_scored;
+    p.nll_squared_sum = j.value("nll_squared_sum", 0.0);
+    p.has_reference = j.contains("kld_sum");
+    if (p.has_reference) {
+      p.kld_sum = j.at("kld_sum").get<double>();
+      p.kld_p99 = j.at("kld_p99").is_null() ? 0.0 : j.at("kld_p99").get<double>();
+      p.top1_agreements = j.at("top1_agreements").get<int64_t>();
+      p.nll_difference_sum = j.at("nll_difference_sum").get<double>();
+      p.nll_difference_squared_sum = j.at("nll_difference_squared_sum").get<double>();
+    }
     p.tokens_processed = j.value("tokens_processed", int64_t{0});
     p.seconds = j.value("seconds", 0.0);
     p.batch_size = j.value("batch_size", 1);
@@ -210,25 +234,47 @@ std::string ToCsv(const std::vector<RunRecord>& records, int baseline) {
 }
 
 std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
-  const std::vector<std::string> header = {
-      "config", "perplexity", "Δ ppl", "Δ %", "tokens scored", "KV bytes/token", "bits/elem",
+  const bool compared = std::any_of(records.begin(), records.end(), [](const RunRecord& r) {
+    return r.result.has_reference;
+  });
+  std::vector<std::string> header = {
+      "config", "perplexity", "±", "Δ ppl", "Δ %", "tokens scored", "KV bytes/token", "bits/elem",
       "× vs fp16", "× vs fp32", "peak KV", "tokens/s"};
+  if (compared) {
+    for (const char* column : {"KLD", "KLD p99", "top-1", "Δ % vs dense, 95% CI"}) {
+      header.push_back(column);
+    }
+  }
+  const auto number = [](const char* format, double x) {
+    return std::isfinite(x) ? absl::StrFormat(format, x) : std::string();
+  };
   std::vector<std::vector<std::string>> rows = {header};
   for (size_t i = 0; i < records.size(); ++i) {
     const RunRecord& r = records[i];
+    const eval::PerplexityResult& p = r.result;
     const auto [delta, delta_percent] = Delta(records, i, baseline);
     const bool is_base = static_cast<int>(i) == baseline;
     rows.push_back({is_base ? r.name + " (baseline)" : r.name,
-                    absl::StrFormat("%.4f", r.result.perplexity()),
+                    absl::StrFormat("%.4f", p.perplexity()),
+                    number("%.4f", p.nll_squared_sum > 0 ? p.perplexity_stderr() : NAN),
                     std::isfinite(delta) && !is_base ? absl::StrFormat("%+.4f", delta) : "",
                     std::isfinite(delta_percent) && !is_base ? absl::StrFormat("%+.2f%%", delta_percent) : "",
-                    absl::StrCat(r.result.tokens_scored),
+                    absl::StrCat(p.tokens_scored),
                     absl::StrFormat("%.0f", r.kv_bytes_per_token()),
                     absl::StrFormat("%.2f", r.bits_per_element()),
                     absl::StrFormat("%.2f", r.compression_vs_fp16()),
                     absl::StrFormat("%.2f", r.compression_vs_fp32()),
-                    HumanBytes(static_cast<double>(r.result.peak_held_bytes)),
-                    absl::StrFormat("%.1f", r.result.tokens_per_second())});
+                    HumanBytes(static_cast<double>(p.peak_held_bytes)),
+                    absl::StrFormat("%.1f", p.tokens_per_second())});
+    if (compared) {
+      const auto [low, high] = p.change_percent_ci95();
+      rows.back().push_back(number("%.5f", p.mean_kld()));
+      rows.back().push_back(p.has_reference ? number("%.5f", p.kld_p99) : "");
+      rows.back().push_back(number("%.2f%%", 100.0 * p.top1_agreement()));
+      rows.back().push_back(std::isfinite(low) && std::isfinite(high)
+                                ? absl::StrFormat("%+.2f%% .. %+.2f%%", low, high)
+                                : "");
+    }
   }
   // Widths in code points, so that Δ and × count as one column each.
   const auto width = [](const std::string& s) {

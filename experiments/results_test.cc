@@ -10,6 +10,7 @@ namespace kvlab::experiments {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 RunRecord Record(const std::string& name, double nll_sum, int64_t bytes_per_token,
                  const std::string& keys = "fp32") {
@@ -89,6 +90,39 @@ TEST(ResultsTest, TableAndCsvShowDeltasAgainstTheBaseline) {
   EXPECT_THAT(csv, HasSubstr("name,perplexity,mean_nll,tokens_scored,kv_bytes_per_token,peak_kv_bytes,tokens_per_second"));
   EXPECT_THAT(csv, HasSubstr("delta_perplexity_percent"));
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
+}
+
+TEST(ResultsTest, StandardErrorAndComparisonWithDenseAppearWhenMeasured) {
+  RunRecord dense = Record("dense", 300.0, 46080);
+  RunRecord half = Record("half", 310.0, 23040, "fp16");
+  // Without squared sums (records from before they were kept) the ± cell stays empty.
+  EXPECT_THAT(FormatTable({dense, half}, 0), Not(HasSubstr("KLD")));
+  for (RunRecord* r : {&dense, &half}) {
+    r->result.nll_squared_sum = 1000.0;  // 100 tokens: variance 10 - 3.0^2 (or 3.1^2).
+    r->result.has_reference = true;
+  }
+  half.result.kld_sum = 0.5;
+  half.result.kld_p99 = 0.02;
+  half.result.top1_agreements = 97;
+  half.result.nll_difference_sum = 10.0;
+  half.result.nll_difference_squared_sum = 2.0;
+  dense.result.top1_agreements = 100;
+  const std::string table = FormatTable({dense, half}, 0);
+  EXPECT_THAT(table, HasSubstr("|     KLD | KLD p99 |   top-1 |"));
+  EXPECT_THAT(table, HasSubstr("0.00500"));
+  EXPECT_THAT(table, HasSubstr("97.00%"));
+  EXPECT_THAT(table, HasSubstr("100.00%"));
+  // Mean difference 0.1, sample variance (0.02 - 0.01) * 100 / 99: 95% interval of
+  // exp(0.1 ± 1.96 * 0.01005) - 1 = +8.36% .. +12.72%.
+  EXPECT_THAT(table, HasSubstr("+8.36% .. +12.72%"));
+  // exp(3.0) * sqrt((10 - 9) * 100 / 99 / 100) = 2.0187.
+  EXPECT_THAT(table, HasSubstr("2.0187"));
+  absl::StatusOr<std::vector<RunRecord>> back = ParseResultsJson(ToJson({dense, half}), "r.json");
+  ASSERT_THAT(back, IsOk());
+  EXPECT_TRUE((*back)[1].result.has_reference);
+  EXPECT_EQ((*back)[1].result.top1_agreements, 97);
+  EXPECT_EQ((*back)[1].result.nll_squared_sum, 1000.0);
+  EXPECT_EQ(ToJson(*back), ToJson({dense, half}));
 }
 
 TEST(ResultsTest, CsvQuotesFieldsWithCommas) {

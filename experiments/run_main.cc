@@ -11,6 +11,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
+#include "base/allocator.h"
 #include "base/status_macros.h"
 #include "experiments/experiment_flags.h"
 #include "experiments/experiment_runner.h"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Runs a kvlab experiment: run --config=experiments/configs/x.pbtxt [--shard=I/N]");
   absl::ParseCommandLine(argc, argv);
+  kvlab::KeepFreedMemoryInProcess();
   const absl::Status status = kvlab::experiments::Run();
   if (!status.ok()) {
     absl::FPrintF(stderr, "run: %s\n", status.message());

@@ -91,7 +91,8 @@ int64_t LlamaModel::WeightBytes() const {
 }
 
 at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
-  return x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_eps) * weight;
+  // In place on the temporaries: one allocation of x's size instead of three.
+  return (x * x.square().mean(-1, /*keepdim=*/true).add_(config_.rms_eps).rsqrt_()).mul_(weight);
 }
 
 absl::Status LlamaModel::CheckTokens(const at::Tensor& tokens) const {
@@ -161,11 +162,13 @@ absl::StatusOr<at::Tensor> LlamaModel::ForwardUnchecked(const at::Tensor& tokens
     }
     // [batch, q_heads, n, d] -> [batch, n, q_heads * d]
     const at::Tensor attention = at::stack(attended).transpose(1, 2).reshape({batch, n, hq * d});
-    x = x + Linear(attention, layer.output);
+    // The residual stream is updated in place (x is this function's own tensor from
+    // the embedding on).
+    x.add_(Linear(attention, layer.output));
     const at::Tensor gate_up = Linear(RmsNorm(x, layer.ffn_norm), layer.gate_up);
     const at::Tensor gate = gate_up.narrow(-1, 0, config_.ffn);
     const at::Tensor up = gate_up.narrow(-1, config_.ffn, config_.ffn);
-    x = x + Linear(at::silu(gate) * up, layer.down);
+    x.add_(Linear(at::silu(gate).mul_(up), layer.down));
   }
   return RmsNorm(x, output_norm_);
 }

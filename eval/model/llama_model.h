@@ -1,4 +1,4 @@
-// LlamaModel: the forward pass of a Llama-family decoder, in LibTorch.
+// LlamaModel: the forward pass of a Llama-family decoder, in LibTorch (a DecoderModel).
 //
 // Loads weights from a GGUF file (dequantized to fp32, bf16 or fp16 on a device) and runs
 // RMSNorm -> attention -> residual -> RMSNorm -> SwiGLU MLP -> residual per layer, with
@@ -25,49 +25,33 @@
 #include "core/kv_cache.h"
 #include "core/rotary_embedding.h"
 #include "eval/gguf/gguf_file.h"
+#include "eval/model/decoder_model.h"
 #include "eval/model/llama_config.h"
 
 namespace kvlab::model {
 
-struct LoadOptions {
-  c10::Device device = c10::kCPU;
-  // Dtype the projection and embedding matrices are kept in: at::kFloat (default),
-  // at::kBFloat16 or at::kHalf. Norm weights, the residual stream and everything
-  // handed to the caches stay fp32; each matmul rounds its input to this dtype and
-  // widens its output back to fp32.
-  at::ScalarType weight_dtype = at::kFloat;
-};
-
-class LlamaModel {
+class LlamaModel : public DecoderModel {
  public:
   static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(const gguf::GgufFile& file,
                                                           const LoadOptions& options);
 
   const LlamaConfig& config() const { return config_; }
   const RotaryEmbedding& rope() const { return rope_; }
-  c10::Device device() const { return options_.device; }
-  at::ScalarType weight_dtype() const { return options_.weight_dtype; }
-  // Bytes of every weight tensor the model holds (a tied output projection counted once).
-  int64_t WeightBytes() const;
 
-  // Fails with InvalidArgument unless `tokens` is int64 with every id in [0, vocab).
-  // Reads the ids on the host: a device tensor costs a round trip.
-  absl::Status CheckTokens(const at::Tensor& tokens) const;
-
-  // Runs tokens [batch, n] (int64) at positions first_position.. through the model, with
-  // caches[b] holding row b's context. Returns the final normalised hidden states
-  // [batch, n, hidden] fp32. Tokens on the CPU are checked with CheckTokens(); tokens
-  // already on the model's device are not (no host round trip per step): the caller
-  // checks them once, before moving them there.
+  // DecoderModel (decoder_model.h says what each does).
+  ModelInfo info() const override {
+    return {"llama", config_.name, config_.attention_shape(), config_.vocab,
+            config_.context_length};
+  }
+  LayerRopes ropes() const override { return rope_; }
+  c10::Device device() const override { return options_.device; }
+  at::ScalarType weight_dtype() const override { return options_.weight_dtype; }
+  int64_t WeightBytes() const override;
+  absl::Status CheckTokens(const at::Tensor& tokens) const override;
   absl::StatusOr<at::Tensor> Forward(const at::Tensor& tokens, int64_t first_position,
-                                     absl::Span<KvCache* const> caches) const;
-
-  // Output projection: hidden [..., hidden] -> logits [..., vocab] fp32.
-  at::Tensor Logits(const at::Tensor& hidden) const;
-
-  // A dense fp32 cache for this model on its device (the baseline; experiments build
-  // others from their configs).
-  absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCache() const;
+                                     absl::Span<KvCache* const> caches) const override;
+  at::Tensor Logits(const at::Tensor& hidden) const override;
+  absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCache() const override;
 
  private:
   struct Layer {

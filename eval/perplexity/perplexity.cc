@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -48,12 +49,32 @@ class MemoryTracker {
   int64_t observations_ = 0;
 };
 
-// The caches of one lockstep batch, their trackers and results.
+// Negative log-likelihoods [batch, m] (fp64) of `targets` [m] under logits
+// [batch, m, vocab] (fp32): logsumexp over the vocabulary minus the target's logit.
+// The logsumexp is max-shifted and summed in fp32 (a relative error near 1e-7 on one
+// token's NLL, far below the four decimals a perplexity is read to); only the two
+// [batch, m] results are widened, never the whole [batch, m, vocab] block.
+at::Tensor Nll(const at::Tensor& logits, const at::Tensor& targets) {
+  const at::Tensor index =
+      targets.view({1, -1, 1}).expand({logits.size(0), targets.size(0), 1});
+  const at::Tensor target_logits = logits.gather(2, index).squeeze(2);
+  return at::logsumexp(logits, -1).to(at::kDouble) - target_logits.to(at::kDouble);
+}
+
+// The caches of one lockstep batch, their trackers and results, and the reference
+// cache that runs beside them when there is one (ScoringOptions::reference).
 class Batch {
  public:
-  explicit Batch(absl::Span<const CacheFactory> factories)
-      : factories_(factories), trackers_(factories.size()), results_(factories.size()) {
-    for (PerplexityResult& r : results_) r.batch_size = static_cast<int>(factories.size());
+  Batch(absl::Span<const CacheFactory> factories, const ScoringOptions& scoring)
+      : factories_(factories),
+        reference_factory_(scoring.reference),
+        trackers_(factories.size()),
+        results_(factories.size()),
+        kld_values_(factories.size()) {
+    for (PerplexityResult& r : results_) {
+      r.batch_size = static_cast<int>(factories.size());
+      r.has_reference = static_cast<bool>(reference_factory_);
+    }
   }
 
   int64_t size() const { return static_cast<int64_t>(factories_.size()); }
@@ -68,11 +89,20 @@ class Batch {
       pointers_.push_back(cache->get());
       caches_.push_back(*std::move(cache));
     }
+    if (reference_factory_) {
+      absl::StatusOr<std::unique_ptr<KvCache>> reference = reference_factory_();
+      if (!reference.ok()) {
+        return absl::Status(reference.status().code(),
+                            absl::StrCat("reference cache: ", reference.status().message()));
+      }
+      reference_ = *std::move(reference);
+    }
     return absl::OkStatus();
   }
 
-  // Runs `tokens` [n] at positions first.. through every cache: hidden [size, n, H].
-  absl::StatusOr<at::Tensor> Forward(const model::LlamaModel& model, const at::Tensor& tokens,
+  // Runs `tokens` [n] at positions first.. through every cache: hidden [size, n, H],
+  // and [size + 1, n, H] with the reference's row last when there is a reference.
+  absl::StatusOr<at::Tensor> Forward(const model::DecoderModel& model, const at::Tensor& tokens,
                                      int64_t first) {
     const at::Tensor batch = tokens.unsqueeze(0).expand({size(), tokens.size(0)});
     absl::StatusOr<at::Tensor> hidden = model.Forward(batch, first, pointers_);
@@ -93,16 +123,45 @@ class Batch {
           "NaN or Inf in the model's output after its last layer at positions %d..%d%s",
           first, first + tokens.size(0) - 1, RowSuffix(row)));
     }
-    return hidden;
+    if (reference_ == nullptr) return hidden;
+    KVLAB_ASSIGN_OR_RETURN(const at::Tensor reference,
+                           model.Forward(tokens.unsqueeze(0), first, {reference_.get()}));
+    return at::cat({*hidden, reference}, 0);
   }
 
-  // Adds per-row NLL [size, m] of scored predictions, and to `bucket` of the
-  // NLL-by-position curve unless it is -1 (streaming, m = 1). The NLL stays on its
-  // device until kScoresPerRead steps have been scored (or Finish()): then all of them
-  // come to the host in one read, so a step costs no host round trip.
-  void Score(const at::Tensor& nll, int64_t bucket = -1) {
-    pending_.push_back(nll);
-    pending_buckets_.push_back(bucket);
+  // Scores the predictions that `hidden` [rows of Forward(), m, H] make of `targets`
+  // [m], adding to `bucket` of the NLL-by-position curve unless it is -1 (streaming,
+  // m = 1), and compares each cache's with the reference's when there is one. The
+  // scores stay on their device until kScoresPerRead steps have been scored (or
+  // Finish()): then all of them come to the host in one read, so a step costs no host
+  // round trip.
+  void Score(const model::DecoderModel& model, const at::Tensor& hidden, const at::Tensor& targets,
+             int64_t bucket = -1) {
+    // The reference's logits in a matmul of their own: the caches' are then exactly
+    // those computed without a reference.
+    const at::Tensor own =
+        model.Logits(reference_ != nullptr ? hidden.narrow(0, 0, size()) : hidden);
+    Pending step;
+    step.nll = Nll(own, targets);
+    step.bucket = bucket;
+    if (reference_ != nullptr) {
+      const at::Tensor reference = model.Logits(hidden[size()]);  // [m, vocab]
+      const at::Tensor reference_log_probs = at::log_softmax(reference, -1);
+      const at::Tensor reference_probs = reference_log_probs.exp();
+      const at::Tensor reference_top1 = reference.argmax(-1);
+      std::vector<at::Tensor> kld, agree;
+      // One cache at a time: a [size, m, vocab] block of log-probabilities would double
+      // the logits' memory.
+      for (int64_t i = 0; i < size(); ++i) {
+        const at::Tensor log_probs = at::log_softmax(own[i], -1);
+        kld.push_back((reference_probs * (reference_log_probs - log_probs)).sum(-1));
+        agree.push_back(own[i].argmax(-1).eq(reference_top1));
+      }
+      step.kld = at::stack(kld);
+      step.agree = at::stack(agree);
+      step.nll_difference = step.nll - Nll(reference.unsqueeze(0), targets);
+    }
+    pending_.push_back(std::move(step));
     if (static_cast<int64_t>(pending_.size()) >= kScoresPerRead) ReadScores();
   }
   void AddProcessed(int64_t n) {
@@ -115,6 +174,13 @@ class Batch {
     for (size_t i = 0; i < results_.size(); ++i) {
       trackers_[i].WriteTo(results_[i]);
       results_[i].seconds = seconds;
+      std::vector<float>& kld = kld_values_[i];
+      if (!kld.empty()) {
+        // Nearest rank: the smallest value at or above 99% of the tokens.
+        const size_t rank = static_cast<size_t>(std::ceil(0.99 * kld.size())) - 1;
+        std::nth_element(kld.begin(), kld.begin() + rank, kld.end());
+        results_[i].kld_p99 = kld[rank];
+      }
     }
     return std::move(results_);
   }
@@ -131,56 +197,92 @@ class Batch {
 
   static constexpr int64_t kScoresPerRead = 256;
 
-  // Brings the pending NLL to the host and adds it to the results, step by step in the
-  // order scored (the sums are those of scoring each step at once).
+  // One scored step's results, [size, m] each, on the device; the comparison with the
+  // reference only when there is one.
+  struct Pending {
+    at::Tensor nll;             // fp64
+    at::Tensor kld;             // fp32
+    at::Tensor agree;           // bool
+    at::Tensor nll_difference;  // fp64
+    int64_t bucket = -1;
+  };
+
+  // Concatenates one field of every pending step along the token axis, on the host.
+  at::Tensor Gather(at::Tensor Pending::*field) const {
+    std::vector<at::Tensor> parts;
+    for (const Pending& p : pending_) parts.push_back(p.*field);
+    return at::cat(parts, 1).cpu();
+  }
+
+  // Brings the pending scores to the host and adds them to the results, step by step
+  // in the order scored (the sums are those of scoring each step at once).
   void ReadScores() {
     if (pending_.empty()) return;
-    const at::Tensor all = at::cat(pending_, 1).cpu();
+    const at::Tensor all = Gather(&Pending::nll);
+    at::Tensor kld, agree, difference;
+    if (reference_ != nullptr) {
+      kld = Gather(&Pending::kld).contiguous();
+      agree = Gather(&Pending::agree);
+      difference = Gather(&Pending::nll_difference);
+    }
     int64_t offset = 0;
-    for (size_t s = 0; s < pending_.size(); ++s) {
-      const int64_t m = pending_[s].size(1);
+    for (const Pending& p : pending_) {
+      const int64_t m = p.nll.size(1);
       const at::Tensor step = all.narrow(1, offset, m);
       const at::Tensor sums = step.sum(1);
+      const at::Tensor squared_sums = step.square().sum(1);
       for (int64_t i = 0; i < size(); ++i) {
-        results_[i].nll_sum += sums[i].item<double>();
-        results_[i].tokens_scored += m;
-        if (pending_buckets_[s] >= 0) {
-          results_[i].bucket_nll_sum[pending_buckets_[s]] += step[i][0].item<double>();
-          ++results_[i].bucket_count[pending_buckets_[s]];
+        PerplexityResult& r = results_[i];
+        r.nll_sum += sums[i].item<double>();
+        r.nll_squared_sum += squared_sums[i].item<double>();
+        r.tokens_scored += m;
+        if (p.bucket >= 0) {
+          r.bucket_nll_sum[p.bucket] += step[i][0].item<double>();
+          ++r.bucket_count[p.bucket];
         }
       }
       offset += m;
     }
+    if (reference_ != nullptr) {
+      const at::Tensor kld_sums = kld.to(at::kDouble).sum(1);
+      const at::Tensor agreements = agree.sum(1);
+      const at::Tensor difference_sums = difference.sum(1);
+      const at::Tensor difference_squared_sums = difference.square().sum(1);
+      for (int64_t i = 0; i < size(); ++i) {
+        PerplexityResult& r = results_[i];
+        r.kld_sum += kld_sums[i].item<double>();
+        r.top1_agreements += agreements[i].item<int64_t>();
+        r.nll_difference_sum += difference_sums[i].item<double>();
+        r.nll_difference_squared_sum += difference_squared_sums[i].item<double>();
+        const at::Tensor row = kld[i].contiguous();
+        kld_values_[i].insert(kld_values_[i].end(), row.data_ptr<float>(),
+                              row.data_ptr<float>() + row.numel());
+      }
+    }
     pending_.clear();
-    pending_buckets_.clear();
   }
 
   absl::Span<const CacheFactory> factories_;
-  std::vector<at::Tensor> pending_;        // [size, m] NLL per scored step, on the device.
-  std::vector<int64_t> pending_buckets_;   // Each step's bucket, or -1.
+  CacheFactory reference_factory_;
+  std::unique_ptr<KvCache> reference_;
+  std::vector<Pending> pending_;
   std::vector<std::unique_ptr<KvCache>> caches_;
   std::vector<KvCache*> pointers_;
   std::vector<MemoryTracker> trackers_;
   std::vector<PerplexityResult> results_;
+  std::vector<std::vector<float>> kld_values_;  // Per cache, every scored token's KL.
 };
 
 // tokens[begin, begin + n) as int64, checked against the model's vocabulary on the host
 // and then moved to the model's device once, so the steps that slice it need no check
 // and no copy.
-absl::StatusOr<at::Tensor> TokensTensor(const model::LlamaModel& model,
+absl::StatusOr<at::Tensor> TokensTensor(const model::DecoderModel& model,
                                         const std::vector<int32_t>& tokens, int64_t begin,
                                         int64_t n) {
   const at::Tensor ids = at::tensor(
       std::vector<int64_t>(tokens.begin() + begin, tokens.begin() + begin + n), at::kLong);
   KVLAB_RETURN_IF_ERROR(model.CheckTokens(ids));
   return ids.to(model.device());
-}
-
-// Negative log-likelihoods [batch, m] of `targets` [m] under logits [batch, m, vocab].
-at::Tensor Nll(const at::Tensor& logits, const at::Tensor& targets) {
-  const at::Tensor index =
-      targets.view({1, -1, 1}).expand({logits.size(0), targets.size(0), 1});
-  return -at::log_softmax(logits.to(at::kDouble), -1).gather(2, index).squeeze(2);
 }
 
 double Seconds(Clock::time_point start) {
@@ -194,11 +296,11 @@ absl::Status CheckFactories(absl::Span<const CacheFactory> make_caches) {
 
 template <typename Options>
 using Runner = absl::StatusOr<std::vector<PerplexityResult>> (*)(
-    const model::LlamaModel&, const std::vector<int32_t>&, const Options&,
+    const model::DecoderModel&, const std::vector<int32_t>&, const Options&,
     absl::Span<const CacheFactory>, const ProgressCallback&);
 
 template <typename Options>
-absl::StatusOr<PerplexityResult> RunOne(Runner<Options> run, const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunOne(Runner<Options> run, const model::DecoderModel& model,
                                         const std::vector<int32_t>& tokens,
                                         const Options& options, const CacheFactory& make_cache,
                                         const ProgressCallback& progress) {
@@ -213,12 +315,40 @@ double PerplexityResult::perplexity() const {
   return tokens_scored > 0 ? std::exp(nll_sum / tokens_scored) : std::nan("");
 }
 
+double PerplexityResult::perplexity_stderr() const {
+  if (tokens_scored < 2) return std::nan("");
+  const double n = static_cast<double>(tokens_scored);
+  const double mean = nll_sum / n;
+  const double variance = std::max(0.0, (nll_squared_sum / n - mean * mean) * n / (n - 1));
+  return perplexity() * std::sqrt(variance / n);
+}
+
 double PerplexityResult::tokens_per_second() const {
   return seconds > 0 ? tokens_processed / seconds : 0.0;
 }
 
+double PerplexityResult::mean_kld() const {
+  return has_reference && tokens_scored > 0 ? kld_sum / tokens_scored : std::nan("");
+}
+
+double PerplexityResult::top1_agreement() const {
+  return has_reference && tokens_scored > 0
+             ? static_cast<double>(top1_agreements) / tokens_scored
+             : std::nan("");
+}
+
+std::pair<double, double> PerplexityResult::change_percent_ci95() const {
+  if (!has_reference || tokens_scored < 2) return {std::nan(""), std::nan("")};
+  const double n = static_cast<double>(tokens_scored);
+  const double mean = nll_difference_sum / n;
+  const double variance =
+      std::max(0.0, (nll_difference_squared_sum / n - mean * mean) * n / (n - 1));
+  const double half_width = 1.96 * std::sqrt(variance / n);
+  return {100.0 * std::expm1(mean - half_width), 100.0 * std::expm1(mean + half_width)};
+}
+
 absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const ChunkedOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
@@ -236,7 +366,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
     return absl::InvalidArgumentError("chunked perplexity asked for BOS but the model has none");
   }
   c10::InferenceMode inference;
-  Batch batch(make_caches);
+  Batch batch(make_caches, options);
   const int64_t first = n_ctx / 2;
   const auto start = Clock::now();
   for (int64_t c = 0; c < chunks; ++c) {
@@ -246,7 +376,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
     KVLAB_RETURN_IF_ERROR(batch.Reset());
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, batch.Forward(model, chunk, 0));
     // Logits only where predictions are scored: positions first .. n_ctx - 2.
-    batch.Score(Nll(model.Logits(hidden.narrow(1, first, n_ctx - first - 1)), targets));
+    batch.Score(model, hidden.narrow(1, first, n_ctx - first - 1), targets);
     batch.AddProcessed(n_ctx);
     if (progress) progress((c + 1) * n_ctx, chunks * n_ctx);
   }
@@ -254,7 +384,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
 }
 
 absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const StreamingOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
@@ -269,7 +399,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
         absl::StrFormat("streaming bucket_size must be >= 1, got %d", options.bucket_size));
   }
   c10::InferenceMode inference;
-  Batch batch(make_caches);
+  Batch batch(make_caches, options);
   const int64_t buckets = (total + options.bucket_size - 1) / options.bucket_size;
   for (PerplexityResult& r : batch.results()) {
     r.bucket_nll_sum.assign(buckets, 0.0);
@@ -281,8 +411,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
   // The step at position t predicts token t + 1; the last token predicts nothing.
   for (int64_t t = 0; t + 1 < total; ++t) {
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, batch.Forward(model, all.narrow(0, t, 1), t));
-    const at::Tensor nll = Nll(model.Logits(hidden), all.narrow(0, t + 1, 1));  // [batch, 1]
-    batch.Score(nll, (t + 1) / options.bucket_size);
+    batch.Score(model, hidden, all.narrow(0, t + 1, 1), (t + 1) / options.bucket_size);
     batch.AddProcessed(1);
     if (progress) progress(t + 1, total - 1);
   }
@@ -290,7 +419,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
 }
 
 absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const PrefillCompressOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckFactories(make_caches));
@@ -308,7 +437,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
         options.context_tokens, options.scored_tokens));
   }
   c10::InferenceMode inference;
-  Batch batch(make_caches);
+  Batch batch(make_caches, options);
   const int64_t L = options.context_tokens;
   const auto start = Clock::now();
   for (int64_t w = 0; w < windows; ++w) {
@@ -319,7 +448,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
     KVLAB_ASSIGN_OR_RETURN(at::Tensor hidden, batch.Forward(model, span.narrow(0, 0, L), 0));
     at::Tensor last = hidden.narrow(1, L - 1, 1);
     for (int64_t t = L; t < window; ++t) {
-      batch.Score(Nll(model.Logits(last), span.narrow(0, t, 1)));
+      batch.Score(model, last, span.narrow(0, t, 1));
       if (t + 1 == window) break;  // The last scored token predicts nothing further.
       KVLAB_ASSIGN_OR_RETURN(last, batch.Forward(model, span.narrow(0, t, 1), t));
     }
@@ -329,7 +458,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
   return batch.Finish(Seconds(start));
 }
 
-absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunChunked(const model::DecoderModel& model,
                                             const std::vector<int32_t>& tokens,
                                             const ChunkedOptions& options,
                                             const CacheFactory& make_cache,
@@ -337,7 +466,7 @@ absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
   return RunOne<ChunkedOptions>(RunChunked, model, tokens, options, make_cache, progress);
 }
 
-absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunStreaming(const model::DecoderModel& model,
                                               const std::vector<int32_t>& tokens,
                                               const StreamingOptions& options,
                                               const CacheFactory& make_cache,
@@ -345,7 +474,7 @@ absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
   return RunOne<StreamingOptions>(RunStreaming, model, tokens, options, make_cache, progress);
 }
 
-absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::DecoderModel& model,
                                                     const std::vector<int32_t>& tokens,
                                                     const PrefillCompressOptions& options,
                                                     const CacheFactory& make_cache,

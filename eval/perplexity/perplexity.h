@@ -24,12 +24,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/kv_cache.h"
-#include "eval/model/llama_model.h"
+#include "eval/model/decoder_model.h"
 
 namespace kvlab::eval {
 
@@ -37,19 +38,29 @@ using CacheFactory = KvCacheFactory;
 // Reports progress: `done` of `total` tokens processed.
 using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
 
-struct ChunkedOptions {
+// What every protocol can score beside perplexity.
+struct ScoringOptions {
+  // When set, a cache from this factory (the dense cache) runs beside each lockstep
+  // batch on the same tokens, in a forward of its own so that the batch's numbers are
+  // those it gives without it, and every scored prediction of every cache is compared
+  // with the reference's: KL divergence of the cache's next-token distribution from the
+  // reference's, whether their top-1 tokens agree, and the difference of their NLLs.
+  CacheFactory reference;
+};
+
+struct ChunkedOptions : ScoringOptions {
   int64_t n_ctx = 512;      // Tokens per chunk; >= 4.
   int64_t max_chunks = 0;   // 0: as many whole chunks as the stream holds.
   bool replace_first_with_bos = false;
   int32_t bos_id = -1;
 };
 
-struct StreamingOptions {
+struct StreamingOptions : ScoringOptions {
   int64_t max_tokens = 0;   // 0: the whole stream.
   int64_t bucket_size = 256;  // Positions per NLL bucket; >= 1.
 };
 
-struct PrefillCompressOptions {
+struct PrefillCompressOptions : ScoringOptions {
   int64_t context_tokens = 0;  // L, >= 1.
   int64_t scored_tokens = 0;   // M, >= 1.
   int64_t max_windows = 1;     // Windows of L + M tokens; 0: as many as fit.
@@ -57,6 +68,7 @@ struct PrefillCompressOptions {
 
 struct PerplexityResult {
   double nll_sum = 0.0;
+  double nll_squared_sum = 0.0;  // Σ nll², for the standard error.
   int64_t tokens_scored = 0;
   int64_t tokens_processed = 0;  // Forwarded through the model, scored or not.
   double seconds = 0.0;          // Wall time of the forwards and scoring.
@@ -71,40 +83,57 @@ struct PerplexityResult {
   // Streaming only: per bucket of positions, NLL sum and count.
   std::vector<double> bucket_nll_sum;
   std::vector<int64_t> bucket_count;
+  // Against the reference (ScoringOptions::reference), when one ran; per scored token:
+  // KL(reference || cache) in nats, top-1 agreement, and nll - reference nll.
+  bool has_reference = false;
+  double kld_sum = 0.0;
+  double kld_p99 = 0.0;  // 99th percentile of the per-token KL divergence.
+  int64_t top1_agreements = 0;
+  double nll_difference_sum = 0.0;
+  double nll_difference_squared_sum = 0.0;
 
   double perplexity() const;
+  // llama.cpp's: perplexity × the standard error of the mean NLL (NaN below 2 tokens).
+  double perplexity_stderr() const;
   double tokens_per_second() const;
+  // With a reference: mean KL divergence, and the share of top-1 agreements in [0, 1].
+  double mean_kld() const;
+  double top1_agreement() const;
+  // With a reference: the 95% confidence interval of the perplexity change against the
+  // reference, in percent, from the paired per-token NLL differences (both saw the same
+  // tokens): 100 (exp(mean ± 1.96 standard error) - 1).
+  std::pair<double, double> change_percent_ci95() const;
 };
 
 // One result per factory, in order. Errors name the failing cache's index when
 // several run.
 absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const ChunkedOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress = nullptr);
 
 absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const StreamingOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress = nullptr);
 
 absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
-    const model::LlamaModel& model, const std::vector<int32_t>& tokens,
+    const model::DecoderModel& model, const std::vector<int32_t>& tokens,
     const PrefillCompressOptions& options, absl::Span<const CacheFactory> make_caches,
     const ProgressCallback& progress = nullptr);
 
 // Single-cache forms.
-absl::StatusOr<PerplexityResult> RunChunked(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunChunked(const model::DecoderModel& model,
                                             const std::vector<int32_t>& tokens,
                                             const ChunkedOptions& options,
                                             const CacheFactory& make_cache,
                                             const ProgressCallback& progress = nullptr);
-absl::StatusOr<PerplexityResult> RunStreaming(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunStreaming(const model::DecoderModel& model,
                                               const std::vector<int32_t>& tokens,
                                               const StreamingOptions& options,
                                               const CacheFactory& make_cache,
                                               const ProgressCallback& progress = nullptr);
-absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::LlamaModel& model,
+absl::StatusOr<PerplexityResult> RunPrefillCompress(const model::DecoderModel& model,
                                                     const std::vector<int32_t>& tokens,
                                                     const PrefillCompressOptions& options,
                                                     const CacheFactory& make_cache,

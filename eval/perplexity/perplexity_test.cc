@@ -10,6 +10,7 @@
 #include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
 #include "core/dense_tensor_store.h"
+#include "eval/model/llama_model.h"
 #include "eval/model/tiny_llama.h"
 #include "eval/testing/default_model.h"
 #include "eval/tokenizer/bpe_tokenizer.h"
@@ -192,6 +193,78 @@ TEST_F(TinyModelTest, LockstepBatchMatchesRunningAlone) {
   ASSERT_THAT(chunked_batch, IsOk());
   const double fp16_chunked = RunChunked(*model_, tokens_, chunked, fp16)->nll_sum;
   EXPECT_NEAR((*chunked_batch)[1].nll_sum, fp16_chunked, 1e-6 * fp16_chunked);
+}
+
+TEST_F(TinyModelTest, StandardErrorIsLlamaCpps) {
+  StreamingOptions options;
+  options.max_tokens = 40;
+  const PerplexityResult result = *RunStreaming(*model_, tokens_, options, Dense());
+  const std::vector<double> nll = ReferenceNll(0, 40);
+  double sum = 0, squares = 0;
+  for (double x : nll) sum += x, squares += x * x;
+  const double n = static_cast<double>(nll.size());
+  const double variance = (squares / n - (sum / n) * (sum / n)) * n / (n - 1);
+  const double expected = std::exp(sum / n) * std::sqrt(variance / n);
+  EXPECT_NEAR(result.perplexity_stderr(), expected, 1e-5 * expected);
+  EXPECT_FALSE(result.has_reference);
+  EXPECT_TRUE(std::isnan(result.mean_kld()));
+}
+
+TEST_F(TinyModelTest, ReferenceComparisonLeavesTheCachesNumbersAlone) {
+  const AttentionShape shape = model_->config().attention_shape();
+  const TensorStoreFactory half = [shape](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+    KVLAB_ASSIGN_OR_RETURN(auto s, DenseTensorStore::Create(shape.kv_heads, shape.head_dim,
+                                                            at::kHalf, at::kCPU));
+    return std::unique_ptr<TensorStore>(std::move(s));
+  };
+  const CacheFactory fp16 = [&]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+    KVLAB_ASSIGN_OR_RETURN(auto c, BaseKvCache::Create(shape, model_->rope(),
+                                                       PositionMode::kOriginal, at::kCPU, half, half));
+    return std::unique_ptr<KvCache>(std::move(c));
+  };
+  StreamingOptions plain;
+  plain.max_tokens = 40;
+  StreamingOptions compared = plain;
+  compared.reference = Dense();
+
+  // The dense cache against the dense reference: the same computation, so no
+  // divergence at all.
+  const PerplexityResult dense = *RunStreaming(*model_, tokens_, compared, Dense());
+  EXPECT_TRUE(dense.has_reference);
+  EXPECT_EQ(dense.nll_sum, RunStreaming(*model_, tokens_, plain, Dense())->nll_sum);
+  EXPECT_EQ(dense.kld_sum, 0.0);
+  EXPECT_EQ(dense.kld_p99, 0.0);
+  EXPECT_EQ(dense.top1_agreement(), 1.0);
+  EXPECT_EQ(dense.change_percent_ci95(), std::make_pair(0.0, 0.0));
+
+  // fp16 keys and values: the same nll as without the reference, a small positive
+  // divergence, and NLL differences that add up to the difference of the NLL sums.
+  const PerplexityResult half_alone = *RunStreaming(*model_, tokens_, plain, fp16);
+  const PerplexityResult half_compared = *RunStreaming(*model_, tokens_, compared, fp16);
+  EXPECT_EQ(half_compared.nll_sum, half_alone.nll_sum);
+  EXPECT_GT(half_compared.kld_sum, 0.0);
+  EXPECT_LT(half_compared.mean_kld(), 1e-3);
+  EXPECT_GE(half_compared.kld_p99, 0.0);
+  EXPECT_GE(half_compared.top1_agreement(), 0.9);
+  EXPECT_NEAR(half_compared.nll_difference_sum, half_alone.nll_sum - dense.nll_sum, 1e-9);
+  const auto [low, high] = half_compared.change_percent_ci95();
+  const double change = 100.0 * (half_alone.perplexity() / dense.perplexity() - 1.0);
+  EXPECT_LE(low, change + 1e-9);
+  EXPECT_GE(high, change - 1e-9);
+
+  // In a lockstep batch of two with chunked scoring, too.
+  ChunkedOptions chunked;
+  chunked.n_ctx = 32;
+  chunked.max_chunks = 2;
+  const std::vector<CacheFactory> both = {Dense(), fp16};
+  const std::vector<PerplexityResult> batch_plain = *RunChunked(*model_, tokens_, chunked, both);
+  chunked.reference = Dense();
+  const std::vector<PerplexityResult> batch_compared = *RunChunked(*model_, tokens_, chunked, both);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(batch_compared[i].nll_sum, batch_plain[i].nll_sum);
+    EXPECT_EQ(batch_compared[i].tokens_scored, 2 * 15);
+  }
+  EXPECT_GT(batch_compared[1].kld_sum, 0.0);
 }
 
 TEST_F(TinyModelTest, RejectsTooShortTextsAndBadSizes) {

@@ -1,0 +1,177 @@
+// Sliding-window layers and per-layer rotary embeddings in the base cache, alone and
+// under eviction.
+#include <ATen/ATen.h>
+
+#include "base/status_macros.h"
+#include "base/status_matchers.h"
+#include "core/base_kv_cache.h"
+#include "core/dense_tensor_store.h"
+#include "core/evicting_kv_cache.h"
+#include "core/eviction_policy.h"
+#include "core/reference_attention.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kQHeads = 4, kKvHeads = 2, kHeadDim = 8;
+constexpr double kGlobalBase = 10000.0, kLocalBase = 500.0;
+
+TensorStoreFactory Dense() {
+  return [](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+    KVLAB_ASSIGN_OR_RETURN(auto store,
+                           DenseTensorStore::Create(kKvHeads, kHeadDim, at::kFloat, at::kCPU));
+    return std::unique_ptr<TensorStore>(std::move(store));
+  };
+}
+
+RotaryEmbedding Rope(double base) {
+  return *RotaryEmbedding::Create(kHeadDim, kHeadDim, base, RopeStyle::kHalf);
+}
+
+// Layer 0 global (base kGlobalBase), layer 1 local with `window` (base kLocalBase).
+std::unique_ptr<BaseKvCache> MakeCache(int64_t window) {
+  AttentionShape shape{2, kQHeads, kKvHeads, kHeadDim, {0, window}};
+  absl::StatusOr<LayerRopes> ropes = LayerRopes::PerLayer({Rope(kGlobalBase), Rope(kLocalBase)});
+  EXPECT_THAT(ropes, IsOk());
+  absl::StatusOr<std::unique_ptr<BaseKvCache>> cache =
+      BaseKvCache::Create(shape, *ropes, PositionMode::kOriginal, at::kCPU, Dense(), Dense());
+  EXPECT_THAT(cache, IsOk());
+  return *std::move(cache);
+}
+
+struct Sequence {
+  at::Tensor q, k, v;  // [heads, n, d], unrotated
+};
+
+Sequence RandomSequence(int64_t n) {
+  return {at::randn({kQHeads, n, kHeadDim}), at::randn({kKvHeads, n, kHeadDim}),
+          at::randn({kKvHeads, n, kHeadDim})};
+}
+
+AttentionInputs Slice(const Sequence& s, int64_t begin, int64_t n) {
+  AttentionInputs in;
+  in.queries = s.q.narrow(1, begin, n).contiguous();
+  in.keys = s.k.narrow(1, begin, n).contiguous();
+  in.values = s.v.narrow(1, begin, n).contiguous();
+  in.first_position = begin;
+  return in;
+}
+
+// Query i attends keys max(0, i - window + 1)..i (window 0: 0..i), rotated with `base`.
+at::Tensor WindowedReference(const Sequence& s, int64_t window, double base) {
+  const int64_t n = s.q.size(1);
+  const at::Tensor positions = at::arange(n, at::kLong);
+  const at::Tensor q = testing::ReferenceRope(s.q, positions, base, kHeadDim, false);
+  const at::Tensor k = testing::ReferenceRope(s.k, positions, base, kHeadDim, false);
+  std::vector<at::Tensor> rows;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t first = window > 0 ? std::max<int64_t>(0, i - window + 1) : 0;
+    rows.push_back(testing::ReferenceAttention(q.narrow(1, i, 1), k.narrow(1, first, i + 1 - first),
+                                               s.v.narrow(1, first, i + 1 - first)));
+  }
+  return at::cat(rows, 1);
+}
+
+// Steps of uneven size, some longer than the window, match the windowed reference in
+// the local layer and full causal attention (with its own rope base) in the global one.
+TEST(BaseKvCacheWindowTest, StepsMatchWindowedReference) {
+  constexpr int64_t kWindow = 5, kTokens = 23;
+  auto cache = MakeCache(kWindow);
+  const Sequence s = RandomSequence(kTokens);
+  const at::Tensor global = WindowedReference(s, 0, kGlobalBase);
+  const at::Tensor local = WindowedReference(s, kWindow, kLocalBase);
+  int64_t begin = 0;
+  for (int64_t n : {3, 1, 7, 1, 1, 2, 8}) {
+    absl::StatusOr<AttentionResult> g = cache->Attend(0, Slice(s, begin, n));
+    absl::StatusOr<AttentionResult> l = cache->Attend(1, Slice(s, begin, n));
+    ASSERT_THAT(g, IsOk());
+    ASSERT_THAT(l, IsOk());
+    EXPECT_TRUE(at::allclose(g->output, global.narrow(1, begin, n), 1e-4, 1e-5)) << begin;
+    EXPECT_TRUE(at::allclose(l->output, local.narrow(1, begin, n), 1e-4, 1e-5)) << begin;
+    begin += n;
+    // Between steps the local layer holds exactly what the next query can see.
+    EXPECT_EQ(cache->Length(1), std::min(begin, kWindow - 1));
+    EXPECT_EQ(cache->Length(0), begin);
+  }
+  ASSERT_EQ(begin, kTokens);
+  EXPECT_TRUE(at::equal(cache->Positions(1),
+                        at::arange(kTokens - kWindow + 1, kTokens, at::kLong).repeat({kKvHeads, 1})));
+}
+
+// Dropped tokens leave storage: the held bytes are those of window - 1 tokens, and the
+// peak counts the longest step (window - 1 + n).
+TEST(BaseKvCacheWindowTest, MemoryShowsTheWindow) {
+  constexpr int64_t kWindow = 4;
+  auto cache = MakeCache(kWindow);
+  const Sequence s = RandomSequence(20);
+  ASSERT_THAT(cache->Attend(1, Slice(s, 0, 6)), IsOk());
+  for (int64_t t = 6; t < 20; ++t) ASSERT_THAT(cache->Attend(1, Slice(s, t, 1)), IsOk());
+  const int64_t token_bytes = 2 * kKvHeads * kHeadDim * 4;  // K and V, fp32.
+  const CacheMemory memory = cache->Memory();
+  EXPECT_EQ(memory.held_tokens, kWindow - 1);
+  EXPECT_EQ(memory.held_bytes, (kWindow - 1) * token_bytes);
+  EXPECT_EQ(memory.peak_held_bytes, 6 * token_bytes);
+}
+
+// Keeps the newest `budget` tokens, asking for every statistic so that the evicting
+// cache has to keep them aligned with what the window drops.
+class NewestPolicy : public EvictionPolicy {
+ public:
+  std::string Name() const override { return "newest"; }
+  PolicyNeeds Needs() const override { return {true, 2, true}; }
+  absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) override {
+    const int64_t length = context.positions.size(1);
+    EXPECT_EQ(context.accumulated_attention.size(1), length);
+    EXPECT_EQ(context.key_norms.size(1), length);
+    EXPECT_EQ(context.recent_attention.size(2), length);
+    return at::arange(length - context.budget, length, at::kLong)
+        .unsqueeze(0)
+        .expand({kKvHeads, context.budget})
+        .contiguous();
+  }
+};
+
+// A budget at or above the window changes nothing in a local layer; a smaller one
+// evicts inside the window, with statistics that stay one per held token.
+TEST(BaseKvCacheWindowTest, EvictionAppliesOnTopOfTheWindow) {
+  constexpr int64_t kWindow = 6, kTokens = 30;
+  const Sequence s = RandomSequence(kTokens);
+  const at::Tensor local = WindowedReference(s, kWindow, kLocalBase);
+  for (int64_t budget : {int64_t{3}, kWindow, int64_t{50}}) {
+    absl::StatusOr<std::unique_ptr<EvictingKvCache>> cache = EvictingKvCache::Create(
+        MakeCache(kWindow), std::make_unique<NewestPolicy>(), {budget, budget});
+    ASSERT_THAT(cache, IsOk());
+    ASSERT_THAT((*cache)->Attend(1, Slice(s, 0, 9)), IsOk());
+    for (int64_t t = 9; t < kTokens; ++t) {
+      absl::StatusOr<AttentionResult> out = (*cache)->Attend(1, Slice(s, t, 1));
+      ASSERT_THAT(out, IsOk());
+      if (budget >= kWindow - 1) {
+        EXPECT_TRUE(at::allclose(out->output, local.narrow(1, t, 1), 1e-4, 1e-5)) << t;
+      }
+      EXPECT_EQ((*cache)->Length(1), std::min(budget, kWindow - 1));
+    }
+  }
+}
+
+TEST(BaseKvCacheWindowTest, RejectsInconsistentLayers) {
+  const LayerRopes ropes = *LayerRopes::PerLayer({Rope(kGlobalBase), Rope(kLocalBase)});
+  EXPECT_THAT(BaseKvCache::Create({3, kQHeads, kKvHeads, kHeadDim}, ropes,
+                                  PositionMode::kOriginal, at::kCPU, Dense(), Dense()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2 ropes for 3 layers")));
+  EXPECT_THAT(BaseKvCache::Create({2, kQHeads, kKvHeads, kHeadDim, {0}}, ropes,
+                                  PositionMode::kOriginal, at::kCPU, Dense(), Dense()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 sliding windows")));
+  EXPECT_THAT(BaseKvCache::Create({2, kQHeads, kKvHeads, kHeadDim, {0, -1}}, ropes,
+                                  PositionMode::kOriginal, at::kCPU, Dense(), Dense()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sliding window")));
+  EXPECT_THAT(LayerRopes::PerLayer({Rope(kGlobalBase),
+                                    *RotaryEmbedding::Create(4, 4, 100.0, RopeStyle::kHalf)}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("head_dim")));
+}
+
+}  // namespace
+}  // namespace kvlab

@@ -1,0 +1,58 @@
+#include "eval/model/decoder_model.h"
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+#include "core/dense_tensor_store.h"
+
+namespace kvlab::model {
+
+absl::Status CheckTokenIds(const at::Tensor& tokens, int64_t vocab) {
+  if (tokens.scalar_type() != at::kLong) {
+    return absl::InvalidArgumentError("token ids must be int64");
+  }
+  if (tokens.numel() > 0 &&
+      (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= vocab)) {
+    return absl::InvalidArgumentError(absl::StrFormat("token ids must be in [0, %d)", vocab));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckForwardArguments(const at::Tensor& tokens, absl::Span<KvCache* const> caches,
+                                   int num_layers, int64_t vocab, c10::Device device) {
+  if (tokens.dim() != 2 || tokens.scalar_type() != at::kLong) {
+    return absl::InvalidArgumentError("forward expects int64 tokens [batch, n]");
+  }
+  if (static_cast<int64_t>(caches.size()) != tokens.size(0)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "forward got %d caches for a batch of %d", caches.size(), tokens.size(0)));
+  }
+  for (KvCache* cache : caches) {
+    if (cache == nullptr || cache->num_layers() != num_layers) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("forward needs one cache of %d layers per row", num_layers));
+    }
+  }
+  if (tokens.is_cpu()) return CheckTokenIds(tokens, vocab);
+  if (tokens.device() != device) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "forward got tokens on %s for a model on %s", tokens.device().str(), device.str()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCacheFor(const AttentionShape& shape,
+                                                          const LayerRopes& ropes,
+                                                          c10::Device device) {
+  const TensorStoreFactory dense = [shape, device](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+    KVLAB_ASSIGN_OR_RETURN(auto store, DenseTensorStore::Create(shape.kv_heads, shape.head_dim,
+                                                                at::kFloat, device));
+    return std::unique_ptr<TensorStore>(std::move(store));
+  };
+  KVLAB_ASSIGN_OR_RETURN(auto cache, BaseKvCache::Create(shape, ropes, PositionMode::kOriginal,
+                                                         device, dense, dense));
+  return std::unique_ptr<KvCache>(std::move(cache));
+}
+
+}  // namespace kvlab::model

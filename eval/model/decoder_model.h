@@ -1,0 +1,107 @@
+// DecoderModel: what the perplexity protocols and the experiment runner need of a
+// decoder-only language model, whatever its architecture.
+//
+// Each architecture (LlamaModel, Gemma3Model) implements it in its own files;
+// LoadModel() (load_model.h) picks one from the GGUF's general.architecture.
+//
+//   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, LoadModel(*file, {}));
+//   KVLAB_ASSIGN_OR_RETURN(auto cache, model->NewDenseCache());
+//   KVLAB_ASSIGN_OR_RETURN(at::Tensor hidden, model->Forward(tokens, 0, {cache.get()}));
+//   at::Tensor logits = model->Logits(hidden);
+//
+// Attention goes through KvCache::Attend() only: a model never holds keys or values.
+// Forward() is thread-compatible; the weights are immutable after loading.
+#ifndef KVLAB_EVAL_MODEL_DECODER_MODEL_H_
+#define KVLAB_EVAL_MODEL_DECODER_MODEL_H_
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/base_kv_cache.h"
+#include "core/kv_cache.h"
+#include "core/rotary_embedding.h"
+
+namespace kvlab::model {
+
+struct LoadOptions {
+  c10::Device device = c10::kCPU;
+  // Dtype the projection and embedding matrices are kept in: at::kFloat (default),
+  // at::kBFloat16 or at::kHalf. Norm weights, the residual stream and everything
+  // handed to the caches stay fp32; each matmul rounds its input to this dtype and
+  // widens its output back to fp32.
+  at::ScalarType weight_dtype = at::kFloat;
+};
+
+// The facts about a model that reports and cache builders need.
+struct ModelInfo {
+  std::string architecture;  // general.architecture
+  std::string name;          // general.name, for reports.
+  // Layers, heads, head dim, and the sliding window of each layer (empty if none).
+  AttentionShape attention;
+  int64_t vocab = 0;
+  int64_t context_length = 0;  // Positions the model was trained for; 0 if unknown.
+
+  // Elements per token of a cache that holds every layer's keys and values, times
+  // `element_bytes`; a sliding-window layer holds fewer tokens, not smaller ones.
+  int64_t DenseCacheBytesPerToken(int64_t element_bytes) const {
+    return 2 * attention.num_layers * attention.kv_heads * attention.head_dim * element_bytes;
+  }
+};
+
+class DecoderModel {
+ public:
+  virtual ~DecoderModel() = default;
+
+  virtual ModelInfo info() const = 0;
+  // The rotary embedding of each layer, for the caches built for this model.
+  virtual LayerRopes ropes() const = 0;
+  virtual c10::Device device() const = 0;
+  virtual at::ScalarType weight_dtype() const = 0;
+  // Bytes of every weight tensor the model holds (a tied output projection counted once).
+  virtual int64_t WeightBytes() const = 0;
+
+  // Fails with InvalidArgument unless `tokens` is int64 with every id in [0, vocab).
+  // Reads the ids on the host: a device tensor costs a round trip.
+  virtual absl::Status CheckTokens(const at::Tensor& tokens) const = 0;
+
+  // Runs tokens [batch, n] (int64) at positions first_position.. through the model, with
+  // caches[b] holding row b's context. Returns the final normalised hidden states
+  // [batch, n, hidden] fp32. Tokens on the CPU are checked with CheckTokens(); tokens
+  // already on the model's device are not (no host round trip per step): the caller
+  // checks them once, before moving them there.
+  virtual absl::StatusOr<at::Tensor> Forward(const at::Tensor& tokens, int64_t first_position,
+                                             absl::Span<KvCache* const> caches) const = 0;
+
+  // Output projection: hidden [..., hidden] -> logits [..., vocab] fp32.
+  virtual at::Tensor Logits(const at::Tensor& hidden) const = 0;
+
+  // A dense fp32 cache for this model on its device (the baseline; experiments build
+  // others from their configs).
+  virtual absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCache() const = 0;
+};
+
+// Shared by the implementations.
+
+// InvalidArgument unless `tokens` is int64 with every id in [0, vocab).
+absl::Status CheckTokenIds(const at::Tensor& tokens, int64_t vocab);
+
+// The argument checks of DecoderModel::Forward(): tokens [batch, n] int64, one cache of
+// `num_layers` layers per row, tokens on the CPU (then checked against `vocab`) or on
+// `device`.
+absl::Status CheckForwardArguments(const at::Tensor& tokens, absl::Span<KvCache* const> caches,
+                                   int num_layers, int64_t vocab, c10::Device device);
+
+// A dense fp32 cache of `shape` (sliding windows included) on `device`.
+absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCacheFor(const AttentionShape& shape,
+                                                          const LayerRopes& ropes,
+                                                          c10::Device device);
+
+}  // namespace kvlab::model
+
+#endif  // KVLAB_EVAL_MODEL_DECODER_MODEL_H_

@@ -1,0 +1,132 @@
+#include "eval/model/gemma3_config.h"
+
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+
+namespace kvlab::model {
+
+namespace {
+
+// Reads an optional key, leaving `value` unchanged when absent.
+absl::Status ReadOptionalInt(const gguf::GgufFile& file, const char* key, int64_t& value) {
+  if (file.FindMetadata(key) == nullptr) return absl::OkStatus();
+  KVLAB_ASSIGN_OR_RETURN(value, file.GetInt(key));
+  return absl::OkStatus();
+}
+
+absl::Status ReadOptionalDouble(const gguf::GgufFile& file, const char* key, double& value) {
+  if (file.FindMetadata(key) == nullptr) return absl::OkStatus();
+  KVLAB_ASSIGN_OR_RETURN(value, file.GetDouble(key));
+  return absl::OkStatus();
+}
+
+// Which layers are local: gemma3.attention.sliding_window_pattern as a period P (every
+// P-th layer global, the last of each period) or as one bool per layer.
+absl::StatusOr<std::vector<bool>> ReadLocalLayers(const gguf::GgufFile& file, int num_layers) {
+  constexpr char kKey[] = "gemma3.attention.sliding_window_pattern";
+  int64_t period = 6;  // Gemma 3's five local layers per global one.
+  if (const gguf::GgufValue* value = file.FindMetadata(kKey);
+      value != nullptr && value->type() == gguf::ValueType::kArray) {
+    KVLAB_ASSIGN_OR_RETURN(const gguf::GgufValue::Array* array, value->AsArray());
+    if (static_cast<int>(array->size()) != num_layers) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: %s has %d entries for %d layers", file.path(), kKey, array->size(), num_layers));
+    }
+    std::vector<bool> local;
+    for (const gguf::GgufValue& element : *array) {
+      absl::StatusOr<bool> is_local = element.AsBool();
+      if (!is_local.ok()) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: %s must be an integer or an array of bools", file.path(), kKey));
+      }
+      local.push_back(*is_local);
+    }
+    return local;
+  }
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, kKey, period));
+  if (period < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: %s must be >= 0, got %d", file.path(), kKey, period));
+  }
+  std::vector<bool> local(num_layers);
+  // As llama.cpp: a period of 0 makes every layer local.
+  for (int i = 0; i < num_layers; ++i) local[i] = period == 0 || i % period < period - 1;
+  return local;
+}
+
+}  // namespace
+
+absl::StatusOr<Gemma3Config> Gemma3Config::FromGguf(const gguf::GgufFile& file) {
+  KVLAB_ASSIGN_OR_RETURN(const std::string architecture, file.GetString("general.architecture"));
+  if (architecture != "gemma3") {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: general.architecture is '%s', not 'gemma3'", file.path(), architecture));
+  }
+  Gemma3Config c;
+  if (file.FindMetadata("general.name") != nullptr) {
+    KVLAB_ASSIGN_OR_RETURN(c.name, file.GetString("general.name"));
+  }
+  KVLAB_ASSIGN_OR_RETURN(const int64_t layers, file.GetInt("gemma3.block_count"));
+  c.num_layers = static_cast<int>(layers);
+  KVLAB_ASSIGN_OR_RETURN(c.hidden, file.GetInt("gemma3.embedding_length"));
+  KVLAB_ASSIGN_OR_RETURN(c.ffn, file.GetInt("gemma3.feed_forward_length"));
+  KVLAB_ASSIGN_OR_RETURN(c.q_heads, file.GetInt("gemma3.attention.head_count"));
+  c.kv_heads = c.q_heads;
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.head_count_kv", c.kv_heads));
+  if (layers <= 0 || layers > 4096 || c.hidden <= 0 || c.ffn <= 0 || c.q_heads <= 0 ||
+      c.kv_heads <= 0 || c.q_heads % c.kv_heads != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: inconsistent gemma3 hyperparameters: block_count=%d embedding_length=%d "
+        "feed_forward_length=%d head_count=%d head_count_kv=%d",
+        file.path(), layers, c.hidden, c.ffn, c.q_heads, c.kv_heads));
+  }
+  c.head_dim = c.hidden / c.q_heads;
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.key_length", c.head_dim));
+  int64_t value_dim = c.head_dim;
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.value_length", value_dim));
+  if (c.head_dim <= 0 || value_dim != c.head_dim) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: gemma3.attention.key_length (%d) and value_length (%d) must be equal and > 0",
+        file.path(), c.head_dim, value_dim));
+  }
+  c.rope_dim = c.head_dim;
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.rope.dimension_count", c.rope_dim));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, "gemma3.rope.freq_base", c.rope_base));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, "gemma3.rope.freq_base_swa", c.local_rope_base));
+  KVLAB_ASSIGN_OR_RETURN(c.rms_eps, file.GetDouble("gemma3.attention.layer_norm_rms_epsilon"));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.context_length", c.context_length));
+  KVLAB_RETURN_IF_ERROR(
+      ReadOptionalDouble(file, "gemma3.final_logit_softcapping", c.final_logit_softcap));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.sliding_window", c.sliding_window));
+  if (c.sliding_window < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: gemma3.attention.sliding_window must be >= 0, got %d", file.path(), c.sliding_window));
+  }
+  if (c.sliding_window > 0) {
+    KVLAB_ASSIGN_OR_RETURN(c.local_layers, ReadLocalLayers(file, c.num_layers));
+  } else {
+    c.local_layers.assign(c.num_layers, false);
+  }
+  c.query_scale = 1.0 / std::sqrt(static_cast<double>(
+                            c.num_layers == 62 ? c.hidden / c.q_heads : c.head_dim));
+
+  KVLAB_ASSIGN_OR_RETURN(const gguf::TensorInfo* embedding, file.FindTensor("token_embd.weight"));
+  if (embedding->dims.size() != 2 || embedding->dims[0] != c.hidden) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: token_embd.weight must be [vocab, %d]", file.path(), c.hidden));
+  }
+  c.vocab = embedding->dims[1];
+  c.tied_embeddings = !file.FindTensor("output.weight").ok();
+  return c;
+}
+
+AttentionShape Gemma3Config::attention_shape() const {
+  AttentionShape shape{num_layers, q_heads, kv_heads, head_dim};
+  shape.sliding_window.resize(num_layers);
+  for (int i = 0; i < num_layers; ++i) shape.sliding_window[i] = local_layers[i] ? sliding_window : 0;
+  return shape;
+}
+
+}  // namespace kvlab::model

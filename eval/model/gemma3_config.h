@@ -1,0 +1,57 @@
+// Gemma3Config: the hyperparameters of a Gemma 3 model, read from GGUF metadata.
+//
+// Gemma 3 differs from Llama in ways the metadata partly states and partly leaves to
+// convention; the conventions here are llama.cpp's, whose perplexity tool is the
+// reference for this architecture:
+//   - local (sliding-window) layers interleave with global ones: with
+//     gemma3.attention.sliding_window_pattern = P (default 6), layer i is global when
+//     i % P == P - 1; the key may also be one bool per layer (true: local);
+//   - local layers rotate with gemma3.rope.freq_base_swa (default 10,000), global ones
+//     with gemma3.rope.freq_base; rotation pairs (x[i], x[i + d/2]) (NEOX style);
+//   - queries are scaled by 1/sqrt(head_dim), except for the 62-layer model (27B),
+//     which scales by 1/sqrt(hidden / heads), as Google's reference configuration does.
+#ifndef KVLAB_EVAL_MODEL_GEMMA3_CONFIG_H_
+#define KVLAB_EVAL_MODEL_GEMMA3_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/base_kv_cache.h"
+#include "eval/gguf/gguf_file.h"
+
+namespace kvlab::model {
+
+struct Gemma3Config {
+  std::string name;       // general.name, for reports.
+  int num_layers = 0;     // gemma3.block_count
+  int64_t hidden = 0;     // gemma3.embedding_length
+  int64_t ffn = 0;        // gemma3.feed_forward_length
+  int64_t q_heads = 0;    // gemma3.attention.head_count
+  int64_t kv_heads = 0;   // gemma3.attention.head_count_kv (default: q_heads)
+  int64_t head_dim = 0;   // gemma3.attention.key_length (default: hidden / q_heads)
+  int64_t vocab = 0;      // rows of token_embd.weight
+  int64_t rope_dim = 0;   // gemma3.rope.dimension_count (default: head_dim)
+  double rope_base = 10000.0;        // gemma3.rope.freq_base (global layers)
+  double local_rope_base = 10000.0;  // gemma3.rope.freq_base_swa (local layers)
+  double rms_eps = 1e-6;             // gemma3.attention.layer_norm_rms_epsilon
+  int64_t context_length = 0;        // gemma3.context_length (0 if absent)
+  // Tokens a local layer's query sees, itself included (gemma3.attention.sliding_window);
+  // 0: every layer is global.
+  int64_t sliding_window = 0;
+  std::vector<bool> local_layers;  // One per layer: true for a sliding-window layer.
+  double query_scale = 0.0;        // Multiplies q·k (see above).
+  double final_logit_softcap = 0.0;  // gemma3.final_logit_softcapping; 0: none.
+  bool tied_embeddings = false;      // true when the file has no output.weight
+
+  // Reads and validates the configuration; errors name the file and the key.
+  static absl::StatusOr<Gemma3Config> FromGguf(const gguf::GgufFile& file);
+
+  // The cache geometry, with each local layer's window.
+  AttentionShape attention_shape() const;
+};
+
+}  // namespace kvlab::model
+
+#endif  // KVLAB_EVAL_MODEL_GEMMA3_CONFIG_H_

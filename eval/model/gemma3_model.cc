@@ -1,0 +1,179 @@
+#include "eval/model/gemma3_model.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+#include "base/device.h"
+#include "base/status_macros.h"
+#include "base/torch_status.h"
+#include "eval/gguf/gguf_tensor.h"
+
+namespace kvlab::model {
+
+namespace {
+
+// y = x W^T, in W's dtype, returned as fp32.
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight) {
+  if (weight.scalar_type() == at::kFloat) return at::linear(x, weight);
+  return at::linear(x.to(weight.scalar_type()), weight).to(at::kFloat);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const gguf::GgufFile& file,
+                                                              const LoadOptions& options) {
+  KVLAB_ASSIGN_OR_RETURN(Gemma3Config config, Gemma3Config::FromGguf(file));
+  KVLAB_RETURN_IF_ERROR(CheckDeviceAvailable(options.device));
+  if (!gguf::IsLoadableDtype(options.weight_dtype)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "model weight dtype must be float32, bfloat16 or float16, not %s",
+        c10::toString(options.weight_dtype)));
+  }
+  // Local and global layers rotate with different bases.
+  KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding global_rope,
+                         RotaryEmbedding::Create(config.head_dim, config.rope_dim,
+                                                 config.rope_base, RopeStyle::kHalf));
+  KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding local_rope,
+                         RotaryEmbedding::Create(config.head_dim, config.rope_dim,
+                                                 config.local_rope_base, RopeStyle::kHalf));
+  std::vector<RotaryEmbedding> per_layer;
+  for (int i = 0; i < config.num_layers; ++i) {
+    per_layer.push_back(config.local_layers[i] ? local_rope : global_rope);
+  }
+  KVLAB_ASSIGN_OR_RETURN(LayerRopes ropes, LayerRopes::PerLayer(std::move(per_layer)));
+  std::unique_ptr<Gemma3Model> model(new Gemma3Model(config, std::move(ropes), options));
+
+  const int64_t h = config.hidden, d = config.head_dim;
+  const auto load = [&](const std::string& name,
+                        std::vector<int64_t> shape) -> absl::StatusOr<at::Tensor> {
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor t,
+                           gguf::LoadTensor(file, name, shape, options.weight_dtype));
+    return CatchTorchErrors(absl::StrFormat("%s: moving '%s' to %s", file.path(), name,
+                                            options.device.str()),
+                            [&]() -> absl::StatusOr<at::Tensor> { return t.to(options.device); });
+  };
+  // Norm weights stay fp32: they scale activations and cost nothing.
+  const auto load_norm = [&](const std::string& name, int64_t size) -> absl::StatusOr<at::Tensor> {
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor t, gguf::LoadTensor(file, name, {size}));
+    return t.to(options.device);
+  };
+  c10::InferenceMode inference;
+  KVLAB_ASSIGN_OR_RETURN(model->token_embedding_, load("token_embd.weight", {config.vocab, h}));
+  KVLAB_ASSIGN_OR_RETURN(model->output_norm_, load_norm("output_norm.weight", h));
+  if (config.tied_embeddings) {
+    model->output_ = model->token_embedding_;
+  } else {
+    KVLAB_ASSIGN_OR_RETURN(model->output_, load("output.weight", {config.vocab, h}));
+  }
+  for (int i = 0; i < config.num_layers; ++i) {
+    const std::string prefix = absl::StrFormat("blk.%d.", i);
+    Layer layer;
+    KVLAB_ASSIGN_OR_RETURN(layer.attn_norm, load_norm(prefix + "attn_norm.weight", h));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor q, load(prefix + "attn_q.weight", {config.q_heads * d, h}));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor k, load(prefix + "attn_k.weight", {config.kv_heads * d, h}));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor v, load(prefix + "attn_v.weight", {config.kv_heads * d, h}));
+    // One projection for Q, K and V (and one for gate and up) halves the matmul count.
+    layer.qkv = at::cat({q, k, v}, 0);
+    KVLAB_ASSIGN_OR_RETURN(layer.q_norm, load_norm(prefix + "attn_q_norm.weight", d));
+    KVLAB_ASSIGN_OR_RETURN(layer.k_norm, load_norm(prefix + "attn_k_norm.weight", d));
+    KVLAB_ASSIGN_OR_RETURN(layer.output,
+                           load(prefix + "attn_output.weight", {h, config.q_heads * d}));
+    KVLAB_ASSIGN_OR_RETURN(layer.post_attn_norm,
+                           load_norm(prefix + "post_attention_norm.weight", h));
+    KVLAB_ASSIGN_OR_RETURN(layer.ffn_norm, load_norm(prefix + "ffn_norm.weight", h));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor gate, load(prefix + "ffn_gate.weight", {config.ffn, h}));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor up, load(prefix + "ffn_up.weight", {config.ffn, h}));
+    layer.gate_up = at::cat({gate, up}, 0);
+    KVLAB_ASSIGN_OR_RETURN(layer.down, load(prefix + "ffn_down.weight", {h, config.ffn}));
+    KVLAB_ASSIGN_OR_RETURN(layer.post_ffn_norm, load_norm(prefix + "post_ffw_norm.weight", h));
+    model->layers_.push_back(std::move(layer));
+  }
+  return model;
+}
+
+int64_t Gemma3Model::WeightBytes() const {
+  const auto bytes = [](const at::Tensor& t) { return static_cast<int64_t>(t.nbytes()); };
+  int64_t total = bytes(token_embedding_) + bytes(output_norm_);
+  if (!output_.is_same(token_embedding_)) total += bytes(output_);
+  for (const Layer& l : layers_) {
+    for (const at::Tensor* t : {&l.attn_norm, &l.qkv, &l.q_norm, &l.k_norm, &l.output,
+                                &l.post_attn_norm, &l.ffn_norm, &l.gate_up, &l.down,
+                                &l.post_ffn_norm}) {
+      total += bytes(*t);
+    }
+  }
+  return total;
+}
+
+at::Tensor Gemma3Model::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
+  return x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_eps) * weight;
+}
+
+absl::StatusOr<at::Tensor> Gemma3Model::Forward(const at::Tensor& tokens, int64_t first_position,
+                                                absl::Span<KvCache* const> caches) const {
+  KVLAB_RETURN_IF_ERROR(CheckForwardArguments(tokens, caches, config_.num_layers, config_.vocab,
+                                              options_.device));
+  c10::InferenceMode inference;
+  return CatchTorchErrors("model forward", [&] {
+    return ForwardUnchecked(tokens.to(options_.device), first_position, caches);
+  });
+}
+
+absl::StatusOr<at::Tensor> Gemma3Model::ForwardUnchecked(const at::Tensor& tokens,
+                                                         int64_t first_position,
+                                                         absl::Span<KvCache* const> caches) const {
+  const int64_t batch = tokens.size(0), n = tokens.size(1);
+  const int64_t d = config_.head_dim, hq = config_.q_heads, hkv = config_.kv_heads;
+  // The cache scales q·k by 1/sqrt(head_dim); a model that wants another scale gets it
+  // by scaling its queries first (RoPE is linear, so before or after is the same).
+  const double query_factor = config_.query_scale * std::sqrt(static_cast<double>(d));
+  const bool rescale_queries = std::abs(query_factor - 1.0) > 1e-12;
+  at::Tensor x = at::embedding(token_embedding_, tokens).to(at::kFloat) *
+                 std::sqrt(static_cast<double>(config_.hidden));  // [batch, n, hidden]
+  for (int i = 0; i < config_.num_layers; ++i) {
+    const Layer& layer = layers_[i];
+    const at::Tensor qkv = Linear(RmsNorm(x, layer.attn_norm), layer.qkv);
+    // [batch, n, heads * d] -> [batch, heads, n, d], each head RMS-normalised when asked.
+    const auto heads = [&](int64_t offset, int64_t count, const at::Tensor* norm) {
+      at::Tensor t = qkv.narrow(-1, offset * d, count * d).view({batch, n, count, d});
+      if (norm != nullptr) t = RmsNorm(t, *norm);
+      return t.transpose(1, 2);
+    };
+    at::Tensor q = heads(0, hq, &layer.q_norm);
+    if (rescale_queries) q = q * query_factor;
+    const at::Tensor k = heads(hq, hkv, &layer.k_norm), v = heads(hq + hkv, hkv, nullptr);
+    std::vector<at::Tensor> attended;
+    attended.reserve(batch);
+    for (int64_t b = 0; b < batch; ++b) {
+      AttentionInputs inputs;
+      inputs.queries = q[b].contiguous();
+      inputs.keys = k[b].contiguous();
+      inputs.values = v[b].contiguous();
+      inputs.first_position = first_position;
+      KVLAB_ASSIGN_OR_RETURN(AttentionResult result, caches[b]->Attend(i, inputs));
+      attended.push_back(std::move(result.output));
+    }
+    // [batch, q_heads, n, d] -> [batch, n, q_heads * d]
+    const at::Tensor attention = at::stack(attended).transpose(1, 2).reshape({batch, n, hq * d});
+    x = x + RmsNorm(Linear(attention, layer.output), layer.post_attn_norm);
+    const at::Tensor gate_up = Linear(RmsNorm(x, layer.ffn_norm), layer.gate_up);
+    const at::Tensor gate = gate_up.narrow(-1, 0, config_.ffn);
+    const at::Tensor up = gate_up.narrow(-1, config_.ffn, config_.ffn);
+    x = x + RmsNorm(Linear(at::gelu(gate, "tanh") * up, layer.down), layer.post_ffn_norm);
+  }
+  return RmsNorm(x, output_norm_);
+}
+
+at::Tensor Gemma3Model::Logits(const at::Tensor& hidden) const {
+  c10::InferenceMode inference;
+  at::Tensor logits = Linear(hidden, output_);
+  if (config_.final_logit_softcap > 0.0) {
+    logits = at::tanh(logits / config_.final_logit_softcap) * config_.final_logit_softcap;
+  }
+  return logits;
+}
+
+}  // namespace kvlab::model
