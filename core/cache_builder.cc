@@ -1,5 +1,8 @@
 #include "core/cache_builder.h"
 
+#include <atomic>
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/device.h"
@@ -103,13 +106,15 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
     return absl::Status(budgets.status().code(),
                         absl::StrCat("eviction.", budgets.status().message()));
   }
+  // Numbers the caches this factory makes (EvictionContext::sequence).
+  auto made = std::make_shared<std::atomic<int64_t>>(0);
   return KvCacheFactory([make_base, make_policy, budgets = *budgets,
-                         schedule = context.eviction_schedule]()
-                            -> absl::StatusOr<std::unique_ptr<KvCache>> {
+                         schedule = context.eviction_schedule,
+                         made]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> base, make_base());
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<EvictionPolicy> policy, make_policy());
     KVLAB_ASSIGN_OR_RETURN(auto cache, EvictingKvCache::Create(std::move(base), std::move(policy),
-                                                               budgets, schedule));
+                                                               budgets, schedule, (*made)++));
     return std::unique_ptr<KvCache>(std::move(cache));
   });
 }

@@ -11,7 +11,7 @@ namespace kvlab {
 
 absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
-    std::vector<int64_t> layer_budgets, EvictionSchedule schedule) {
+    std::vector<int64_t> layer_budgets, EvictionSchedule schedule, int64_t sequence) {
   if (inner == nullptr || policy == nullptr) {
     return absl::InvalidArgumentError("evicting cache needs an inner cache and a policy");
   }
@@ -23,17 +23,20 @@ absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     if (b < 1) return absl::InvalidArgumentError("every layer budget must be >= 1");
   }
   return std::unique_ptr<EvictingKvCache>(
-      new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets), schedule));
+      new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets), schedule,
+                          sequence));
 }
 
 EvictingKvCache::EvictingKvCache(std::unique_ptr<KvCache> inner,
                                  std::unique_ptr<EvictionPolicy> policy,
-                                 std::vector<int64_t> budgets, EvictionSchedule schedule)
+                                 std::vector<int64_t> budgets, EvictionSchedule schedule,
+                                 int64_t sequence)
     : inner_(std::move(inner)),
       policy_(std::move(policy)),
       needs_(policy_->Needs()),
       budgets_(std::move(budgets)),
       schedule_(schedule),
+      sequence_(sequence),
       stats_(inner_->num_layers()) {}
 
 absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const AttentionInputs& inputs) {
@@ -110,6 +113,7 @@ absl::Status EvictingKvCache::Evict(int layer, const AttentionStats& stats) {
   context.num_layers = num_layers();
   context.budget = budgets_[layer];
   context.step = s.step;
+  context.sequence = sequence_;
   context.positions = inner_->Positions(layer);
   if (s.accumulated != nullptr) context.accumulated_attention = s.accumulated->View();
   if (s.key_norms != nullptr) context.key_norms = s.key_norms->View();

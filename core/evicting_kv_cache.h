@@ -35,7 +35,7 @@ class EvictingKvCache : public KvCache {
   static absl::StatusOr<std::unique_ptr<EvictingKvCache>> Create(
       std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
       std::vector<int64_t> layer_budgets,
-      EvictionSchedule schedule = EvictionSchedule::kWheneverOverBudget);
+      EvictionSchedule schedule = EvictionSchedule::kWheneverOverBudget, int64_t sequence = 0);
 
   absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override;
   absl::Status Retain(int layer, const at::Tensor& keep) override;
@@ -55,7 +55,7 @@ class EvictingKvCache : public KvCache {
   };
 
   EvictingKvCache(std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
-                  std::vector<int64_t> budgets, EvictionSchedule schedule);
+                  std::vector<int64_t> budgets, EvictionSchedule schedule, int64_t sequence);
   absl::Status Evict(int layer, const AttentionStats& stats);
 
   std::unique_ptr<KvCache> inner_;
@@ -63,6 +63,7 @@ class EvictingKvCache : public KvCache {
   PolicyNeeds needs_;
   std::vector<int64_t> budgets_;
   EvictionSchedule schedule_;
+  int64_t sequence_;  // EvictionContext::sequence.
   std::vector<LayerStats> stats_;
 };
 

@@ -121,10 +121,11 @@ TEST(EvictingKvCacheTest, OnceAfterPrefillCompressesThePrefillThenOnlyAppends) {
   auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{true, 2, true});
   RecordingPolicy* policy = recording.get();
   auto cache = *EvictingKvCache::Create(MakeBase(), std::move(recording), {4},
-                                        EvictionSchedule::kOnceAfterPrefill);
+                                        EvictionSchedule::kOnceAfterPrefill, /*sequence=*/5);
   ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(6), 0)), IsOk());
   EXPECT_EQ(policy->calls, 1);
   EXPECT_EQ(policy->last.step, 6);
+  EXPECT_EQ(policy->last.sequence, 5);
   EXPECT_EQ(cache->Length(0), 4);
   // The policy's statistics are freed with the prefill compressed: what metadata is
   // left is the base cache's own, as for four tokens that were never evicted.

@@ -47,6 +47,10 @@ struct EvictionContext {
   int64_t budget = 0;
   // Tokens the sequence has processed so far, the current step's included.
   int64_t step = 0;
+  // Which sequence the cache serves: its factory numbers the caches it makes 0, 1, ...
+  // (a protocol makes one per chunk or window). A policy that draws random numbers
+  // mixes it into its seed, so each sequence draws its own, reproducibly.
+  int64_t sequence = 0;
   at::Tensor positions;              // int64 original positions.
   at::Tensor accumulated_attention;  // fp32
   at::Tensor recent_attention;       // fp32 [kv_heads, queries, length]

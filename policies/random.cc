@@ -14,11 +14,19 @@ namespace {
 
 class RandomPolicy : public ScoredEvictionPolicy {
  public:
-  RandomPolicy(uint64_t seed, ProtectedTokens keep) : engine_(seed), keep_(keep) {}
+  RandomPolicy(uint64_t seed, ProtectedTokens keep) : seed_(seed), keep_(keep) {}
   std::string Name() const override { return "random"; }
 
  protected:
   absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {
+    if (!seeded_) {
+      // Sequence 0 draws from the seed itself; every later sequence (the next window
+      // or chunk, from a fresh cache) from a stream of its own.
+      engine_.seed(context.sequence == 0
+                       ? seed_
+                       : SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(context.sequence))));
+      seeded_ = true;
+    }
     std::vector<float> scores(context.positions.numel());
     std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
     for (float& s : scores) s = uniform(engine_);
@@ -27,6 +35,16 @@ class RandomPolicy : public ScoredEvictionPolicy {
   ProtectedTokens Protected(const EvictionContext&) const override { return keep_; }
 
  private:
+  // Steele, Lea and Flood's SplitMix64 finalizer: nearby inputs give unrelated seeds.
+  static uint64_t SplitMix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+
+  uint64_t seed_;
+  bool seeded_ = false;
   std::mt19937_64 engine_;
   ProtectedTokens keep_;
 };

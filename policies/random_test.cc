@@ -25,6 +25,19 @@ TEST(RandomPolicyTest, SameSeedSameChoiceDifferentSeedDifferentChoice) {
   EXPECT_GE(kept_a.max().item<int64_t>(), 50);
 }
 
+TEST(RandomPolicyTest, EachSequenceDrawsItsOwnReproducibly) {
+  RandomOptions options;
+  options.set_seed(7);
+  EvictionContext first = testing::MakeContext(2, 100, 10);
+  EvictionContext second = first;
+  second.sequence = 1;
+  const at::Tensor kept_first = testing::KeptPositions(*testing::MakePolicy("random", options).value(), first);
+  const at::Tensor kept_second = testing::KeptPositions(*testing::MakePolicy("random", options).value(), second);
+  EXPECT_FALSE(at::equal(kept_first, kept_second));
+  EXPECT_TRUE(at::equal(kept_second,
+                        testing::KeptPositions(*testing::MakePolicy("random", options).value(), second)));
+}
+
 TEST(RandomPolicyTest, RespectsProtectedTokens) {
   RandomOptions options;
   options.set_sink_tokens(2);
