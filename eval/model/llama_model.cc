@@ -7,8 +7,6 @@
 #include "base/device.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
-#include "core/base_kv_cache.h"
-#include "core/dense_tensor_store.h"
 #include "eval/gguf/gguf_tensor.h"
 
 namespace kvlab::model {
@@ -96,39 +94,13 @@ at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) co
 }
 
 absl::Status LlamaModel::CheckTokens(const at::Tensor& tokens) const {
-  if (tokens.scalar_type() != at::kLong) {
-    return absl::InvalidArgumentError("token ids must be int64");
-  }
-  if (tokens.numel() > 0 &&
-      (tokens.min().item<int64_t>() < 0 || tokens.max().item<int64_t>() >= config_.vocab)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("token ids must be in [0, %d)", config_.vocab));
-  }
-  return absl::OkStatus();
+  return CheckTokenIds(tokens, config_.vocab);
 }
 
 absl::StatusOr<at::Tensor> LlamaModel::Forward(const at::Tensor& tokens, int64_t first_position,
                                                absl::Span<KvCache* const> caches) const {
-  if (tokens.dim() != 2 || tokens.scalar_type() != at::kLong) {
-    return absl::InvalidArgumentError("forward expects int64 tokens [batch, n]");
-  }
-  if (static_cast<int64_t>(caches.size()) != tokens.size(0)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "forward got %d caches for a batch of %d", caches.size(), tokens.size(0)));
-  }
-  for (KvCache* cache : caches) {
-    if (cache == nullptr || cache->num_layers() != config_.num_layers) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("forward needs one cache of %d layers per row", config_.num_layers));
-    }
-  }
-  if (tokens.is_cpu()) {
-    KVLAB_RETURN_IF_ERROR(CheckTokens(tokens));
-  } else if (tokens.device() != options_.device) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "forward got tokens on %s for a model on %s", tokens.device().str(),
-        options_.device.str()));
-  }
+  KVLAB_RETURN_IF_ERROR(CheckForwardArguments(tokens, caches, config_.num_layers, config_.vocab,
+                                              options_.device));
   c10::InferenceMode inference;
   return CatchTorchErrors("model forward", [&] {
     return ForwardUnchecked(tokens.to(options_.device), first_position, caches);
@@ -179,16 +151,7 @@ at::Tensor LlamaModel::Logits(const at::Tensor& hidden) const {
 }
 
 absl::StatusOr<std::unique_ptr<KvCache>> LlamaModel::NewDenseCache() const {
-  const AttentionShape shape = config_.attention_shape();
-  const c10::Device device = options_.device;
-  const TensorStoreFactory dense = [shape, device](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
-    KVLAB_ASSIGN_OR_RETURN(auto store, DenseTensorStore::Create(shape.kv_heads, shape.head_dim,
-                                                                at::kFloat, device));
-    return std::unique_ptr<TensorStore>(std::move(store));
-  };
-  KVLAB_ASSIGN_OR_RETURN(auto cache, BaseKvCache::Create(shape, rope_, PositionMode::kOriginal,
-                                                         device, dense, dense));
-  return std::unique_ptr<KvCache>(std::move(cache));
+  return NewDenseCacheFor(config_.attention_shape(), rope_, options_.device);
 }
 
 }  // namespace kvlab::model
