@@ -143,9 +143,12 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   for (int64_t begin = 0; begin < n; begin += kQueryBlock) {
     const int64_t rows = std::min(kQueryBlock, n - begin);
     const at::Tensor block = grouped.narrow(2, begin, rows).reshape({kv_heads, group * rows, d});
-    at::Tensor scores = mode_ == PositionMode::kOriginal
-                            ? l.keys->MultiplyTransposed(block)
-                            : at::matmul(block, slot_rotated_keys.transpose(1, 2));
+    at::Tensor scores;
+    if (mode_ == PositionMode::kOriginal) {
+      KVLAB_ASSIGN_OR_RETURN(scores, l.keys->MultiplyTransposed(block));
+    } else {
+      scores = at::matmul(block, slot_rotated_keys.transpose(1, 2));
+    }
     scores.mul_(scale);
     // Query begin + i sees tokens up to slot past + begin + i.
     at::Tensor probs = scores.view({kv_heads, group, rows, length});
@@ -165,8 +168,9 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
                          -std::numeric_limits<float>::infinity());
     }
     probs = at::softmax(probs, -1);
-    outputs.push_back(
-        l.values->Multiply(probs.view({kv_heads, group * rows, length})).view({kv_heads, group, rows, d}));
+    KVLAB_ASSIGN_OR_RETURN(const at::Tensor weighted,
+                           l.values->Multiply(probs.view({kv_heads, group * rows, length})));
+    outputs.push_back(weighted.view({kv_heads, group, rows, d}));
     if (request.column_sums) {
       KVLAB_RETURN_IF_ERROR(kernels::AccumulateAttention(probs, result.stats.column_sums));
     }

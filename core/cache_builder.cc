@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/device.h"
+#include "base/annotate.h"
 #include "base/status_macros.h"
 #include "core/dense_tensor_store.h"
 #include "core/evicting_kv_cache.h"
@@ -42,8 +43,7 @@ absl::StatusOr<TensorStoreFactory> MakeStoreFactory(const StoreConfig& config,
     absl::StatusOr<std::unique_ptr<Quantizer>> made =
         QuantizerRegistry().Create(q.quantizer(), q.options());
     if (!made.ok()) {
-      return absl::Status(made.status().code(),
-                          absl::StrFormat("%s.quantized: %s", field, made.status().message()));
+      return Annotate(made.status(), field + ".quantized");
     }
     KVLAB_RETURN_IF_ERROR(CheckDeviceAvailable(context.device));
     std::shared_ptr<const Quantizer> quantizer = *std::move(made);
@@ -54,8 +54,7 @@ absl::StatusOr<TensorStoreFactory> MakeStoreFactory(const StoreConfig& config,
         [quantizer, spec, where](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
           absl::StatusOr<std::unique_ptr<TensorStore>> store = quantizer->MakeStore(spec);
           if (!store.ok()) {
-            return absl::Status(store.status().code(),
-                                absl::StrFormat("%s: %s", where, store.status().message()));
+            return Annotate(store.status(), where);
           }
           return store;
         });
@@ -96,8 +95,7 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
     absl::StatusOr<std::unique_ptr<EvictionPolicy>> policy =
         registry.Create(eviction.policy(), eviction.options());
     if (!policy.ok()) {
-      return absl::Status(policy.status().code(),
-                          absl::StrCat("eviction: ", policy.status().message()));
+      return Annotate(policy.status(), "eviction");
     }
     return policy;
   };

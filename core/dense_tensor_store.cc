@@ -38,22 +38,16 @@ at::Tensor DenseTensorStore::HeldAsFloat() const {
   return dtype_ == at::kFloat ? held : held.to(at::kFloat);
 }
 
-at::Tensor DenseTensorStore::MultiplyTransposed(const at::Tensor& queries) const {
+absl::StatusOr<at::Tensor> DenseTensorStore::MultiplyTransposed(const at::Tensor& queries) const {
   if (dtype_ == at::kFloat && queries.size(1) <= kernels::kFusedMaxQueries && length() > 0) {
-    absl::StatusOr<at::Tensor> scores =
-        kernels::AttentionScores(queries, kernels::DenseRowsView{buffer_.View()});
-    TORCH_CHECK(scores.ok(), std::string(scores.status().message()));
-    return *std::move(scores);
+    return kernels::AttentionScores(queries, kernels::DenseRowsView{buffer_.View()});
   }
   return at::matmul(queries, HeldAsFloat().transpose(1, 2));
 }
 
-at::Tensor DenseTensorStore::Multiply(const at::Tensor& weights) const {
+absl::StatusOr<at::Tensor> DenseTensorStore::Multiply(const at::Tensor& weights) const {
   if (dtype_ == at::kFloat && weights.size(1) <= kernels::kFusedMaxQueries && length() > 0) {
-    absl::StatusOr<at::Tensor> out =
-        kernels::WeightedValues(weights, kernels::DenseRowsView{buffer_.View()});
-    TORCH_CHECK(out.ok(), std::string(out.status().message()));
-    return *std::move(out);
+    return kernels::WeightedValues(weights, kernels::DenseRowsView{buffer_.View()});
   }
   return at::matmul(weights, HeldAsFloat());
 }

@@ -27,8 +27,8 @@ class DenseTensorStore : public TensorStore {
                                                                   c10::Device device);
 
   absl::Status Append(const at::Tensor& tokens) override { return buffer_.Append(tokens); }
-  at::Tensor MultiplyTransposed(const at::Tensor& queries) const override;
-  at::Tensor Multiply(const at::Tensor& weights) const override;
+  absl::StatusOr<at::Tensor> MultiplyTransposed(const at::Tensor& queries) const override;
+  absl::StatusOr<at::Tensor> Multiply(const at::Tensor& weights) const override;
   at::Tensor Materialize() const override;
   absl::Status Retain(const at::Tensor& keep) override { return buffer_.Retain(keep); }
   int64_t length() const override { return buffer_.length(); }

@@ -18,12 +18,26 @@ TEST(DenseTensorStoreTest, ProductsMatchHeldTokens) {
   ASSERT_THAT(store->Append(tokens.narrow(1, 0, 3)), IsOk());
   ASSERT_THAT(store->Append(tokens.narrow(1, 3, 2)), IsOk());
   const at::Tensor q = at::randn({2, 3, 4});
-  EXPECT_TRUE(at::allclose(store->MultiplyTransposed(q), at::matmul(q, tokens.transpose(1, 2))));
+  const absl::StatusOr<at::Tensor> scores = store->MultiplyTransposed(q);
+  ASSERT_THAT(scores, IsOk());
+  EXPECT_TRUE(at::allclose(*scores, at::matmul(q, tokens.transpose(1, 2))));
   const at::Tensor w = at::rand({2, 3, 5});
-  EXPECT_TRUE(at::allclose(store->Multiply(w), at::matmul(w, tokens)));
+  const absl::StatusOr<at::Tensor> out = store->Multiply(w);
+  ASSERT_THAT(out, IsOk());
+  EXPECT_TRUE(at::allclose(*out, at::matmul(w, tokens)));
   EXPECT_TRUE(at::equal(store->Materialize(), tokens));
   EXPECT_EQ(store->held_bytes(), 5 * 2 * 4 * 4);
   EXPECT_EQ(store->Describe(), "fp32");
+}
+
+// A malformed product is an InvalidArgument the caller can see as one, not an exception.
+TEST(DenseTensorStoreTest, ProductsOfTheWrongShapeAreInvalidArgument) {
+  auto store = *DenseTensorStore::Create(2, 4, at::kFloat, at::kCPU);
+  ASSERT_THAT(store->Append(at::randn({2, 5, 4})), IsOk());
+  EXPECT_THAT(store->MultiplyTransposed(at::randn({2, 1, 3})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("queries")));
+  EXPECT_THAT(store->Multiply(at::randn({2, 1, 6})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weights")));
 }
 
 TEST(DenseTensorStoreTest, HalfPrecisionStoresRoundedValues) {

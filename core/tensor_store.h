@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace kvlab {
 
@@ -25,13 +26,17 @@ class TensorStore {
  public:
   virtual ~TensorStore() = default;
 
-  // Appends `tokens` [kv_heads, n, head_dim] after the held ones.
+  // Appends `tokens` [kv_heads, n, head_dim] after the held ones. A quantized store
+  // refuses NaN or Inf here (InvalidArgument), once per append, so that what it
+  // quantizes later (from its residual) is known to be finite.
   virtual absl::Status Append(const at::Tensor& tokens) = 0;
 
   // queries [kv_heads, m, head_dim] x held^T -> [kv_heads, m, length()] fp32.
-  virtual at::Tensor MultiplyTransposed(const at::Tensor& queries) const = 0;
+  // InvalidArgument for queries of the wrong shape.
+  virtual absl::StatusOr<at::Tensor> MultiplyTransposed(const at::Tensor& queries) const = 0;
   // weights [kv_heads, m, length()] x held -> [kv_heads, m, head_dim] fp32.
-  virtual at::Tensor Multiply(const at::Tensor& weights) const = 0;
+  // InvalidArgument for weights of the wrong shape.
+  virtual absl::StatusOr<at::Tensor> Multiply(const at::Tensor& weights) const = 0;
 
   // The held tokens as fp32 [kv_heads, length(), head_dim]: a temporary, for paths that
   // must transform tokens before use (rotation at read time) and for tests.

@@ -20,6 +20,10 @@ class TokenBuffer {
  public:
   // `trailing` are the per-token dimensions after the token axis (may be empty).
   TokenBuffer(int64_t heads, std::vector<int64_t> trailing, at::TensorOptions options);
+  // A copy would share the storage (at::Tensor is a handle) and see the other's appends
+  // and compactions under its own length: neither copied nor moved.
+  TokenBuffer(const TokenBuffer&) = delete;
+  TokenBuffer& operator=(const TokenBuffer&) = delete;
 
   // Appends x [heads, n, ...trailing] (converted to the buffer's dtype).
   absl::Status Append(const at::Tensor& x);

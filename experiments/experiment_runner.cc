@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "base/files.h"
+#include "base/annotate.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
 #include "core/cache_builder.h"
@@ -259,9 +260,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
     const config::CacheConfig& c = e.caches(i);
     absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(c, context);
     if (!factory.ok()) {
-      return absl::Status(factory.status().code(), absl::StrFormat("caches[%d] '%s': %s", i,
-                                                                   c.name(),
-                                                                   factory.status().message()));
+      return Annotate(factory.status(), absl::StrFormat("caches[%d] '%s'", i, c.name()));
     }
     factories.push_back(*std::move(factory));
     fingerprints.push_back(RunFingerprint(e, c, model_hash, text_hash));
@@ -328,9 +327,8 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
     absl::StatusOr<std::vector<eval::PerplexityResult>> results =
         RunProtocol(e, *model, *tokenizer, tokens, batch_factories, bar);
     if (!results.ok()) {
-      return absl::Status(results.status().code(),
-                          absl::StrFormat("caches from '%s': %s", e.caches(pending[0]).name(),
-                                          results.status().message()));
+      return Annotate(results.status(),
+                      absl::StrFormat("caches from '%s'", e.caches(pending[0]).name()));
     }
     bar.Finish();
     for (size_t k = 0; k < pending.size(); ++k) {

@@ -14,12 +14,6 @@ namespace {
 
 constexpr int64_t kHeads = 3, kDim = 64;
 
-struct Format {
-  int bits;
-  bool symmetric;
-  at::ScalarType scale_dtype;
-};
-
 // Stored tokens in both layouts, and their dequantized reference values.
 struct Stored {
   TokenGroupsView token_groups;
@@ -28,19 +22,17 @@ struct Stored {
   at::Tensor reference_blocks;  // [heads, t, dim] as ChannelBlocksView reads back
 };
 
-Stored MakeStored(const Format& f, int64_t tokens, int64_t group) {
-  const IntegerFormat format{f.bits, f.symmetric, f.scale_dtype};
-  const LevelFormat level_format{f.bits, format.offset()};
+Stored MakeStored(const IntegerFormat& format, int64_t tokens, int64_t group) {
   const at::Tensor x = at::randn({kHeads, tokens, kDim}) * 2.0 + 0.5;
   Stored s;
   // Per-token groups, with the ATen reference quantizer.
   QuantizedGroups q = *QuantizeGroups(format, x.unflatten(-1, {kDim / group, group}));
   s.reference_tokens =
       DequantizeLevels(format, q.levels, q.scale, q.zero).flatten(-2);
-  s.token_groups = {level_format, kDim, group,
+  s.token_groups = {format, kDim, group,
                     testing::InsideLargerBuffer(PackLevels(format, q.levels.flatten(-2))),
                     testing::InsideLargerBuffer(q.scale.squeeze(-1)),
-                    f.symmetric ? at::Tensor() : testing::InsideLargerBuffer(q.zero.squeeze(-1))};
+                    format.symmetric ? at::Tensor() : testing::InsideLargerBuffer(q.zero.squeeze(-1))};
   // Per-channel blocks of 16 tokens, visited in a shuffled block order as after
   // eviction and renumbering.
   const int64_t blocks = (tokens + 15) / 16;
@@ -50,25 +42,25 @@ Stored MakeStored(const Format& f, int64_t tokens, int64_t group) {
     QuantizedGroups qb = *QuantizeGroups(format, block.transpose(1, 2));
     levels.push_back(qb.levels.transpose(1, 2));
     scales.push_back(qb.scale.transpose(1, 2));
-    if (!f.symmetric) zeros.push_back(qb.zero.transpose(1, 2));
+    if (!format.symmetric) zeros.push_back(qb.zero.transpose(1, 2));
     references.push_back(
         DequantizeLevels(format, qb.levels, qb.scale, qb.zero).transpose(1, 2));
   }
   const at::Tensor order = at::randperm(blocks, at::kLong);  // storage slot of block b
   at::Tensor scale_table = at::cat(scales, 1).index_select(1, at::argsort(order));
   at::Tensor block_of = order.repeat_interleave(16).narrow(0, 0, tokens).repeat({kHeads, 1});
-  s.channel_blocks = {level_format, kDim,
+  s.channel_blocks = {format, kDim,
                       testing::InsideLargerBuffer(PackLevels(format, at::cat(levels, 1).contiguous())),
                       testing::InsideLargerBuffer(block_of),
                       testing::InsideLargerBuffer(scale_table),
-                      f.symmetric ? at::Tensor()
+                      format.symmetric ? at::Tensor()
                                   : testing::InsideLargerBuffer(
                                         at::cat(zeros, 1).index_select(1, at::argsort(order)))};
   s.reference_blocks = at::cat(references, 1);
   return s;
 }
 
-class AttentionOpsTest : public ::testing::TestWithParam<Format> {};
+class AttentionOpsTest : public ::testing::TestWithParam<IntegerFormat> {};
 
 TEST_P(AttentionOpsTest, ScoresAndValuesMatchTheDequantizedReference) {
   testing::FreshSeed();
@@ -100,13 +92,10 @@ TEST_P(AttentionOpsTest, ScoresAndValuesMatchTheDequantizedReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Formats, AttentionOpsTest,
-    ::testing::Values(Format{8, false, at::kFloat}, Format{8, true, at::kHalf},
-                      Format{4, false, at::kFloat}, Format{4, false, at::kBFloat16},
-                      Format{4, true, at::kHalf}),
-    [](const auto& info) {
-      return absl::StrFormat("int%d_%s_%s", info.param.bits, info.param.symmetric ? "sym" : "asym",
-                             c10::toString(info.param.scale_dtype));
-    });
+    ::testing::Values(IntegerFormat{8, false, at::kFloat}, IntegerFormat{8, true, at::kHalf},
+                      IntegerFormat{4, false, at::kFloat}, IntegerFormat{4, false, at::kBFloat16},
+                      IntegerFormat{4, true, at::kHalf}),
+    testing::FormatTestName);
 
 TEST(AttentionOpsDenseTest, DenseRowsMatchMatmul) {
   testing::FreshSeed();

@@ -38,7 +38,7 @@ QuantizedCache MakeQuantized(int bits, int64_t tokens) {
   for (TokenGroupsView* view : {&cache.keys, &cache.values}) {
     const at::Tensor x = at::randn({kKvHeads, tokens, kDim});
     QuantizedGroups q = *QuantizeGroups(format, x.unflatten(-1, {2, 32}));
-    *view = {{bits, format.offset()}, kDim, 32, PackLevels(format, q.levels.flatten(-2)),
+    *view = {format, kDim, 32, PackLevels(format, q.levels.flatten(-2)),
              q.scale.squeeze(-1).contiguous(), q.zero.squeeze(-1).contiguous()};
     cache.bytes += view->levels.nbytes() + view->scale.nbytes() + view->zero.nbytes();
   }
@@ -46,7 +46,7 @@ QuantizedCache MakeQuantized(int bits, int64_t tokens) {
 }
 
 at::Tensor Dequantize(const TokenGroupsView& v) {
-  const IntegerFormat format{v.format.bits, false, at::kHalf};
+  const IntegerFormat& format = v.format;
   const at::Tensor levels = UnpackLevels(format, v.levels, kDim).unflatten(-1, {2, 32});
   return DequantizeLevels(format, levels, v.scale.unsqueeze(-1), v.zero.unsqueeze(-1))
       .flatten(-2);

@@ -27,7 +27,7 @@ absl::Status CheckRows(const at::Tensor& t, const char* name, int64_t dims) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<QuantizedRows> DescribeCommon(const LevelFormat& format, int64_t dim,
+absl::StatusOr<QuantizedRows> DescribeCommon(const IntegerFormat& format, int64_t dim,
                                              const at::Tensor& levels, const at::Tensor& scale,
                                              const at::Tensor& zero) {
   if (format.bits != 8 && format.bits != 4) {
@@ -35,10 +35,15 @@ absl::StatusOr<QuantizedRows> DescribeCommon(const LevelFormat& format, int64_t 
   }
   if (absl::Status s = CheckRows(levels, "levels", 3); !s.ok()) return s;
   if (absl::Status s = CheckRows(scale, "scale", 3); !s.ok()) return s;
-  const int64_t packed = format.bits == 8 ? dim : (dim + 1) / 2;
+  const int64_t packed = format.PackedBytes(dim);
   if (levels.scalar_type() != at::kByte || levels.size(2) != packed) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "levels must be uint8 [heads, tokens, %d]", packed));
+  }
+  if (scale.scalar_type() != format.scale_dtype) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "scale must be %s as the format says, got %s", c10::toString(format.scale_dtype),
+        c10::toString(scale.scalar_type())));
   }
   if (zero.defined() && (zero.sizes() != scale.sizes() || zero.strides() != scale.strides() ||
                          zero.scalar_type() != scale.scalar_type())) {
@@ -56,7 +61,7 @@ absl::StatusOr<QuantizedRows> DescribeCommon(const LevelFormat& format, int64_t 
   rows.scale_head_stride = scale.stride(0);
   rows.scale_row_stride = scale.stride(1);
   rows.bits = format.bits;
-  rows.offset = static_cast<int>(format.offset);
+  rows.offset = static_cast<int>(format.offset());
   rows.dim = dim;
   rows.heads = levels.size(0);
   rows.tokens = levels.size(1);

@@ -1,7 +1,7 @@
 // Views of quantized cache storage, as the kernels read it.
 //
 // Levels are unsigned integers read back as (q - offset) * scale + zero (see
-// quant/integer.proto); 4-bit levels pack two per byte, value 2i in the low nibble.
+// kernels/integer_format.h); 4-bit levels pack two per byte, value 2i in the low nibble.
 // Views may be narrowed TokenBuffers: rows (the last dimension) must be contiguous,
 // heads and tokens may be strided. All tensors of a view are on one device.
 #ifndef KVLAB_KERNELS_CACHE_VIEWS_H_
@@ -12,18 +12,14 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "kernels/integer_format.h"
 #include "kernels/quantized_rows.h"
 
 namespace kvlab::kernels {
 
-struct LevelFormat {
-  int bits = 8;        // 8 or 4.
-  int64_t offset = 0;  // 0 for asymmetric levels, 2^(bits - 1) for symmetric ones.
-};
-
 // Tokens quantized one by one, in groups of `group` channels.
 struct TokenGroupsView {
-  LevelFormat format;
+  IntegerFormat format;  // scale and zero are in format.scale_dtype
   int64_t dim = 0;
   int64_t group = 0;
   at::Tensor levels;  // uint8 [heads, tokens, packed bytes]
@@ -33,7 +29,7 @@ struct TokenGroupsView {
 
 // Tokens quantized per channel over blocks of tokens (KIVI's key layout).
 struct ChannelBlocksView {
-  LevelFormat format;
+  IntegerFormat format;  // scale and zero are in format.scale_dtype
   int64_t dim = 0;
   at::Tensor levels;    // uint8 [heads, tokens, packed bytes]
   at::Tensor block_of;  // int64 [heads, tokens]: each token's block
@@ -46,8 +42,8 @@ struct DenseRowsView {
   at::Tensor rows;  // fp32 [heads, tokens, dim]
 };
 
-// The raw descriptor of a view, after checking shapes, dtypes and that rows are
-// contiguous. The view's tensors must outlive the descriptor.
+// The raw descriptor of a view, after checking shapes, dtypes (scales in the format's
+// scale dtype) and that rows are contiguous. The view's tensors must outlive the descriptor.
 absl::StatusOr<QuantizedRows> Describe(const TokenGroupsView& view);
 absl::StatusOr<QuantizedRows> Describe(const ChannelBlocksView& view);
 absl::StatusOr<QuantizedRows> Describe(const DenseRowsView& view);

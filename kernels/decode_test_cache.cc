@@ -26,7 +26,7 @@ Quantized PerToken(const kernels::IntegerFormat& format, const at::Tensor& x, in
                    const c10::Device& device) {
   const int64_t dim = x.size(2);
   kernels::QuantizedGroups q = *kernels::QuantizeGroups(format, x.unflatten(-1, {dim / group, group}));
-  TokenGroupsView view{LevelFormat{format.bits, format.offset()}, dim, group,
+  TokenGroupsView view{format, dim, group,
                        InsideLarger(kernels::PackLevels(format, q.levels.flatten(-2)).to(device)),
                        InsideLarger(q.scale.squeeze(-1).to(device)),
                        format.symmetric ? at::Tensor() : InsideLarger(q.zero.squeeze(-1).to(device))};
@@ -53,7 +53,7 @@ Quantized PerChannel(const kernels::IntegerFormat& format, const at::Tensor& x,
   const at::Tensor block_of =
       order.repeat_interleave(kBlockTokens).narrow(0, 0, tokens).repeat({heads, 1});
   ChannelBlocksView view{
-      LevelFormat{format.bits, format.offset()}, dim,
+      format, dim,
       InsideLarger(kernels::PackLevels(format, at::cat(levels, 1).contiguous()).to(device)),
       InsideLarger(block_of.to(device)), InsideLarger(at::cat(scales, 1).index_select(1, slots).to(device)),
       format.symmetric ? at::Tensor()

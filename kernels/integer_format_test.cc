@@ -9,23 +9,16 @@
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kernels/kernel_test_util.h"
 
 namespace kvlab::kernels {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct Case {
-  int bits;
-  bool symmetric;
-  at::ScalarType scale_dtype;
-};
-
-class IntegerFormatTest : public ::testing::TestWithParam<Case> {
+class IntegerFormatTest : public ::testing::TestWithParam<IntegerFormat> {
  protected:
-  IntegerFormat Format() const {
-    return IntegerFormat{GetParam().bits, GetParam().symmetric, GetParam().scale_dtype};
-  }
+  IntegerFormat Format() const { return GetParam(); }
 };
 
 // Every value reads back within half a step of its group's stored scale (plus the
@@ -84,14 +77,11 @@ TEST_P(IntegerFormatTest, PackUnpackRoundTripsAtOddSizes) {
 
 INSTANTIATE_TEST_SUITE_P(
     Formats, IntegerFormatTest,
-    ::testing::Values(Case{8, false, at::kFloat}, Case{8, true, at::kFloat},
-                      Case{4, false, at::kFloat}, Case{4, true, at::kFloat},
-                      Case{4, false, at::kBFloat16}, Case{8, true, at::kHalf},
-                      Case{4, true, at::kBFloat16}),
-    [](const auto& info) {
-      return absl::StrFormat("int%d_%s_%s", info.param.bits, info.param.symmetric ? "sym" : "asym",
-                             c10::toString(info.param.scale_dtype));
-    });
+    ::testing::Values(IntegerFormat{8, false, at::kFloat}, IntegerFormat{8, true, at::kFloat},
+                      IntegerFormat{4, false, at::kFloat}, IntegerFormat{4, true, at::kFloat},
+                      IntegerFormat{4, false, at::kBFloat16}, IntegerFormat{8, true, at::kHalf},
+                      IntegerFormat{4, true, at::kBFloat16}),
+    testing::FormatTestName);
 
 TEST(IntegerFormatPackingTest, NibbleOrder) {
   const IntegerFormat int4{4, false, at::kFloat};

@@ -8,7 +8,9 @@
 #include <limits>
 #include <random>
 
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "kernels/integer_format.h"
 
 namespace kvlab::kernels::testing {
 
@@ -39,6 +41,12 @@ inline at::Tensor InsideLargerBuffer(const at::Tensor& x) {
 // Largest |actual - expected| relative to the largest |expected|.
 inline double RelativeError(const at::Tensor& actual, const at::Tensor& expected) {
   return ((actual - expected).abs().max() / expected.abs().max().clamp_min(1e-12)).item<double>();
+}
+
+// Names a test parameterised on an IntegerFormat, e.g. "int4_sym_Half".
+inline std::string FormatTestName(const ::testing::TestParamInfo<IntegerFormat>& info) {
+  return absl::StrFormat("int%d_%s_%s", info.param.bits, info.param.symmetric ? "sym" : "asym",
+                         c10::toString(info.param.scale_dtype));
 }
 
 }  // namespace kvlab::kernels::testing

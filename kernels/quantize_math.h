@@ -49,7 +49,8 @@ KVLAB_HOST_DEVICE inline uint8_t LevelOf(float x, const GroupParams& p, int bits
   const float offset = symmetric ? static_cast<float>(1 << (bits - 1)) : 0.0f;
   float level = nearbyintf((symmetric ? x : x - p.zero) / safe) + offset;
   const float top = static_cast<float>((1 << bits) - 1);
-  level = level < 0.0f ? 0.0f : (level > top ? top : level);
+  // Written so that a NaN level becomes 0 (a cast of NaN to an integer is undefined).
+  level = !(level >= 0.0f) ? 0.0f : (level > top ? top : level);
   return static_cast<uint8_t>(level);
 }
 

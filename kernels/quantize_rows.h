@@ -11,14 +11,9 @@
 #include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
+#include "kernels/integer_format.h"
 
 namespace kvlab::kernels {
-
-struct QuantizeSpec {
-  int bits = 8;                             // 8 or 4.
-  bool symmetric = false;
-  at::ScalarType scale_dtype = at::kFloat;  // kFloat, kBFloat16 or kHalf.
-};
 
 struct QuantizedTokens {
   at::Tensor levels;  // uint8 [heads, n, packed bytes]
@@ -26,11 +21,13 @@ struct QuantizedTokens {
   at::Tensor zero;    // like scale; undefined when symmetric
 };
 
-// x [heads, n, dim] fp32. Fails with InvalidArgument if x holds NaN or Inf.
+// x [heads, n, dim] fp32, finite: the caller checks that once where tokens enter a
+// store (TensorStore::Append), without stalling a GPU. A NaN or Inf gives meaningless
+// levels, never undefined behaviour.
 absl::StatusOr<QuantizedTokens> QuantizeTokenGroups(const at::Tensor& x, int64_t group,
-                                                    const QuantizeSpec& spec);
+                                                    const IntegerFormat& format);
 absl::StatusOr<QuantizedTokens> QuantizeChannelBlock(const at::Tensor& x,
-                                                     const QuantizeSpec& spec);
+                                                     const IntegerFormat& format);
 
 }  // namespace kvlab::kernels
 

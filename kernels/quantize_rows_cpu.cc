@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "kernels/quantize_math.h"
-#include "kernels/quantize_rows_cuda.h"
+#include "kernels/quantize_job.h"
 
 namespace kvlab::kernels::internal {
 
@@ -54,7 +54,7 @@ inline void PutLevel(uint8_t* row, int bits, int64_t c, uint8_t level) {
 }
 
 template <typename S>
-void Quantize(const cuda::QuantizeArgs& a) {
+void Quantize(const QuantizeJob& a) {
   const int64_t packed = a.bits == 8 ? a.dim : (a.dim + 1) / 2;
   S* scale = static_cast<S*>(a.scale);
   S* zero = static_cast<S*>(a.zero);
@@ -96,11 +96,11 @@ void Quantize(const cuda::QuantizeArgs& a) {
 
 }  // namespace
 
-void QuantizeCpu(const cuda::QuantizeArgs& args) {
-  switch (args.scale_type) {
-    case ScaleType::kFloat32: Quantize<float>(args); break;
-    case ScaleType::kBFloat16: Quantize<c10::BFloat16>(args); break;
-    case ScaleType::kFloat16: Quantize<c10::Half>(args); break;
+void QuantizeCpu(const QuantizeJob& job) {
+  switch (job.scale_type) {
+    case ScaleType::kFloat32: Quantize<float>(job); break;
+    case ScaleType::kBFloat16: Quantize<c10::BFloat16>(job); break;
+    case ScaleType::kFloat16: Quantize<c10::Half>(job); break;
   }
 }
 

@@ -35,7 +35,7 @@ __device__ void Store(void* base, int64_t index, float value, ScaleType type) {
 }
 
 __device__ internal::GroupParams Params(const float* x, int64_t count, int64_t stride,
-                                        const QuantizeArgs& a) {
+                                        const QuantizeJob& a) {
   float lo = x[0], hi = x[0], absmax = fabsf(x[0]);
   for (int64_t i = 1; i < count; ++i) {
     const float v = x[i * stride];
@@ -53,7 +53,7 @@ __device__ internal::GroupParams Params(const float* x, int64_t count, int64_t s
 
 // Quantizes group g of one row. The caller guarantees that no other thread writes
 // the bytes this group's levels share.
-__device__ void QuantizeTokenGroup(const QuantizeArgs& a, int64_t row, int64_t g) {
+__device__ void QuantizeTokenGroup(const QuantizeJob& a, int64_t row, int64_t g) {
   const int64_t groups = a.dim / a.group;
   const int64_t packed = a.bits == 8 ? a.dim : (a.dim + 1) / 2;
   const float* x = a.x + row * a.dim + g * a.group;
@@ -77,7 +77,7 @@ __device__ void QuantizeTokenGroup(const QuantizeArgs& a, int64_t row, int64_t g
 }
 
 // Per token: a thread per (row, group) when groups cover whole bytes, else per row.
-__global__ void TokenGroupsKernel(QuantizeArgs a, bool whole_rows) {
+__global__ void TokenGroupsKernel(QuantizeJob a, bool whole_rows) {
   const int64_t groups = a.dim / a.group;
   const int64_t task = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (whole_rows) {
@@ -90,7 +90,7 @@ __global__ void TokenGroupsKernel(QuantizeArgs a, bool whole_rows) {
 }
 
 // Per channel: thread = (head, pair of channels) over all tokens of the block.
-__global__ void ChannelBlockKernel(QuantizeArgs a) {
+__global__ void ChannelBlockKernel(QuantizeJob a) {
   const int64_t pairs = (a.dim + 1) / 2;
   const int64_t task = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (task >= a.heads * pairs) return;
@@ -117,7 +117,7 @@ __global__ void ChannelBlockKernel(QuantizeArgs a) {
 
 }  // namespace
 
-void LaunchQuantize(const QuantizeArgs& args, void* stream) {
+void LaunchQuantize(const QuantizeJob& args, void* stream) {
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   const bool whole_rows = args.bits == 4 && args.group % 2 != 0;
   const int64_t tasks = args.per_channel ? args.heads * ((args.dim + 1) / 2)

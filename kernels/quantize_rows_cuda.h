@@ -4,31 +4,11 @@
 
 #include <cstdint>
 
-#include "kernels/quantized_rows.h"
+#include "kernels/quantize_job.h"
 
 namespace kvlab::kernels::cuda {
 
-// The shape of one quantization call: `groups` groups of `count` values; value i of
-// group g sits at x[g_base(g) + i * value_stride] (fp32), and its level goes to
-// levels[l_base(g) + ...] as laid out in quantized_rows.h. Per token: groups are
-// (row, group) pairs, values contiguous. Per channel: groups are (head, channel) pairs,
-// values strided by dim.
-struct QuantizeArgs {
-  const float* x = nullptr;
-  uint8_t* levels = nullptr;
-  void* scale = nullptr;
-  void* zero = nullptr;  // nullptr when symmetric
-  ScaleType scale_type = ScaleType::kFloat32;
-  int bits = 8;
-  bool symmetric = false;
-  bool per_channel = false;
-  int64_t heads = 0;
-  int64_t tokens = 0;
-  int64_t dim = 0;
-  int64_t group = 0;  // per token only
-};
-
-void LaunchQuantize(const QuantizeArgs& args, void* stream);
+void LaunchQuantize(const QuantizeJob& job, void* stream);
 
 }  // namespace kvlab::kernels::cuda
 

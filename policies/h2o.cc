@@ -1,5 +1,8 @@
 // "h2o": heavy hitters (largest accumulated attention) plus recent tokens. Scores come
 // only from queries already processed, so the policy is causal.
+//
+// Zhang et al., "H2O: Heavy-Hitter Oracle for Efficient Generative Inference of Large
+// Language Models", NeurIPS 2023. https://arxiv.org/abs/2306.14048
 #include <ATen/ATen.h>
 
 #include <cmath>

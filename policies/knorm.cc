@@ -1,4 +1,7 @@
 // "knorm": keep the keys with the smallest L2 norm.
+//
+// Devoto et al., "A Simple and Effective L2 Norm-Based Strategy for KV Cache
+// Compression", EMNLP 2024. https://arxiv.org/abs/2406.11430
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"

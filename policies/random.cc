@@ -1,4 +1,5 @@
-// "random": uniformly random eviction, the baseline every table needs.
+// "random": uniformly random eviction, the baseline every table needs (no paper of
+// its own).
 #include <ATen/ATen.h>
 
 #include <random>

@@ -1,4 +1,7 @@
 // "sink": StreamingLLM's attention sinks plus a recent window.
+//
+// Xiao et al., "Efficient Streaming Language Models with Attention Sinks", ICLR 2024.
+// https://arxiv.org/abs/2309.17453
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"

@@ -1,4 +1,7 @@
 // "snapkv": observation-window attention, pooled, plus the window.
+//
+// Li et al., "SnapKV: LLM Knows What You are Looking for Before Generation",
+// NeurIPS 2024. https://arxiv.org/abs/2404.14469
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"

@@ -1,4 +1,7 @@
 // "tova": keep what the current query attends to most.
+//
+// Oren et al., "Transformers are Multi-State RNNs" (TOVA: Token Omission Via
+// Attention), EMNLP 2024. https://arxiv.org/abs/2401.06104
 #include <ATen/ATen.h>
 
 #include "core/scored_eviction_policy.h"

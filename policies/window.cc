@@ -1,4 +1,6 @@
-// "window": a sliding window of the most recent tokens.
+// "window": a sliding window of the most recent tokens, the "window attention"
+// baseline of StreamingLLM: Xiao et al., "Efficient Streaming Language Models with
+// Attention Sinks", ICLR 2024. https://arxiv.org/abs/2309.17453
 #include <ATen/ATen.h>
 
 #include "core/scored_eviction_policy.h"

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "absl/status/statusor.h"
+
 #include "kernels/cache_views.h"
 
 namespace kvlab::quant {
@@ -14,12 +16,12 @@ namespace kvlab::quant {
 // queries [heads, m, dim] x [quantized; residual]^T -> [heads, m, quantized + residual].
 // `quantized` tokens are described by `view` (which may be empty when quantized is 0).
 template <typename View>
-at::Tensor FusedMultiplyTransposed(const at::Tensor& queries, const View& view, int64_t quantized,
+absl::StatusOr<at::Tensor> FusedMultiplyTransposed(const at::Tensor& queries, const View& view, int64_t quantized,
                                    const at::Tensor& residual);
 
 // weights [heads, m, quantized + residual] x [quantized; residual] -> [heads, m, dim].
 template <typename View>
-at::Tensor FusedMultiply(const at::Tensor& weights, const View& view, int64_t quantized,
+absl::StatusOr<at::Tensor> FusedMultiply(const at::Tensor& weights, const View& view, int64_t quantized,
                          const at::Tensor& residual);
 
 }  // namespace kvlab::quant

@@ -1,4 +1,11 @@
 // The "int8" and "int4" quantizers: integer levels, per-token or per-channel groups.
+//
+// Per-channel keys with per-token values and a full-precision residual is KIVI's
+// layout: Liu et al., "KIVI: A Tuning-Free Asymmetric 2bit Quantization for KV Cache",
+// ICML 2024, https://arxiv.org/abs/2402.02750. Per-token group-wise quantization of
+// the cache is FlexGen's: Sheng et al., "FlexGen: High-Throughput Generative Inference
+// of Large Language Models with a Single GPU", ICML 2023,
+// https://arxiv.org/abs/2303.06865.
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "core/quantizer.h"

@@ -4,10 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
-#include "core/device_check.h"
-#include "kernels/attention_scores.h"
 #include "kernels/quantize_rows.h"
-#include "quant/fused_products.h"
 #include "quant/retain_split.h"
 
 namespace kvlab::quant {
@@ -25,28 +22,16 @@ absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> PerChannelQuantizedSto
       new PerChannelQuantizedStore(format, block, spec));
 }
 
-PerChannelQuantizedStore::PerChannelQuantizedStore(const kernels::IntegerFormat& format, int64_t block,
-                                                   const StoreSpec& spec)
-    : format_(format),
-      block_(block),
-      spec_(spec),
-      levels_(spec.kv_heads, {format.PackedBytes(spec.head_dim)},
-              at::TensorOptions().dtype(at::kByte).device(spec.device)),
-      block_of_(spec.kv_heads, {}, at::TensorOptions().dtype(at::kLong).device(spec.device)),
-      scales_(spec.kv_heads, {spec.head_dim},
-              at::TensorOptions().dtype(format.scale_dtype).device(spec.device)),
-      zeros_(spec.kv_heads, {spec.head_dim},
-             at::TensorOptions().dtype(format.scale_dtype).device(spec.device)),
-      residual_(spec.kv_heads, {spec.head_dim},
-                at::TensorOptions().dtype(at::kFloat).device(spec.device)) {}
+PerChannelQuantizedStore::PerChannelQuantizedStore(const kernels::IntegerFormat& format,
+                                                   int64_t block, const StoreSpec& spec)
+    : QuantizedStore(format, spec, /*scales_per_row=*/spec.head_dim, block, "per-channel"),
+      block_of_(spec.kv_heads, {}, at::TensorOptions().dtype(at::kLong).device(spec.device)) {}
 
 absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
   const int64_t n = x.size(1);
   // Each channel quantizes over the block's tokens; the kernel stores exactly what
   // kernels::QuantizeGroups() would over x^T (kernels/quantize_rows.h).
-  KVLAB_ASSIGN_OR_RETURN(
-      kernels::QuantizedTokens q,
-      kernels::QuantizeChannelBlock(x, {format_.bits, format_.symmetric, format_.scale_dtype}));
+  KVLAB_ASSIGN_OR_RETURN(kernels::QuantizedTokens q, kernels::QuantizeChannelBlock(x, format_));
   KVLAB_RETURN_IF_ERROR(levels_.Append(q.levels));
   const at::Tensor index = at::full({spec_.kv_heads, n}, scales_.length(),
                                     at::TensorOptions().dtype(at::kLong).device(x.device()));
@@ -56,45 +41,31 @@ absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
   return absl::OkStatus();
 }
 
-absl::Status PerChannelQuantizedStore::Append(const at::Tensor& tokens) {
-  KVLAB_RETURN_IF_ERROR(CheckOnDevice(
-      at::isfinite(tokens).all(),
-      absl::InvalidArgumentError("cannot quantize values that include NaN or Inf")));
+absl::Status PerChannelQuantizedStore::AppendFinite(const at::Tensor& tokens) {
+  const int64_t block = group();
   KVLAB_RETURN_IF_ERROR(residual_.Append(tokens));
-  while (residual_.length() >= spec_.residual_tokens + block_) {
-    KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View().narrow(1, 0, block_)));
-    KVLAB_RETURN_IF_ERROR(DropOldest(block_, &residual_));
+  while (residual_.length() >= spec_.residual_tokens + block) {
+    KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View().narrow(1, 0, block)));
+    KVLAB_RETURN_IF_ERROR(DropOldest(block, &residual_));
   }
   return absl::OkStatus();
 }
 
-at::Tensor PerChannelQuantizedStore::Materialize() const {
+at::Tensor PerChannelQuantizedStore::DequantizeQuantized() const {
   const int64_t d = spec_.head_dim;
-  if (levels_.length() == 0) return residual_.View().clone();
   // Each token's block scales: [heads, tokens, d].
-  const at::Tensor index = block_of_.View().unsqueeze(-1).expand({spec_.kv_heads, levels_.length(), d});
+  const at::Tensor index =
+      block_of_.View().unsqueeze(-1).expand({spec_.kv_heads, levels_.length(), d});
   const at::Tensor scale = at::gather(scales_.View(), 1, index);
-  const at::Tensor zero =
-      format_.symmetric ? at::Tensor() : at::gather(zeros_.View(), 1, index);
-  const at::Tensor quantized =
-      kernels::DequantizeLevels(format_, kernels::UnpackLevels(format_, levels_.View(), d), scale, zero);
-  if (residual_.length() == 0) return quantized;
-  return at::cat({quantized, residual_.View()}, 1);
+  const at::Tensor zero = format_.symmetric ? at::Tensor() : at::gather(zeros_.View(), 1, index);
+  return kernels::DequantizeLevels(format_, kernels::UnpackLevels(format_, levels_.View(), d),
+                                   scale, zero);
 }
 
-kernels::ChannelBlocksView PerChannelQuantizedStore::QuantizedView() const {
-  return {{format_.bits, format_.offset()}, spec_.head_dim, levels_.View(), block_of_.View(),
-          scales_.View(), format_.symmetric ? at::Tensor() : zeros_.View()};
-}
-
-at::Tensor PerChannelQuantizedStore::MultiplyTransposed(const at::Tensor& queries) const {
-  if (queries.size(1) > kernels::kFusedMaxQueries) return at::matmul(queries, Materialize().transpose(1, 2));
-  return FusedMultiplyTransposed(queries, QuantizedView(), levels_.length(), residual_.View());
-}
-
-at::Tensor PerChannelQuantizedStore::Multiply(const at::Tensor& weights) const {
-  if (weights.size(1) > kernels::kFusedMaxQueries) return at::matmul(weights, Materialize());
-  return FusedMultiply(weights, QuantizedView(), levels_.length(), residual_.View());
+QuantizedStore::QuantizedView PerChannelQuantizedStore::View() const {
+  return kernels::ChannelBlocksView{format_, spec_.head_dim, levels_.View(), block_of_.View(),
+                                    scales_.View(),
+                                    format_.symmetric ? at::Tensor() : zeros_.View()};
 }
 
 absl::Status PerChannelQuantizedStore::Retain(const at::Tensor& keep) {
@@ -131,20 +102,6 @@ absl::Status PerChannelQuantizedStore::DropEmptyBlocks() {
     block_of_.View().copy_(remapped);
   }
   return absl::OkStatus();
-}
-
-int64_t PerChannelQuantizedStore::held_bytes() const {
-  return levels_.held_bytes() + scales_.held_bytes() + zeros_.held_bytes() + residual_.held_bytes();
-}
-
-int64_t PerChannelQuantizedStore::allocated_bytes() const {
-  return levels_.allocated_bytes() + block_of_.allocated_bytes() + scales_.allocated_bytes() +
-         zeros_.allocated_bytes() + residual_.allocated_bytes();
-}
-
-std::string PerChannelQuantizedStore::Describe() const {
-  return absl::StrFormat("%s g%d per-channel %s-scales r%d", format_.Describe(), block_,
-                         c10::toString(format_.scale_dtype), spec_.residual_tokens);
 }
 
 }  // namespace kvlab::quant

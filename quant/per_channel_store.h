@@ -1,5 +1,7 @@
 // PerChannelQuantizedStore: each channel quantized over blocks of consecutive tokens
-// (KIVI's layout for keys, whose outliers sit in fixed channels).
+// (KIVI's layout for keys, whose outliers sit in fixed channels: Liu et al., "KIVI: A
+// Tuning-Free Asymmetric 2bit Quantization for KV Cache", ICML 2024,
+// https://arxiv.org/abs/2402.02750).
 //
 // Tokens wait in a full-precision residual until `residual_tokens + block` of them
 // are there; then the oldest `block` become one quantized block, whose every channel
@@ -26,49 +28,33 @@
 #include "absl/status/statusor.h"
 #include "core/quantizer.h"
 #include "core/token_buffer.h"
-#include "kernels/cache_views.h"
 #include "kernels/integer_format.h"
+#include "quant/quantized_store.h"
 
 namespace kvlab::quant {
 
-class PerChannelQuantizedStore : public TensorStore {
+class PerChannelQuantizedStore : public QuantizedStore {
  public:
   // `block` tokens per block; >= 1.
   static absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> Create(
       const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec);
 
-  absl::Status Append(const at::Tensor& tokens) override;
-  at::Tensor MultiplyTransposed(const at::Tensor& queries) const override;
-  at::Tensor Multiply(const at::Tensor& weights) const override;
-  at::Tensor Materialize() const override;
   absl::Status Retain(const at::Tensor& keep) override;
-  int64_t length() const override { return levels_.length() + residual_.length(); }
-  int64_t held_bytes() const override;
-  int64_t allocated_bytes() const override;
   int64_t metadata_bytes() const override { return block_of_.held_bytes(); }
-  std::string Describe() const override;
 
-  int64_t quantized_length() const { return levels_.length(); }
-  int64_t residual_length() const { return residual_.length(); }
   int64_t blocks() const { return scales_.length(); }
 
  private:
   PerChannelQuantizedStore(const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec);
+  absl::Status AppendFinite(const at::Tensor& tokens) override;
+  at::Tensor DequantizeQuantized() const override;
+  QuantizedView View() const override;
   // Quantizes x [heads, n, head_dim] as one new block.
   absl::Status AppendBlock(const at::Tensor& x);
   // Frees the scales of blocks no head holds a token of, renumbering the rest.
   absl::Status DropEmptyBlocks();
-  // The quantized tokens as the kernels read them.
-  kernels::ChannelBlocksView QuantizedView() const;
 
-  kernels::IntegerFormat format_;
-  int64_t block_;
-  StoreSpec spec_;
-  TokenBuffer levels_;    // [heads, tokens, packed] uint8
   TokenBuffer block_of_;  // [heads, tokens] int64: each quantized token's block
-  TokenBuffer scales_;    // [heads, blocks, head_dim]
-  TokenBuffer zeros_;     // [heads, blocks, head_dim]
-  TokenBuffer residual_;  // [heads, r, head_dim] fp32
 };
 
 }  // namespace kvlab::quant

@@ -1,5 +1,7 @@
 // PerTokenQuantizedStore: each token's vector quantized on its own, in groups of
-// channels, with the most recent tokens kept in full precision.
+// channels, with the most recent tokens kept in full precision (FlexGen's group-wise
+// cache quantization, https://arxiv.org/abs/2303.06865; KIVI's layout for values,
+// https://arxiv.org/abs/2402.02750).
 //
 // Layout, per KV head: packed levels [tokens, PackedBytes(head_dim)], scale and zero
 // [tokens, head_dim / group] in the scale dtype, and a residual [r, head_dim] fp32 of
@@ -18,48 +20,29 @@
 
 #include "absl/status/statusor.h"
 #include "core/quantizer.h"
-#include "core/token_buffer.h"
-#include "kernels/cache_views.h"
 #include "kernels/integer_format.h"
+#include "quant/quantized_store.h"
 
 namespace kvlab::quant {
 
-class PerTokenQuantizedStore : public TensorStore {
+class PerTokenQuantizedStore : public QuantizedStore {
  public:
   // `group` channels per group; must divide spec.head_dim.
   static absl::StatusOr<std::unique_ptr<PerTokenQuantizedStore>> Create(
       const kernels::IntegerFormat& format, int64_t group, const StoreSpec& spec);
 
-  absl::Status Append(const at::Tensor& tokens) override;
-  at::Tensor MultiplyTransposed(const at::Tensor& queries) const override;
-  at::Tensor Multiply(const at::Tensor& weights) const override;
-  at::Tensor Materialize() const override;
   absl::Status Retain(const at::Tensor& keep) override;
-  int64_t length() const override { return levels_.length() + residual_.length(); }
-  int64_t held_bytes() const override;
-  int64_t allocated_bytes() const override;
-  std::string Describe() const override;
-
-  int64_t quantized_length() const { return levels_.length(); }
-  int64_t residual_length() const { return residual_.length(); }
 
  private:
   PerTokenQuantizedStore(const kernels::IntegerFormat& format, int64_t group, const StoreSpec& spec);
+  absl::Status AppendFinite(const at::Tensor& tokens) override;
+  at::Tensor DequantizeQuantized() const override;
+  QuantizedView View() const override;
   // Quantizes x [heads, n, head_dim] into levels, scales and zeros for the buffers.
   absl::StatusOr<kernels::QuantizedGroups> Quantize(const at::Tensor& x) const;
-  // The quantized tokens as the kernels read them.
-  kernels::TokenGroupsView QuantizedView() const;
   absl::Status AppendQuantized(const kernels::QuantizedGroups& q);
   // Moves the oldest `n` residual tokens to quantized storage.
   absl::Status Flush(int64_t n);
-
-  kernels::IntegerFormat format_;
-  int64_t group_;
-  StoreSpec spec_;
-  TokenBuffer levels_;
-  TokenBuffer scales_;
-  TokenBuffer zeros_;
-  TokenBuffer residual_;
 };
 
 }  // namespace kvlab::quant

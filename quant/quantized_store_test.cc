@@ -59,9 +59,16 @@ TEST(PerTokenStoreTest, ProductsUseWhatIsHeld) {
   AppendOneByOne(*store, at::randn({kHeads, 7, kDim}));
   const at::Tensor held = store->Materialize();
   const at::Tensor q = at::randn({kHeads, 3, kDim});
-  EXPECT_TRUE(at::allclose(store->MultiplyTransposed(q), at::matmul(q, held.transpose(1, 2)), 1e-4, 1e-4));
+  const absl::StatusOr<at::Tensor> scores = store->MultiplyTransposed(q);
+  ASSERT_THAT(scores, IsOk());
+  EXPECT_TRUE(at::allclose(*scores, at::matmul(q, held.transpose(1, 2)), 1e-4, 1e-4));
   const at::Tensor w = at::rand({kHeads, 3, 7});
-  EXPECT_TRUE(at::allclose(store->Multiply(w), at::matmul(w, held), 1e-4, 1e-4));
+  const absl::StatusOr<at::Tensor> out = store->Multiply(w);
+  ASSERT_THAT(out, IsOk());
+  EXPECT_TRUE(at::allclose(*out, at::matmul(w, held), 1e-4, 1e-4));
+  // Queries of the wrong width reach the fused kernel, whose InvalidArgument comes back.
+  EXPECT_THAT(store->MultiplyTransposed(at::randn({kHeads, 1, kDim / 2})),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("queries")));
 }
 
 TEST(PerTokenStoreTest, RetainBalancesResidualAcrossHeads) {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/annotate.h"
 #include "base/status_macros.h"
 
 namespace kvlab::gguf {
@@ -224,7 +225,7 @@ absl::Status GgufFile::Error(absl::string_view message) const {
 absl::Status GgufFile::Parse() {
   // Prefixes every parse error with the file name, keeping its code.
   auto with_path = [this](const absl::Status& status) {
-    return absl::Status(status.code(), absl::StrCat(path_, ": ", status.message()));
+    return Annotate(status, path_);
   };
   Cursor cursor(data_, size_);
 
@@ -363,9 +364,8 @@ auto GetAs(const GgufFile& file, absl::string_view key, Convert convert)
   }
   auto result = convert(*value);
   if (!result.ok()) {
-    return absl::Status(result.status().code(),
-                        absl::StrFormat("%s: metadata key '%s': %s", file.path(), key,
-                                        result.status().message()));
+    return Annotate(result.status(),
+                    absl::StrFormat("%s: metadata key '%s'", file.path(), key));
   }
   return result;
 }

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "base/annotate.h"
 #include "base/status_macros.h"
 
 namespace kvlab::eval {
@@ -107,9 +108,8 @@ class Batch {
     absl::StatusOr<at::Tensor> hidden = model.Forward(batch, first, pointers_);
     if (!hidden.ok()) {
       return size() == 1 ? hidden.status()
-                         : absl::Status(hidden.status().code(),
-                                        absl::StrFormat("in a batch of %d caches: %s", size(),
-                                                        hidden.status().message()));
+                         : kvlab::Annotate(hidden.status(),
+                                           absl::StrFormat("in a batch of %d caches", size()));
     }
     for (size_t i = 0; i < caches_.size(); ++i) trackers_[i].Observe(*caches_[i]);
     // One reduction per forward. Once non-finite, a value stays so through the
@@ -192,8 +192,7 @@ class Batch {
 
   absl::Status Annotate(const absl::Status& status, size_t index) const {
     if (factories_.size() == 1) return status;
-    return absl::Status(status.code(),
-                        absl::StrFormat("cache %d of the batch: %s", index, status.message()));
+    return kvlab::Annotate(status, absl::StrFormat("cache %d of the batch", index));
   }
 
   static constexpr int64_t kScoresPerRead = 256;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/annotate.h"
 #include "base/status_macros.h"
 #include "eval/tokenizer/unicode_text.h"
 
@@ -75,8 +76,7 @@ absl::StatusOr<BpeTokenizer> BpeTokenizer::FromGguf(const gguf::GgufFile& file) 
   }
   absl::StatusOr<BpeTokenizer> tokenizer = FromVocabulary(std::move(vocabulary));
   if (!tokenizer.ok()) {
-    return absl::Status(tokenizer.status().code(),
-                        absl::StrCat(file.path(), ": ", tokenizer.status().message()));
+    return Annotate(tokenizer.status(), file.path());
   }
   return tokenizer;
 }

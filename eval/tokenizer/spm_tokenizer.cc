@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "base/annotate.h"
 #include "base/status_macros.h"
 
 namespace kvlab::tokenizer {
@@ -72,8 +73,7 @@ absl::StatusOr<SpmTokenizer> SpmTokenizer::FromGguf(const gguf::GgufFile& file) 
   }
   absl::StatusOr<SpmTokenizer> tokenizer = FromVocabulary(std::move(vocabulary));
   if (!tokenizer.ok()) {
-    return absl::Status(tokenizer.status().code(),
-                        absl::StrCat(file.path(), ": ", tokenizer.status().message()));
+    return Annotate(tokenizer.status(), file.path());
   }
   return tokenizer;
 }

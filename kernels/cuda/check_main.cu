@@ -201,7 +201,7 @@ void CheckQuantize() {
       levels.Poison();
       scale.Poison();
       zero.Poison();
-      QuantizeArgs a;
+      QuantizeJob a;
       a.x = dx.data;
       a.levels = levels.data;
       a.scale = scale.data;

@@ -153,7 +153,7 @@ BenchCache MakeBenchCache(CacheKind kind, int64_t heads, int64_t tokens, int64_t
   BenchCache cache;
   auto per_token = [&](int bits, at::ScalarType scale_type, bool symmetric) {
     const int64_t packed = bits == 8 ? dim : dim / 2;
-    TokenGroupsView view{LevelFormat{bits, symmetric ? int64_t{1} << (bits - 1) : 0}, dim, kGroup,
+    TokenGroupsView view{kernels::IntegerFormat{bits, symmetric, scale_type}, dim, kGroup,
                          at::randint(0, 256, {heads, tokens, packed}, cuda.dtype(at::kByte)),
                          at::rand({heads, tokens, dim / kGroup}, cuda.dtype(scale_type)),
                          symmetric ? at::Tensor()
@@ -176,7 +176,7 @@ BenchCache MakeBenchCache(CacheKind kind, int64_t heads, int64_t tokens, int64_t
     }
     case CacheKind::kInt4ChannelKeys: {
       const int64_t blocks = (tokens + kGroup - 1) / kGroup;
-      ChannelBlocksView keys{LevelFormat{4, 0}, dim,
+      ChannelBlocksView keys{kernels::IntegerFormat{4, false, at::kHalf}, dim,
                              at::randint(0, 256, {heads, tokens, dim / 2}, cuda.dtype(at::kByte)),
                              at::floor_divide(at::arange(tokens, cuda.dtype(at::kLong)), kGroup)
                                  .unsqueeze(0)
