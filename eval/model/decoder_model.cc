@@ -3,10 +3,47 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"
+#include "base/device.h"
 #include "base/status_macros.h"
+#include "base/torch_status.h"
+#include "eval/gguf/gguf_tensor.h"
 #include "core/dense_tensor_store.h"
 
 namespace kvlab::model {
+
+absl::Status CheckLoadOptions(const LoadOptions& options) {
+  KVLAB_RETURN_IF_ERROR(CheckDeviceAvailable(options.device));
+  if (!gguf::IsLoadableDtype(options.weight_dtype)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "model weight dtype must be float32, bfloat16 or float16, not %s",
+        c10::toString(options.weight_dtype)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<at::Tensor> GgufWeights::Matrix(const std::string& name,
+                                               std::vector<int64_t> shape) const {
+  KVLAB_ASSIGN_OR_RETURN(at::Tensor t,
+                         gguf::LoadTensor(file_, name, std::move(shape), options_.weight_dtype));
+  return CatchTorchErrors(
+      absl::StrFormat("%s: moving '%s' to %s", file_.path(), name, options_.device.str()),
+      [&]() -> absl::StatusOr<at::Tensor> { return t.to(options_.device); });
+}
+
+absl::StatusOr<at::Tensor> GgufWeights::Norm(const std::string& name, int64_t size) const {
+  KVLAB_ASSIGN_OR_RETURN(at::Tensor t, gguf::LoadTensor(file_, name, {size}));
+  return t.to(options_.device);
+}
+
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight) {
+  if (weight.scalar_type() == at::kFloat) return at::linear(x, weight);
+  return at::linear(x.to(weight.scalar_type()), weight).to(at::kFloat);
+}
+
+at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  // In place on the temporaries: one allocation of x's size instead of three.
+  return (x * x.square().mean(-1, /*keepdim=*/true).add_(eps).rsqrt_()).mul_(weight);
+}
 
 absl::Status CheckTokenIds(const at::Tensor& tokens, int64_t vocab) {
   if (tokens.scalar_type() != at::kLong) {

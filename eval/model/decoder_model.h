@@ -20,12 +20,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/base_kv_cache.h"
 #include "core/kv_cache.h"
 #include "core/rotary_embedding.h"
+#include "eval/gguf/gguf_file.h"
 
 namespace kvlab::model {
 
@@ -96,6 +98,31 @@ absl::Status CheckTokenIds(const at::Tensor& tokens, int64_t vocab);
 // `device`.
 absl::Status CheckForwardArguments(const at::Tensor& tokens, absl::Span<KvCache* const> caches,
                                    int num_layers, int64_t vocab, c10::Device device);
+
+// InvalidArgument or Unavailable unless `options` names an available device and a
+// weight dtype the GGUF loader can produce.
+absl::Status CheckLoadOptions(const LoadOptions& options);
+
+// The weights of a GGUF file, loaded as `options` asks: matrices in its weight dtype
+// on its device, norm weights in fp32. Errors name the file and the tensor.
+class GgufWeights {
+ public:
+  GgufWeights(const gguf::GgufFile& file, const LoadOptions& options)
+      : file_(file), options_(options) {}
+  absl::StatusOr<at::Tensor> Matrix(const std::string& name, std::vector<int64_t> shape) const;
+  // Norm weights stay fp32: they scale activations and cost nothing.
+  absl::StatusOr<at::Tensor> Norm(const std::string& name, int64_t size) const;
+
+ private:
+  const gguf::GgufFile& file_;
+  LoadOptions options_;
+};
+
+// y = x W^T in W's dtype (x rounded to it), returned as fp32.
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight);
+
+// x / sqrt(mean(x^2) + eps) * weight over the last axis.
+at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 // A dense fp32 cache of `shape` (sliding windows included) on `device`.
 absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCacheFor(const AttentionShape& shape,

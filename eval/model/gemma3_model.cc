@@ -13,25 +13,10 @@
 
 namespace kvlab::model {
 
-namespace {
-
-// y = x W^T, in W's dtype, returned as fp32.
-at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight) {
-  if (weight.scalar_type() == at::kFloat) return at::linear(x, weight);
-  return at::linear(x.to(weight.scalar_type()), weight).to(at::kFloat);
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const gguf::GgufFile& file,
                                                               const LoadOptions& options) {
   KVLAB_ASSIGN_OR_RETURN(Gemma3Config config, Gemma3Config::FromGguf(file));
-  KVLAB_RETURN_IF_ERROR(CheckDeviceAvailable(options.device));
-  if (!gguf::IsLoadableDtype(options.weight_dtype)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "model weight dtype must be float32, bfloat16 or float16, not %s",
-        c10::toString(options.weight_dtype)));
-  }
+  KVLAB_RETURN_IF_ERROR(CheckLoadOptions(options));
   // Local and global layers rotate with different bases.
   KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding global_rope,
                          RotaryEmbedding::Create(config.head_dim, config.rope_dim,
@@ -47,18 +32,12 @@ absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const gguf::GgufF
   std::unique_ptr<Gemma3Model> model(new Gemma3Model(config, std::move(ropes), options));
 
   const int64_t h = config.hidden, d = config.head_dim;
-  const auto load = [&](const std::string& name,
-                        std::vector<int64_t> shape) -> absl::StatusOr<at::Tensor> {
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor t,
-                           gguf::LoadTensor(file, name, shape, options.weight_dtype));
-    return CatchTorchErrors(absl::StrFormat("%s: moving '%s' to %s", file.path(), name,
-                                            options.device.str()),
-                            [&]() -> absl::StatusOr<at::Tensor> { return t.to(options.device); });
+  const GgufWeights weights(file, options);
+  const auto load = [&](const std::string& name, std::vector<int64_t> shape) {
+    return weights.Matrix(name, std::move(shape));
   };
-  // Norm weights stay fp32: they scale activations and cost nothing.
-  const auto load_norm = [&](const std::string& name, int64_t size) -> absl::StatusOr<at::Tensor> {
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor t, gguf::LoadTensor(file, name, {size}));
-    return t.to(options.device);
+  const auto load_norm = [&](const std::string& name, int64_t size) {
+    return weights.Norm(name, size);
   };
   c10::InferenceMode inference;
   KVLAB_ASSIGN_OR_RETURN(model->token_embedding_, load("token_embd.weight", {config.vocab, h}));
@@ -106,10 +85,6 @@ int64_t Gemma3Model::WeightBytes() const {
     }
   }
   return total;
-}
-
-at::Tensor Gemma3Model::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
-  return x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_eps) * weight;
 }
 
 absl::StatusOr<at::Tensor> Gemma3Model::Forward(const at::Tensor& tokens, int64_t first_position,

@@ -71,7 +71,9 @@ class Gemma3Model : public DecoderModel {
       : config_(std::move(config)), ropes_(std::move(ropes)), options_(options) {}
   absl::StatusOr<at::Tensor> ForwardUnchecked(const at::Tensor& tokens, int64_t first_position,
                                               absl::Span<KvCache* const> caches) const;
-  at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
+  at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
+    return model::RmsNorm(x, weight, config_.rms_eps);
+  }
 
   Gemma3Config config_;
   LayerRopes ropes_;

@@ -11,43 +11,20 @@
 
 namespace kvlab::model {
 
-namespace {
-
-// y = x W^T, in W's dtype, returned as fp32.
-at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight) {
-  if (weight.scalar_type() == at::kFloat) return at::linear(x, weight);
-  return at::linear(x.to(weight.scalar_type()), weight).to(at::kFloat);
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const gguf::GgufFile& file,
                                                             const LoadOptions& options) {
   KVLAB_ASSIGN_OR_RETURN(LlamaConfig config, LlamaConfig::FromGguf(file));
-  KVLAB_RETURN_IF_ERROR(CheckDeviceAvailable(options.device));
-  if (!gguf::IsLoadableDtype(options.weight_dtype)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "model weight dtype must be float32, bfloat16 or float16, not %s",
-        c10::toString(options.weight_dtype)));
-  }
+  KVLAB_RETURN_IF_ERROR(CheckLoadOptions(options));
   KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding rope,
                          RotaryEmbedding::Create(config.head_dim, config.rope_dim,
                                                  config.rope_base, RopeStyle::kInterleaved));
   std::unique_ptr<LlamaModel> model(new LlamaModel(config, std::move(rope), options));
   const int64_t h = config.hidden, d = config.head_dim;
-  const auto load = [&](const std::string& name,
-                        std::vector<int64_t> shape) -> absl::StatusOr<at::Tensor> {
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor t,
-                           gguf::LoadTensor(file, name, shape, options.weight_dtype));
-    return CatchTorchErrors(absl::StrFormat("%s: moving '%s' to %s", file.path(), name,
-                                            options.device.str()),
-                            [&]() -> absl::StatusOr<at::Tensor> { return t.to(options.device); });
+  const GgufWeights weights(file, options);
+  const auto load = [&](const std::string& name, std::vector<int64_t> shape) {
+    return weights.Matrix(name, std::move(shape));
   };
-  // Norm weights stay fp32: they scale activations and cost nothing.
-  const auto load_norm = [&](const std::string& name) -> absl::StatusOr<at::Tensor> {
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor t, gguf::LoadTensor(file, name, {h}));
-    return t.to(options.device);
-  };
+  const auto load_norm = [&](const std::string& name) { return weights.Norm(name, h); };
   c10::InferenceMode inference;
   KVLAB_ASSIGN_OR_RETURN(model->token_embedding_, load("token_embd.weight", {config.vocab, h}));
   KVLAB_ASSIGN_OR_RETURN(model->output_norm_, load_norm("output_norm.weight"));
@@ -86,11 +63,6 @@ int64_t LlamaModel::WeightBytes() const {
              bytes(l.gate_up) + bytes(l.down);
   }
   return total;
-}
-
-at::Tensor LlamaModel::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
-  // In place on the temporaries: one allocation of x's size instead of three.
-  return (x * x.square().mean(-1, /*keepdim=*/true).add_(config_.rms_eps).rsqrt_()).mul_(weight);
 }
 
 absl::Status LlamaModel::CheckTokens(const at::Tensor& tokens) const {

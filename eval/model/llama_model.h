@@ -67,7 +67,9 @@ class LlamaModel : public DecoderModel {
       : config_(std::move(config)), rope_(std::move(rope)), options_(options) {}
   absl::StatusOr<at::Tensor> ForwardUnchecked(const at::Tensor& tokens, int64_t first_position,
                                               absl::Span<KvCache* const> caches) const;
-  at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
+  at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
+    return model::RmsNorm(x, weight, config_.rms_eps);
+  }
 
   LlamaConfig config_;
   RotaryEmbedding rope_;
