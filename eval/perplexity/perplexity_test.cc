@@ -38,6 +38,23 @@ class TinyModelTest : public ::testing::Test {
     return [this] { return model_->NewDenseCache(); };
   }
 
+  // Keys and values held in fp16: a cache that differs from the dense one only by
+  // rounding.
+  CacheFactory Fp16() const {
+    const AttentionShape shape = model_->config().attention_shape();
+    const TensorStoreFactory half = [shape](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
+      KVLAB_ASSIGN_OR_RETURN(auto s, DenseTensorStore::Create(shape.kv_heads, shape.head_dim,
+                                                              at::kHalf, at::kCPU));
+      return std::unique_ptr<TensorStore>(std::move(s));
+    };
+    return [this, shape, half]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+      KVLAB_ASSIGN_OR_RETURN(auto c, BaseKvCache::Create(shape, model_->rope(),
+                                                         PositionMode::kOriginal, at::kCPU, half,
+                                                         half));
+      return std::unique_ptr<KvCache>(std::move(c));
+    };
+  }
+
   // NLL of tokens[begin + 1 .. end) under one causal forward over tokens[begin, end).
   std::vector<double> ReferenceNll(int64_t begin, int64_t end) const {
     auto cache = *model_->NewDenseCache();
@@ -160,17 +177,7 @@ TEST_F(TinyModelTest, PrefillCompressWithDenseCacheScoresLikeOneForward) {
 // A lockstep batch gives each cache what it would give alone, up to fp32 rounding
 // (a batched matmul sums in another order).
 TEST_F(TinyModelTest, LockstepBatchMatchesRunningAlone) {
-  const AttentionShape shape = model_->config().attention_shape();
-  const TensorStoreFactory half = [shape](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
-    KVLAB_ASSIGN_OR_RETURN(auto s, DenseTensorStore::Create(shape.kv_heads, shape.head_dim,
-                                                            at::kHalf, at::kCPU));
-    return std::unique_ptr<TensorStore>(std::move(s));
-  };
-  const CacheFactory fp16 = [&]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
-    KVLAB_ASSIGN_OR_RETURN(auto c, BaseKvCache::Create(shape, model_->rope(),
-                                                       PositionMode::kOriginal, at::kCPU, half, half));
-    return std::unique_ptr<KvCache>(std::move(c));
-  };
+  const CacheFactory fp16 = Fp16();
   const std::vector<CacheFactory> both = {Dense(), fp16};
   StreamingOptions streaming;
   streaming.max_tokens = 40;
@@ -211,17 +218,7 @@ TEST_F(TinyModelTest, StandardErrorIsLlamaCpps) {
 }
 
 TEST_F(TinyModelTest, ReferenceComparisonLeavesTheCachesNumbersAlone) {
-  const AttentionShape shape = model_->config().attention_shape();
-  const TensorStoreFactory half = [shape](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
-    KVLAB_ASSIGN_OR_RETURN(auto s, DenseTensorStore::Create(shape.kv_heads, shape.head_dim,
-                                                            at::kHalf, at::kCPU));
-    return std::unique_ptr<TensorStore>(std::move(s));
-  };
-  const CacheFactory fp16 = [&]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
-    KVLAB_ASSIGN_OR_RETURN(auto c, BaseKvCache::Create(shape, model_->rope(),
-                                                       PositionMode::kOriginal, at::kCPU, half, half));
-    return std::unique_ptr<KvCache>(std::move(c));
-  };
+  const CacheFactory fp16 = Fp16();
   StreamingOptions plain;
   plain.max_tokens = 40;
   StreamingOptions compared = plain;
