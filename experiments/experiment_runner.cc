@@ -20,6 +20,7 @@
 #include "eval/perplexity/perplexity.h"
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/aggregate.h"
+#include "experiments/bos_mode.h"
 #include "experiments/fingerprint.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
@@ -163,7 +164,7 @@ std::string DescribeEviction(const config::CacheConfig& c) {
 
 absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
     const config::Experiment& e, const model::DecoderModel& model,
-    const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens,
+    const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens, bool bos,
     absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
   const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
   eval::ScoringOptions scoring;
@@ -175,9 +176,7 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
       options.n_ctx = e.chunked().n_ctx();
       options.max_chunks = e.chunked().max_chunks();
       options.bos_id = tokenizer.bos_id();
-      options.replace_first_with_bos =
-          e.chunked().bos() == config::BOS_ALWAYS ||
-          (e.chunked().bos() == config::BOS_AUTO && tokenizer.add_bos());
+      options.replace_first_with_bos = bos;
       return eval::RunChunked(model, tokens, options, make_caches, progress);
     }
     case config::Experiment::kStreaming: {
@@ -196,6 +195,8 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
       options.context_tokens = p.context_tokens();
       options.scored_tokens = p.scored_tokens();
       options.max_windows = p.max_windows();
+      options.bos_id = tokenizer.bos_id();
+      options.replace_first_with_bos = bos;
       return eval::RunPrefillCompress(model, tokens, options, make_caches, progress);
     }
     default:
@@ -230,9 +231,10 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::DecoderModel> model,
                          model::LoadModel(*file, load_options));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
-  // As llama.cpp's perplexity tool: BOS first when the model asks for it, which also
-  // shifts the chunk boundaries by one token.
-  const std::vector<int32_t> tokens = tokenizer->Encode(text, tokenizer->add_bos());
+  // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
+  // model) asks for it, which also shifts the chunk and window boundaries by one token.
+  KVLAB_ASSIGN_OR_RETURN(const bool bos, UseBos(e, tokenizer->add_bos(), tokenizer->bos_id()));
+  const std::vector<int32_t> tokens = tokenizer->Encode(text, bos);
   KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
   const model::ModelInfo mc = model->info();
@@ -325,7 +327,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
     if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
     ProgressBar bar(label);
     absl::StatusOr<std::vector<eval::PerplexityResult>> results =
-        RunProtocol(e, *model, *tokenizer, tokens, batch_factories, bar);
+        RunProtocol(e, *model, *tokenizer, tokens, bos, batch_factories, bar);
     if (!results.ok()) {
       return Annotate(results.status(),
                       absl::StrFormat("caches from '%s'", e.caches(pending[0]).name()));
