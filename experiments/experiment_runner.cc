@@ -21,6 +21,7 @@
 #include "eval/perplexity/perplexity.h"
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/aggregate.h"
+#include "experiments/bos_mode.h"
 #include "experiments/fingerprint.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
@@ -107,7 +108,7 @@ std::string DescribeEviction(const config::CacheConfig& c) {
 
 absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
     const config::Experiment& e, const model::DecoderModel& model,
-    const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens,
+    const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens, bool bos,
     absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
   const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
   eval::ScoringOptions scoring;
@@ -119,9 +120,7 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
       options.n_ctx = e.chunked().n_ctx();
       options.max_chunks = e.chunked().max_chunks();
       options.bos_id = tokenizer.bos_id();
-      options.replace_first_with_bos =
-          e.chunked().bos() == config::BOS_ALWAYS ||
-          (e.chunked().bos() == config::BOS_AUTO && tokenizer.add_bos());
+      options.replace_first_with_bos = bos;
       return eval::RunChunked(model, tokens, options, make_caches, progress);
     }
     case config::Experiment::kStreaming: {
@@ -140,6 +139,8 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
       options.context_tokens = p.context_tokens();
       options.scored_tokens = p.scored_tokens();
       options.max_windows = p.max_windows();
+      options.bos_id = tokenizer.bos_id();
+      options.replace_first_with_bos = bos;
       return eval::RunPrefillCompress(model, tokens, options, make_caches, progress);
     }
     default:
@@ -154,6 +155,7 @@ struct Inputs {
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   at::ScalarType weight_dtype = at::kFloat;
   std::unique_ptr<model::DecoderModel> model;
+  bool bos = false;  // The text starts with BOS (and so do chunks and windows).
   std::vector<int32_t> tokens;
   std::string model_hash;
   std::string text_hash;
@@ -170,9 +172,11 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
   in.weight_dtype = load_options.weight_dtype;
   KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.file, load_options));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
-  // As llama.cpp's perplexity tool: BOS first when the model asks for it, which also
-  // shifts the chunk boundaries by one token.
-  in.tokens = in.tokenizer->Encode(text, in.tokenizer->add_bos());
+  // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
+  // model) asks for it, which also shifts the chunk and window boundaries by one token.
+  KVLAB_ASSIGN_OR_RETURN(in.bos,
+                         UseBos(e, in.tokenizer->add_bos(), in.tokenizer->bos_id()));
+  in.tokens = in.tokenizer->Encode(text, in.bos);
   KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashFile(model_path));
   KVLAB_ASSIGN_OR_RETURN(in.text_hash, HashFile(text_path));
   return in;
@@ -315,7 +319,8 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
   if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
   ProgressBar bar(label);
   absl::StatusOr<std::vector<eval::PerplexityResult>> results =
-      RunProtocol(e, *plan.in.model, *plan.in.tokenizer, plan.in.tokens, batch_factories, bar);
+      RunProtocol(e, *plan.in.model, *plan.in.tokenizer, plan.in.tokens, plan.in.bos,
+                  batch_factories, bar);
   if (!results.ok()) {
     return Annotate(results.status(),
                     absl::StrFormat("caches from '%s'", e.caches(pending[0]).name()));
