@@ -16,13 +16,13 @@ using ::testing::HasSubstr;
 TEST(LayerBudgetsTest, UniformTokens) {
   config::Budget budget;
   budget.set_tokens(256);
-  EXPECT_THAT(*LayerBudgets(budget, 3, 0), ElementsAre(256, 256, 256));
+  EXPECT_THAT(LayerBudgets(budget, 3, 0), IsOkAndHolds(ElementsAre(256, 256, 256)));
 }
 
 TEST(LayerBudgetsTest, FractionOfReference) {
   config::Budget budget;
   budget.set_fraction(0.25);
-  EXPECT_THAT(*LayerBudgets(budget, 2, 1001), ElementsAre(251, 251));
+  EXPECT_THAT(LayerBudgets(budget, 2, 1001), IsOkAndHolds(ElementsAre(251, 251)));
 }
 
 TEST(LayerBudgetsTest, PyramidFallsLinearlyWithTheSameTotal) {
@@ -30,7 +30,7 @@ TEST(LayerBudgetsTest, PyramidFallsLinearlyWithTheSameTotal) {
   budget.set_tokens(200);
   budget.set_allocation(config::PYRAMID);
   budget.set_pyramid_top_ratio(0.25);
-  const std::vector<int64_t> b = *LayerBudgets(budget, 5, 0);
+  ASSERT_OK_AND_ASSIGN(const std::vector<int64_t> b, LayerBudgets(budget, 5, 0));
   EXPECT_THAT(b, ElementsAre(320, 260, 200, 140, 80));
   EXPECT_EQ(std::accumulate(b.begin(), b.end(), int64_t{0}), 5 * 200);
 }
@@ -40,7 +40,7 @@ TEST(LayerBudgetsTest, NeverBelowOneToken) {
   budget.set_tokens(1);
   budget.set_allocation(config::PYRAMID);
   budget.set_pyramid_top_ratio(0.01);
-  EXPECT_THAT(*LayerBudgets(budget, 4, 0), Each(::testing::Ge(1)));
+  EXPECT_THAT(LayerBudgets(budget, 4, 0), IsOkAndHolds(Each(::testing::Ge(1))));
 }
 
 TEST(LayerBudgetsTest, ErrorsNameTheField) {

@@ -123,7 +123,7 @@ TEST_P(AllPoliciesTest, PrefillCompressKeepsTheBudget) {
   // Each layer holds all 40 prefill tokens for its own attention, then keeps 16; the
   // peak is the last layer's 40 beside the first's 16 (128 bytes per token per layer).
   EXPECT_EQ(result->peak_held_bytes, (40 + 16) * 128);
-  auto cache = *factory();
+  ASSERT_OK_AND_ASSIGN(auto cache, factory());
   ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
   for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 16);
 }
@@ -141,7 +141,7 @@ TEST_P(AllPoliciesTest, CompressOnceCompressesThePrefillThenGrows) {
   // The prefill's peak as under prefill_compress; by the last decode step every layer
   // holds its 16 kept tokens and the 9 decoded ones.
   EXPECT_EQ(result->peak_held_bytes, (40 + 16) * 128);
-  auto cache = *factory();
+  ASSERT_OK_AND_ASSIGN(auto cache, factory());
   ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
   for (int t = 40; t < 49; ++t) {
     ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 1}, at::kLong), t, {cache.get()}), IsOk());
@@ -195,7 +195,7 @@ TEST_P(AllQuantizersTest, ComposesWithEveryPolicy) {
       const KvCacheFactory factory = Factory(config);
       const eval::PerplexityResult result = Stream(factory);
       EXPECT_TRUE(std::isfinite(result.perplexity())) << policy;
-      auto cache = *factory();
+      ASSERT_OK_AND_ASSIGN(auto cache, factory());
       ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 30}, at::kLong), 0, {cache.get()}), IsOk());
       for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 12);
       // Per-token codes always undercut the same policy on a dense cache. Per-channel
@@ -233,7 +233,8 @@ TEST(AllPluginsTest, UnknownPolicyListsTheRegisteredOnes) {
   config::CacheConfig config;
   config.mutable_eviction()->set_policy("lru");
   config.mutable_eviction()->mutable_budget()->set_tokens(4);
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(8, 8, 1e4, RopeStyle::kInterleaved);
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(8, 8, 1e4, RopeStyle::kInterleaved));
   EXPECT_THAT(MakeCacheFactory(config, {{1, 2, 2, 8}, rope, at::kCPU, 0}),
               StatusIs(absl::StatusCode::kNotFound,
                        ::testing::AllOf(::testing::HasSubstr("unknown eviction policy 'lru'"),
