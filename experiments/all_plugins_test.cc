@@ -50,6 +50,15 @@ class PipelineTest {
     return *factory;
   }
 
+  // Whether the policy, with its default options, compresses `layer` at all (a layer
+  // it leaves uncompressed keeps every token).
+  static bool Compresses(const std::string& policy, int layer) {
+    absl::StatusOr<std::unique_ptr<EvictionPolicy>> made =
+        EvictionPolicyRegistry().Create(policy, google::protobuf::Any());
+    EXPECT_THAT(made, IsOk());
+    return !made.ok() || (*made)->CompressesLayer(layer);
+  }
+
   static config::CacheConfig Evicting(const std::string& policy, int64_t budget) {
     config::CacheConfig config;
     config.set_name(policy);
@@ -88,6 +97,7 @@ class AllPoliciesTest : public PipelineTest, public ::testing::TestWithParam<std
  protected:
   static void SetUpTestSuite() { PipelineTest::SetUpTestSuite(); }
   static void TearDownTestSuite() { PipelineTest::TearDownTestSuite(); }
+
 };
 
 TEST_P(AllPoliciesTest, BudgetAtLeastTheLengthIsExactlyDense) {
@@ -104,9 +114,14 @@ TEST_P(AllPoliciesTest, SmallBudgetBoundsWhatIsHeld) {
     const KvCacheFactory factory = Factory(config);
     const eval::PerplexityResult result = Stream(factory);
     EXPECT_TRUE(std::isfinite(result.perplexity()));
-    // 2 layers x (K + V) x 2 heads x 8 dims x 4 bytes = 256 bytes per token; at most
-    // budget + 1 tokens are held, after the step's token joins and before eviction.
-    EXPECT_LE(result.peak_held_bytes, 13 * 256);
+    // (K + V) x 2 heads x 8 dims x 4 bytes = 128 bytes per token and layer; at most
+    // budget + 1 tokens are held in a compressed layer, after the step's token joins
+    // and before eviction, and the whole stream in a layer left uncompressed.
+    int64_t bound = 0;
+    for (int layer = 0; layer < 2; ++layer) {
+      bound += (Compresses(GetParam(), layer) ? 13 : kStreamTokens) * 128;
+    }
+    EXPECT_LE(result.peak_held_bytes, bound);
     EXPECT_EQ(result.mean_bytes_per_token, 256.0);
   }
 }
@@ -120,12 +135,18 @@ TEST_P(AllPoliciesTest, PrefillCompressKeepsTheBudget) {
       eval::RunPrefillCompress(*model_, *tokens_, options, factory);
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->tokens_scored, 10);
-  // Each layer holds all 40 prefill tokens for its own attention, then keeps 16; the
-  // peak is the last layer's 40 beside the first's 16 (128 bytes per token per layer).
-  EXPECT_EQ(result->peak_held_bytes, (40 + 16) * 128);
+  // Each layer holds all 40 prefill tokens for its own attention, then keeps 16 (all
+  // 40 if the policy leaves it uncompressed); the peak is the last layer's 40 beside
+  // what the first kept (128 bytes per token per layer).
+  const auto kept = [&](int layer, int64_t compressed, int64_t whole) {
+    return Compresses(GetParam(), layer) ? compressed : whole;
+  };
+  EXPECT_EQ(result->peak_held_bytes, (40 + kept(0, 16, 40)) * 128);
   auto cache = *factory();
   ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
-  for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 16);
+  for (int layer = 0; layer < cache->num_layers(); ++layer) {
+    EXPECT_EQ(cache->Length(layer), kept(layer, 16, 40));
+  }
 }
 
 TEST_P(AllPoliciesTest, CompressOnceCompressesThePrefillThenGrows) {
@@ -139,14 +160,19 @@ TEST_P(AllPoliciesTest, CompressOnceCompressesThePrefillThenGrows) {
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->tokens_scored, 10);
   // The prefill's peak as under prefill_compress; by the last decode step every layer
-  // holds its 16 kept tokens and the 9 decoded ones.
-  EXPECT_EQ(result->peak_held_bytes, (40 + 16) * 128);
+  // holds its 16 kept tokens (40 if left uncompressed) and the 9 decoded ones.
+  const auto kept = [&](int layer, int64_t compressed, int64_t whole) {
+    return Compresses(GetParam(), layer) ? compressed : whole;
+  };
+  EXPECT_EQ(result->peak_held_bytes, (40 + kept(0, 16, 40)) * 128);
   auto cache = *factory();
   ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
   for (int t = 40; t < 49; ++t) {
     ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 1}, at::kLong), t, {cache.get()}), IsOk());
   }
-  for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 25);
+  for (int layer = 0; layer < cache->num_layers(); ++layer) {
+    EXPECT_EQ(cache->Length(layer), kept(layer, 25, 49));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Registered, AllPoliciesTest,
@@ -197,7 +223,9 @@ TEST_P(AllQuantizersTest, ComposesWithEveryPolicy) {
       EXPECT_TRUE(std::isfinite(result.perplexity())) << policy;
       auto cache = *factory();
       ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 30}, at::kLong), 0, {cache.get()}), IsOk());
-      for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 12);
+      for (int layer = 0; layer < cache->num_layers(); ++layer) {
+        EXPECT_EQ(cache->Length(layer), Compresses(policy, layer) ? 12 : 30) << policy;
+      }
       // Per-token codes always undercut the same policy on a dense cache. Per-channel
       // blocks keep their per-channel scales while any of their tokens survives, so
       // policies that evict different tokens per head can cost more (quant/
