@@ -1,7 +1,7 @@
 #include "experiments/bos_mode.h"
 
 #include "absl/strings/str_format.h"
-#include "experiments/aggregate.h"
+#include "experiments/protocol.h"
 
 namespace kvlab::experiments {
 
