@@ -89,7 +89,7 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
           if (s.key_norms != nullptr) KVLAB_RETURN_IF_ERROR(s.key_norms->Retain(keep));
           if (stats.recent.defined()) stats.recent = stats.recent.narrow(-1, dropped, held);
         }
-        if (held > budgets_[layer]) {
+        if (held > budgets_[layer] && policy_->CompressesLayer(layer)) {
           KVLAB_RETURN_IF_ERROR(Evict(layer, stats));
         }
         if (schedule_ == EvictionSchedule::kOnceAfterPrefill) {

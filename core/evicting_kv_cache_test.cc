@@ -117,6 +117,28 @@ TEST(EvictingKvCacheTest, EvictedTokensAreGoneFromStorageAndAttention) {
   EXPECT_EQ(cache->Length(0), 4);
 }
 
+// Leaves layer 0 alone.
+class SkipFirstLayerPolicy : public RecordingPolicy {
+ public:
+  SkipFirstLayerPolicy() : RecordingPolicy(PolicyNeeds{}) {}
+  bool CompressesLayer(int layer) const override { return layer != 0; }
+};
+
+TEST(EvictingKvCacheTest, ALayerThePolicyDoesNotCompressKeepsEveryToken) {
+  auto skipping = std::make_unique<SkipFirstLayerPolicy>();
+  RecordingPolicy* policy = skipping.get();
+  auto cache = *EvictingKvCache::Create(MakeBase(2), std::move(skipping), {4, 4});
+  const Step prefill = RandomStep(6);
+  ASSERT_THAT(cache->Attend(0, Inputs(prefill, 0)), IsOk());
+  ASSERT_THAT(cache->Attend(1, Inputs(prefill, 0)), IsOk());
+  EXPECT_EQ(policy->calls, 1);
+  EXPECT_EQ(policy->last.layer, 1);
+  EXPECT_EQ(cache->Length(0), 6);
+  EXPECT_EQ(cache->Length(1), 4);
+  // Both layers' tokens are held and counted.
+  EXPECT_EQ(cache->Memory().held_bytes, 2 * (6 + 4) * kKvHeads * kHeadDim * 4);
+}
+
 TEST(EvictingKvCacheTest, OnceAfterPrefillCompressesThePrefillThenOnlyAppends) {
   auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{true, 2, true});
   RecordingPolicy* policy = recording.get();

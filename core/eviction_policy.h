@@ -64,6 +64,9 @@ class EvictionPolicy {
   // The registered name; lands in every result record.
   virtual std::string Name() const = 0;
   virtual PolicyNeeds Needs() const { return {}; }
+  // Whether the policy evicts from `layer` at all; a layer it leaves uncompressed
+  // keeps every token, whatever its budget (knorm's reference skips layer 0).
+  virtual bool CompressesLayer(int layer) const { return true; }
 
   // Returns the tokens to keep: [kv_heads, budget] int64 indices into the current
   // cache order, in any order. Called only when the layer holds more than `budget`.

@@ -6,6 +6,42 @@
 #include "absl/strings/str_format.h"
 
 namespace kvlab {
+namespace {
+
+// KVCache-Factory's PyramidKV schedule (see LayerAllocation.PYRAMIDKV), in its integer
+// arithmetic (pyramidkv/pyramidkv_utils.py:360-375).
+absl::StatusOr<std::vector<int64_t>> PyramidKvBudgets(const config::Budget& budget,
+                                                      int64_t capacity, int num_layers,
+                                                      int64_t reference_tokens) {
+  const int64_t beta = budget.has_pyramidkv_beta() ? budget.pyramidkv_beta() : 20;
+  const int64_t window = budget.has_pyramidkv_window() ? budget.pyramidkv_window() : 32;
+  if (beta < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("budget.pyramidkv_beta must be >= 1, got %d", beta));
+  }
+  if (window < 1 || window >= capacity) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "budget.pyramidkv_window must be >= 1 and below the budget (%d), got %d", capacity,
+        window));
+  }
+  std::vector<int64_t> budgets(num_layers, capacity);
+  const int64_t prefix = capacity - window;
+  // Short contexts, and a single layer, keep the uniform budget.
+  if (num_layers < 2 || reference_tokens < 2 * prefix) return budgets;
+  int64_t min_prefix = prefix / beta;
+  int64_t max_prefix = 2 * prefix - min_prefix;
+  if (max_prefix >= reference_tokens - window) {
+    max_prefix = reference_tokens - window;
+    min_prefix = 2 * prefix - max_prefix;
+  }
+  const int64_t step = (max_prefix - min_prefix) / (num_layers - 1);
+  for (int layer = 0; layer < num_layers; ++layer) {
+    budgets[layer] = max_prefix - layer * step + window;
+  }
+  return budgets;
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, int num_layers,
                                                   int64_t reference_tokens) {
@@ -33,6 +69,9 @@ absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, 
       return absl::InvalidArgumentError("budget needs tokens or fraction");
   }
   std::vector<int64_t> budgets(num_layers, static_cast<int64_t>(tokens));
+  if (budget.allocation() == config::PYRAMIDKV) {
+    return PyramidKvBudgets(budget, static_cast<int64_t>(tokens), num_layers, reference_tokens);
+  }
   if (budget.allocation() == config::PYRAMID && num_layers > 1) {
     const double ratio = budget.pyramid_top_ratio() == 0.0 ? 0.25 : budget.pyramid_top_ratio();
     if (!(ratio > 0.0 && ratio <= 1.0)) {

@@ -11,9 +11,10 @@
 namespace kvlab {
 
 // Turns a Budget into one token count per layer. A fractional budget is a fraction of
-// `reference_tokens`. UNIFORM gives every layer the same budget; PYRAMID falls
-// linearly from the first layer to the last, the last at pyramid_top_ratio of the
-// first, with the same total as UNIFORM (PyramidKV). Every layer keeps at least one
+// `reference_tokens` (the protocol's context). UNIFORM gives every layer the same
+// budget; PYRAMID falls linearly from the first layer to the last, the last at
+// pyramid_top_ratio of the first, with the same total as UNIFORM; PYRAMIDKV is
+// PyramidKV's beta schedule (cache_config.proto). Every layer keeps at least one
 // token. Errors name the field (relative to the Budget message).
 absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, int num_layers,
                                                   int64_t reference_tokens);

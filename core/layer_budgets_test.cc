@@ -35,6 +35,53 @@ TEST(LayerBudgetsTest, PyramidFallsLinearlyWithTheSameTotal) {
   EXPECT_EQ(std::accumulate(b.begin(), b.end(), int64_t{0}), 5 * 200);
 }
 
+config::Budget PyramidKv(int64_t tokens) {
+  config::Budget budget;
+  budget.set_tokens(tokens);
+  budget.set_allocation(config::PYRAMIDKV);
+  return budget;
+}
+
+// C = 128, w = 32 (default), beta = 20 (default), 30 layers, a 2048-token prefill:
+// min = 96 / 20 = 4, max = 2 * 96 - 4 = 188, step = (188 - 4) / 29 = 6, layer l keeps
+// 188 - 6 l + 32.
+TEST(LayerBudgetsTest, PyramidKvDefaults) {
+  const std::vector<int64_t> b = *LayerBudgets(PyramidKv(128), 30, 2048);
+  ASSERT_EQ(b.size(), 30u);
+  EXPECT_EQ(b[0], 220);
+  EXPECT_EQ(b[1], 214);
+  EXPECT_EQ(b[29], 46);
+}
+
+// C = 100, w = 10, beta = 20, 4 layers, q = 185: min = 90 / 20 = 4, max = 180 - 4 = 176
+// >= q - w = 175, so max = 175, min = 180 - 175 = 5, step = 170 / 3 = 56.
+TEST(LayerBudgetsTest, PyramidKvClampsTheFirstLayerToTheContext) {
+  config::Budget budget = PyramidKv(100);
+  budget.set_pyramidkv_window(10);
+  EXPECT_THAT(*LayerBudgets(budget, 4, 185), ElementsAre(185, 129, 73, 17));
+  // beta 2, q = 200: min = 45, max = 135 < 190, step = 90 / 3 = 30.
+  budget.set_pyramidkv_beta(2);
+  EXPECT_THAT(*LayerBudgets(budget, 4, 200), ElementsAre(145, 115, 85, 55));
+}
+
+// A context shorter than 2 (C - w) keeps the uniform budget, as KVCache-Factory does.
+TEST(LayerBudgetsTest, PyramidKvShortContextIsUniform) {
+  config::Budget budget = PyramidKv(100);
+  budget.set_pyramidkv_window(10);
+  EXPECT_THAT(*LayerBudgets(budget, 3, 179), ElementsAre(100, 100, 100));
+  EXPECT_THAT(*LayerBudgets(budget, 1, 4096), ElementsAre(100));
+}
+
+TEST(LayerBudgetsTest, PyramidKvErrorsNameTheField) {
+  config::Budget budget = PyramidKv(32);
+  EXPECT_THAT(LayerBudgets(budget, 4, 1024),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("budget.pyramidkv_window")));
+  budget = PyramidKv(64);
+  budget.set_pyramidkv_beta(0);
+  EXPECT_THAT(LayerBudgets(budget, 4, 1024),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("budget.pyramidkv_beta")));
+}
+
 TEST(LayerBudgetsTest, NeverBelowOneToken) {
   config::Budget budget;
   budget.set_tokens(1);

@@ -3,24 +3,9 @@
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "experiments/plots.h"
+#include "experiments/protocol.h"
 
 namespace kvlab::experiments {
-
-std::string ProtocolName(const config::Experiment& e) {
-  switch (e.protocol_case()) {
-    case config::Experiment::kChunked: return "chunked";
-    case config::Experiment::kStreaming: return "streaming";
-    case config::Experiment::kPrefillCompress: return "prefill_compress";
-    case config::Experiment::kCompressOnce: return "compress_once";
-    default: return "none";
-  }
-}
-
-const config::PrefillCompressProtocol* PrefillWindows(const config::Experiment& e) {
-  if (e.has_prefill_compress()) return &e.prefill_compress();
-  if (e.has_compress_once()) return &e.compress_once();
-  return nullptr;
-}
 
 absl::Status WriteAggregates(const config::Experiment& e, const std::string& model_name,
                              const std::vector<RunRecord>& records, const std::string& output_dir) {

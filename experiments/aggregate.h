@@ -13,13 +13,6 @@
 
 namespace kvlab::experiments {
 
-// "chunked", "streaming", "prefill_compress", "compress_once", or "none".
-std::string ProtocolName(const config::Experiment& experiment);
-
-// The windows of prefill_compress or compress_once (they share one message), or null
-// under another protocol.
-const config::PrefillCompressProtocol* PrefillWindows(const config::Experiment& experiment);
-
 // Writes the aggregate files for `records` (in config order) into `output_dir`, titled
 // with the experiment's name, protocol and `model_name`; deltas are against the
 // experiment's baseline when it is among the records.

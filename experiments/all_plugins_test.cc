@@ -5,6 +5,8 @@
 // quantized cache must hold fewer bytes than a dense one.
 #include <ATen/ATen.h>
 
+#include <memory>
+
 #include "base/status_matchers.h"
 #include "core/cache_builder.h"
 #include "core/eviction_policy.h"
@@ -14,6 +16,7 @@
 #include "eval/perplexity/perplexity.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "quant/fp8.pb.h"
 #include "quant/integer.pb.h"
 
 namespace kvlab {
@@ -50,6 +53,15 @@ class PipelineTest {
     return *factory;
   }
 
+  // Whether the policy, with its default options, compresses `layer` at all (a layer
+  // it leaves uncompressed keeps every token).
+  static bool Compresses(const std::string& policy, int layer) {
+    absl::StatusOr<std::unique_ptr<EvictionPolicy>> made =
+        EvictionPolicyRegistry().Create(policy, google::protobuf::Any());
+    EXPECT_THAT(made, IsOk());
+    return !made.ok() || (*made)->CompressesLayer(layer);
+  }
+
   static config::CacheConfig Evicting(const std::string& policy, int64_t budget) {
     config::CacheConfig config;
     config.set_name(policy);
@@ -58,14 +70,15 @@ class PipelineTest {
     return config;
   }
 
-  // Keys and values quantized by `quantizer`, with a small residual on keys.
+  // Keys and values quantized by `quantizer`, with a small residual on keys (none
+  // for a quantizer that keeps no residual).
   static void Quantize(config::CacheConfig& config, const std::string& quantizer,
-                       const quant::IntegerQuantizerOptions& options) {
+                       const google::protobuf::Message& options, int64_t key_residual = 4) {
     for (config::StoreConfig* store : {config.mutable_keys(), config.mutable_values()}) {
       store->mutable_quantized()->set_quantizer(quantizer);
       store->mutable_quantized()->mutable_options()->PackFrom(options);
     }
-    config.mutable_keys()->mutable_quantized()->set_residual_tokens(4);
+    config.mutable_keys()->mutable_quantized()->set_residual_tokens(key_residual);
   }
 
   static eval::PerplexityResult Stream(const KvCacheFactory& factory) {
@@ -88,6 +101,7 @@ class AllPoliciesTest : public PipelineTest, public ::testing::TestWithParam<std
  protected:
   static void SetUpTestSuite() { PipelineTest::SetUpTestSuite(); }
   static void TearDownTestSuite() { PipelineTest::TearDownTestSuite(); }
+
 };
 
 TEST_P(AllPoliciesTest, BudgetAtLeastTheLengthIsExactlyDense) {
@@ -104,9 +118,14 @@ TEST_P(AllPoliciesTest, SmallBudgetBoundsWhatIsHeld) {
     const KvCacheFactory factory = Factory(config);
     const eval::PerplexityResult result = Stream(factory);
     EXPECT_TRUE(std::isfinite(result.perplexity()));
-    // 2 layers x (K + V) x 2 heads x 8 dims x 4 bytes = 256 bytes per token; at most
-    // budget + 1 tokens are held, after the step's token joins and before eviction.
-    EXPECT_LE(result.peak_held_bytes, 13 * 256);
+    // (K + V) x 2 heads x 8 dims x 4 bytes = 128 bytes per token and layer; at most
+    // budget + 1 tokens are held in a compressed layer, after the step's token joins
+    // and before eviction, and the whole stream in a layer left uncompressed.
+    int64_t bound = 0;
+    for (int layer = 0; layer < 2; ++layer) {
+      bound += (Compresses(GetParam(), layer) ? 13 : kStreamTokens) * 128;
+    }
+    EXPECT_LE(result.peak_held_bytes, bound);
     EXPECT_EQ(result.mean_bytes_per_token, 256.0);
   }
 }
@@ -120,12 +139,18 @@ TEST_P(AllPoliciesTest, PrefillCompressKeepsTheBudget) {
       eval::RunPrefillCompress(*model_, *tokens_, options, factory);
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->tokens_scored, 10);
-  // Each layer holds all 40 prefill tokens for its own attention, then keeps 16; the
-  // peak is the last layer's 40 beside the first's 16 (128 bytes per token per layer).
-  EXPECT_EQ(result->peak_held_bytes, (40 + 16) * 128);
+  // Each layer holds all 40 prefill tokens for its own attention, then keeps 16 (all
+  // 40 if the policy leaves it uncompressed); the peak is the last layer's 40 beside
+  // what the first kept (128 bytes per token per layer).
+  const auto kept = [&](int layer, int64_t compressed, int64_t whole) {
+    return Compresses(GetParam(), layer) ? compressed : whole;
+  };
+  EXPECT_EQ(result->peak_held_bytes, (40 + kept(0, 16, 40)) * 128);
   auto cache = *factory();
   ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
-  for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 16);
+  for (int layer = 0; layer < cache->num_layers(); ++layer) {
+    EXPECT_EQ(cache->Length(layer), kept(layer, 16, 40));
+  }
 }
 
 TEST_P(AllPoliciesTest, CompressOnceCompressesThePrefillThenGrows) {
@@ -139,14 +164,19 @@ TEST_P(AllPoliciesTest, CompressOnceCompressesThePrefillThenGrows) {
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->tokens_scored, 10);
   // The prefill's peak as under prefill_compress; by the last decode step every layer
-  // holds its 16 kept tokens and the 9 decoded ones.
-  EXPECT_EQ(result->peak_held_bytes, (40 + 16) * 128);
+  // holds its 16 kept tokens (40 if left uncompressed) and the 9 decoded ones.
+  const auto kept = [&](int layer, int64_t compressed, int64_t whole) {
+    return Compresses(GetParam(), layer) ? compressed : whole;
+  };
+  EXPECT_EQ(result->peak_held_bytes, (40 + kept(0, 16, 40)) * 128);
   auto cache = *factory();
   ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
   for (int t = 40; t < 49; ++t) {
     ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 1}, at::kLong), t, {cache.get()}), IsOk());
   }
-  for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 25);
+  for (int layer = 0; layer < cache->num_layers(); ++layer) {
+    EXPECT_EQ(cache->Length(layer), kept(layer, 25, 49));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Registered, AllPoliciesTest,
@@ -158,53 +188,70 @@ class AllQuantizersTest : public PipelineTest, public ::testing::TestWithParam<s
   static void SetUpTestSuite() { PipelineTest::SetUpTestSuite(); }
   static void TearDownTestSuite() { PipelineTest::TearDownTestSuite(); }
 
-  // Option sets every quantizer of kvlab's integer family runs with.
-  static std::vector<quant::IntegerQuantizerOptions> OptionSets() {
-    quant::IntegerQuantizerOptions per_token;
-    quant::IntegerQuantizerOptions symmetric_bf16;
-    symmetric_bf16.set_symmetric(true);
-    symmetric_bf16.set_scale_dtype(quant::IntegerQuantizerOptions::BFLOAT16);
-    quant::IntegerQuantizerOptions per_channel;
-    per_channel.set_axis(quant::IntegerQuantizerOptions::PER_CHANNEL);
-    per_channel.set_group_size(8);
-    return {per_token, symmetric_bf16, per_channel};
+  // One way to configure a quantizer.
+  struct OptionSet {
+    std::shared_ptr<google::protobuf::Message> options;
+    int64_t key_residual = 4;
+    // Codes per token: always fewer bytes than the same policy on a dense cache.
+    bool per_token = true;
+  };
+
+  // Option sets each of kvlab's quantizer families runs with.
+  static std::vector<OptionSet> OptionSets(const std::string& quantizer) {
+    if (quantizer == "fp8") {
+      auto e4m3 = std::make_shared<quant::Fp8QuantizerOptions>();
+      auto e5m2 = std::make_shared<quant::Fp8QuantizerOptions>();
+      e5m2->set_format(quant::Fp8QuantizerOptions::E5M2);
+      return {{e4m3, 0, true}, {e5m2, 0, true}};
+    }
+    auto per_token = std::make_shared<quant::IntegerQuantizerOptions>();
+    auto symmetric_bf16 = std::make_shared<quant::IntegerQuantizerOptions>();
+    symmetric_bf16->set_symmetric(true);
+    symmetric_bf16->set_scale_dtype(quant::IntegerQuantizerOptions::BFLOAT16);
+    auto per_channel = std::make_shared<quant::IntegerQuantizerOptions>();
+    per_channel->set_axis(quant::IntegerQuantizerOptions::PER_CHANNEL);
+    per_channel->set_group_size(8);
+    return {{per_token}, {symmetric_bf16}, {per_channel, 4, false}};
   }
 };
 
 TEST_P(AllQuantizersTest, HoldsFewerBytesThanDenseAndStaysClose) {
   const eval::PerplexityResult dense = Stream(Factory(config::CacheConfig()));
-  for (const quant::IntegerQuantizerOptions& options : OptionSets()) {
+  for (const OptionSet& set : OptionSets(GetParam())) {
     config::CacheConfig config;
-    Quantize(config, GetParam(), options);
+    Quantize(config, GetParam(), *set.options, set.key_residual);
     const eval::PerplexityResult quantized = Stream(Factory(config));
-    EXPECT_LT(quantized.mean_bytes_per_token, dense.mean_bytes_per_token) << options.ShortDebugString();
+    EXPECT_LT(quantized.mean_bytes_per_token, dense.mean_bytes_per_token)
+        << set.options->ShortDebugString();
     EXPECT_LT(quantized.peak_held_bytes, dense.peak_held_bytes);
     // Mean NLL moves, but not by much, on this small random model.
     EXPECT_NEAR(quantized.nll_sum / quantized.tokens_scored, dense.nll_sum / dense.tokens_scored,
                 0.5)
-        << options.ShortDebugString();
+        << set.options->ShortDebugString();
   }
 }
 
 TEST_P(AllQuantizersTest, ComposesWithEveryPolicy) {
   for (const std::string& policy : EvictionPolicyRegistry().Names()) {
     const eval::PerplexityResult dense = Stream(Factory(Evicting(policy, 12)));
-    for (const quant::IntegerQuantizerOptions& options : OptionSets()) {
+    for (const OptionSet& set : OptionSets(GetParam())) {
       config::CacheConfig config = Evicting(policy, 12);
-      Quantize(config, GetParam(), options);
+      Quantize(config, GetParam(), *set.options, set.key_residual);
       const KvCacheFactory factory = Factory(config);
       const eval::PerplexityResult result = Stream(factory);
       EXPECT_TRUE(std::isfinite(result.perplexity())) << policy;
       auto cache = *factory();
       ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 30}, at::kLong), 0, {cache.get()}), IsOk());
-      for (int layer = 0; layer < cache->num_layers(); ++layer) EXPECT_EQ(cache->Length(layer), 12);
+      for (int layer = 0; layer < cache->num_layers(); ++layer) {
+        EXPECT_EQ(cache->Length(layer), Compresses(policy, layer) ? 12 : 30) << policy;
+      }
       // Per-token codes always undercut the same policy on a dense cache. Per-channel
       // blocks keep their per-channel scales while any of their tokens survives, so
       // policies that evict different tokens per head can cost more (quant/
       // per_channel_store.h); that is reported, not hidden.
-      if (options.axis() == quant::IntegerQuantizerOptions::PER_TOKEN) {
+      if (set.per_token) {
         EXPECT_LT(result.peak_held_bytes, dense.peak_held_bytes)
-            << policy << " " << options.ShortDebugString();
+            << policy << " " << set.options->ShortDebugString();
       }
     }
   }

@@ -4,6 +4,7 @@
 #include <c10/core/Device.h>
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -20,9 +21,11 @@
 #include "eval/perplexity/perplexity.h"
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/aggregate.h"
+#include "experiments/bos_mode.h"
 #include "experiments/fingerprint.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
+#include "experiments/protocol.h"
 #include "experiments/run_lock.h"
 #include "experiments/run_store.h"
 
@@ -50,64 +53,6 @@ std::string DtypeName(at::ScalarType dtype) {
     case at::kHalf: return "fp16";
     default: return "fp32";
   }
-}
-
-// The tokens a fractional eviction budget refers to: the context a cache must hold.
-int64_t BudgetReferenceTokens(const config::Experiment& e, int64_t text_tokens) {
-  switch (e.protocol_case()) {
-    case config::Experiment::kChunked: return e.chunked().n_ctx();
-    case config::Experiment::kStreaming:
-      return e.streaming().max_tokens() > 0 ? std::min(e.streaming().max_tokens(), text_tokens)
-                                            : text_tokens;
-    case config::Experiment::kPrefillCompress:
-    case config::Experiment::kCompressOnce: return PrefillWindows(e)->context_tokens();
-    default: return text_tokens;
-  }
-}
-
-// What a protocol does with a text of `text_tokens` tokens: how many predictions it
-// scores, and the longest run of positions one cache sees from empty.
-struct ProtocolExtent {
-  int64_t scored_tokens = 0;
-  int64_t window_tokens = 0;
-  std::string window_field;  // The config field(s) that set window_tokens.
-};
-
-ProtocolExtent MeasureProtocol(const config::Experiment& e, int64_t text_tokens) {
-  ProtocolExtent x;
-  switch (e.protocol_case()) {
-    case config::Experiment::kChunked: {
-      const int64_t n_ctx = e.chunked().n_ctx();
-      int64_t chunks = text_tokens / n_ctx;
-      if (e.chunked().max_chunks() > 0) chunks = std::min<int64_t>(chunks, e.chunked().max_chunks());
-      x.scored_tokens = chunks * (n_ctx - n_ctx / 2 - 1);
-      x.window_tokens = n_ctx;
-      x.window_field = "chunked.n_ctx";
-      break;
-    }
-    case config::Experiment::kStreaming: {
-      int64_t total = text_tokens;
-      if (e.streaming().max_tokens() > 0) total = std::min(total, e.streaming().max_tokens());
-      x.scored_tokens = std::max<int64_t>(total - 1, 0);
-      x.window_tokens = total;
-      x.window_field = "streaming.max_tokens (or the text's length)";
-      break;
-    }
-    case config::Experiment::kPrefillCompress:
-    case config::Experiment::kCompressOnce: {
-      const config::PrefillCompressProtocol& p = *PrefillWindows(e);
-      const int64_t window = p.context_tokens() + p.scored_tokens();
-      int64_t windows = text_tokens / window;
-      if (p.max_windows() > 0) windows = std::min<int64_t>(windows, p.max_windows());
-      x.scored_tokens = windows * p.scored_tokens();
-      x.window_tokens = window;
-      x.window_field = ProtocolName(e) + ".context_tokens + scored_tokens";
-      break;
-    }
-    default:
-      break;
-  }
-  return x;
 }
 
 absl::Status CheckScoredTokens(const config::Experiment& e, const ProtocolExtent& extent,
@@ -163,7 +108,7 @@ std::string DescribeEviction(const config::CacheConfig& c) {
 
 absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
     const config::Experiment& e, const model::DecoderModel& model,
-    const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens,
+    const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens, bool bos,
     absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
   const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
   eval::ScoringOptions scoring;
@@ -175,9 +120,7 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
       options.n_ctx = e.chunked().n_ctx();
       options.max_chunks = e.chunked().max_chunks();
       options.bos_id = tokenizer.bos_id();
-      options.replace_first_with_bos =
-          e.chunked().bos() == config::BOS_ALWAYS ||
-          (e.chunked().bos() == config::BOS_AUTO && tokenizer.add_bos());
+      options.replace_first_with_bos = bos;
       return eval::RunChunked(model, tokens, options, make_caches, progress);
     }
     case config::Experiment::kStreaming: {
@@ -196,11 +139,226 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
       options.context_tokens = p.context_tokens();
       options.scored_tokens = p.scored_tokens();
       options.max_windows = p.max_windows();
+      options.bos_id = tokenizer.bos_id();
+      options.replace_first_with_bos = bos;
       return eval::RunPrefillCompress(model, tokens, options, make_caches, progress);
     }
     default:
       return absl::InvalidArgumentError("no protocol set");
   }
+}
+
+// The model, its tokenizer and the text's tokens, loaded once for all of an
+// experiment's runs, with the hashes that fingerprint them.
+struct Inputs {
+  std::unique_ptr<gguf::GgufFile> file;  // Declared first: the model may read from it.
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+  at::ScalarType weight_dtype = at::kFloat;
+  std::unique_ptr<model::DecoderModel> model;
+  bool bos = false;  // The text starts with BOS (and so do chunks and windows).
+  std::vector<int32_t> tokens;
+  std::string model_hash;
+  std::string text_hash;
+};
+
+absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device& device,
+                                  const std::string& model_path, const std::string& text_path) {
+  Inputs in;
+  KVLAB_ASSIGN_OR_RETURN(in.file, gguf::GgufFile::Open(model_path));
+  KVLAB_ASSIGN_OR_RETURN(in.tokenizer, tokenizer::TokenizerFromGguf(*in.file));
+  model::LoadOptions load_options;
+  load_options.device = device;
+  load_options.weight_dtype = WeightDtype(e.weights_dtype());
+  in.weight_dtype = load_options.weight_dtype;
+  KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.file, load_options));
+  KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
+  // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
+  // model) asks for it, which also shifts the chunk and window boundaries by one token.
+  KVLAB_ASSIGN_OR_RETURN(in.bos,
+                         UseBos(e, in.tokenizer->add_bos(), in.tokenizer->bos_id()));
+  in.tokens = in.tokenizer->Encode(text, in.bos);
+  KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashFile(model_path));
+  KVLAB_ASSIGN_OR_RETURN(in.text_hash, HashFile(text_path));
+  return in;
+}
+
+void PrintInputs(const config::Experiment& e, const Inputs& in, const std::string& text_path,
+                 int threads) {
+  const model::ModelInfo mc = in.model->info();
+  absl::FPrintF(stderr,
+                "%s: %s (%d layers, %d/%d heads, head dim %d; weights %s, %.1f MiB), %d tokens "
+                "from %s, %d threads\n",
+                e.name(), mc.name, mc.attention.num_layers, mc.attention.q_heads,
+                mc.attention.kv_heads, mc.attention.head_dim, DtypeName(in.weight_dtype),
+                in.model->WeightBytes() / (1024.0 * 1024.0), in.tokens.size(), text_path, threads);
+}
+
+// Everything one experiment's runs share once its inputs are loaded and its caches
+// validated, and the records of the runs finished so far (in config order).
+struct RunPlan {
+  const config::Experiment& e;
+  std::string output_dir;
+  Inputs in;
+  model::ModelInfo mc;
+  int64_t reference_tokens = 0;
+  std::vector<KvCacheFactory> factories;  // One per cache, in config order.
+  std::vector<std::string> fingerprints;  // Likewise.
+  std::vector<std::optional<RunRecord>> records;
+};
+
+// Validates every cache configuration before any time is spent on the first run: a
+// factory and a fingerprint for each.
+absl::Status MakeFactories(const CacheContext& context, RunPlan& plan) {
+  const config::Experiment& e = plan.e;
+  for (int i = 0; i < e.caches_size(); ++i) {
+    const config::CacheConfig& c = e.caches(i);
+    absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(c, context);
+    if (!factory.ok()) {
+      return Annotate(factory.status(), absl::StrFormat("caches[%d] '%s'", i, c.name()));
+    }
+    plan.factories.push_back(*std::move(factory));
+    plan.fingerprints.push_back(RunFingerprint(e, c, plan.in.model_hash, plan.in.text_hash));
+  }
+  plan.records.resize(e.caches_size());
+  return absl::OkStatus();
+}
+
+// Takes the record of run `i` from the output directory if an earlier run of this
+// experiment finished it with the same fingerprint.
+void FindFinishedRun(int i, RunPlan& plan) {
+  absl::StatusOr<RunRecord> run =
+      LoadFinishedRun(plan.output_dir, plan.e.caches(i).name(), plan.fingerprints[i]);
+  if (run.ok()) plan.records[i] = *std::move(run);
+}
+
+// Takes the finished runs of `batches` and says how many there were; returns the
+// number of runs in `batches`.
+int FindFinishedRuns(const std::vector<std::vector<int>>& batches, RunPlan& plan) {
+  int mine = 0;
+  for (const std::vector<int>& batch : batches) {
+    for (const int i : batch) FindFinishedRun(i, plan);
+    mine += batch.size();
+  }
+  const int already = static_cast<int>(std::count_if(
+      plan.records.begin(), plan.records.end(), [](const auto& r) { return r.has_value(); }));
+  if (already > 0) {
+    absl::FPrintF(stderr, "%d of %d runs already finished in %s; running the other %d\n", already,
+                  mine, plan.output_dir, mine - already);
+  }
+  return mine;
+}
+
+// Shards share the directory: claims each of the `pending` runs with a lock file into
+// `locks`. Returns false, and names the runs in `held_elsewhere`, when another live
+// process holds one of them (that process runs the batch); otherwise drops from
+// `pending` the runs another process finished between the first look and the claim.
+absl::StatusOr<bool> ClaimBatch(RunPlan& plan, std::vector<int>& pending,
+                                std::vector<RunLock>& locks,
+                                std::vector<std::string>& held_elsewhere) {
+  const config::Experiment& e = plan.e;
+  absl::Status claimed = absl::OkStatus();
+  for (const int i : pending) {
+    absl::StatusOr<RunLock> lock = RunLock::Acquire(RunLockFile(plan.output_dir, e.caches(i).name()));
+    if (!lock.ok()) {
+      claimed = lock.status();
+      break;
+    }
+    locks.push_back(*std::move(lock));
+  }
+  if (absl::IsUnavailable(claimed)) {
+    absl::FPrintF(stderr, "skipping the batch of '%s': %s\n", e.caches(pending[0]).name(),
+                  claimed.message());
+    for (const int i : pending) held_elsewhere.push_back(e.caches(i).name());
+    return false;
+  }
+  KVLAB_RETURN_IF_ERROR(claimed);
+  for (const int i : pending) FindFinishedRun(i, plan);
+  pending.erase(std::remove_if(pending.begin(), pending.end(),
+                               [&](int i) { return plan.records[i].has_value(); }),
+                pending.end());
+  return true;
+}
+
+// The record of cache `i`'s run, which gave `result`.
+absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i,
+                                     eval::PerplexityResult result) {
+  const config::Experiment& e = plan.e;
+  const config::CacheConfig& c = e.caches(i);
+  RunRecord record;
+  record.name = c.name();
+  record.protocol = ProtocolName(e);
+  record.keys = DescribeStore(c.keys());
+  record.values = DescribeStore(c.values());
+  record.eviction = DescribeEviction(c);
+  if (c.has_eviction()) {
+    record.policy = c.eviction().policy();
+    KVLAB_ASSIGN_OR_RETURN(
+        const std::vector<int64_t> budgets,
+        LayerBudgets(c.eviction().budget(), plan.mc.attention.num_layers, plan.reference_tokens));
+    record.budget = std::accumulate(budgets.begin(), budgets.end(), int64_t{0}) /
+                    plan.mc.attention.num_layers;
+  }
+  record.position_mode =
+      c.position_mode() == config::POSITION_CACHE_SLOT ? "cache_slot" : "original";
+  record.fingerprint = plan.fingerprints[i];
+  record.result = std::move(result);
+  record.elements_per_token = plan.mc.DenseCacheBytesPerToken(1);
+  record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
+  record.weights_dtype = DtypeName(plan.in.weight_dtype);
+  record.weight_bytes = plan.in.model->WeightBytes();
+  return record;
+}
+
+// Runs the `pending` caches in lockstep and writes each one's record as soon as the
+// batch ends, so that a finished run is on disk whatever happens to the rest.
+absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
+  const config::Experiment& e = plan.e;
+  std::vector<KvCacheFactory> batch_factories;
+  for (const int i : pending) batch_factories.push_back(plan.factories[i]);
+  std::string label = e.caches(pending[0]).name();
+  if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
+  ProgressBar bar(label);
+  absl::StatusOr<std::vector<eval::PerplexityResult>> results =
+      RunProtocol(e, *plan.in.model, *plan.in.tokenizer, plan.in.tokens, plan.in.bos,
+                  batch_factories, bar);
+  if (!results.ok()) {
+    return Annotate(results.status(),
+                    absl::StrFormat("caches from '%s'", e.caches(pending[0]).name()));
+  }
+  bar.Finish();
+  for (size_t k = 0; k < pending.size(); ++k) {
+    const int i = pending[k];
+    KVLAB_ASSIGN_OR_RETURN(RunRecord record, MakeRecord(plan, i, std::move((*results)[k])));
+    absl::FPrintF(stderr, "  %s: weights %.1f MiB (%s), KV cache peak %.2f MiB\n", record.name,
+                  record.weight_bytes / (1024.0 * 1024.0), record.weights_dtype,
+                  record.result.peak_held_bytes / (1024.0 * 1024.0));
+    KVLAB_RETURN_IF_ERROR(
+        WriteFileAtomically(RunFile(plan.output_dir, record.name), RunToJson(record)));
+    plan.records[i] = std::move(record);
+  }
+  return absl::OkStatus();
+}
+
+// Runs every batch of this shard that is not finished yet. Returns the names of the
+// runs other live processes hold.
+absl::StatusOr<std::vector<std::string>> RunPendingBatches(
+    const std::vector<std::vector<int>>& batches, const Shard& shard, RunPlan& plan) {
+  std::vector<std::string> held_elsewhere;
+  for (const std::vector<int>& batch : batches) {
+    std::vector<int> pending;
+    for (const int i : batch) {
+      if (!plan.records[i].has_value()) pending.push_back(i);
+    }
+    if (pending.empty()) continue;
+    std::vector<RunLock> locks;  // Held until the batch's records are written.
+    if (!shard.is_whole()) {
+      KVLAB_ASSIGN_OR_RETURN(const bool claimed,
+                             ClaimBatch(plan, pending, locks, held_elsewhere));
+      if (!claimed || pending.empty()) continue;
+    }
+    KVLAB_RETURN_IF_ERROR(RunBatch(pending, plan));
+  }
+  return held_elsewhere;
 }
 
 }  // namespace
@@ -221,152 +379,30 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   KVLAB_ASSIGN_OR_RETURN(const OutputLock lock, shard.is_whole()
                                                     ? OutputLock::Exclusive(output_dir)
                                                     : OutputLock::Shared(output_dir));
-  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(model_path));
-  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
-                         tokenizer::TokenizerFromGguf(*file));
-  model::LoadOptions load_options;
-  load_options.device = device;
-  load_options.weight_dtype = WeightDtype(e.weights_dtype());
-  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::DecoderModel> model,
-                         model::LoadModel(*file, load_options));
-  KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
-  // As llama.cpp's perplexity tool: BOS first when the model asks for it, which also
-  // shifts the chunk boundaries by one token.
-  const std::vector<int32_t> tokens = tokenizer->Encode(text, tokenizer->add_bos());
-  KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
-  KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
-  const model::ModelInfo mc = model->info();
-  const std::string weights_dtype = DtypeName(load_options.weight_dtype);
-  absl::FPrintF(stderr,
-                "%s: %s (%d layers, %d/%d heads, head dim %d; weights %s, %.1f MiB), %d tokens "
-                "from %s, %d threads\n",
-                e.name(), mc.name, mc.attention.num_layers, mc.attention.q_heads,
-                mc.attention.kv_heads, mc.attention.head_dim,
-                weights_dtype, model->WeightBytes() / (1024.0 * 1024.0), tokens.size(), text_path,
-                threads);
+  KVLAB_ASSIGN_OR_RETURN(Inputs in, LoadInputs(e, device, model_path, text_path));
+  PrintInputs(e, in, text_path, threads);
 
-  const int64_t reference_tokens = BudgetReferenceTokens(e, static_cast<int64_t>(tokens.size()));
-  const ProtocolExtent extent = MeasureProtocol(e, static_cast<int64_t>(tokens.size()));
-  KVLAB_RETURN_IF_ERROR(CheckTrainedContext(e, extent, mc, reference_tokens));
-  KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, static_cast<int64_t>(tokens.size())));
-  CacheContext context{mc.attention, model->ropes(), device, reference_tokens};
+  RunPlan plan{e, output_dir, std::move(in)};
+  plan.mc = plan.in.model->info();
+  const int64_t text_tokens = static_cast<int64_t>(plan.in.tokens.size());
+  plan.reference_tokens = BudgetReferenceTokens(e, text_tokens);
+  const ProtocolExtent extent = MeasureProtocol(e, text_tokens);
+  KVLAB_RETURN_IF_ERROR(CheckTrainedContext(e, extent, plan.mc, plan.reference_tokens));
+  KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, text_tokens));
+  CacheContext context{plan.mc.attention, plan.in.model->ropes(), device, plan.reference_tokens};
   if (e.has_compress_once()) context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
-  // Validate every cache configuration before spending time on the first run, and
-  // find the runs an earlier, interrupted run of this experiment already finished.
-  std::vector<KvCacheFactory> factories;
-  std::vector<std::optional<RunRecord>> records(e.caches_size());
-  std::vector<std::string> fingerprints;
-  for (int i = 0; i < e.caches_size(); ++i) {
-    const config::CacheConfig& c = e.caches(i);
-    absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(c, context);
-    if (!factory.ok()) {
-      return Annotate(factory.status(), absl::StrFormat("caches[%d] '%s'", i, c.name()));
-    }
-    factories.push_back(*std::move(factory));
-    fingerprints.push_back(RunFingerprint(e, c, model_hash, text_hash));
-  }
-  const auto find_finished = [&](int i) {
-    absl::StatusOr<RunRecord> run = LoadFinishedRun(output_dir, e.caches(i).name(), fingerprints[i]);
-    if (run.ok()) records[i] = *std::move(run);
-  };
+  KVLAB_RETURN_IF_ERROR(MakeFactories(context, plan));
+
   // This shard's lockstep batches, whole: a run gives the same numbers as in a
   // single-process run only in the same company (shard.h).
   const std::vector<std::vector<int>> batches =
       ShardBatches(e.caches_size(), e.batch_caches(), shard);
-  int mine = 0;
-  for (const std::vector<int>& batch : batches) {
-    for (const int i : batch) find_finished(i);
-    mine += batch.size();
-  }
-  const int already = static_cast<int>(std::count_if(
-      records.begin(), records.end(), [](const auto& r) { return r.has_value(); }));
-  if (already > 0) {
-    absl::FPrintF(stderr, "%d of %d runs already finished in %s; running the other %d\n", already,
-                  mine, output_dir, mine - already);
-  }
-
-  std::vector<std::string> held_elsewhere;
-  for (const std::vector<int>& batch : batches) {
-    std::vector<int> pending;
-    for (const int i : batch) {
-      if (!records[i].has_value()) pending.push_back(i);
-    }
-    if (pending.empty()) continue;
-    // Shards share the directory: claim each run, and leave a batch another live
-    // process is running to that process.
-    std::vector<RunLock> locks;
-    if (!shard.is_whole()) {
-      absl::Status claimed = absl::OkStatus();
-      for (const int i : pending) {
-        absl::StatusOr<RunLock> lock = RunLock::Acquire(RunLockFile(output_dir, e.caches(i).name()));
-        if (!lock.ok()) {
-          claimed = lock.status();
-          break;
-        }
-        locks.push_back(*std::move(lock));
-      }
-      if (absl::IsUnavailable(claimed)) {
-        absl::FPrintF(stderr, "skipping the batch of '%s': %s\n", e.caches(pending[0]).name(),
-                      claimed.message());
-        for (const int i : pending) held_elsewhere.push_back(e.caches(i).name());
-        continue;
-      }
-      KVLAB_RETURN_IF_ERROR(claimed);
-      // Finished by another process between the first look and the claim?
-      for (const int i : pending) find_finished(i);
-      pending.erase(std::remove_if(pending.begin(), pending.end(),
-                                   [&](int i) { return records[i].has_value(); }),
-                    pending.end());
-      if (pending.empty()) continue;
-    }
-    std::vector<KvCacheFactory> batch_factories;
-    for (const int i : pending) batch_factories.push_back(factories[i]);
-    std::string label = e.caches(pending[0]).name();
-    if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
-    ProgressBar bar(label);
-    absl::StatusOr<std::vector<eval::PerplexityResult>> results =
-        RunProtocol(e, *model, *tokenizer, tokens, batch_factories, bar);
-    if (!results.ok()) {
-      return Annotate(results.status(),
-                      absl::StrFormat("caches from '%s'", e.caches(pending[0]).name()));
-    }
-    bar.Finish();
-    for (size_t k = 0; k < pending.size(); ++k) {
-      const int i = pending[k];
-      const config::CacheConfig& c = e.caches(i);
-      RunRecord record;
-      record.name = c.name();
-      record.protocol = ProtocolName(e);
-      record.keys = DescribeStore(c.keys());
-      record.values = DescribeStore(c.values());
-      record.eviction = DescribeEviction(c);
-      if (c.has_eviction()) {
-        record.policy = c.eviction().policy();
-        KVLAB_ASSIGN_OR_RETURN(
-            const std::vector<int64_t> budgets,
-            LayerBudgets(c.eviction().budget(), mc.attention.num_layers, reference_tokens));
-        record.budget = std::accumulate(budgets.begin(), budgets.end(), int64_t{0}) /
-                        mc.attention.num_layers;
-      }
-      record.position_mode =
-          c.position_mode() == config::POSITION_CACHE_SLOT ? "cache_slot" : "original";
-      record.fingerprint = fingerprints[i];
-      record.result = std::move((*results)[k]);
-      record.elements_per_token = mc.DenseCacheBytesPerToken(1);
-      record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
-      record.weights_dtype = weights_dtype;
-      record.weight_bytes = model->WeightBytes();
-      absl::FPrintF(stderr, "  %s: weights %.1f MiB (%s), KV cache peak %.2f MiB\n", c.name(),
-                    record.weight_bytes / (1024.0 * 1024.0), weights_dtype,
-                    record.result.peak_held_bytes / (1024.0 * 1024.0));
-      // Each finished run is on disk at once, whatever happens to the rest.
-      KVLAB_RETURN_IF_ERROR(WriteFileAtomically(RunFile(output_dir, c.name()), RunToJson(record)));
-      records[i] = std::move(record);
-    }
-  }
+  const int mine = FindFinishedRuns(batches, plan);
+  KVLAB_ASSIGN_OR_RETURN(const std::vector<std::string> held_elsewhere,
+                         RunPendingBatches(batches, shard, plan));
 
   std::vector<RunRecord> finished;
-  for (auto& r : records) {
+  for (auto& r : plan.records) {
     if (r.has_value()) finished.push_back(*std::move(r));
   }
   if (!shard.is_whole()) {
@@ -379,7 +415,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
     return finished;
   }
   // Every run is finished now; the aggregate files list them in config order.
-  KVLAB_RETURN_IF_ERROR(WriteAggregates(e, mc.name, finished, output_dir));
+  KVLAB_RETURN_IF_ERROR(WriteAggregates(e, plan.mc.name, finished, output_dir));
   absl::FPrintF(stderr, "results: %s/results.{json,csv,md} and plots\n", output_dir);
   return finished;
 }

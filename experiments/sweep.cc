@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "quant/integer.pb.h"
 
 namespace kvlab::experiments {
@@ -52,100 +53,113 @@ absl::Status SetBits(config::CacheConfig& cache, int bits) {
   return absl::OkStatus();
 }
 
-}  // namespace
+// Appends the axis of a sweep field's `values` to `axes`, unless the field is empty:
+// each value must pass `check` (an error naming the field), is named by `name` and
+// changes a cache by `apply`.
+template <typename Values, typename Check, typename Name, typename Apply>
+absl::Status AddAxis(const Values& values, Check check, Name name, Apply apply,
+                     std::vector<Axis>& axes) {
+  if (values.empty()) return absl::OkStatus();
+  Axis axis;
+  for (const auto& value : values) {
+    KVLAB_RETURN_IF_ERROR(check(value));
+    axis.names.push_back(name(value));
+    axis.apply.push_back([apply, value](config::CacheConfig& c) { return apply(c, value); });
+  }
+  axes.push_back(std::move(axis));
+  return absl::OkStatus();
+}
 
-absl::StatusOr<std::vector<config::CacheConfig>> ExpandSweep(const config::Sweep& sweep) {
+// A check for fields whose every value is valid.
+constexpr auto kAnyValue = [](const auto&) { return absl::OkStatus(); };
+
+// The sweep's axes in field order, each value checked.
+absl::StatusOr<std::vector<Axis>> MakeAxes(const config::Sweep& sweep) {
   std::vector<Axis> axes;
-  if (!sweep.policies().empty()) {
-    Axis axis;
-    for (const std::string& policy : sweep.policies()) {
-      if (policy.empty()) return absl::InvalidArgumentError("sweeps.policies holds an empty name");
-      axis.names.push_back(policy);
-      axis.apply.push_back([policy](config::CacheConfig& c) {
+  KVLAB_RETURN_IF_ERROR(AddAxis(
+      sweep.policies(),
+      [](const std::string& policy) {
+        return policy.empty() ? absl::InvalidArgumentError("sweeps.policies holds an empty name")
+                              : absl::OkStatus();
+      },
+      [](const std::string& policy) { return policy; },
+      [](config::CacheConfig& c, const std::string& policy) {
         if (policy == "none") {
           c.clear_eviction();
         } else {
           c.mutable_eviction()->set_policy(policy);
         }
         return absl::OkStatus();
-      });
-    }
-    axes.push_back(std::move(axis));
-  }
-  if (!sweep.budgets().empty()) {
-    Axis axis;
-    for (int64_t budget : sweep.budgets()) {
-      if (budget < 1) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("sweeps.budgets must be >= 1, got %d", budget));
-      }
-      axis.names.push_back(absl::StrCat("b", budget));
-      axis.apply.push_back([budget](config::CacheConfig& c) {
+      },
+      axes));
+  KVLAB_RETURN_IF_ERROR(AddAxis(
+      sweep.budgets(),
+      [](int64_t budget) {
+        return budget < 1 ? absl::InvalidArgumentError(
+                                absl::StrFormat("sweeps.budgets must be >= 1, got %d", budget))
+                          : absl::OkStatus();
+      },
+      [](int64_t budget) { return absl::StrCat("b", budget); },
+      [](config::CacheConfig& c, int64_t budget) {
         if (c.has_eviction()) c.mutable_eviction()->mutable_budget()->set_tokens(budget);
         return absl::OkStatus();
-      });
-    }
-    axes.push_back(std::move(axis));
-  }
-  if (!sweep.bits().empty()) {
-    Axis axis;
-    for (int bits : sweep.bits()) {
-      if (bits != 32 && bits != 8 && bits != 4) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("sweeps.bits must be 32, 8 or 4, got %d", bits));
-      }
-      axis.names.push_back(bits == 32 ? "fp32" : absl::StrCat("int", bits));
-      axis.apply.push_back([bits](config::CacheConfig& c) { return SetBits(c, bits); });
-    }
-    axes.push_back(std::move(axis));
-  }
-  if (!sweep.group_sizes().empty()) {
-    Axis axis;
-    for (int group : sweep.group_sizes()) {
-      if (group < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("sweeps.group_sizes must be >= 0, got %d", group));
-      }
-      axis.names.push_back(group == 0 ? "gall" : absl::StrCat("g", group));
-      axis.apply.push_back([group](config::CacheConfig& c) {
-        return EditIntegerOptions(c, [group](quant::IntegerQuantizerOptions& o) {
-          o.set_group_size(group);
-        });
-      });
-    }
-    axes.push_back(std::move(axis));
-  }
-  if (!sweep.residual_tokens().empty()) {
-    Axis axis;
-    for (int residual : sweep.residual_tokens()) {
-      if (residual < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("sweeps.residual_tokens must be >= 0, got %d", residual));
-      }
-      axis.names.push_back(absl::StrCat("r", residual));
-      axis.apply.push_back([residual](config::CacheConfig& c) {
+      },
+      axes));
+  KVLAB_RETURN_IF_ERROR(AddAxis(
+      sweep.bits(),
+      [](int bits) {
+        return bits != 32 && bits != 8 && bits != 4
+                   ? absl::InvalidArgumentError(
+                         absl::StrFormat("sweeps.bits must be 32, 8 or 4, got %d", bits))
+                   : absl::OkStatus();
+      },
+      [](int bits) { return bits == 32 ? std::string("fp32") : absl::StrCat("int", bits); },
+      SetBits, axes));
+  KVLAB_RETURN_IF_ERROR(AddAxis(
+      sweep.group_sizes(),
+      [](int group) {
+        return group < 0 ? absl::InvalidArgumentError(absl::StrFormat(
+                               "sweeps.group_sizes must be >= 0, got %d", group))
+                         : absl::OkStatus();
+      },
+      [](int group) { return group == 0 ? std::string("gall") : absl::StrCat("g", group); },
+      [](config::CacheConfig& c, int group) {
+        return EditIntegerOptions(
+            c, [group](quant::IntegerQuantizerOptions& o) { o.set_group_size(group); });
+      },
+      axes));
+  KVLAB_RETURN_IF_ERROR(AddAxis(
+      sweep.residual_tokens(),
+      [](int residual) {
+        return residual < 0 ? absl::InvalidArgumentError(absl::StrFormat(
+                                  "sweeps.residual_tokens must be >= 0, got %d", residual))
+                            : absl::OkStatus();
+      },
+      [](int residual) { return absl::StrCat("r", residual); },
+      [](config::CacheConfig& c, int residual) {
         for (config::StoreConfig* store : {c.mutable_keys(), c.mutable_values()}) {
           if (store->has_quantized()) store->mutable_quantized()->set_residual_tokens(residual);
         }
         return absl::OkStatus();
-      });
-    }
-    axes.push_back(std::move(axis));
-  }
-  if (!sweep.position_modes().empty()) {
-    Axis axis;
-    for (int mode : sweep.position_modes()) {
-      axis.names.push_back(mode == config::POSITION_CACHE_SLOT ? "slot" : "original");
-      axis.apply.push_back([mode](config::CacheConfig& c) {
+      },
+      axes));
+  KVLAB_RETURN_IF_ERROR(AddAxis(
+      sweep.position_modes(), kAnyValue,
+      [](int mode) {
+        return std::string(mode == config::POSITION_CACHE_SLOT ? "slot" : "original");
+      },
+      [](config::CacheConfig& c, int mode) {
         c.set_position_mode(static_cast<config::PositionMode>(mode));
         return absl::OkStatus();
-      });
-    }
-    axes.push_back(std::move(axis));
-  }
+      },
+      axes));
   if (axes.empty()) return absl::InvalidArgumentError("a sweep needs at least one axis");
-  // A product of a few long axes grows beyond any runnable experiment (and memory)
-  // before a single cache is built: refuse it up front.
+  return axes;
+}
+
+// A product of a few long axes grows beyond any runnable experiment (and memory)
+// before a single cache is built: refuse it up front.
+absl::Status CheckCombinations(const std::vector<Axis>& axes) {
   size_t combinations = 1;
   for (const Axis& axis : axes) {
     combinations *= axis.names.size();
@@ -154,7 +168,13 @@ absl::StatusOr<std::vector<config::CacheConfig>> ExpandSweep(const config::Sweep
           "the sweep's axes combine into more than %d caches", kMaxSweepCaches));
     }
   }
+  return absl::OkStatus();
+}
 
+// One cache per combination of the axes' values, the last axis varying fastest, each
+// named after the sweep and the axes with more than one value.
+absl::StatusOr<std::vector<config::CacheConfig>> CombineAxes(const config::Sweep& sweep,
+                                                             const std::vector<Axis>& axes) {
   std::vector<config::CacheConfig> caches;
   std::vector<size_t> index(axes.size(), 0);
   while (true) {
@@ -162,7 +182,7 @@ absl::StatusOr<std::vector<config::CacheConfig>> ExpandSweep(const config::Sweep
     std::vector<std::string> parts;
     if (!sweep.name().empty()) parts.push_back(sweep.name());
     for (size_t a = 0; a < axes.size(); ++a) {
-      if (absl::Status s = axes[a].apply[index[a]](cache); !s.ok()) return s;
+      KVLAB_RETURN_IF_ERROR(axes[a].apply[index[a]](cache));
       if (axes[a].names.size() > 1) parts.push_back(axes[a].names[index[a]]);
     }
     if (parts.empty()) parts.push_back(axes[0].names[0]);
@@ -174,6 +194,14 @@ absl::StatusOr<std::vector<config::CacheConfig>> ExpandSweep(const config::Sweep
     if (a == 0) break;
   }
   return caches;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<config::CacheConfig>> ExpandSweep(const config::Sweep& sweep) {
+  KVLAB_ASSIGN_OR_RETURN(const std::vector<Axis> axes, MakeAxes(sweep));
+  KVLAB_RETURN_IF_ERROR(CheckCombinations(axes));
+  return CombineAxes(sweep, axes);
 }
 
 }  // namespace kvlab::experiments

@@ -4,6 +4,9 @@
 // Compression", EMNLP 2024. https://arxiv.org/abs/2406.11430
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_format.h"
 #include "core/scored_eviction_policy.h"
 #include "policies/knorm.pb.h"
@@ -13,8 +16,13 @@ namespace {
 
 class KnormPolicy : public ScoredEvictionPolicy {
  public:
-  explicit KnormPolicy(ProtectedTokens keep) : keep_(keep) {}
+  KnormPolicy(ProtectedTokens keep, std::vector<int> uncompressed_layers)
+      : keep_(keep), uncompressed_layers_(std::move(uncompressed_layers)) {}
   std::string Name() const override { return "knorm"; }
+  bool CompressesLayer(int layer) const override {
+    return std::find(uncompressed_layers_.begin(), uncompressed_layers_.end(), layer) ==
+           uncompressed_layers_.end();
+  }
   PolicyNeeds Needs() const override {
     PolicyNeeds needs;
     needs.key_norms = true;
@@ -29,6 +37,7 @@ class KnormPolicy : public ScoredEvictionPolicy {
 
  private:
   ProtectedTokens keep_;
+  std::vector<int> uncompressed_layers_;
 };
 
 absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeKnormPolicy(const KnormOptions& options) {
@@ -37,8 +46,20 @@ absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeKnormPolicy(const KnormOptio
         "knorm.sink_tokens and knorm.recent_tokens must be >= 0, got %d and %d",
         options.sink_tokens(), options.recent_tokens()));
   }
+  // Default: layer 0, as the paper's runs (knorm.proto).
+  std::vector<int> uncompressed = {0};
+  if (options.has_uncompressed_layers()) {
+    uncompressed.assign(options.uncompressed_layers().layers().begin(),
+                        options.uncompressed_layers().layers().end());
+  }
+  for (const int layer : uncompressed) {
+    if (layer < 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "knorm.uncompressed_layers.layers must be >= 0, got %d", layer));
+    }
+  }
   return std::make_unique<KnormPolicy>(
-      ProtectedTokens{options.sink_tokens(), options.recent_tokens()});
+      ProtectedTokens{options.sink_tokens(), options.recent_tokens()}, std::move(uncompressed));
 }
 
 }  // namespace

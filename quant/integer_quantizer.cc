@@ -30,7 +30,12 @@ class IntegerQuantizer : public Quantizer {
     if (options_.axis() == IntegerQuantizerOptions::PER_CHANNEL) {
       const int64_t block =
           options_.group_size() == 0 ? kDefaultTokensPerBlock : options_.group_size();
-      KVLAB_ASSIGN_OR_RETURN(auto store, PerChannelQuantizedStore::Create(format_, block, spec));
+      const PerChannelQuantizedStore::ResidualFlush flush =
+          options_.residual_flush() == IntegerQuantizerOptions::FLUSH_KIVI
+              ? PerChannelQuantizedStore::ResidualFlush::kKivi
+              : PerChannelQuantizedStore::ResidualFlush::kBeyondResidual;
+      KVLAB_ASSIGN_OR_RETURN(auto store,
+                             PerChannelQuantizedStore::Create(format_, block, spec, flush));
       return std::unique_ptr<TensorStore>(std::move(store));
     }
     const int64_t group = options_.group_size() == 0 ? spec.head_dim : options_.group_size();
@@ -57,6 +62,12 @@ absl::StatusOr<std::unique_ptr<Quantizer>> MakeIntegerQuantizer(
   if (options.group_size() < 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("int%d.group_size must be >= 0, got %d", bits, options.group_size()));
+  }
+  if (options.residual_flush() != IntegerQuantizerOptions::FLUSH_BEYOND_RESIDUAL &&
+      options.residual_flush() != IntegerQuantizerOptions::FLUSH_KIVI) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "int%d.residual_flush must be FLUSH_BEYOND_RESIDUAL or FLUSH_KIVI, got %d", bits,
+        options.residual_flush()));
   }
   kernels::IntegerFormat format{bits, options.symmetric(), ScaleDtype(options.scale_dtype())};
   return std::make_unique<IntegerQuantizer>(absl::StrFormat("int%d", bits), format, options);

@@ -49,6 +49,21 @@ TEST(IntegerQuantizerTest, KiviLayoutIsOneConfigEach) {
   EXPECT_THAT(v->Describe(), HasSubstr("g32 per-token"));
 }
 
+TEST(IntegerQuantizerTest, KiviResidualFlushIsAnOption) {
+  IntegerQuantizerOptions keys;
+  keys.set_axis(IntegerQuantizerOptions::PER_CHANNEL);
+  keys.set_group_size(32);
+  keys.set_residual_flush(IntegerQuantizerOptions::FLUSH_KIVI);
+  auto k = MakeStore("int4", keys, 128);
+  EXPECT_THAT(k->Describe(), HasSubstr("kivi-flush"));
+  // 160 tokens: KIVI quantizes the first 128 and keeps the last 32 in full precision
+  // (the default flush would quantize one block of 32 and keep 128).
+  ASSERT_THAT(k->Append(at::randn({3, 160, 64})), IsOk());
+  // Levels (4 bits: 32 bytes) for 128 tokens, 4 blocks of 64 fp32 scales and zeros, 32
+  // fp32 residual tokens; per head.
+  EXPECT_EQ(k->held_bytes(), 3 * (128 * 32 + 4 * 64 * 8 + 32 * 64 * 4));
+}
+
 TEST(IntegerQuantizerTest, DefaultPerChannelBlockIs32Tokens) {
   IntegerQuantizerOptions options;
   options.set_axis(IntegerQuantizerOptions::PER_CHANNEL);
@@ -69,6 +84,11 @@ TEST(IntegerQuantizerTest, BadOptionsAreErrors) {
   auto quantizer = *QuantizerRegistry().Create("int4", any);
   EXPECT_THAT(quantizer->MakeStore({3, 64, 0, at::kCPU}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("divide head_dim")));
+  options.set_group_size(0);
+  options.set_residual_flush(static_cast<IntegerQuantizerOptions::ResidualFlush>(9));
+  any.PackFrom(options);
+  EXPECT_THAT(QuantizerRegistry().Create("int4", any),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("int4.residual_flush")));
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 namespace kvlab::quant {
 
 absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> PerChannelQuantizedStore::Create(
-    const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec) {
+    const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec,
+    ResidualFlush flush) {
   if (block < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("per-channel group_size (tokens per block) must be >= 1, got %d", block));
@@ -18,13 +19,23 @@ absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> PerChannelQuantizedSto
   if (spec.residual_tokens < 0) {
     return absl::InvalidArgumentError("residual_tokens must be >= 0");
   }
+  if (flush == ResidualFlush::kKivi &&
+      (spec.residual_tokens < block || spec.residual_tokens % block != 0)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "KIVI's residual flush needs residual_tokens to be a positive multiple of the "
+        "per-channel group_size %d, got %d",
+        block, spec.residual_tokens));
+  }
   return std::unique_ptr<PerChannelQuantizedStore>(
-      new PerChannelQuantizedStore(format, block, spec));
+      new PerChannelQuantizedStore(format, block, spec, flush));
 }
 
 PerChannelQuantizedStore::PerChannelQuantizedStore(const kernels::IntegerFormat& format,
-                                                   int64_t block, const StoreSpec& spec)
-    : QuantizedStore(format, spec, /*scales_per_row=*/spec.head_dim, block, "per-channel"),
+                                                   int64_t block, const StoreSpec& spec,
+                                                   ResidualFlush flush)
+    : QuantizedStore(format, spec, /*scales_per_row=*/spec.head_dim, block,
+                     flush == ResidualFlush::kKivi ? "per-channel kivi-flush" : "per-channel"),
+      flush_(flush),
       block_of_(spec.kv_heads, {}, at::TensorOptions().dtype(at::kLong).device(spec.device)) {}
 
 absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
@@ -44,6 +55,15 @@ absl::Status PerChannelQuantizedStore::AppendBlock(const at::Tensor& x) {
 absl::Status PerChannelQuantizedStore::AppendFinite(const at::Tensor& tokens) {
   const int64_t block = group();
   KVLAB_RETURN_IF_ERROR(residual_.Append(tokens));
+  if (flush_ == ResidualFlush::kKivi) {
+    // Every whole R leaves the residual; R is a multiple of the block.
+    const int64_t leaving = residual_.length() / spec_.residual_tokens * spec_.residual_tokens;
+    if (leaving == 0) return absl::OkStatus();
+    for (int64_t at = 0; at < leaving; at += block) {
+      KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View().narrow(1, at, block)));
+    }
+    return DropOldest(leaving, &residual_);
+  }
   while (residual_.length() >= spec_.residual_tokens + block) {
     KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View().narrow(1, 0, block)));
     KVLAB_RETURN_IF_ERROR(DropOldest(block, &residual_));

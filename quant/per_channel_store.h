@@ -3,10 +3,15 @@
 // Tuning-Free Asymmetric 2bit Quantization for KV Cache", ICML 2024,
 // https://arxiv.org/abs/2402.02750).
 //
-// Tokens wait in a full-precision residual until `residual_tokens + block` of them
-// are there; then the oldest `block` become one quantized block, whose every channel
-// has its own scale and zero. The residual thus holds between residual_tokens and
-// residual_tokens + block - 1 tokens, all counted in held_bytes().
+// Tokens wait in a full-precision residual, then leave it as quantized blocks whose
+// every channel has its own scale and zero. When, is the ResidualFlush:
+// - kBeyondResidual: once `residual_tokens + block` wait, the oldest `block` become
+//   one block; the residual holds residual_tokens .. residual_tokens + block - 1.
+// - kKivi (KIVI's code, models/llama_kivi.py:131-136 and 193-202): once
+//   `residual_tokens` (R, a positive multiple of block) wait, all of them become R /
+//   block blocks, and a longer append leaves only its last (length mod R); the
+//   residual holds 0 .. R - 1 between appends.
+// Every residual token is counted in held_bytes().
 //
 // Layout, per KV head: packed levels [tokens, PackedBytes(head_dim)], and per block
 // scale and zero [blocks, head_dim]; each quantized token records its block index
@@ -35,9 +40,13 @@ namespace kvlab::quant {
 
 class PerChannelQuantizedStore : public QuantizedStore {
  public:
-  // `block` tokens per block; >= 1.
+  enum class ResidualFlush { kBeyondResidual, kKivi };
+
+  // `block` tokens per block; >= 1. kKivi needs spec.residual_tokens to be a positive
+  // multiple of `block`.
   static absl::StatusOr<std::unique_ptr<PerChannelQuantizedStore>> Create(
-      const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec);
+      const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec,
+      ResidualFlush flush = ResidualFlush::kBeyondResidual);
 
   absl::Status Retain(const at::Tensor& keep) override;
   int64_t metadata_bytes() const override { return block_of_.held_bytes(); }
@@ -45,7 +54,8 @@ class PerChannelQuantizedStore : public QuantizedStore {
   int64_t blocks() const { return scales_.length(); }
 
  private:
-  PerChannelQuantizedStore(const kernels::IntegerFormat& format, int64_t block, const StoreSpec& spec);
+  PerChannelQuantizedStore(const kernels::IntegerFormat& format, int64_t block,
+                           const StoreSpec& spec, ResidualFlush flush);
   absl::Status AppendFinite(const at::Tensor& tokens) override;
   at::Tensor DequantizeQuantized() const override;
   QuantizedView View() const override;
@@ -54,6 +64,7 @@ class PerChannelQuantizedStore : public QuantizedStore {
   // Frees the scales of blocks no head holds a token of, renumbering the rest.
   absl::Status DropEmptyBlocks();
 
+  const ResidualFlush flush_;
   TokenBuffer block_of_;  // [heads, tokens] int64: each quantized token's block
 };
 

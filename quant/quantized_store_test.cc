@@ -126,6 +126,44 @@ TEST(PerChannelStoreTest, ResidualStaysBetweenRAndRPlusBlock) {
   EXPECT_EQ(store->length(), 30);
 }
 
+// KIVI's keys: R = 8, blocks of 4. The residual fills to 8, then all 8 leave as two
+// blocks: after t one-token appends it holds t mod 8.
+TEST(PerChannelStoreTest, KiviFlushQuantizesTheWholeResidualOnceRWait) {
+  using Flush = PerChannelQuantizedStore::ResidualFlush;
+  auto store = *PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4, Spec(8), Flush::kKivi);
+  const at::Tensor x = at::randn({kHeads, 20, kDim});
+  for (int64_t t = 1; t <= 20; ++t) {
+    ASSERT_THAT(store->Append(x.narrow(1, t - 1, 1).contiguous()), IsOk());
+    EXPECT_EQ(store->residual_length(), t % 8) << t;
+    EXPECT_EQ(store->quantized_length(), t / 8 * 8) << t;
+  }
+  EXPECT_EQ(store->blocks(), 4);
+  // The residual is exact.
+  EXPECT_TRUE(at::equal(store->Materialize().narrow(1, 16, 4), x.narrow(1, 16, 4)));
+  EXPECT_THAT(store->Describe(), HasSubstr("kivi-flush"));
+}
+
+// A 21-token prefill keeps its last 21 mod 8 = 5 in full precision and quantizes 16
+// as 4 blocks. Bytes per head: 16 tokens x 32 level bytes, 4 blocks x 64 channels x
+// fp32 scale and zero, 5 fp32 residual tokens.
+TEST(PerChannelStoreTest, KiviFlushOfALongAppendKeepsLengthModR) {
+  using Flush = PerChannelQuantizedStore::ResidualFlush;
+  auto store = *PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4, Spec(8), Flush::kKivi);
+  ASSERT_THAT(store->Append(at::randn({kHeads, 21, kDim})), IsOk());
+  EXPECT_EQ(store->residual_length(), 5);
+  EXPECT_EQ(store->blocks(), 4);
+  EXPECT_EQ(store->held_bytes(), kHeads * (16 * 32 + 4 * 64 * 8 + 5 * 64 * 4));
+}
+
+TEST(PerChannelStoreTest, KiviFlushNeedsAMultipleOfTheBlock) {
+  using Flush = PerChannelQuantizedStore::ResidualFlush;
+  for (const int64_t residual : {0, 6}) {
+    EXPECT_THAT(PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4, Spec(residual),
+                                                 Flush::kKivi),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("residual_tokens")));
+  }
+}
+
 TEST(PerChannelStoreTest, EvictionFreesEmptyBlocks) {
   auto store = *PerChannelQuantizedStore::Create({8, false, at::kFloat}, 4, Spec(0));
   AppendOneByOne(*store, at::randn({kHeads, 12, kDim}));

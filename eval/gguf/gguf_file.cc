@@ -149,6 +149,116 @@ absl::StatusOr<GgufValue> ReadValue(Cursor& cursor, uint32_t type_tag, const std
   return absl::InternalError("unreachable value type");
 }
 
+// The fixed header: magic, version and the two counts.
+struct Header {
+  uint32_t version = 0;
+  uint64_t tensor_count = 0;
+  uint64_t metadata_count = 0;
+};
+
+absl::StatusOr<Header> ReadHeader(Cursor& cursor) {
+  KVLAB_ASSIGN_OR_RETURN(const uint32_t magic, cursor.Read<uint32_t>("magic"));
+  if (magic != kMagic) {
+    char got[5] = {0};
+    std::memcpy(got, &magic, 4);  // The file's first four bytes, as read.
+    for (int i = 0; i < 4; ++i) {
+      if (got[i] < 32 || got[i] > 126) got[i] = '?';
+    }
+    return absl::DataLossError(
+        absl::StrFormat("bad magic '%s' (expected 'GGUF'): not a GGUF file", got));
+  }
+  Header header;
+  KVLAB_ASSIGN_OR_RETURN(header.version, cursor.Read<uint32_t>("version"));
+  if (header.version != 2 && header.version != 3) {
+    return absl::UnimplementedError(
+        absl::StrFormat("unsupported GGUF version %d (supported: 2, 3)", header.version));
+  }
+  KVLAB_ASSIGN_OR_RETURN(header.tensor_count, cursor.Read<uint64_t>("tensor count"));
+  KVLAB_ASSIGN_OR_RETURN(header.metadata_count, cursor.Read<uint64_t>("metadata count"));
+  // Each entry takes more than eight bytes, so larger counts cannot be honest.
+  if (header.tensor_count > cursor.remaining() / 8 ||
+      header.metadata_count > cursor.remaining() / 8) {
+    return absl::DataLossError(absl::StrFormat(
+        "truncated: header claims %d tensors and %d metadata entries but only %d bytes follow",
+        header.tensor_count, header.metadata_count, cursor.remaining()));
+  }
+  return header;
+}
+
+// Reads `count` key-value pairs into `keys` (in file order) and `metadata`.
+absl::Status ReadMetadata(Cursor& cursor, uint64_t count, std::vector<std::string>& keys,
+                          absl::flat_hash_map<std::string, GgufValue>& metadata) {
+  for (uint64_t i = 0; i < count; ++i) {
+    KVLAB_ASSIGN_OR_RETURN(std::string key,
+                           cursor.ReadString(absl::StrFormat("metadata key #%d", i)));
+    KVLAB_ASSIGN_OR_RETURN(const uint32_t tag,
+                           cursor.Read<uint32_t>(absl::StrCat("type of key '", key, "'")));
+    KVLAB_ASSIGN_OR_RETURN(GgufValue value, ReadValue(cursor, tag, key, /*depth=*/0));
+    if (metadata.contains(key)) {
+      return absl::DataLossError(absl::StrFormat("duplicate metadata key '%s'", key));
+    }
+    keys.push_back(key);
+    metadata.emplace(std::move(key), std::move(value));
+  }
+  return absl::OkStatus();
+}
+
+// The value of general.alignment, which must be a positive power of two.
+absl::StatusOr<uint64_t> CheckAlignment(const GgufValue& alignment) {
+  absl::StatusOr<int64_t> value = alignment.AsInt();
+  if (!value.ok() || *value <= 0 || (*value & (*value - 1)) != 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "general.alignment must be a positive power of two, got %s", alignment.DebugString()));
+  }
+  return static_cast<uint64_t>(*value);
+}
+
+// Reads the `i`th tensor's name, shape, type and data offset (relative to the data
+// section, which must be a multiple of `alignment`), and works out its byte size.
+absl::StatusOr<TensorInfo> ReadTensorInfo(Cursor& cursor, uint64_t i, uint64_t alignment) {
+  TensorInfo info;
+  KVLAB_ASSIGN_OR_RETURN(info.name, cursor.ReadString(absl::StrFormat("tensor name #%d", i)));
+  const std::string what = absl::StrCat("info of tensor '", info.name, "'");
+  KVLAB_ASSIGN_OR_RETURN(const uint32_t n_dims, cursor.Read<uint32_t>(what));
+  if (n_dims < 1 || n_dims > kMaxDims) {
+    return absl::DataLossError(absl::StrFormat(
+        "tensor '%s' has %d dimensions (expected 1 to %d)", info.name, n_dims, kMaxDims));
+  }
+  for (uint32_t d = 0; d < n_dims; ++d) {
+    KVLAB_ASSIGN_OR_RETURN(const uint64_t dim, cursor.Read<uint64_t>(what));
+    if (dim == 0 || dim > kMaxElements) {
+      return absl::DataLossError(
+          absl::StrFormat("tensor '%s' has dimension %d of size %d", info.name, d, dim));
+    }
+    info.dims.push_back(static_cast<int64_t>(dim));
+  }
+  if (info.NumElementsOverflows(kMaxElements)) {
+    return absl::DataLossError(
+        absl::StrFormat("tensor '%s' has more than %d elements", info.name, kMaxElements));
+  }
+  KVLAB_ASSIGN_OR_RETURN(const uint32_t type_id, cursor.Read<uint32_t>(what));
+  const std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(type_id);
+  if (!traits.has_value()) {
+    return absl::DataLossError(
+        absl::StrFormat("tensor '%s' has unknown tensor type %d", info.name, type_id));
+  }
+  info.type = static_cast<TensorType>(type_id);
+  if (info.dims[0] % traits->block_elements != 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "tensor '%s' of type %s has %d elements per row, not a multiple of its block size %d",
+        info.name, traits->name, info.dims[0], traits->block_elements));
+  }
+  info.byte_size =
+      static_cast<uint64_t>(info.NumElements() / traits->block_elements * traits->block_bytes);
+  KVLAB_ASSIGN_OR_RETURN(info.file_offset, cursor.Read<uint64_t>(what));
+  if (info.file_offset % alignment != 0) {
+    return absl::DataLossError(
+        absl::StrFormat("tensor '%s' data offset %d is not a multiple of alignment %d",
+                        info.name, info.file_offset, alignment));
+  }
+  return info;
+}
+
 }  // namespace
 
 int64_t TensorInfo::NumElements() const {
@@ -218,127 +328,35 @@ GgufFile::~GgufFile() {
   if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
-absl::Status GgufFile::Error(absl::string_view message) const {
-  return absl::DataLossError(absl::StrCat(path_, ": ", message));
+absl::Status GgufFile::Parse() {
+  // Every step's error is prefixed with the file name once, here, keeping its code.
+  return Annotate(ReadContents(), path_);
 }
 
-absl::Status GgufFile::Parse() {
-  // Prefixes every parse error with the file name, keeping its code.
-  auto with_path = [this](const absl::Status& status) {
-    return Annotate(status, path_);
-  };
+absl::Status GgufFile::ReadContents() {
   Cursor cursor(data_, size_);
-
-  absl::StatusOr<uint32_t> magic = cursor.Read<uint32_t>("magic");
-  if (!magic.ok()) return with_path(magic.status());
-  if (*magic != kMagic) {
-    char got[5] = {0};
-    std::memcpy(got, data_, 4);
-    for (int i = 0; i < 4; ++i) {
-      if (got[i] < 32 || got[i] > 126) got[i] = '?';
-    }
-    return Error(absl::StrFormat("bad magic '%s' (expected 'GGUF'): not a GGUF file", got));
-  }
-  absl::StatusOr<uint32_t> version = cursor.Read<uint32_t>("version");
-  if (!version.ok()) return with_path(version.status());
-  version_ = *version;
-  if (version_ != 2 && version_ != 3) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s: unsupported GGUF version %d (supported: 2, 3)", path_, version_));
-  }
-  absl::StatusOr<uint64_t> tensor_count = cursor.Read<uint64_t>("tensor count");
-  if (!tensor_count.ok()) return with_path(tensor_count.status());
-  absl::StatusOr<uint64_t> kv_count = cursor.Read<uint64_t>("metadata count");
-  if (!kv_count.ok()) return with_path(kv_count.status());
-  // Each entry takes more than eight bytes, so larger counts cannot be honest.
-  if (*tensor_count > cursor.remaining() / 8 || *kv_count > cursor.remaining() / 8) {
-    return Error(absl::StrFormat(
-        "truncated: header claims %d tensors and %d metadata entries but only %d bytes follow",
-        *tensor_count, *kv_count, cursor.remaining()));
-  }
-
-  for (uint64_t i = 0; i < *kv_count; ++i) {
-    absl::StatusOr<std::string> key = cursor.ReadString(absl::StrFormat("metadata key #%d", i));
-    if (!key.ok()) return with_path(key.status());
-    absl::StatusOr<uint32_t> tag = cursor.Read<uint32_t>(absl::StrCat("type of key '", *key, "'"));
-    if (!tag.ok()) return with_path(tag.status());
-    absl::StatusOr<GgufValue> value = ReadValue(cursor, *tag, *key, /*depth=*/0);
-    if (!value.ok()) return with_path(value.status());
-    if (metadata_.contains(*key)) {
-      return Error(absl::StrFormat("duplicate metadata key '%s'", *key));
-    }
-    metadata_keys_.push_back(*key);
-    metadata_.emplace(*key, *std::move(value));
-  }
-
+  KVLAB_ASSIGN_OR_RETURN(const Header header, ReadHeader(cursor));
+  version_ = header.version;
+  KVLAB_RETURN_IF_ERROR(ReadMetadata(cursor, header.metadata_count, metadata_keys_, metadata_));
   if (const GgufValue* alignment = FindMetadata("general.alignment")) {
-    absl::StatusOr<int64_t> value = alignment->AsInt();
-    if (!value.ok() || *value <= 0 || (*value & (*value - 1)) != 0) {
-      return Error(absl::StrFormat("general.alignment must be a positive power of two, got %s",
-                                   alignment->DebugString()));
-    }
-    alignment_ = static_cast<uint64_t>(*value);
+    KVLAB_ASSIGN_OR_RETURN(alignment_, CheckAlignment(*alignment));
   }
-
-  tensors_.reserve(*tensor_count);
-  for (uint64_t i = 0; i < *tensor_count; ++i) {
-    TensorInfo info;
-    absl::StatusOr<std::string> name = cursor.ReadString(absl::StrFormat("tensor name #%d", i));
-    if (!name.ok()) return with_path(name.status());
-    info.name = *std::move(name);
-    const std::string what = absl::StrCat("info of tensor '", info.name, "'");
-    absl::StatusOr<uint32_t> n_dims = cursor.Read<uint32_t>(what);
-    if (!n_dims.ok()) return with_path(n_dims.status());
-    if (*n_dims < 1 || *n_dims > kMaxDims) {
-      return Error(absl::StrFormat("tensor '%s' has %d dimensions (expected 1 to %d)", info.name,
-                                   *n_dims, kMaxDims));
-    }
-    for (uint32_t d = 0; d < *n_dims; ++d) {
-      absl::StatusOr<uint64_t> dim = cursor.Read<uint64_t>(what);
-      if (!dim.ok()) return with_path(dim.status());
-      if (*dim == 0 || *dim > kMaxElements) {
-        return Error(absl::StrFormat("tensor '%s' has dimension %d of size %d", info.name, d,
-                                     *dim));
-      }
-      info.dims.push_back(static_cast<int64_t>(*dim));
-    }
-    if (info.NumElementsOverflows(kMaxElements)) {
-      return Error(absl::StrFormat("tensor '%s' has more than %d elements", info.name,
-                                   kMaxElements));
-    }
-    absl::StatusOr<uint32_t> type_id = cursor.Read<uint32_t>(what);
-    if (!type_id.ok()) return with_path(type_id.status());
-    const std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(*type_id);
-    if (!traits.has_value()) {
-      return Error(absl::StrFormat("tensor '%s' has unknown tensor type %d", info.name, *type_id));
-    }
-    info.type = static_cast<TensorType>(*type_id);
-    if (info.dims[0] % traits->block_elements != 0) {
-      return Error(absl::StrFormat(
-          "tensor '%s' of type %s has %d elements per row, not a multiple of its block size %d",
-          info.name, traits->name, info.dims[0], traits->block_elements));
-    }
-    info.byte_size =
-        static_cast<uint64_t>(info.NumElements() / traits->block_elements * traits->block_bytes);
-    absl::StatusOr<uint64_t> offset = cursor.Read<uint64_t>(what);
-    if (!offset.ok()) return with_path(offset.status());
-    if (*offset % alignment_ != 0) {
-      return Error(absl::StrFormat("tensor '%s' data offset %d is not a multiple of alignment %d",
-                                   info.name, *offset, alignment_));
-    }
-    info.file_offset = *offset;  // Relative for now; made absolute below.
+  tensors_.reserve(header.tensor_count);
+  for (uint64_t i = 0; i < header.tensor_count; ++i) {
+    KVLAB_ASSIGN_OR_RETURN(TensorInfo info, ReadTensorInfo(cursor, i, alignment_));
     if (tensor_index_.contains(info.name)) {
-      return Error(absl::StrFormat("duplicate tensor name '%s'", info.name));
+      return absl::DataLossError(absl::StrFormat("duplicate tensor name '%s'", info.name));
     }
     tensor_index_.emplace(info.name, tensors_.size());
     tensors_.push_back(std::move(info));
   }
-
+  // The data section starts at the first aligned offset after the tensor infos; each
+  // tensor's offset becomes absolute, and its bytes must lie inside the file.
   const uint64_t data_start = (cursor.offset() + alignment_ - 1) / alignment_ * alignment_;
   for (TensorInfo& info : tensors_) {
     info.file_offset += data_start;
     if (info.file_offset > size_ || info.byte_size > size_ - info.file_offset) {
-      return Error(absl::StrFormat(
+      return absl::DataLossError(absl::StrFormat(
           "truncated: tensor '%s' needs bytes [%d, %d) but the file has %d bytes", info.name,
           info.file_offset, info.file_offset + info.byte_size, size_));
     }

@@ -87,8 +87,10 @@ class GgufFile {
 
  private:
   GgufFile() = default;
+  // Parses the mapped bytes; errors name the file.
   absl::Status Parse();
-  absl::Status Error(absl::string_view message) const;
+  // Parse's steps, in file order: header, metadata, tensor infos, data offsets.
+  absl::Status ReadContents();
 
   std::string path_;
   const uint8_t* data_ = nullptr;

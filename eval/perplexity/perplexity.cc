@@ -437,11 +437,15 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
         options.context_tokens, options.scored_tokens));
   }
   c10::InferenceMode inference;
+  if (options.replace_first_with_bos && options.bos_id < 0) {
+    return absl::InvalidArgumentError("prefill-compress asked for BOS but the model has none");
+  }
   Batch batch(make_caches, options);
   const int64_t L = options.context_tokens;
   const auto start = Clock::now();
   for (int64_t w = 0; w < windows; ++w) {
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor span, TokensTensor(model, tokens, w * window, window));
+    if (options.replace_first_with_bos) span[0] = options.bos_id;
     KVLAB_RETURN_IF_ERROR(batch.Reset());
     // The context runs in one forward (the cache may compress it after); its last
     // position predicts the first scored token.

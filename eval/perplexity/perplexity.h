@@ -17,7 +17,8 @@
 //   also reported per bucket of positions.
 // Prefill-compress: a context of L tokens runs in one forward (the cache may then
 //   compress it), and the next M tokens are decoded one at a time and scored
-//   (teacher-forced), repeated over consecutive windows of L + M tokens.
+//   (teacher-forced), repeated over consecutive windows of L + M tokens; optionally
+//   each window's first token is replaced by BOS.
 #ifndef KVLAB_EVAL_PERPLEXITY_PERPLEXITY_H_
 #define KVLAB_EVAL_PERPLEXITY_PERPLEXITY_H_
 
@@ -64,6 +65,9 @@ struct PrefillCompressOptions : ScoringOptions {
   int64_t context_tokens = 0;  // L, >= 1.
   int64_t scored_tokens = 0;   // M, >= 1.
   int64_t max_windows = 1;     // Windows of L + M tokens; 0: as many as fit.
+  // BOS in place of each window's first token (a context token, never scored).
+  bool replace_first_with_bos = false;
+  int32_t bos_id = -1;
 };
 
 struct PerplexityResult {

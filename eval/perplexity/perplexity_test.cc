@@ -107,6 +107,39 @@ TEST_F(TinyModelTest, ChunkedBosReplacesFirstToken) {
   EXPECT_NEAR(with_bos, RunChunked(*model_, replaced, options, Dense())->nll_sum, 1e-9);
 }
 
+TEST_F(TinyModelTest, PrefillBosReplacesTheFirstTokenOfEveryWindow) {
+  PrefillCompressOptions options;
+  options.context_tokens = 12;
+  options.scored_tokens = 4;
+  options.max_windows = 2;
+  options.replace_first_with_bos = true;
+  options.bos_id = static_cast<int32_t>(model_->config().vocab - 1);
+  const absl::StatusOr<PerplexityResult> with_bos =
+      RunPrefillCompress(*model_, tokens_, options, Dense());
+  ASSERT_THAT(with_bos, IsOk());
+  std::vector<int32_t> replaced = tokens_;
+  replaced[0] = options.bos_id;
+  replaced[16] = options.bos_id;  // The second window starts at L + M.
+  options.replace_first_with_bos = false;
+  const absl::StatusOr<PerplexityResult> by_hand =
+      RunPrefillCompress(*model_, replaced, options, Dense());
+  ASSERT_THAT(by_hand, IsOk());
+  EXPECT_NEAR(with_bos->nll_sum, by_hand->nll_sum, 1e-9);
+  // The BOS changes the context, so the scored tokens' NLL moves.
+  const absl::StatusOr<PerplexityResult> without = RunPrefillCompress(*model_, tokens_, options, Dense());
+  ASSERT_THAT(without, IsOk());
+  EXPECT_NE(with_bos->nll_sum, without->nll_sum);
+}
+
+TEST_F(TinyModelTest, PrefillBosWithoutABosTokenIsAnError) {
+  PrefillCompressOptions options;
+  options.context_tokens = 12;
+  options.scored_tokens = 4;
+  options.replace_first_with_bos = true;
+  EXPECT_THAT(RunPrefillCompress(*model_, tokens_, options, Dense()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BOS")));
+}
+
 TEST_F(TinyModelTest, StreamingScoresEveryTokenAfterTheFirst) {
   StreamingOptions options;
   options.max_tokens = 100;

@@ -1,0 +1,29 @@
+#include "experiments/bos_mode.h"
+
+#include "absl/strings/str_format.h"
+#include "experiments/protocol.h"
+
+namespace kvlab::experiments {
+
+config::BosMode ProtocolBos(const config::Experiment& e) {
+  switch (e.protocol_case()) {
+    case config::Experiment::kChunked: return e.chunked().bos();
+    case config::Experiment::kStreaming: return e.streaming().bos();
+    case config::Experiment::kPrefillCompress:
+    case config::Experiment::kCompressOnce: return PrefillWindows(e)->bos();
+    default: return config::BOS_AUTO;
+  }
+}
+
+absl::StatusOr<bool> UseBos(const config::Experiment& e, bool model_adds_bos, int32_t bos_id) {
+  const config::BosMode mode = ProtocolBos(e);
+  const bool bos = mode == config::BOS_ALWAYS || (mode == config::BOS_AUTO && model_adds_bos);
+  if (bos && bos_id < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s.bos is %s but the model has no BOS token (tokenizer.ggml.bos_token_id)",
+        ProtocolName(e), config::BosMode_Name(mode)));
+  }
+  return bos;
+}
+
+}  // namespace kvlab::experiments
