@@ -94,7 +94,7 @@ INSTANTIATE_TEST_SUITE_P(
     Formats, AttentionOpsTest,
     ::testing::Values(IntegerFormat{8, false, at::kFloat}, IntegerFormat{8, true, at::kHalf},
                       IntegerFormat{4, false, at::kFloat}, IntegerFormat{4, false, at::kBFloat16},
-                      IntegerFormat{4, true, at::kHalf}),
+                      IntegerFormat{4, true, at::kHalf}, IntegerFormat{2, false, at::kHalf}),
     testing::FormatTestName);
 
 TEST(AttentionOpsDenseTest, DenseRowsMatchMatmul) {

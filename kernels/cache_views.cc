@@ -30,8 +30,9 @@ absl::Status CheckRows(const at::Tensor& t, const char* name, int64_t dims) {
 absl::StatusOr<QuantizedRows> DescribeCommon(const IntegerFormat& format, int64_t dim,
                                              const at::Tensor& levels, const at::Tensor& scale,
                                              const at::Tensor& zero) {
-  if (format.bits != 8 && format.bits != 4) {
-    return absl::InvalidArgumentError(absl::StrFormat("bits must be 8 or 4, got %d", format.bits));
+  if (format.bits != 8 && format.bits != 4 && format.bits != 2) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("bits must be 8, 4 or 2, got %d", format.bits));
   }
   if (absl::Status s = CheckRows(levels, "levels", 3); !s.ok()) return s;
   if (absl::Status s = CheckRows(scale, "scale", 3); !s.ok()) return s;

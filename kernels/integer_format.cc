@@ -71,22 +71,31 @@ at::Tensor DequantizeLevels(const IntegerFormat& format, const at::Tensor& level
 
 at::Tensor PackLevels(const IntegerFormat& format, const at::Tensor& levels) {
   if (format.bits == 8) return levels;
-  at::Tensor even = levels;
-  if (levels.size(-1) % 2 != 0) {
+  const int64_t per_byte = 8 / format.bits;
+  at::Tensor whole = levels;
+  if (const int64_t rest = levels.size(-1) % per_byte; rest != 0) {
     std::vector<int64_t> pad(levels.sizes().begin(), levels.sizes().end());
-    pad.back() = 1;
-    even = at::cat({levels, at::zeros(pad, levels.options())}, -1);
+    pad.back() = per_byte - rest;
+    whole = at::cat({levels, at::zeros(pad, levels.options())}, -1);
   }
-  const at::Tensor pairs = even.unflatten(-1, {even.size(-1) / 2, 2});
-  return at::bitwise_or(pairs.select(-1, 0), at::bitwise_left_shift(pairs.select(-1, 1), 4));
+  const at::Tensor groups = whole.unflatten(-1, {whole.size(-1) / per_byte, per_byte});
+  at::Tensor packed = groups.select(-1, 0).clone();
+  for (int64_t j = 1; j < per_byte; ++j) {
+    packed.bitwise_or_(at::bitwise_left_shift(groups.select(-1, j), j * format.bits));
+  }
+  return packed;
 }
 
 at::Tensor UnpackLevels(const IntegerFormat& format, const at::Tensor& packed, int64_t d) {
   if (format.bits == 8) return packed;
-  const at::Tensor low = at::bitwise_and(packed, 0x0F);
-  const at::Tensor high = at::bitwise_right_shift(packed, 4);
-  const at::Tensor both = at::stack({low, high}, -1).flatten(-2);
-  return both.size(-1) == d ? both : both.narrow(-1, 0, d);
+  const int64_t per_byte = 8 / format.bits;
+  const int64_t mask = (int64_t{1} << format.bits) - 1;
+  std::vector<at::Tensor> parts;
+  for (int64_t j = 0; j < per_byte; ++j) {
+    parts.push_back(at::bitwise_and(at::bitwise_right_shift(packed, j * format.bits), mask));
+  }
+  const at::Tensor all = at::stack(parts, -1).flatten(-2);
+  return all.size(-1) == d ? all : all.narrow(-1, 0, d);
 }
 
 }  // namespace kvlab::kernels

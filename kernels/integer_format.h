@@ -18,14 +18,14 @@
 namespace kvlab::kernels {
 
 struct IntegerFormat {
-  int bits = 8;               // 8 or 4.
+  int bits = 8;               // 8, 4 or 2 (2: CPU only).
   bool symmetric = false;
   at::ScalarType scale_dtype = at::kFloat;  // kFloat, kBFloat16 or kHalf.
 
   int64_t max_level() const { return (int64_t{1} << bits) - 1; }
   int64_t offset() const { return symmetric ? int64_t{1} << (bits - 1) : 0; }
   // Bytes of packed levels for `values` values.
-  int64_t PackedBytes(int64_t values) const { return bits == 8 ? values : (values + 1) / 2; }
+  int64_t PackedBytes(int64_t values) const { return (values * bits + 7) / 8; }
   std::string Describe() const;  // e.g. "int4-asym" or "int8-sym"
 };
 
@@ -45,8 +45,10 @@ absl::StatusOr<QuantizedGroups> QuantizeGroups(const IntegerFormat& format, cons
 at::Tensor DequantizeLevels(const IntegerFormat& format, const at::Tensor& levels,
                             const at::Tensor& scale, const at::Tensor& zero);
 
-// Packs levels [..., d] (uint8) for storage: unchanged for 8 bits; for 4 bits, value 2i
-// in the low nibble and 2i + 1 in the high nibble of byte i ([..., ceil(d / 2)]).
+// Packs levels [..., d] (uint8) for storage: unchanged for 8 bits; below 8, the
+// 8 / bits values k·i .. k·i + k - 1 share byte i, value k·i + j in bits
+// [j·bits, (j + 1)·bits) (4 bits: 2i in the low nibble, 2i + 1 in the high one;
+// 2 bits: 4i in bits 0-1 ... 4i + 3 in bits 6-7), [..., PackedBytes(d)].
 at::Tensor PackLevels(const IntegerFormat& format, const at::Tensor& levels);
 // The inverse of PackLevels, for `d` values per row.
 at::Tensor UnpackLevels(const IntegerFormat& format, const at::Tensor& packed, int64_t d);

@@ -35,8 +35,8 @@ TEST_P(IntegerFormatTest, RoundTripErrorIsWithinHalfAStep) {
   if (!f.symmetric) bound = bound + (q->zero.to(at::kFloat) - x.amin(-1, true)).abs();
   EXPECT_TRUE(((back - x).abs() <= bound).all().item<bool>())
       << "max error " << (back - x).abs().max().item<float>();
-  // int8 is much finer than int4.
-  const double step = f.bits == 8 ? 8.0 / 255 : 8.0 / 15;
+  // int8 is much finer than int4, and int4 than int2.
+  const double step = 8.0 / static_cast<double>(f.max_level());
   EXPECT_LT((back - x).abs().mean().item<double>(), step);
 }
 
@@ -80,7 +80,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(IntegerFormat{8, false, at::kFloat}, IntegerFormat{8, true, at::kFloat},
                       IntegerFormat{4, false, at::kFloat}, IntegerFormat{4, true, at::kFloat},
                       IntegerFormat{4, false, at::kBFloat16}, IntegerFormat{8, true, at::kHalf},
-                      IntegerFormat{4, true, at::kBFloat16}),
+                      IntegerFormat{4, true, at::kBFloat16}, IntegerFormat{2, false, at::kFloat},
+                      IntegerFormat{2, true, at::kHalf}),
     testing::FormatTestName);
 
 TEST(IntegerFormatPackingTest, NibbleOrder) {
@@ -89,6 +90,28 @@ TEST(IntegerFormatPackingTest, NibbleOrder) {
   const at::Tensor packed = PackLevels(int4, levels);
   EXPECT_EQ(packed[0].item<uint8_t>(), 0x21);  // Value 0 low, value 1 high.
   EXPECT_EQ(packed[1].item<uint8_t>(), 0x0F);  // Odd tail, high nibble zero.
+}
+
+TEST(IntegerFormatPackingTest, TwoBitOrder) {
+  const IntegerFormat int2{2, false, at::kFloat};
+  EXPECT_EQ(int2.PackedBytes(64), 16);
+  EXPECT_EQ(int2.PackedBytes(5), 2);
+  // Values 0..3 of a byte in bits 0-1, 2-3, 4-5, 6-7: 1 | 2 << 2 | 3 << 4 | 0 << 6.
+  const at::Tensor levels = at::tensor({1, 2, 3, 0, 3}, at::TensorOptions().dtype(at::kByte));
+  const at::Tensor packed = PackLevels(int2, levels);
+  ASSERT_EQ(packed.size(0), 2);
+  EXPECT_EQ(packed[0].item<uint8_t>(), 0x39);
+  EXPECT_EQ(packed[1].item<uint8_t>(), 0x03);  // Tail: the rest zero.
+  EXPECT_TRUE(at::equal(UnpackLevels(int2, packed, 5), levels));
+}
+
+// min 0, max 3 over 4 values: scale 1, zero 0, levels equal the values.
+TEST(IntegerFormatLevelsTest, AsymmetricInt2ByHand) {
+  const IntegerFormat int2{2, false, at::kFloat};
+  const at::Tensor x = at::tensor({0.0f, 1.0f, 2.0f, 3.0f, 1.4f, 1.6f}).view({1, 6});
+  QuantizedGroups q = *QuantizeGroups(int2, x);
+  EXPECT_FLOAT_EQ(q.scale.item<float>(), 1.0f);
+  EXPECT_TRUE(at::equal(q.levels, at::tensor({0, 1, 2, 3, 1, 2}, at::kByte).view({1, 6})));
 }
 
 TEST(IntegerFormatLevelsTest, AsymmetricInt4ByHand) {

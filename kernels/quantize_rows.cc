@@ -20,8 +20,12 @@ absl::StatusOr<QuantizedTokens> Run(const at::Tensor& x, int64_t group, const In
   if (!x.defined() || x.dim() != 3 || x.scalar_type() != at::kFloat) {
     return absl::InvalidArgumentError("quantize expects float32 [heads, n, dim]");
   }
-  if (format.bits != 8 && format.bits != 4) {
-    return absl::InvalidArgumentError(absl::StrFormat("bits must be 8 or 4, got %d", format.bits));
+  if (format.bits != 8 && format.bits != 4 && format.bits != 2) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("bits must be 8, 4 or 2, got %d", format.bits));
+  }
+  if (format.bits == 2 && x.is_cuda()) {
+    return absl::InvalidArgumentError("2-bit quantization runs on the CPU only");
   }
   const int64_t heads = x.size(0), n = x.size(1), dim = x.size(2);
   if (!per_channel && (group < 1 || dim % group != 0)) {

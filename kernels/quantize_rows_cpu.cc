@@ -42,20 +42,22 @@ GroupParams QuantizeGroup(const float* x, int64_t count, int64_t stride, int bit
   return p;
 }
 
-// Writes level `level` of channel c into a packed row.
+// Writes level `level` of channel c into a packed row (IntegerFormat's packing).
 inline void PutLevel(uint8_t* row, int bits, int64_t c, uint8_t level) {
   if (bits == 8) {
     row[c] = level;
-  } else if (c % 2 == 0) {
-    row[c / 2] = static_cast<uint8_t>((row[c / 2] & 0xF0) | level);
-  } else {
-    row[c / 2] = static_cast<uint8_t>((row[c / 2] & 0x0F) | (level << 4));
+    return;
   }
+  const int per_byte = 8 / bits;
+  const int shift = static_cast<int>(c % per_byte) * bits;
+  const int mask = ((1 << bits) - 1) << shift;
+  uint8_t& byte = row[c / per_byte];
+  byte = static_cast<uint8_t>((byte & ~mask) | (level << shift));
 }
 
 template <typename S>
 void Quantize(const QuantizeJob& a) {
-  const int64_t packed = a.bits == 8 ? a.dim : (a.dim + 1) / 2;
+  const int64_t packed = (a.dim * a.bits + 7) / 8;
   S* scale = static_cast<S*>(a.scale);
   S* zero = static_cast<S*>(a.zero);
   if (!a.per_channel) {

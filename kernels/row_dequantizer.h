@@ -37,6 +37,10 @@ inline const float* DequantizeRow(const QuantizedRows& rows, int64_t h, int64_t 
   const float offset = static_cast<float>(rows.offset);
   if (rows.bits == 8) {
     for (int64_t c = 0; c < dim; ++c) out[c] = static_cast<float>(row[c]) - offset;
+  } else if (rows.bits == 2) {
+    for (int64_t c = 0; c < dim; ++c) {
+      out[c] = static_cast<float>((row[c / 4] >> (2 * (c % 4))) & 0x03) - offset;
+    }
   } else {
     const int64_t pairs = dim / 2;
     for (int64_t j = 0; j < pairs; ++j) {

@@ -1,4 +1,5 @@
-// The "int8" and "int4" quantizers: integer levels, per-token or per-channel groups.
+// The "int8", "int4" and "int2" quantizers: integer levels, per-token or per-channel
+// groups. int2 (four levels a byte) is KIVI's 2-bit setting; CPU only for now.
 //
 // Per-channel keys with per-token values and a full-precision residual is KIVI's
 // layout: Liu et al., "KIVI: A Tuning-Free Asymmetric 2bit Quantization for KV Cache",
@@ -27,6 +28,10 @@ class IntegerQuantizer : public Quantizer {
   std::string Name() const override { return name_; }
 
   absl::StatusOr<std::unique_ptr<TensorStore>> MakeStore(const StoreSpec& spec) const override {
+    if (format_.bits == 2 && !spec.device.is_cpu()) {
+      return absl::InvalidArgumentError(
+          "int2 runs on the CPU only: the CUDA kernels pack 8 and 4 bits");
+    }
     if (options_.axis() == IntegerQuantizerOptions::PER_CHANNEL) {
       const int64_t block =
           options_.group_size() == 0 ? kDefaultTokensPerBlock : options_.group_size();
@@ -81,9 +86,14 @@ absl::StatusOr<std::unique_ptr<Quantizer>> MakeInt4Quantizer(const IntegerQuanti
   return MakeIntegerQuantizer(4, o);
 }
 
+absl::StatusOr<std::unique_ptr<Quantizer>> MakeInt2Quantizer(const IntegerQuantizerOptions& o) {
+  return MakeIntegerQuantizer(2, o);
+}
+
 }  // namespace
 
 KVLAB_REGISTER_QUANTIZER(int8, IntegerQuantizerOptions, MakeInt8Quantizer);
 KVLAB_REGISTER_QUANTIZER(int4, IntegerQuantizerOptions, MakeInt4Quantizer);
+KVLAB_REGISTER_QUANTIZER(int2, IntegerQuantizerOptions, MakeInt2Quantizer);
 
 }  // namespace kvlab::quant

@@ -28,11 +28,15 @@ TEST(IntegerQuantizerTest, BitsPerElementByName) {
   IntegerQuantizerOptions whole_vector;  // Per token, one group per vector, fp32 scales.
   auto int8 = MakeStore("int8", whole_vector);
   auto int4 = MakeStore("int4", whole_vector);
+  auto int2 = MakeStore("int2", whole_vector);
   ASSERT_THAT(int8->Append(at::randn({3, 10, 64})), IsOk());
   ASSERT_THAT(int4->Append(at::randn({3, 10, 64})), IsOk());
+  ASSERT_THAT(int2->Append(at::randn({3, 10, 64})), IsOk());
   // 64 levels plus one fp32 scale and zero per token and head.
   EXPECT_EQ(int8->held_bytes(), 3 * 10 * (64 + 8));
   EXPECT_EQ(int4->held_bytes(), 3 * 10 * (32 + 8));
+  EXPECT_EQ(int2->held_bytes(), 3 * 10 * (16 + 8));
+  EXPECT_THAT(int2->Describe(), HasSubstr("int2-asym"));
   EXPECT_THAT(int4->Describe(), HasSubstr("int4-asym g64 per-token"));
 }
 
@@ -62,6 +66,42 @@ TEST(IntegerQuantizerTest, KiviResidualFlushIsAnOption) {
   // Levels (4 bits: 32 bytes) for 128 tokens, 4 blocks of 64 fp32 scales and zeros, 32
   // fp32 residual tokens; per head.
   EXPECT_EQ(k->held_bytes(), 3 * (128 * 32 + 4 * 64 * 8 + 32 * 64 * 4));
+}
+
+// KIVI-2: keys per channel in blocks of 32 tokens, values per token in groups of 32
+// channels, fp16 scales and zeros, R = 128 under KIVI's flush. 160 keys: 128 as 4
+// blocks (levels 16 bytes a token, 64 channels x fp16 scale and zero a block) and 32
+// in fp32; values: the oldest 32 as 2-bit groups (16 bytes + 2 groups x 4 bytes) and
+// the newest 128 in fp32. Per head.
+TEST(IntegerQuantizerTest, Kivi2BytesByHand) {
+  IntegerQuantizerOptions keys;
+  keys.set_axis(IntegerQuantizerOptions::PER_CHANNEL);
+  keys.set_group_size(32);
+  keys.set_scale_dtype(IntegerQuantizerOptions::FLOAT16);
+  keys.set_residual_flush(IntegerQuantizerOptions::FLUSH_KIVI);
+  IntegerQuantizerOptions values;
+  values.set_group_size(32);
+  values.set_scale_dtype(IntegerQuantizerOptions::FLOAT16);
+  auto k = MakeStore("int2", keys, 128);
+  auto v = MakeStore("int2", values, 128);
+  const at::Tensor x = at::randn({3, 160, 64});
+  ASSERT_THAT(k->Append(x), IsOk());
+  ASSERT_THAT(v->Append(x), IsOk());
+  EXPECT_EQ(k->held_bytes(), 3 * (128 * 16 + 4 * 64 * 4 + 32 * 64 * 4));
+  EXPECT_EQ(v->held_bytes(), 3 * (32 * (16 + 2 * 4) + 128 * 64 * 4));
+  // Four levels: a block's channel reads back within half its step, (max - min) / 3.
+  const at::Tensor block = x.narrow(1, 0, 32);
+  const at::Tensor step = (block.amax(1, true) - block.amin(1, true)) / 3;
+  const at::Tensor error = (k->Materialize().narrow(1, 0, 32) - block).abs();
+  EXPECT_TRUE((error <= step / 2 + 1e-2).all().item<bool>());
+}
+
+TEST(IntegerQuantizerTest, Int2IsCpuOnly) {
+  google::protobuf::Any any;
+  any.PackFrom(IntegerQuantizerOptions());
+  auto quantizer = *QuantizerRegistry().Create("int2", any);
+  EXPECT_THAT(quantizer->MakeStore({3, 64, 0, c10::Device(c10::kCUDA, 0)}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("CPU only")));
 }
 
 TEST(IntegerQuantizerTest, DefaultPerChannelBlockIs32Tokens) {
