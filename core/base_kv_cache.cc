@@ -2,13 +2,17 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
 #include "kernels/attention_stats.h"
+#include "kernels/decode_attention.h"
 
 namespace kvlab {
 
@@ -93,41 +97,130 @@ absl::StatusOr<AttentionResult> BaseKvCache::Attend(int layer, const AttentionIn
 
 absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
                                                              const AttentionInputs& inputs) {
-  Layer& l = layers_[layer];
   const int64_t n = inputs.queries.size(1);
-  const int64_t kv_heads = shape_.kv_heads;
-  const int64_t group = shape_.q_heads / kv_heads;
-  const int64_t d = shape_.head_dim;
-  const RotaryEmbedding& rope = ropes_[layer];
-  const int64_t window = shape_.window(layer);
-  const auto index_options = at::TensorOptions().dtype(at::kLong).device(inputs.keys.device());
-  const at::Tensor new_positions =
-      at::arange(inputs.first_position, inputs.first_position + n, index_options);
+  const at::Tensor new_positions = at::arange(
+      inputs.first_position, inputs.first_position + n,
+      at::TensorOptions().dtype(at::kLong).device(inputs.keys.device()));
+  KVLAB_RETURN_IF_ERROR(StoreNewTokens(layer, inputs, new_positions));
+  const at::Tensor queries = RotatedQueries(layer, inputs.queries, new_positions);
 
-  // Store the new tokens; queries get the rotation that matches how keys are read.
-  at::Tensor queries;
+  AttentionResult result;
+  KVLAB_ASSIGN_OR_RETURN(const std::optional<std::vector<kernels::DecodeSegment>> segments,
+                         DecodeSegments(layer, queries));
+  if (segments.has_value()) {
+    KVLAB_ASSIGN_OR_RETURN(result, AttendOneQuery(layer, queries, *segments,
+                                                  inputs.stats_request));
+  } else {
+    KVLAB_ASSIGN_OR_RETURN(result, AttendInBlocks(layer, queries, inputs));
+  }
+  if (shape_.window(layer) > 0) {
+    KVLAB_RETURN_IF_ERROR(DropOutsideWindow(layer, inputs.first_position + n));
+  }
+  return result;
+}
+
+absl::Status BaseKvCache::StoreNewTokens(int layer, const AttentionInputs& inputs,
+                                         const at::Tensor& new_positions) {
+  Layer& l = layers_[layer];
+  const int64_t n = new_positions.size(0);
+  if (l.positions->length() == 0) {
+    l.consecutive = true;
+    l.first_held = inputs.first_position;
+  } else if (l.first_held + l.positions->length() != inputs.first_position) {
+    l.consecutive = false;
+  }
+  // Original positions: keys are stored rotated. Cache slots: stored as they come, and
+  // rotated when read, by slots that change as tokens are evicted.
   if (mode_ == PositionMode::kOriginal) {
-    KVLAB_RETURN_IF_ERROR(l.keys->Append(rope.Apply(inputs.keys, new_positions)));
+    KVLAB_RETURN_IF_ERROR(l.keys->Append(ropes_[layer].Apply(inputs.keys, new_positions)));
   } else {
     KVLAB_RETURN_IF_ERROR(l.keys->Append(inputs.keys));
   }
   KVLAB_RETURN_IF_ERROR(l.values->Append(inputs.values));
-  KVLAB_RETURN_IF_ERROR(l.positions->Append(new_positions.unsqueeze(0).expand({kv_heads, n})));
+  KVLAB_RETURN_IF_ERROR(
+      l.positions->Append(new_positions.unsqueeze(0).expand({shape_.kv_heads, n})));
   peak_held_bytes_ = std::max(peak_held_bytes_, Memory().held_bytes);
+  return absl::OkStatus();
+}
+
+at::Tensor BaseKvCache::RotatedQueries(int layer, const at::Tensor& queries,
+                                       const at::Tensor& new_positions) const {
+  if (mode_ == PositionMode::kOriginal) return ropes_[layer].Apply(queries, new_positions);
+  // The step's queries sit in the last slots, after the tokens held before it.
+  const int64_t length = Length(layer);
+  return ropes_[layer].Apply(
+      queries, at::arange(length - queries.size(1), length, new_positions.options()));
+}
+
+absl::StatusOr<std::optional<std::vector<kernels::DecodeSegment>>> BaseKvCache::DecodeSegments(
+    int layer, const at::Tensor& queries) const {
+  // One query of the usual cache: it sees every held token, so no mask is needed. A
+  // sliding-window layer may hold tokens outside the window (heads that eviction left
+  // different), and slot positions rotate keys at read time: both take the blocks.
+  if (queries.size(1) != 1 || mode_ != PositionMode::kOriginal || shape_.window(layer) > 0 ||
+      decode_kernel_ == DecodeKernelUse::kNever) {
+    return std::nullopt;
+  }
+  if (decode_kernel_ == DecodeKernelUse::kWhenFused && !queries.is_cuda()) return std::nullopt;
+  const Layer& l = layers_[layer];
+  const auto key_runs = l.keys->DecodeRuns();
+  const auto value_runs = l.values->DecodeRuns();
+  if (!key_runs.has_value() || !value_runs.has_value()) return std::nullopt;
+  KVLAB_ASSIGN_OR_RETURN(std::vector<kernels::DecodeSegment> segments,
+                         kernels::PairRuns(*key_runs, *value_runs));
+  if (decode_kernel_ == DecodeKernelUse::kWhenFused &&
+      !kernels::DecodeAttentionIsFused(GroupedByKvHead(queries).squeeze(2), segments)) {
+    return std::nullopt;
+  }
+  return segments;
+}
+
+at::Tensor BaseKvCache::GroupedByKvHead(const at::Tensor& queries) const {
+  // [q_heads, n, d] -> [kv_heads, group, n, d]: the query heads of a KV head, together.
+  return queries.reshape({shape_.kv_heads, shape_.q_heads / shape_.kv_heads, queries.size(1),
+                          shape_.head_dim});
+}
+
+double BaseKvCache::ScoreScale() const {
+  return 1.0 / std::sqrt(static_cast<double>(shape_.head_dim));
+}
+
+absl::StatusOr<AttentionResult> BaseKvCache::AttendOneQuery(
+    int layer, const at::Tensor& queries, absl::Span<const kernels::DecodeSegment> segments,
+    const AttentionStatsRequest& request) const {
+  const at::Tensor grouped = GroupedByKvHead(queries).squeeze(2).contiguous();
+  at::Tensor out = at::empty_like(grouped);
+  AttentionResult result;
+  // With one query, its attention row averaged over the group is both statistics.
+  at::Tensor row;
+  if (request.any()) row = at::zeros({shape_.kv_heads, Length(layer)}, queries.options());
+  KVLAB_RETURN_IF_ERROR(kernels::DecodeAttention(grouped, segments, ScoreScale(), out, row));
+  result.output = out.view({shape_.q_heads, 1, shape_.head_dim});
+  if (request.column_sums) result.stats.column_sums = row;
+  if (request.recent_queries > 0) {
+    result.stats.recent = request.column_sums ? row.unsqueeze(1).clone() : row.unsqueeze(1);
+  }
+  return result;
+}
+
+absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at::Tensor& queries,
+                                                            const AttentionInputs& inputs) const {
+  const Layer& l = layers_[layer];
+  const int64_t n = queries.size(1);
+  const int64_t kv_heads = shape_.kv_heads;
+  const int64_t group = shape_.q_heads / kv_heads;
+  const int64_t d = shape_.head_dim;
+  const int64_t window = shape_.window(layer);
   const int64_t length = l.keys->length();
   const int64_t past = length - n;  // Tokens held before this step.
+  const auto index_options = at::TensorOptions().dtype(at::kLong).device(queries.device());
 
   at::Tensor slot_rotated_keys;  // kCacheSlot only: keys rotated by their slots.
-  if (mode_ == PositionMode::kOriginal) {
-    queries = rope.Apply(inputs.queries, new_positions);
-  } else {
-    queries = rope.Apply(inputs.queries, at::arange(past, length, index_options));
+  if (mode_ == PositionMode::kCacheSlot) {
     slot_rotated_keys =
-        rope.Apply(l.keys->Materialize(), at::arange(0, length, index_options));
+        ropes_[layer].Apply(l.keys->Materialize(), at::arange(0, length, index_options));
   }
-  // [q_heads, n, d] -> [kv_heads, group * n, d]: the query heads of a KV head, stacked.
-  const at::Tensor grouped = queries.reshape({kv_heads, group, n, d});
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  const at::Tensor grouped = GroupedByKvHead(queries);
   // A local layer's keys by original position ([kv_heads, 1, 1, length]), for its window.
   const at::Tensor key_positions =
       window > 0 ? l.positions->View().unsqueeze(1).unsqueeze(1) : at::Tensor();
@@ -138,7 +231,7 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   const int64_t recent = std::min(request.recent_queries, n);
   std::vector<at::Tensor> recent_rows;
   if (request.column_sums) {
-    result.stats.column_sums = at::zeros({kv_heads, length}, inputs.queries.options());
+    result.stats.column_sums = at::zeros({kv_heads, length}, queries.options());
   }
   for (int64_t begin = 0; begin < n; begin += kQueryBlock) {
     const int64_t rows = std::min(kQueryBlock, n - begin);
@@ -149,7 +242,7 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
     } else {
       scores = at::matmul(block, slot_rotated_keys.transpose(1, 2));
     }
-    scores.mul_(scale);
+    scores.mul_(ScoreScale());
     // Query begin + i sees tokens up to slot past + begin + i.
     at::Tensor probs = scores.view({kv_heads, group, rows, length});
     if (past + begin + rows < length || rows > 1) {
@@ -183,28 +276,34 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   at::Tensor output = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
   result.output = output.reshape({shape_.q_heads, n, d});
   if (!recent_rows.empty()) result.stats.recent = at::cat(recent_rows, 1);
-  if (window > 0) KVLAB_RETURN_IF_ERROR(DropOutsideWindow(layer, inputs.first_position + n));
   return result;
 }
 
 absl::Status BaseKvCache::DropOutsideWindow(int layer, int64_t next_position) {
   Layer& l = layers_[layer];
-  const at::Tensor positions = l.positions->View();
-  const int64_t length = positions.size(1);
+  const int64_t length = l.positions->length();
   if (length == 0) return absl::OkStatus();
-  // Held positions ascend along each head's row, so a head's unseeable tokens are a
-  // prefix of it. Heads that an eviction policy left with different tokens may differ
-  // in that prefix; the layer drops what all of them can, and the window mask hides
-  // the rest until then.
   const int64_t oldest_visible = next_position - shape_.window(layer) + 1;
-  const int64_t drop = (positions < oldest_visible).sum(1).min().item<int64_t>();
+  int64_t drop = 0;
+  if (l.consecutive) {
+    // Known on the host: no read of the positions back from the device each step.
+    drop = std::clamp<int64_t>(oldest_visible - l.first_held, 0, length);
+  } else {
+    // Held positions ascend along each head's row, so a head's unseeable tokens are a
+    // prefix of it. Heads that an eviction policy left with different tokens may
+    // differ in that prefix; the layer drops what all of them can, and the window mask
+    // hides the rest until then.
+    drop = (l.positions->View() < oldest_visible).sum(1).min().item<int64_t>();
+  }
   if (drop == 0) return absl::OkStatus();
-  const at::Tensor keep = at::arange(drop, length, positions.options())
+  const at::Tensor keep = at::arange(drop, length, l.positions->View().options())
                               .unsqueeze(0)
                               .expand({shape_.kv_heads, length - drop});
   KVLAB_RETURN_IF_ERROR(l.keys->Retain(keep));
   KVLAB_RETURN_IF_ERROR(l.values->Retain(keep));
-  return l.positions->Retain(keep);
+  KVLAB_RETURN_IF_ERROR(l.positions->Retain(keep));
+  l.first_held += drop;
+  return absl::OkStatus();
 }
 
 absl::Status BaseKvCache::Retain(int layer, const at::Tensor& keep) {
@@ -216,6 +315,8 @@ absl::Status BaseKvCache::Retain(int layer, const at::Tensor& keep) {
     KVLAB_RETURN_IF_ERROR(l.keys->Retain(keep));
     KVLAB_RETURN_IF_ERROR(l.values->Retain(keep));
     KVLAB_RETURN_IF_ERROR(l.positions->Retain(keep));
+    // What is kept is no longer known on the host, unless nothing is.
+    l.consecutive = l.positions->length() == 0;
     return absl::OkStatus();
   });
 }

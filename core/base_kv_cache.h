@@ -12,6 +12,9 @@
 //
 // Attention is causal over the held tokens, with grouped-query heads; queries are
 // processed in blocks so that a long prefill does not materialise a full score matrix.
+// A decode step (one query) may instead go through kernels::DecodeAttention, which
+// reads the stores' buffers directly and computes scores, softmax, weighted values and
+// the eviction statistics in one pass (see DecodeKernelUse).
 //
 // A sliding-window layer (AttentionShape::sliding_window, Gemma 3's local layers) lets
 // a query at position p see only keys at positions p - window + 1 .. p. After each
@@ -25,13 +28,16 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/kv_cache.h"
 #include "core/rotary_embedding.h"
 #include "core/tensor_store.h"
 #include "core/token_buffer.h"
+#include "kernels/decode_attention.h"
 
 namespace kvlab {
 
@@ -51,6 +57,18 @@ struct AttentionShape {
 };
 
 enum class PositionMode { kOriginal, kCacheSlot };
+
+// When a one-query step of a full-context layer with original positions goes through
+// kernels::DecodeAttention instead of the stores' two products.
+enum class DecodeKernelUse {
+  // Where the fused CUDA kernel takes it. On the CPU the two products are already
+  // fused per store, so CPU numbers stay those of the products.
+  kWhenFused,
+  // Always, where both stores expose DecodeRuns (on the CPU: the kernel's composed
+  // path; tests use it to check the segment wiring against the products).
+  kAlways,
+  kNever,
+};
 
 // Makes the store for one layer's keys or values.
 using TensorStoreFactory =
@@ -73,6 +91,8 @@ class BaseKvCache : public KvCache {
   CacheMemory Memory() const override;
   int num_layers() const override { return shape_.num_layers; }
 
+  void set_decode_kernel_use(DecodeKernelUse use) { decode_kernel_ = use; }
+
   const TensorStore& key_store(int layer) const { return *layers_[layer].keys; }
   const TensorStore& value_store(int layer) const { return *layers_[layer].values; }
 
@@ -85,12 +105,39 @@ class BaseKvCache : public KvCache {
     std::unique_ptr<TensorStore> keys;
     std::unique_ptr<TensorStore> values;
     std::unique_ptr<TokenBuffer> positions;  // [kv_heads, length] int64
+    // Whether every head holds the positions first_held, first_held + 1, ... (nothing
+    // retained from outside): then what a window drops is known without reading the
+    // positions back from the device.
+    bool consecutive = true;
+    int64_t first_held = 0;
   };
 
   BaseKvCache(const AttentionShape& shape, const LayerRopes& ropes, PositionMode mode)
       : shape_(shape), ropes_(ropes), mode_(mode) {}
   absl::Status CheckInputs(int layer, const AttentionInputs& inputs) const;
+  // Attend() after its checks: store the step, attend, drop what a window hides.
   absl::StatusOr<AttentionResult> AttendUnchecked(int layer, const AttentionInputs& inputs);
+  // Appends the step's keys (rotated, with original positions), values and positions.
+  absl::Status StoreNewTokens(int layer, const AttentionInputs& inputs,
+                              const at::Tensor& new_positions);
+  // The step's queries rotated to match how keys are read; call after StoreNewTokens.
+  at::Tensor RotatedQueries(int layer, const at::Tensor& queries,
+                            const at::Tensor& new_positions) const;
+  // The held tokens as decode-kernel segments, when this step takes the decode kernel
+  // (see DecodeKernelUse); nullopt otherwise. InvalidArgument if the key and value
+  // stores disagree on how many tokens they hold.
+  absl::StatusOr<std::optional<std::vector<kernels::DecodeSegment>>> DecodeSegments(
+      int layer, const at::Tensor& queries) const;
+  absl::StatusOr<AttentionResult> AttendOneQuery(
+      int layer, const at::Tensor& queries, absl::Span<const kernels::DecodeSegment> segments,
+      const AttentionStatsRequest& request) const;
+  // Any step: causal (and window) masks, kQueryBlock queries at a time, through the
+  // stores' products (or keys rotated by slot).
+  absl::StatusOr<AttentionResult> AttendInBlocks(int layer, const at::Tensor& queries,
+                                                 const AttentionInputs& inputs) const;
+  // [q_heads, n, d] -> [kv_heads, group, n, d].
+  at::Tensor GroupedByKvHead(const at::Tensor& queries) const;
+  double ScoreScale() const;
   // Drops the oldest tokens of a sliding-window layer that no query after
   // `next_position` - 1 can see (as many as every KV head can drop).
   absl::Status DropOutsideWindow(int layer, int64_t next_position);
@@ -98,6 +145,7 @@ class BaseKvCache : public KvCache {
   AttentionShape shape_;
   LayerRopes ropes_;
   PositionMode mode_;
+  DecodeKernelUse decode_kernel_ = DecodeKernelUse::kWhenFused;
   std::vector<Layer> layers_;
   int64_t peak_held_bytes_ = 0;
 };

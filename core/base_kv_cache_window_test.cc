@@ -173,5 +173,33 @@ TEST(BaseKvCacheWindowTest, RejectsInconsistentLayers) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("head_dim")));
 }
 
+// A layer that was retained from outside no longer knows its positions on the host and
+// reads them back to decide what the window drops: both ways drop the same tokens.
+TEST(BaseKvCacheWindowTest, DropsTheSameAfterARetainThatKeepsEverything) {
+  constexpr int64_t kWindow = 5;
+  const Sequence s = RandomSequence(16);
+  std::unique_ptr<BaseKvCache> tracked = MakeCache(kWindow);
+  std::unique_ptr<BaseKvCache> read_back = MakeCache(kWindow);
+  int64_t position = 0;
+  for (int64_t n : {3, 1, 4, 1, 1, 2, 1, 1, 1, 1}) {
+    for (int layer = 0; layer < 2; ++layer) {
+      auto a = tracked->Attend(layer, Slice(s, position, n));
+      auto b = read_back->Attend(layer, Slice(s, position, n));
+      ASSERT_THAT(a, IsOk());
+      ASSERT_THAT(b, IsOk());
+      EXPECT_TRUE(at::equal(a->output, b->output)) << "position " << position;
+      EXPECT_TRUE(at::equal(tracked->Positions(layer), read_back->Positions(layer)));
+      const int64_t length = read_back->Length(layer);
+      ASSERT_THAT(read_back->Retain(layer, at::arange(length, at::kLong)
+                                               .unsqueeze(0)
+                                               .expand({kKvHeads, length})),
+                  IsOk());
+    }
+    position += n;
+  }
+  EXPECT_EQ(tracked->Length(1), kWindow - 1);
+  EXPECT_EQ(tracked->Memory().held_bytes, read_back->Memory().held_bytes);
+}
+
 }  // namespace
 }  // namespace kvlab

@@ -30,6 +30,9 @@ class DenseTensorStore : public TensorStore {
   absl::StatusOr<at::Tensor> MultiplyTransposed(const at::Tensor& queries) const override;
   absl::StatusOr<at::Tensor> Multiply(const at::Tensor& weights) const override;
   at::Tensor Materialize() const override;
+  std::optional<std::vector<kernels::CacheRowsView>> DecodeRuns() const override {
+    return std::vector<kernels::CacheRowsView>{kernels::DenseRowsView{buffer_.View()}};
+  }
   absl::Status Retain(const at::Tensor& keep) override { return buffer_.Retain(keep); }
   int64_t length() const override { return buffer_.length(); }
   int64_t held_bytes() const override { return buffer_.held_bytes(); }

@@ -1,10 +1,11 @@
 // TensorStore: where a cache keeps one of its two tensors (keys or values) for one
 // layer, in whatever format the store uses.
 //
-// Attention only ever reaches the stored tokens through the two products below, so a
-// quantized store can compute them from its codes (and a fused kernel can skip
-// materialising a dequantized copy). Dense stores are the base; quantizers provide
-// their own stores (quant/).
+// Attention reaches the stored tokens through the two products below, so a quantized
+// store can compute them from its codes without materialising a dequantized copy; a
+// store may also expose its storage to the one-pass decode-attention kernel
+// (DecodeRuns). Dense stores are the base; quantizers provide their own stores
+// (quant/). Attention with read-time rotation materialises the keys instead.
 //
 // Shapes: tokens arrive as [kv_heads, n, head_dim] fp32 on the store's device; the store
 // holds `length()` tokens per KV head, all heads the same count.
@@ -15,10 +16,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kernels/decode_attention.h"
 
 namespace kvlab {
 
@@ -41,6 +45,15 @@ class TensorStore {
   // The held tokens as fp32 [kv_heads, length(), head_dim]: a temporary, for paths that
   // must transform tokens before use (rotation at read time) and for tests.
   virtual at::Tensor Materialize() const = 0;
+
+  // The held tokens as the decode-attention kernel reads them (kernels/
+  // decode_attention.h): runs in token order, e.g. quantized tokens then a
+  // full-precision residual. The views borrow this store's buffers and are valid until
+  // the next Append or Retain. nullopt: this store has no such form, and attention uses
+  // the two products. Default nullopt.
+  virtual std::optional<std::vector<kernels::CacheRowsView>> DecodeRuns() const {
+    return std::nullopt;
+  }
 
   // Keeps the tokens at `keep` ([kv_heads, m] int64, ascending per row), in that order.
   virtual absl::Status Retain(const at::Tensor& keep) = 0;

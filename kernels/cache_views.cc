@@ -69,7 +69,30 @@ absl::StatusOr<QuantizedRows> DescribeCommon(const IntegerFormat& format, int64_
   return rows;
 }
 
+at::Tensor NarrowIfDefined(const at::Tensor& t, int64_t start, int64_t count) {
+  return t.defined() ? t.narrow(1, start, count) : t;
+}
+
 }  // namespace
+
+TokenGroupsView NarrowTokens(const TokenGroupsView& view, int64_t start, int64_t count) {
+  TokenGroupsView narrowed = view;
+  narrowed.levels = view.levels.narrow(1, start, count);
+  narrowed.scale = view.scale.narrow(1, start, count);
+  narrowed.zero = NarrowIfDefined(view.zero, start, count);
+  return narrowed;
+}
+
+ChannelBlocksView NarrowTokens(const ChannelBlocksView& view, int64_t start, int64_t count) {
+  ChannelBlocksView narrowed = view;
+  narrowed.levels = view.levels.narrow(1, start, count);
+  narrowed.block_of = view.block_of.narrow(1, start, count);
+  return narrowed;
+}
+
+DenseRowsView NarrowTokens(const DenseRowsView& view, int64_t start, int64_t count) {
+  return DenseRowsView{view.rows.narrow(1, start, count)};
+}
 
 absl::StatusOr<QuantizedRows> Describe(const TokenGroupsView& view) {
   if (view.group < 1 || view.dim % view.group != 0) {

@@ -37,10 +37,16 @@ struct ChannelBlocksView {
   at::Tensor zero;      // like scale, or undefined (symmetric)
 };
 
-// Dense fp32 tokens (a DenseTensorStore's), read by the same kernels.
+// Dense tokens (a DenseTensorStore's or a residual), read by the same kernels.
 struct DenseRowsView {
-  at::Tensor rows;  // fp32 [heads, tokens, dim]
+  at::Tensor rows;  // [heads, tokens, dim]: fp32; DecodeAttention also reads fp16, bf16
 };
+
+// Tokens [start, start + count) of a view, sharing its storage (a per-channel view
+// keeps every block's scales: its tokens still name their blocks).
+TokenGroupsView NarrowTokens(const TokenGroupsView& view, int64_t start, int64_t count);
+ChannelBlocksView NarrowTokens(const ChannelBlocksView& view, int64_t start, int64_t count);
+DenseRowsView NarrowTokens(const DenseRowsView& view, int64_t start, int64_t count);
 
 // The raw descriptor of a view, after checking shapes, dtypes (scales in the format's
 // scale dtype) and that rows are contiguous. The view's tensors must outlive the descriptor.

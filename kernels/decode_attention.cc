@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/DeviceGuard.h>
 
+#include <algorithm>
+#include <numeric>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -199,6 +201,46 @@ absl::StatusOr<std::vector<cuda::DecodeSegmentRows>> FusedSegments(
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<DecodeSegment>> PairRuns(absl::Span<const CacheRowsView> keys,
+                                                    absl::Span<const CacheRowsView> values) {
+  std::vector<int64_t> key_lengths, value_lengths;
+  for (const CacheRowsView& run : keys) {
+    KVLAB_ASSIGN_OR_RETURN(const int64_t tokens, TokensOf(run));
+    key_lengths.push_back(tokens);
+  }
+  for (const CacheRowsView& run : values) {
+    KVLAB_ASSIGN_OR_RETURN(const int64_t tokens, TokensOf(run));
+    value_lengths.push_back(tokens);
+  }
+  const int64_t key_total = std::accumulate(key_lengths.begin(), key_lengths.end(), int64_t{0});
+  const int64_t value_total =
+      std::accumulate(value_lengths.begin(), value_lengths.end(), int64_t{0});
+  if (key_total != value_total) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "key runs hold %d tokens but value runs hold %d", key_total, value_total));
+  }
+  // Walk both run lists at once; each segment ends where the nearer run ends.
+  std::vector<DecodeSegment> segments;
+  size_t k = 0, v = 0;
+  int64_t key_offset = 0, value_offset = 0;  // Tokens of the current runs already used.
+  while (k < keys.size() && v < values.size()) {
+    const int64_t count = std::min(key_lengths[k] - key_offset, value_lengths[v] - value_offset);
+    if (count > 0) {
+      const auto narrow = [&](const CacheRowsView& run, int64_t start) {
+        return std::visit(
+            [&](const auto& view) { return CacheRowsView(NarrowTokens(view, start, count)); },
+            run);
+      };
+      segments.push_back({narrow(keys[k], key_offset), narrow(values[v], value_offset)});
+    }
+    key_offset += count;
+    value_offset += count;
+    if (key_offset == key_lengths[k]) ++k, key_offset = 0;
+    if (value_offset == value_lengths[v]) ++v, value_offset = 0;
+  }
+  return segments;
+}
 
 bool DecodeAttentionIsFused(const at::Tensor& queries, absl::Span<const DecodeSegment> segments) {
   return queries.defined() && queries.dim() == 3 && FusedSegments(queries, segments).ok();

@@ -22,8 +22,10 @@
 #include <ATen/core/Tensor.h>
 
 #include <variant>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "kernels/cache_views.h"
 
@@ -37,6 +39,13 @@ struct DecodeSegment {
   CacheRowsView keys;
   CacheRowsView values;
 };
+
+// Pairs a key store's runs with a value store's (each in token order, with the same
+// total) into segments, cutting wherever a run on either side ends: keys may be held
+// as quantized blocks and a residual of one length, values with a residual of another.
+// Empty runs are dropped. InvalidArgument when the totals differ.
+absl::StatusOr<std::vector<DecodeSegment>> PairRuns(absl::Span<const CacheRowsView> keys,
+                                                    absl::Span<const CacheRowsView> values);
 
 absl::Status DecodeAttention(const at::Tensor& queries, absl::Span<const DecodeSegment> segments,
                              double scale, at::Tensor& out, at::Tensor column_sums = {});

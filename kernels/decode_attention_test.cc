@@ -83,5 +83,32 @@ TEST(DecodeAttentionErrorsTest, NoTokensGivesZeros) {
   EXPECT_TRUE(out.eq(0).all().item<bool>());
 }
 
+// Keys held as runs of 3 and 4 tokens, values as 5 and 2: segments cut at 3 and 5.
+TEST(PairRunsTest, CutsWhereEitherSideEnds) {
+  const at::Tensor keys = at::arange(7 * 2, at::kFloat).view({1, 7, 2});
+  const at::Tensor values = -keys;
+  const std::vector<CacheRowsView> key_runs = {DenseRowsView{keys.narrow(1, 0, 3)},
+                                               DenseRowsView{keys.narrow(1, 3, 4)}};
+  const std::vector<CacheRowsView> value_runs = {DenseRowsView{values.narrow(1, 0, 5)},
+                                                 DenseRowsView{values.narrow(1, 5, 0)},
+                                                 DenseRowsView{values.narrow(1, 5, 2)}};
+  auto segments = PairRuns(key_runs, value_runs);
+  ASSERT_THAT(segments, IsOk());
+  ASSERT_EQ(segments->size(), 3u);
+  const int64_t want_first[] = {0, 3, 5}, want_count[] = {3, 2, 2};
+  for (size_t i = 0; i < 3; ++i) {
+    const at::Tensor k = std::get<DenseRowsView>((*segments)[i].keys).rows;
+    const at::Tensor v = std::get<DenseRowsView>((*segments)[i].values).rows;
+    EXPECT_TRUE(at::equal(k, keys.narrow(1, want_first[i], want_count[i]))) << i;
+    EXPECT_TRUE(at::equal(v, values.narrow(1, want_first[i], want_count[i]))) << i;
+  }
+}
+
+TEST(PairRunsTest, RefusesDifferentTotals) {
+  const at::Tensor rows = at::zeros({1, 4, 2});
+  EXPECT_THAT(PairRuns({DenseRowsView{rows}}, {DenseRowsView{rows.narrow(1, 0, 3)}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("4 tokens")));
+}
+
 }  // namespace
 }  // namespace kvlab::kernels

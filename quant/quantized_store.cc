@@ -64,6 +64,14 @@ absl::StatusOr<at::Tensor> QuantizedStore::Multiply(const at::Tensor& weights) c
       View());
 }
 
+std::optional<std::vector<kernels::CacheRowsView>> QuantizedStore::DecodeRuns() const {
+  if (format_.bits != 8 && format_.bits != 4) return std::nullopt;
+  std::vector<kernels::CacheRowsView> runs;
+  std::visit([&](const auto& view) { runs.push_back(view); }, View());
+  runs.push_back(kernels::DenseRowsView{residual_.View()});
+  return runs;
+}
+
 int64_t QuantizedStore::held_bytes() const {
   return levels_.held_bytes() + scales_.held_bytes() + zeros_.held_bytes() + residual_.held_bytes();
 }

@@ -1,0 +1,63 @@
+// The retrieval protocol: prompts with a hidden fact (retrieval_prompt.h) run through
+// each cache, which answers by greedy decoding; accuracy per context length and depth.
+//
+// Each prompt is one prefill (the cache may compress it, as its eviction schedule
+// says) followed by max_new_tokens greedy steps; the answer is right when the first
+// number the model writes is the hidden one. Caches run in lockstep, as in the
+// perplexity protocols: one forward per step for all of them.
+#ifndef KVLAB_EVAL_RETRIEVAL_RETRIEVAL_H_
+#define KVLAB_EVAL_RETRIEVAL_RETRIEVAL_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/kv_cache.h"
+#include "eval/model/decoder_model.h"
+#include "eval/retrieval/retrieval_prompt.h"
+#include "eval/tokenizer/tokenizer.h"
+
+namespace kvlab::retrieval {
+
+struct RetrievalOptions {
+  std::vector<int64_t> context_tokens;  // Prompt lengths; each >= 1.
+  std::vector<double> depths;           // Depths of the fact, each in [0, 1].
+  int trials = 5;                       // Prompts per length and depth; >= 1.
+  uint64_t seed = 0;                    // Trial t of a cell uses seed + t.
+  int max_new_tokens = 8;               // Greedy steps after the prompt; >= 1.
+};
+
+// One length and depth.
+struct RetrievalCell {
+  int64_t context_tokens = 0;
+  double depth = 0.0;
+  int trials = 0;
+  int correct = 0;
+  int64_t prompt_tokens = 0;  // Summed over trials (prompts land within a sentence).
+  std::vector<std::string> answers;  // What the cache answered, per trial ("" for none).
+};
+
+struct RetrievalResult {
+  std::vector<RetrievalCell> cells;  // Lengths outer, depths inner, in the options' order.
+  int64_t peak_held_bytes = 0;       // Largest cache footprint over all prompts.
+  int64_t tokens_processed = 0;      // Prompt and generated tokens forwarded.
+  double seconds = 0.0;              // Wall time of the batch's forwards.
+  int batch_size = 1;
+
+  double accuracy() const;  // Correct over trials, all cells.
+};
+
+using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
+
+// One result per factory, in order.
+absl::StatusOr<std::vector<RetrievalResult>> RunRetrieval(
+    const model::DecoderModel& model, tokenizer::Tokenizer& tokenizer, PromptBuilder& prompts,
+    const RetrievalOptions& options, absl::Span<const KvCacheFactory> make_caches,
+    const ProgressCallback& progress = nullptr);
+
+}  // namespace kvlab::retrieval
+
+#endif  // KVLAB_EVAL_RETRIEVAL_RETRIEVAL_H_

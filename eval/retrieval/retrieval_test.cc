@@ -1,0 +1,148 @@
+#include "eval/retrieval/retrieval.h"
+
+#include <ATen/ATen.h>
+
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_matchers.h"
+#include "eval/gguf/gguf_file.h"
+#include "eval/model/load_model.h"
+#include "eval/retrieval/chat_format.h"
+#include "eval/retrieval/retrieval_prompt.h"
+#include "eval/testing/default_model.h"
+#include "eval/tokenizer/gguf_tokenizer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kvlab::retrieval {
+namespace {
+
+using ::testing::HasSubstr;
+
+class RetrievalTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto file = gguf::GgufFile::Open(testing::kDefaultModelPath);
+    ASSERT_THAT(file, IsOk());
+    file_ = file->release();
+    auto tokenizer = tokenizer::TokenizerFromGguf(*file_);
+    ASSERT_THAT(tokenizer, IsOk());
+    tokenizer_ = tokenizer->release();
+    auto model = model::LoadModel(*file_, model::LoadOptions{});
+    ASSERT_THAT(model, IsOk());
+    model_ = model->release();
+    auto chat_template = file_->GetString("tokenizer.chat_template");
+    ASSERT_THAT(chat_template, IsOk());
+    format_ = DetectChatFormat(*chat_template);
+  }
+
+  static std::unique_ptr<PromptBuilder> Builder(RetrievalTask task, const std::string& text = "") {
+    auto builder = PromptBuilder::Create(task, *tokenizer_, format_, text);
+    EXPECT_THAT(builder, IsOk());
+    return *std::move(builder);
+  }
+
+  static gguf::GgufFile* file_;
+  static tokenizer::Tokenizer* tokenizer_;
+  static model::DecoderModel* model_;
+  static ChatFormat format_;
+};
+
+gguf::GgufFile* RetrievalTest::file_ = nullptr;
+tokenizer::Tokenizer* RetrievalTest::tokenizer_ = nullptr;
+model::DecoderModel* RetrievalTest::model_ = nullptr;
+ChatFormat RetrievalTest::format_;
+
+// 150 distinct sentences, as a text of a few paragraphs with a heading.
+std::string SentencesText() {
+  std::string text = " = A heading = \n";
+  for (int i = 0; i < 150; ++i) {
+    absl::StrAppend(&text, "Line ", i, " of the text is about item ", i * 7, ".", i % 10 == 9 ? "\n" : " ");
+  }
+  return text;
+}
+
+TEST_F(RetrievalTest, SmolLm2UsesChatMlWithItsSystemTurn) {
+  EXPECT_EQ(format_.style, ChatStyle::kChatMl);
+  EXPECT_THAT(format_.default_system, HasSubstr("SmolLM"));
+}
+
+TEST_F(RetrievalTest, PasskeyPromptHasTheLengthAndTheFactAtItsDepth) {
+  std::unique_ptr<PromptBuilder> builder = Builder(RetrievalTask::kPasskey);
+  for (double depth : {0.0, 0.5, 1.0}) {
+    auto prompt = builder->Build(600, depth, 3);
+    ASSERT_THAT(prompt, IsOk());
+    EXPECT_LE(prompt->tokens.size(), 600u);
+    EXPECT_GE(prompt->tokens.size(), 560u);  // Within one filler unit of the target.
+    ASSERT_EQ(prompt->answer.size(), 5u);
+    const std::string text = tokenizer_->Decode(prompt->tokens);
+    const size_t fact = text.find(absl::StrCat("The pass key is ", prompt->answer, "."));
+    ASSERT_NE(fact, std::string::npos);
+    const size_t first = text.find("The grass is green.");
+    const size_t last = text.rfind("There and back again.");
+    ASSERT_NE(first, std::string::npos);
+    // The fact's place among the filler, as a fraction of the filler's span.
+    const double where = (static_cast<double>(fact) - first) / (last - first);
+    EXPECT_NEAR(where, depth, 0.1) << text;
+    EXPECT_TRUE(absl::EndsWith(text, "<|im_start|>assistant\nThe pass key is")) << text;
+  }
+  // The seed picks the number; the same seed, the same prompt.
+  EXPECT_NE(builder->Build(600, 0.5, 3)->answer, builder->Build(600, 0.5, 4)->answer);
+  EXPECT_EQ(builder->Build(600, 0.5, 3)->tokens, builder->Build(600, 0.5, 3)->tokens);
+}
+
+TEST_F(RetrievalTest, NeedlePromptPlantsTheSentenceInTheText) {
+  std::unique_ptr<PromptBuilder> builder = Builder(RetrievalTask::kNeedle, SentencesText());
+  auto prompt = builder->Build(400, 0.25, 1);
+  ASSERT_THAT(prompt, IsOk());
+  EXPECT_LE(prompt->tokens.size(), 400u);
+  const std::string text = tokenizer_->Decode(prompt->tokens);
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("The secret code of the archive is ", prompt->answer, ".")));
+  EXPECT_THAT(text, HasSubstr("of the text is about item"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("A heading")));
+}
+
+TEST_F(RetrievalTest, BadRequestsAreErrors) {
+  EXPECT_THAT(Builder(RetrievalTask::kPasskey)->Build(20, 0.5, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no room for filler")));
+  EXPECT_THAT(Builder(RetrievalTask::kPasskey)->Build(600, 1.5, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("depth")));
+  EXPECT_THAT(PromptBuilder::Create(RetrievalTask::kNeedle, *tokenizer_, format_, "One. Two."),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("100 sentences")));
+}
+
+TEST_F(RetrievalTest, FirstNumberIsTheAnswer) {
+  EXPECT_EQ(FirstNumber(" 48213. Remember"), "48213");
+  EXPECT_EQ(FirstNumber(" unknown"), "");
+}
+
+// The model answers through a dense cache, and two caches in lockstep answer as one
+// alone does.
+TEST_F(RetrievalTest, DenseCacheAnswersThePasskey) {
+  std::unique_ptr<PromptBuilder> builder = Builder(RetrievalTask::kPasskey);
+  RetrievalOptions options;
+  options.context_tokens = {512};
+  options.depths = {0.0, 0.5, 1.0};
+  options.trials = 2;
+  const KvCacheFactory dense = [] { return model_->NewDenseCache(); };
+  auto pair = RunRetrieval(*model_, *tokenizer_, *builder, options, {dense, dense});
+  ASSERT_THAT(pair, IsOk());
+  ASSERT_EQ(pair->size(), 2u);
+  const RetrievalResult& r = (*pair)[0];
+  ASSERT_EQ(r.cells.size(), 3u);
+  for (size_t c = 0; c < r.cells.size(); ++c) {
+    EXPECT_EQ(r.cells[c].trials, 2);
+    // SmolLM2-135M-Instruct finds the pass key at every depth of a 512-token prompt.
+    EXPECT_EQ(r.cells[c].correct, 2) << "depth " << r.cells[c].depth << " answers "
+                                     << absl::StrJoin(r.cells[c].answers, " ");
+    EXPECT_EQ(r.cells[c].answers, (*pair)[1].cells[c].answers);
+  }
+  EXPECT_GT(r.peak_held_bytes, 0);
+  EXPECT_EQ(r.accuracy(), 1.0);
+}
+
+}  // namespace
+}  // namespace kvlab::retrieval
