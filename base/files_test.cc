@@ -72,7 +72,7 @@ TEST(FilesTest, FullDiskLeavesTheOldFileAndNoTemporary) {
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kDataLoss,
                                AllOf(HasSubstr(dir + "/results.json"), HasSubstr("write failed"))));
-  EXPECT_EQ(*ReadFileToString(dir + "/results.json"), "old and complete");
+  EXPECT_THAT(ReadFileToString(dir + "/results.json"), IsOkAndHolds("old and complete"));
   EXPECT_EQ(Entries(dir), 1);
 }
 
@@ -106,7 +106,7 @@ TEST(FilesTest, ReadOnlyDirectoryIsAClearErrorNamingThePath) {
   EXPECT_EQ(WEXITSTATUS(status), 1);
   EXPECT_THAT(std::string(buffer, n > 0 ? n : 0),
               AllOf(HasSubstr(dir + "/results.json"), HasSubstr("Permission denied")));
-  EXPECT_EQ(*ReadFileToString(dir + "/results.json"), "old");
+  EXPECT_THAT(ReadFileToString(dir + "/results.json"), IsOkAndHolds("old"));
 }
 
 // A writer killed at any moment leaves the old complete file or the new one.
@@ -128,7 +128,7 @@ TEST(FilesTest, SigkillDuringRewritesNeverTearsTheFile) {
     ::usleep(std::uniform_int_distribution<int>(1000, 30000)(random));
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
-    const std::string contents = *ReadFileToString(path);
+    ASSERT_OK_AND_ASSIGN(const std::string contents, ReadFileToString(path));
     const int i = static_cast<int>(contents.size()) - 200000;
     ASSERT_GE(i, 0);
     EXPECT_EQ(contents, version(i)) << "torn after round " << round;

@@ -182,8 +182,8 @@ TEST(BaseKvCacheTest, RejectsBadInputs) {
   EXPECT_THAT(cache->Attend(5, in), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("layer 5")));
   in.keys = at::randn({3, 2, kHeadDim});
   EXPECT_THAT(cache->Attend(0, in), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keys")));
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(kHeadDim, kHeadDim, kBase,
-                                                        RopeStyle::kInterleaved);
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(kHeadDim, kHeadDim, kBase, RopeStyle::kInterleaved));
   EXPECT_THAT(BaseKvCache::Create({2, 5, 2, kHeadDim}, rope, PositionMode::kOriginal, at::kCPU,
                                   DenseFactory(), DenseFactory()),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("multiple of kv_heads")));

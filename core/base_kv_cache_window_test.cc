@@ -158,7 +158,8 @@ TEST(BaseKvCacheWindowTest, EvictionAppliesOnTopOfTheWindow) {
 }
 
 TEST(BaseKvCacheWindowTest, RejectsInconsistentLayers) {
-  const LayerRopes ropes = *LayerRopes::PerLayer({Rope(kGlobalBase), Rope(kLocalBase)});
+  ASSERT_OK_AND_ASSIGN(const LayerRopes ropes,
+                       LayerRopes::PerLayer({Rope(kGlobalBase), Rope(kLocalBase)}));
   EXPECT_THAT(BaseKvCache::Create({3, kQHeads, kKvHeads, kHeadDim}, ropes,
                                   PositionMode::kOriginal, at::kCPU, Dense(), Dense()),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2 ropes for 3 layers")));

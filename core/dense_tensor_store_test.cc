@@ -13,7 +13,7 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(DenseTensorStoreTest, ProductsMatchHeldTokens) {
-  auto store = *DenseTensorStore::Create(2, 4, at::kFloat, at::kCPU);
+  ASSERT_OK_AND_ASSIGN(auto store, DenseTensorStore::Create(2, 4, at::kFloat, at::kCPU));
   const at::Tensor tokens = at::randn({2, 5, 4});
   ASSERT_THAT(store->Append(tokens.narrow(1, 0, 3)), IsOk());
   ASSERT_THAT(store->Append(tokens.narrow(1, 3, 2)), IsOk());
@@ -32,7 +32,7 @@ TEST(DenseTensorStoreTest, ProductsMatchHeldTokens) {
 
 // A malformed product is an InvalidArgument the caller can see as one, not an exception.
 TEST(DenseTensorStoreTest, ProductsOfTheWrongShapeAreInvalidArgument) {
-  auto store = *DenseTensorStore::Create(2, 4, at::kFloat, at::kCPU);
+  ASSERT_OK_AND_ASSIGN(auto store, DenseTensorStore::Create(2, 4, at::kFloat, at::kCPU));
   ASSERT_THAT(store->Append(at::randn({2, 5, 4})), IsOk());
   EXPECT_THAT(store->MultiplyTransposed(at::randn({2, 1, 3})),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("queries")));
@@ -41,7 +41,7 @@ TEST(DenseTensorStoreTest, ProductsOfTheWrongShapeAreInvalidArgument) {
 }
 
 TEST(DenseTensorStoreTest, HalfPrecisionStoresRoundedValues) {
-  auto store = *DenseTensorStore::Create(1, 8, at::kHalf, at::kCPU);
+  ASSERT_OK_AND_ASSIGN(auto store, DenseTensorStore::Create(1, 8, at::kHalf, at::kCPU));
   const at::Tensor tokens = at::randn({1, 3, 8});
   ASSERT_THAT(store->Append(tokens), IsOk());
   EXPECT_TRUE(at::equal(store->Materialize(), tokens.to(at::kHalf).to(at::kFloat)));
@@ -50,7 +50,7 @@ TEST(DenseTensorStoreTest, HalfPrecisionStoresRoundedValues) {
 }
 
 TEST(DenseTensorStoreTest, RetainKeepsChosenTokensPerHead) {
-  auto store = *DenseTensorStore::Create(2, 2, at::kFloat, at::kCPU);
+  ASSERT_OK_AND_ASSIGN(auto store, DenseTensorStore::Create(2, 2, at::kFloat, at::kCPU));
   const at::Tensor tokens = at::randn({2, 4, 2});
   ASSERT_THAT(store->Append(tokens), IsOk());
   const at::Tensor keep = at::tensor({1, 3, 0, 2}, at::kLong).view({2, 2});

@@ -19,14 +19,16 @@ using ::testing::HasSubstr;
 constexpr int64_t kQHeads = 4, kKvHeads = 2, kHeadDim = 8;
 
 std::unique_ptr<KvCache> MakeBase(int layers = 1) {
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(kHeadDim, kHeadDim, 10000.0,
-                                                        RopeStyle::kInterleaved);
+  const absl::StatusOr<RotaryEmbedding> rope =
+      RotaryEmbedding::Create(kHeadDim, kHeadDim, 10000.0, RopeStyle::kInterleaved);
+  EXPECT_THAT(rope, IsOk());
+  if (!rope.ok()) return nullptr;
   const TensorStoreFactory dense = [](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
     KVLAB_ASSIGN_OR_RETURN(auto s, DenseTensorStore::Create(kKvHeads, kHeadDim, at::kFloat, at::kCPU));
     return std::unique_ptr<TensorStore>(std::move(s));
   };
-  return *BaseKvCache::Create({layers, kQHeads, kKvHeads, kHeadDim}, rope,
-                              PositionMode::kOriginal, at::kCPU, dense, dense);
+  return ValueOrAddFailure(BaseKvCache::Create({layers, kQHeads, kKvHeads, kHeadDim}, *rope,
+                                               PositionMode::kOriginal, at::kCPU, dense, dense));
 }
 
 // Records what it was shown and keeps a fixed pattern: the newest token and the
@@ -77,7 +79,8 @@ AttentionInputs Inputs(const Step& s, int64_t first_position) {
 TEST(EvictingKvCacheTest, WithinBudgetEqualsTheBaseCacheExactly) {
   auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{true, 2, true});
   RecordingPolicy* policy = recording.get();
-  auto evicting = *EvictingKvCache::Create(MakeBase(), std::move(recording), {16});
+  ASSERT_OK_AND_ASSIGN(auto evicting,
+                       EvictingKvCache::Create(MakeBase(), std::move(recording), {16}));
   auto base = MakeBase();
   for (int64_t t = 0; t < 16; ++t) {
     const Step s = RandomStep(1);
@@ -91,7 +94,7 @@ TEST(EvictingKvCacheTest, WithinBudgetEqualsTheBaseCacheExactly) {
 TEST(EvictingKvCacheTest, EvictedTokensAreGoneFromStorageAndAttention) {
   auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{});
   RecordingPolicy* policy = recording.get();
-  auto cache = *EvictingKvCache::Create(MakeBase(), std::move(recording), {4});
+  ASSERT_OK_AND_ASSIGN(auto cache, EvictingKvCache::Create(MakeBase(), std::move(recording), {4}));
   const Step prefill = RandomStep(6);
   ASSERT_THAT(cache->Attend(0, Inputs(prefill, 0)), IsOk());
   EXPECT_EQ(policy->calls, 1);
@@ -142,8 +145,9 @@ TEST(EvictingKvCacheTest, ALayerThePolicyDoesNotCompressKeepsEveryToken) {
 TEST(EvictingKvCacheTest, OnceAfterPrefillCompressesThePrefillThenOnlyAppends) {
   auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{true, 2, true});
   RecordingPolicy* policy = recording.get();
-  auto cache = *EvictingKvCache::Create(MakeBase(), std::move(recording), {4},
-                                        EvictionSchedule::kOnceAfterPrefill, /*sequence=*/5);
+  ASSERT_OK_AND_ASSIGN(
+      auto cache, EvictingKvCache::Create(MakeBase(), std::move(recording), {4},
+                                          EvictionSchedule::kOnceAfterPrefill, /*sequence=*/5));
   ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(6), 0)), IsOk());
   EXPECT_EQ(policy->calls, 1);
   EXPECT_EQ(policy->last.step, 6);
@@ -165,8 +169,8 @@ TEST(EvictingKvCacheTest, OnceAfterPrefillCompressesThePrefillThenOnlyAppends) {
 TEST(EvictingKvCacheTest, OnceAfterPrefillLeavesAShortPrefillWhole) {
   auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{});
   RecordingPolicy* policy = recording.get();
-  auto cache = *EvictingKvCache::Create(MakeBase(), std::move(recording), {4},
-                                        EvictionSchedule::kOnceAfterPrefill);
+  ASSERT_OK_AND_ASSIGN(auto cache, EvictingKvCache::Create(MakeBase(), std::move(recording), {4},
+                                                           EvictionSchedule::kOnceAfterPrefill));
   ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(3), 0)), IsOk());
   for (int64_t t = 3; t < 7; ++t) {
     ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), t)), IsOk());
@@ -178,7 +182,7 @@ TEST(EvictingKvCacheTest, OnceAfterPrefillLeavesAShortPrefillWhole) {
 TEST(EvictingKvCacheTest, PolicySeesAccumulatedAttentionRecentRowsAndKeyNorms) {
   auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{true, 2, true});
   RecordingPolicy* policy = recording.get();
-  auto cache = *EvictingKvCache::Create(MakeBase(), std::move(recording), {5});
+  ASSERT_OK_AND_ASSIGN(auto cache, EvictingKvCache::Create(MakeBase(), std::move(recording), {5}));
   const Step a = RandomStep(3), b = RandomStep(3);
   ASSERT_THAT(cache->Attend(0, Inputs(a, 0)), IsOk());
   ASSERT_THAT(cache->Attend(0, Inputs(b, 3)), IsOk());
@@ -218,7 +222,8 @@ TEST(EvictingKvCacheTest, RejectsMalformedChoices) {
       {at::zeros({kKvHeads, 2}, at::kLong), "same token twice"},
   };
   for (const auto& [keep, message] : cases) {
-    auto cache = *EvictingKvCache::Create(MakeBase(), std::make_unique<BadPolicy>(keep), {2});
+    ASSERT_OK_AND_ASSIGN(
+        auto cache, EvictingKvCache::Create(MakeBase(), std::make_unique<BadPolicy>(keep), {2}));
     EXPECT_THAT(cache->Attend(0, Inputs(RandomStep(3), 0)),
                 StatusIs(absl::StatusCode::kInternal, HasSubstr(message)));
   }
@@ -248,7 +253,7 @@ at::Tensor KeptPositions(ProtectedTokens protect, int64_t length, int64_t budget
   context.budget = budget;
   context.positions = at::arange(100, 100 + length, at::kLong).unsqueeze(0).repeat({kKvHeads, 1});
   context.positions[0][0] = 0;  // A sink-position token in head 0 only.
-  const at::Tensor keep = *policy.SelectKeep(context);
+  const at::Tensor keep = ValueOrAddFailure(policy.SelectKeep(context));
   return std::get<0>(context.positions.gather(1, keep).sort(1));
 }
 

@@ -16,13 +16,13 @@ using ::testing::HasSubstr;
 TEST(LayerBudgetsTest, UniformTokens) {
   config::Budget budget;
   budget.set_tokens(256);
-  EXPECT_THAT(*LayerBudgets(budget, 3, 0), ElementsAre(256, 256, 256));
+  EXPECT_THAT(LayerBudgets(budget, 3, 0), IsOkAndHolds(ElementsAre(256, 256, 256)));
 }
 
 TEST(LayerBudgetsTest, FractionOfReference) {
   config::Budget budget;
   budget.set_fraction(0.25);
-  EXPECT_THAT(*LayerBudgets(budget, 2, 1001), ElementsAre(251, 251));
+  EXPECT_THAT(LayerBudgets(budget, 2, 1001), IsOkAndHolds(ElementsAre(251, 251)));
 }
 
 TEST(LayerBudgetsTest, PyramidFallsLinearlyWithTheSameTotal) {
@@ -30,7 +30,7 @@ TEST(LayerBudgetsTest, PyramidFallsLinearlyWithTheSameTotal) {
   budget.set_tokens(200);
   budget.set_allocation(config::PYRAMID);
   budget.set_pyramid_top_ratio(0.25);
-  const std::vector<int64_t> b = *LayerBudgets(budget, 5, 0);
+  ASSERT_OK_AND_ASSIGN(const std::vector<int64_t> b, LayerBudgets(budget, 5, 0));
   EXPECT_THAT(b, ElementsAre(320, 260, 200, 140, 80));
   EXPECT_EQ(std::accumulate(b.begin(), b.end(), int64_t{0}), 5 * 200);
 }
@@ -46,7 +46,7 @@ config::Budget PyramidKv(int64_t tokens) {
 // min = 96 / 20 = 4, max = 2 * 96 - 4 = 188, step = (188 - 4) / 29 = 6, layer l keeps
 // 188 - 6 l + 32.
 TEST(LayerBudgetsTest, PyramidKvDefaults) {
-  const std::vector<int64_t> b = *LayerBudgets(PyramidKv(128), 30, 2048);
+  ASSERT_OK_AND_ASSIGN(const std::vector<int64_t> b, LayerBudgets(PyramidKv(128), 30, 2048));
   ASSERT_EQ(b.size(), 30u);
   EXPECT_EQ(b[0], 220);
   EXPECT_EQ(b[1], 214);
@@ -58,18 +58,18 @@ TEST(LayerBudgetsTest, PyramidKvDefaults) {
 TEST(LayerBudgetsTest, PyramidKvClampsTheFirstLayerToTheContext) {
   config::Budget budget = PyramidKv(100);
   budget.set_pyramidkv_window(10);
-  EXPECT_THAT(*LayerBudgets(budget, 4, 185), ElementsAre(185, 129, 73, 17));
+  EXPECT_THAT(LayerBudgets(budget, 4, 185), IsOkAndHolds(ElementsAre(185, 129, 73, 17)));
   // beta 2, q = 200: min = 45, max = 135 < 190, step = 90 / 3 = 30.
   budget.set_pyramidkv_beta(2);
-  EXPECT_THAT(*LayerBudgets(budget, 4, 200), ElementsAre(145, 115, 85, 55));
+  EXPECT_THAT(LayerBudgets(budget, 4, 200), IsOkAndHolds(ElementsAre(145, 115, 85, 55)));
 }
 
 // A context shorter than 2 (C - w) keeps the uniform budget, as KVCache-Factory does.
 TEST(LayerBudgetsTest, PyramidKvShortContextIsUniform) {
   config::Budget budget = PyramidKv(100);
   budget.set_pyramidkv_window(10);
-  EXPECT_THAT(*LayerBudgets(budget, 3, 179), ElementsAre(100, 100, 100));
-  EXPECT_THAT(*LayerBudgets(budget, 1, 4096), ElementsAre(100));
+  EXPECT_THAT(LayerBudgets(budget, 3, 179), IsOkAndHolds(ElementsAre(100, 100, 100)));
+  EXPECT_THAT(LayerBudgets(budget, 1, 4096), IsOkAndHolds(ElementsAre(100)));
 }
 
 TEST(LayerBudgetsTest, PyramidKvErrorsNameTheField) {
@@ -87,7 +87,7 @@ TEST(LayerBudgetsTest, NeverBelowOneToken) {
   budget.set_tokens(1);
   budget.set_allocation(config::PYRAMID);
   budget.set_pyramid_top_ratio(0.01);
-  EXPECT_THAT(*LayerBudgets(budget, 4, 0), Each(::testing::Ge(1)));
+  EXPECT_THAT(LayerBudgets(budget, 4, 0), IsOkAndHolds(Each(::testing::Ge(1))));
 }
 
 TEST(LayerBudgetsTest, ErrorsNameTheField) {

@@ -47,7 +47,8 @@ TEST(PluginRegistryTest, UnpacksTypedOptions) {
   options.set_greeting("good evening");
   google::protobuf::Any any;
   any.PackFrom(options);
-  EXPECT_EQ((*Greeters().Create("polite", any))->greeting(), "good evening");
+  ASSERT_OK_AND_ASSIGN(auto greeter, Greeters().Create("polite", any));
+  EXPECT_EQ(greeter->greeting(), "good evening");
 }
 
 TEST(PluginRegistryTest, WrongOptionsTypeIsAnError) {

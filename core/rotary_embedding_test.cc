@@ -15,7 +15,8 @@ using ::testing::HasSubstr;
 at::Tensor Positions(std::vector<int64_t> p) { return at::tensor(p, at::kLong); }
 
 TEST(RotaryEmbeddingTest, InterleavedMatchesDefinition) {
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(8, 8, 10000.0, RopeStyle::kInterleaved);
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(8, 8, 10000.0, RopeStyle::kInterleaved));
   const at::Tensor x = at::randn({3, 4, 8});
   const at::Tensor positions = Positions({0, 1, 17, 4095});
   EXPECT_TRUE(at::allclose(rope.Apply(x, positions),
@@ -23,7 +24,8 @@ TEST(RotaryEmbeddingTest, InterleavedMatchesDefinition) {
 }
 
 TEST(RotaryEmbeddingTest, HalfMatchesDefinition) {
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(8, 8, 500.0, RopeStyle::kHalf);
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(8, 8, 500.0, RopeStyle::kHalf));
   const at::Tensor x = at::randn({2, 3, 8});
   const at::Tensor positions = Positions({3, 9, 100});
   EXPECT_TRUE(at::allclose(rope.Apply(x, positions),
@@ -31,7 +33,8 @@ TEST(RotaryEmbeddingTest, HalfMatchesDefinition) {
 }
 
 TEST(RotaryEmbeddingTest, PartialRotationLeavesTailAlone) {
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(8, 4, 10000.0, RopeStyle::kInterleaved);
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(8, 4, 10000.0, RopeStyle::kInterleaved));
   const at::Tensor x = at::randn({1, 2, 8});
   const at::Tensor out = rope.Apply(x, Positions({5, 6}));
   EXPECT_TRUE(at::equal(out.narrow(-1, 4, 4), x.narrow(-1, 4, 4)));
@@ -42,7 +45,8 @@ TEST(RotaryEmbeddingTest, PartialRotationLeavesTailAlone) {
 }
 
 TEST(RotaryEmbeddingTest, PositionZeroIsIdentityAndRotationsCompose) {
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(16, 16, 10000.0, RopeStyle::kInterleaved);
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(16, 16, 10000.0, RopeStyle::kInterleaved));
   const at::Tensor x = at::randn({2, 1, 16});
   EXPECT_TRUE(at::allclose(rope.Apply(x, Positions({0})), x));
   const at::Tensor twice = rope.Apply(rope.Apply(x, Positions({30})), Positions({12}));
@@ -57,7 +61,8 @@ TEST(RotaryEmbeddingTest, PositionZeroIsIdentityAndRotationsCompose) {
 }
 
 TEST(RotaryEmbeddingTest, PerHeadPositions) {
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(4, 4, 100.0, RopeStyle::kInterleaved);
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(4, 4, 100.0, RopeStyle::kInterleaved));
   const at::Tensor x = at::randn({2, 2, 4});
   const at::Tensor per_head = at::tensor({0, 1, 5, 6}, at::kLong).view({2, 2});
   const at::Tensor out = rope.Apply(x, per_head);
@@ -66,8 +71,9 @@ TEST(RotaryEmbeddingTest, PerHeadPositions) {
 
 TEST(RotaryEmbeddingTest, TablePositionsAndComputedPositionsAgree) {
   // A table of 16 positions: 10 is looked up, 1000 is computed.
-  const RotaryEmbedding rope =
-      *RotaryEmbedding::Create(8, 8, 10000.0, RopeStyle::kInterleaved, /*table_positions=*/16);
+  ASSERT_OK_AND_ASSIGN(
+      const RotaryEmbedding rope,
+      RotaryEmbedding::Create(8, 8, 10000.0, RopeStyle::kInterleaved, /*table_positions=*/16));
   const at::Tensor x = at::randn({2, 2, 8});
   const at::Tensor positions = Positions({10, 1000});
   EXPECT_TRUE(at::allclose(rope.Apply(x, positions),

@@ -20,12 +20,13 @@ TEST(StridedPolicyTest, KeepsSinksRecentAndOnStrideTokens) {
   options.set_recent_tokens(2);
   google::protobuf::Any any;
   any.PackFrom(options);
-  auto policy = *EvictionPolicyRegistry().Create("strided", any);
+  ASSERT_OK_AND_ASSIGN(auto policy, EvictionPolicyRegistry().Create("strided", any));
   EvictionContext context;
   context.budget = 5;
   context.step = 20;
   context.positions = at::arange(20, at::kLong).unsqueeze(0);
-  const at::Tensor kept = std::get<0>(context.positions.gather(1, *policy->SelectKeep(context)).sort(1));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor keep, policy->SelectKeep(context));
+  const at::Tensor kept = std::get<0>(context.positions.gather(1, keep).sort(1));
   // Sink 0, recent 18 and 19, then the most recent multiples of 3: 15 and 12.
   EXPECT_TRUE(at::equal(kept[0], at::tensor({0, 12, 15, 18, 19}, at::kLong)));
 }
@@ -34,8 +35,8 @@ TEST(StridedPolicyTest, KeepsSinksRecentAndOnStrideTokens) {
 TEST(StridedPolicyTest, RunsByNameThroughTheCacheBuilder) {
   const std::string path = ::testing::TempDir() + "/strided.gguf";
   ASSERT_THAT(model::WriteTinyLlama(path), IsOk());
-  auto file = *gguf::GgufFile::Open(path);
-  auto model = *model::LlamaModel::Load(*file, {});
+  ASSERT_OK_AND_ASSIGN(auto file, gguf::GgufFile::Open(path));
+  ASSERT_OK_AND_ASSIGN(auto model, model::LlamaModel::Load(*file, {}));
   config::CacheConfig config;
   config.set_name("strided-16");
   config.mutable_eviction()->set_policy("strided");

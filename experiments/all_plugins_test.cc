@@ -146,7 +146,7 @@ TEST_P(AllPoliciesTest, PrefillCompressKeepsTheBudget) {
     return Compresses(GetParam(), layer) ? compressed : whole;
   };
   EXPECT_EQ(result->peak_held_bytes, (40 + kept(0, 16, 40)) * 128);
-  auto cache = *factory();
+  ASSERT_OK_AND_ASSIGN(auto cache, factory());
   ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
   for (int layer = 0; layer < cache->num_layers(); ++layer) {
     EXPECT_EQ(cache->Length(layer), kept(layer, 16, 40));
@@ -169,7 +169,7 @@ TEST_P(AllPoliciesTest, CompressOnceCompressesThePrefillThenGrows) {
     return Compresses(GetParam(), layer) ? compressed : whole;
   };
   EXPECT_EQ(result->peak_held_bytes, (40 + kept(0, 16, 40)) * 128);
-  auto cache = *factory();
+  ASSERT_OK_AND_ASSIGN(auto cache, factory());
   ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
   for (int t = 40; t < 49; ++t) {
     ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 1}, at::kLong), t, {cache.get()}), IsOk());
@@ -240,7 +240,7 @@ TEST_P(AllQuantizersTest, ComposesWithEveryPolicy) {
       const KvCacheFactory factory = Factory(config);
       const eval::PerplexityResult result = Stream(factory);
       EXPECT_TRUE(std::isfinite(result.perplexity())) << policy;
-      auto cache = *factory();
+      ASSERT_OK_AND_ASSIGN(auto cache, factory());
       ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 30}, at::kLong), 0, {cache.get()}), IsOk());
       for (int layer = 0; layer < cache->num_layers(); ++layer) {
         EXPECT_EQ(cache->Length(layer), Compresses(policy, layer) ? 12 : 30) << policy;
@@ -280,7 +280,8 @@ TEST(AllPluginsTest, UnknownPolicyListsTheRegisteredOnes) {
   config::CacheConfig config;
   config.mutable_eviction()->set_policy("lru");
   config.mutable_eviction()->mutable_budget()->set_tokens(4);
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(8, 8, 1e4, RopeStyle::kInterleaved);
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(8, 8, 1e4, RopeStyle::kInterleaved));
   EXPECT_THAT(MakeCacheFactory(config, {{1, 2, 2, 8}, rope, at::kCPU, 0}),
               StatusIs(absl::StatusCode::kNotFound,
                        ::testing::AllOf(::testing::HasSubstr("unknown eviction policy 'lru'"),

@@ -13,8 +13,9 @@ namespace {
 
 TEST(ConfigsTest, CommittedConfigsBuildEveryCache) {
   // SmolLM2-135M: 30 layers, 9 query heads, 3 KV heads, head dim 64, rope base 1e5.
-  const RotaryEmbedding rope =
-      *RotaryEmbedding::Create(64, 64, 100000.0, RopeStyle::kInterleaved, /*table_positions=*/0);
+  ASSERT_OK_AND_ASSIGN(
+      const RotaryEmbedding rope,
+      RotaryEmbedding::Create(64, 64, 100000.0, RopeStyle::kInterleaved, /*table_positions=*/0));
   const CacheContext context{{30, 9, 3, 64}, rope, at::kCPU, /*budget_reference_tokens=*/4096};
   int configs = 0;
   for (const auto& entry : std::filesystem::directory_iterator("experiments/configs")) {

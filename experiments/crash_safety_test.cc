@@ -136,7 +136,8 @@ TEST_F(CrashSafetyTest, SigkillAtRandomMomentsThenResume) {
   const std::string reference = dir_ + "/reference";
   const auto start = Clock::now();
   const std::string reference_config = WriteConfig(reference);
-  ASSERT_EQ(Wait(Start(reference_config)), 0) << *ReadFileToString(reference_config + ".log");
+  ASSERT_EQ(Wait(Start(reference_config)), 0)
+      << ReadFileToString(reference_config + ".log").value_or("(no log)");
   const double whole = std::chrono::duration<double>(Clock::now() - start).count();
 
   // Two configs with the same cache names and different fingerprints take turns, so
@@ -160,7 +161,7 @@ TEST_F(CrashSafetyTest, SigkillAtRandomMomentsThenResume) {
   }
   // The moments were spread over whole sweeps: most kills landed inside one.
   EXPECT_GE(killed_mid_run, kKills / 2);
-  ASSERT_EQ(Wait(Start(config)), 0) << *ReadFileToString(config + ".log");
+  ASSERT_EQ(Wait(Start(config)), 0) << ReadFileToString(config + ".log").value_or("(no log)");
   EXPECT_EQ(CheckReadable(out), kCaches);
   // Resumed or not, the numbers are those of the uninterrupted run, bit for bit.
   EXPECT_EQ(ResultNumbers(out), ResultNumbers(reference));
@@ -171,8 +172,10 @@ TEST_F(CrashSafetyTest, SigkillAtRandomMomentsThenResume) {
 TEST_F(CrashSafetyTest, SameConfigTwiceGivesBitIdenticalNumbers) {
   const std::string first = dir_ + "/first", second = dir_ + "/second";
   const std::string first_config = WriteConfig(first), second_config = WriteConfig(second);
-  ASSERT_EQ(Wait(Start(first_config)), 0) << *ReadFileToString(first_config + ".log");
-  ASSERT_EQ(Wait(Start(second_config)), 0) << *ReadFileToString(second_config + ".log");
+  ASSERT_EQ(Wait(Start(first_config)), 0)
+      << ReadFileToString(first_config + ".log").value_or("(no log)");
+  ASSERT_EQ(Wait(Start(second_config)), 0)
+      << ReadFileToString(second_config + ".log").value_or("(no log)");
   EXPECT_EQ(ResultNumbers(first), ResultNumbers(second));
 }
 
@@ -191,8 +194,9 @@ TEST_F(CrashSafetyTest, SecondRunIntoTheSameDirectoryIsRefused) {
   const int second = Wait(Start(log));
   ::kill(first, SIGCONT);
   EXPECT_TRUE(WIFEXITED(second) && WEXITSTATUS(second) == 1);
-  EXPECT_THAT(*ReadFileToString(log + ".log"),
-              ::testing::HasSubstr("output directory " + out + " is in use by another run"));
+  EXPECT_THAT(
+      ReadFileToString(log + ".log"),
+      IsOkAndHolds(::testing::HasSubstr("output directory " + out + " is in use by another run")));
   EXPECT_EQ(Wait(first), 0);
   EXPECT_EQ(CheckReadable(out), kCaches);
 }

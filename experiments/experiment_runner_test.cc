@@ -62,29 +62,30 @@ TEST_F(ExperimentRunnerTest, WritesEveryRunAndTheTables) {
                            "runs/window-8.json", "perplexity_vs_memory.svg", "nll_by_position.svg"}) {
     EXPECT_TRUE(std::filesystem::exists(dir_ + "/out/" + file)) << file;
   }
-  EXPECT_THAT(*ReadFileToString(dir_ + "/out/results.md"), ::testing::HasSubstr("dense (baseline)"));
+  EXPECT_THAT(ReadFileToString(dir_ + "/out/results.md"),
+              IsOkAndHolds(::testing::HasSubstr("dense (baseline)")));
 }
 
 TEST_F(ExperimentRunnerTest, ResumeReusesFinishedRunsAndRerunsChangedOnes) {
-  const std::vector<RunRecord> first = *RunExperiment(Load(kTwoCaches));
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> first, RunExperiment(Load(kTwoCaches)));
   // The same config again: nothing runs, the records are the stored ones.
-  const std::vector<RunRecord> again = *RunExperiment(Load(kTwoCaches));
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> again, RunExperiment(Load(kTwoCaches)));
   EXPECT_EQ(again[0].result.seconds, first[0].result.seconds);
   EXPECT_EQ(again[1].result.seconds, first[1].result.seconds);
   // A changed budget re-runs that cache only.
-  const std::vector<RunRecord> changed = *RunExperiment(Load(R"pb(
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> changed, RunExperiment(Load(R"pb(
     caches { name: "dense" }
     caches { name: "window-8" eviction { policy: "window" budget { tokens: 6 } } }
-  )pb"));
+  )pb")));
   EXPECT_EQ(changed[0].result.seconds, first[0].result.seconds);
   EXPECT_NE(changed[1].fingerprint, first[1].fingerprint);
   EXPECT_LT(changed[1].result.peak_held_bytes, first[1].result.peak_held_bytes);
   // A changed text re-runs everything.
   std::ofstream(dir_ + "/text.txt", std::ios::app) << "more text: the ant is in the hat.\n";
-  const std::vector<RunRecord> new_text = *RunExperiment(Load(R"pb(
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> new_text, RunExperiment(Load(R"pb(
     caches { name: "dense" }
     caches { name: "window-8" eviction { policy: "window" budget { tokens: 6 } } }
-  )pb"));
+  )pb")));
   EXPECT_NE(new_text[0].fingerprint, first[0].fingerprint);
   EXPECT_NE(new_text[0].result.seconds, first[0].result.seconds);
 }

@@ -35,7 +35,7 @@ TEST(OutputLockTest, SecondExclusiveHolderIsRefusedWithTheDirectoryAndPid) {
                              HasSubstr(absl::StrCat("pid ", ::getpid())))));
   EXPECT_THAT(OutputLock::Shared(dir), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("in use")));
   // Released with its holder.
-  *first = std::move(*OutputLock::Shared(dir + "-other"));
+  ASSERT_OK_AND_ASSIGN(*first, OutputLock::Shared(dir + "-other"));
   EXPECT_THAT(OutputLock::Exclusive(dir), IsOk());
 }
 

@@ -44,13 +44,14 @@ TEST(PlotsTest, WritesMemoryAndPositionPlots) {
                                        MakeRun("window-512", "window", 512, 30.0, 23 << 20),
                                        MakeRun("h2o-128", "h2o", 128, 30.5, 6 << 20)};
   ASSERT_THAT(WritePlots(dir, runs, "demo", "streaming protocol, tiny"), IsOk());
-  const std::string memory = *ReadFileToString(dir + "/perplexity_vs_memory.svg");
+  ASSERT_OK_AND_ASSIGN(const std::string memory,
+                       ReadFileToString(dir + "/perplexity_vs_memory.svg"));
   EXPECT_THAT(memory, HasSubstr("<svg"));
   EXPECT_THAT(memory, HasSubstr(">window</text>"));  // One line for both window runs.
   EXPECT_THAT(memory, HasSubstr(">Pareto front</text>"));
   EXPECT_THAT(memory, HasSubstr("(log scale)"));
   EXPECT_THAT(memory, Not(HasSubstr("nan")));
-  const std::string position = *ReadFileToString(dir + "/nll_by_position.svg");
+  ASSERT_OK_AND_ASSIGN(const std::string position, ReadFileToString(dir + "/nll_by_position.svg"));
   EXPECT_THAT(position, HasSubstr(">h2o-128</text>"));
   EXPECT_THAT(position, HasSubstr("position in the stream"));
 }
@@ -64,7 +65,7 @@ TEST(PlotsTest, ManyRunsSplitPositionPlotsByBudget) {
     }
   }
   ASSERT_THAT(WritePlots(dir, runs, "demo", "streaming protocol, tiny"), IsOk());
-  const std::string b128 = *ReadFileToString(dir + "/nll_by_position_b128.svg");
+  ASSERT_OK_AND_ASSIGN(const std::string b128, ReadFileToString(dir + "/nll_by_position_b128.svg"));
   EXPECT_THAT(b128, HasSubstr(">dense</text>"));
   EXPECT_THAT(b128, HasSubstr(">tova-128</text>"));
   EXPECT_THAT(b128, Not(HasSubstr(">tova-256</text>")));

@@ -136,7 +136,7 @@ TEST(ResultsTest, WritesJsonCsvAndMarkdown) {
   ASSERT_THAT(WriteResults(dir, {Record("dense", 300.0, 46080)}, 0, "demo"), IsOk());
   EXPECT_THAT(ReadFileToString(dir + "/results.json"), IsOk());
   EXPECT_THAT(ReadFileToString(dir + "/results.csv"), IsOk());
-  EXPECT_THAT(*ReadFileToString(dir + "/results.md"), HasSubstr("# demo"));
+  EXPECT_THAT(ReadFileToString(dir + "/results.md"), IsOkAndHolds(HasSubstr("# demo")));
 }
 
 TEST(ResultsTest, MalformedJsonNamesTheSource) {

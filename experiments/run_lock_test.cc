@@ -94,7 +94,8 @@ TEST_F(RunLockTest, ALockWhoseProcessIsGoneIsTakenOver) {
   WriteLock(dead);
   absl::StatusOr<RunLock> lock = RunLock::Acquire(path_);
   ASSERT_THAT(lock, IsOk());
-  absl::StatusOr<LockOwner> owner = LockOwner::FromJson(*ReadFileToString(path_), path_);
+  ASSERT_OK_AND_ASSIGN(const std::string json, ReadFileToString(path_));
+  absl::StatusOr<LockOwner> owner = LockOwner::FromJson(json, path_);
   ASSERT_THAT(owner, IsOk());
   EXPECT_EQ(owner->pid, ::getpid());
 }

@@ -26,18 +26,18 @@ std::vector<std::string> Names(const std::vector<config::CacheConfig>& caches) {
 }
 
 TEST(SweepTest, CartesianProductWithReadableNames) {
-  const auto caches = *ExpandSweep(Parse(R"pb(
+  ASSERT_OK_AND_ASSIGN(const auto caches, ExpandSweep(Parse(R"pb(
     base { eviction { budget { tokens: 64 } } }
     policies: ["window", "h2o"]
     budgets: [128, 256]
-  )pb"));
+  )pb")));
   EXPECT_THAT(Names(caches), ElementsAre("window-b128", "window-b256", "h2o-b128", "h2o-b256"));
   EXPECT_EQ(caches[3].eviction().policy(), "h2o");
   EXPECT_EQ(caches[3].eviction().budget().tokens(), 256);
 }
 
 TEST(SweepTest, QuantizerAxesEditIntegerOptionsAndKeepTheRest) {
-  const auto caches = *ExpandSweep(Parse(R"pb(
+  ASSERT_OK_AND_ASSIGN(const auto caches, ExpandSweep(Parse(R"pb(
     name: "kivi"
     base {
       keys { quantized { quantizer: "int4" residual_tokens: 32
@@ -47,7 +47,7 @@ TEST(SweepTest, QuantizerAxesEditIntegerOptionsAndKeepTheRest) {
     bits: [8, 4]
     group_sizes: [32]
     residual_tokens: [32, 128]
-  )pb"));
+  )pb")));
   EXPECT_THAT(Names(caches), ElementsAre("kivi-int8-r32", "kivi-int8-r128", "kivi-int4-r32",
                                          "kivi-int4-r128"));
   quant::IntegerQuantizerOptions keys;
@@ -59,11 +59,11 @@ TEST(SweepTest, QuantizerAxesEditIntegerOptionsAndKeepTheRest) {
 }
 
 TEST(SweepTest, ThirtyTwoBitsMeansDenseAndNoneMeansNoEviction) {
-  const auto caches = *ExpandSweep(Parse(R"pb(
+  ASSERT_OK_AND_ASSIGN(const auto caches, ExpandSweep(Parse(R"pb(
     base { eviction { policy: "sink" budget { tokens: 64 } } }
     policies: ["none", "sink"]
     bits: [32, 4]
-  )pb"));
+  )pb")));
   EXPECT_THAT(Names(caches), ElementsAre("none-fp32", "none-int4", "sink-fp32", "sink-int4"));
   EXPECT_FALSE(caches[0].has_eviction());
   EXPECT_FALSE(caches[0].keys().has_quantized());

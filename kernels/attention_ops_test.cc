@@ -26,7 +26,8 @@ Stored MakeStored(const IntegerFormat& format, int64_t tokens, int64_t group) {
   const at::Tensor x = at::randn({kHeads, tokens, kDim}) * 2.0 + 0.5;
   Stored s;
   // Per-token groups, with the ATen reference quantizer.
-  QuantizedGroups q = *QuantizeGroups(format, x.unflatten(-1, {kDim / group, group}));
+  QuantizedGroups q =
+      ValueOrAddFailure(QuantizeGroups(format, x.unflatten(-1, {kDim / group, group})));
   s.reference_tokens =
       DequantizeLevels(format, q.levels, q.scale, q.zero).flatten(-2);
   s.token_groups = {format, kDim, group,
@@ -39,7 +40,7 @@ Stored MakeStored(const IntegerFormat& format, int64_t tokens, int64_t group) {
   std::vector<at::Tensor> levels, scales, zeros, references;
   for (int64_t b = 0; b < blocks; ++b) {
     const at::Tensor block = x.narrow(1, b * 16, std::min<int64_t>(16, tokens - b * 16));
-    QuantizedGroups qb = *QuantizeGroups(format, block.transpose(1, 2));
+    QuantizedGroups qb = ValueOrAddFailure(QuantizeGroups(format, block.transpose(1, 2)));
     levels.push_back(qb.levels.transpose(1, 2));
     scales.push_back(qb.scale.transpose(1, 2));
     if (!format.symmetric) zeros.push_back(qb.zero.transpose(1, 2));
@@ -72,18 +73,20 @@ TEST_P(AttentionOpsTest, ScoresAndValuesMatchTheDequantizedReference) {
         const at::Tensor w = at::softmax(at::randn({kHeads, m, tokens}), -1);
         const std::string where = absl::StrFormat("tokens %d group %d m %d", tokens, group, m);
         // fp32 accumulation in another order: 1e-5 relative is ample.
+        ASSERT_OK_AND_ASSIGN(const QuantizedRows token_rows, Describe(s.token_groups));
+        ASSERT_OK_AND_ASSIGN(const QuantizedRows block_rows, Describe(s.channel_blocks));
         at::Tensor scores = testing::Poisoned({kHeads, m, tokens});
-        ASSERT_THAT(AttentionScoresInto(scores, q, *Describe(s.token_groups)), IsOk());
+        ASSERT_THAT(AttentionScoresInto(scores, q, token_rows), IsOk());
         EXPECT_LT(testing::RelativeError(scores, at::matmul(q, s.reference_tokens.transpose(1, 2))), 1e-5) << where;
         at::Tensor out = testing::Poisoned({kHeads, m, kDim});
-        ASSERT_THAT(WeightedValuesInto(out, w, *Describe(s.token_groups)), IsOk());
+        ASSERT_THAT(WeightedValuesInto(out, w, token_rows), IsOk());
         EXPECT_LT(testing::RelativeError(out, at::matmul(w, s.reference_tokens)), 1e-5) << where;
         // Per-channel blocks.
         scores = testing::Poisoned({kHeads, m, tokens});
-        ASSERT_THAT(AttentionScoresInto(scores, q, *Describe(s.channel_blocks)), IsOk());
+        ASSERT_THAT(AttentionScoresInto(scores, q, block_rows), IsOk());
         EXPECT_LT(testing::RelativeError(scores, at::matmul(q, s.reference_blocks.transpose(1, 2))), 1e-5) << where;
         out = testing::Poisoned({kHeads, m, kDim});
-        ASSERT_THAT(WeightedValuesInto(out, w, *Describe(s.channel_blocks)), IsOk());
+        ASSERT_THAT(WeightedValuesInto(out, w, block_rows), IsOk());
         EXPECT_LT(testing::RelativeError(out, at::matmul(w, s.reference_blocks)), 1e-5) << where;
       }
     }
@@ -103,11 +106,12 @@ TEST(AttentionOpsDenseTest, DenseRowsMatchMatmul) {
     const at::Tensor k = testing::InsideLargerBuffer(at::randn({kHeads, tokens, kDim}));
     const at::Tensor q = at::randn({kHeads, 3, kDim});
     const at::Tensor w = at::softmax(at::randn({kHeads, 3, tokens}), -1);
+    ASSERT_OK_AND_ASSIGN(const QuantizedRows rows, Describe(DenseRowsView{k}));
     at::Tensor scores = testing::Poisoned({kHeads, 3, tokens});
-    ASSERT_THAT(AttentionScoresInto(scores, q, *Describe(DenseRowsView{k})), IsOk());
+    ASSERT_THAT(AttentionScoresInto(scores, q, rows), IsOk());
     EXPECT_LT(testing::RelativeError(scores, at::matmul(q, k.transpose(1, 2))), 1e-5);
     at::Tensor out = testing::Poisoned({kHeads, 3, kDim});
-    ASSERT_THAT(WeightedValuesInto(out, w, *Describe(DenseRowsView{k})), IsOk());
+    ASSERT_THAT(WeightedValuesInto(out, w, rows), IsOk());
     EXPECT_LT(testing::RelativeError(out, at::matmul(w, k)), 1e-5);
   }
 }

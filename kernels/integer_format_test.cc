@@ -44,7 +44,7 @@ TEST_P(IntegerFormatTest, ConstantGroupsReadBackExactly) {
   const IntegerFormat f = Format();
   for (float value : {0.0f, 2.5f, -3.0f}) {
     const at::Tensor x = at::full({2, 16}, value);
-    QuantizedGroups q = *QuantizeGroups(f, x);
+    ASSERT_OK_AND_ASSIGN(QuantizedGroups q, QuantizeGroups(f, x));
     const at::Tensor back = DequantizeLevels(f, q.levels, q.scale, q.zero);
     if (f.symmetric && value != 0.0f) {
       // A constant nonzero group is its own max: it lands on the top level.
@@ -109,7 +109,7 @@ TEST(IntegerFormatPackingTest, TwoBitOrder) {
 TEST(IntegerFormatLevelsTest, AsymmetricInt2ByHand) {
   const IntegerFormat int2{2, false, at::kFloat};
   const at::Tensor x = at::tensor({0.0f, 1.0f, 2.0f, 3.0f, 1.4f, 1.6f}).view({1, 6});
-  QuantizedGroups q = *QuantizeGroups(int2, x);
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups q, QuantizeGroups(int2, x));
   EXPECT_FLOAT_EQ(q.scale.item<float>(), 1.0f);
   EXPECT_TRUE(at::equal(q.levels, at::tensor({0, 1, 2, 3, 1, 2}, at::kByte).view({1, 6})));
 }
@@ -118,7 +118,7 @@ TEST(IntegerFormatLevelsTest, AsymmetricInt4ByHand) {
   const IntegerFormat int4{4, false, at::kFloat};
   // min 0, max 15: scale 1, zero 0, levels equal the values.
   const at::Tensor x = at::arange(16, at::kFloat).unsqueeze(0);
-  QuantizedGroups q = *QuantizeGroups(int4, x);
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups q, QuantizeGroups(int4, x));
   EXPECT_FLOAT_EQ(q.scale.item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(q.zero.item<float>(), 0.0f);
   EXPECT_TRUE(at::equal(q.levels.to(at::kLong), x.to(at::kLong)));
@@ -127,7 +127,7 @@ TEST(IntegerFormatLevelsTest, AsymmetricInt4ByHand) {
 TEST(IntegerFormatLevelsTest, SymmetricInt8ByHand) {
   const IntegerFormat int8{8, true, at::kFloat};
   const at::Tensor x = at::tensor({-127.0f, 0.0f, 63.4f, 127.0f}).unsqueeze(0);
-  QuantizedGroups q = *QuantizeGroups(int8, x);
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups q, QuantizeGroups(int8, x));
   EXPECT_FLOAT_EQ(q.scale.item<float>(), 1.0f);
   EXPECT_FALSE(q.zero.defined());
   EXPECT_TRUE(at::equal(q.levels[0].to(at::kLong), at::tensor({1, 128, 191, 255}, at::kLong)));

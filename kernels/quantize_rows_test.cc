@@ -26,8 +26,8 @@ TEST_P(QuantizeRowsTest, TokenGroupsEqualTheReference) {
       absl::StatusOr<QuantizedTokens> got =
           QuantizeTokenGroups(x, group, format);
       ASSERT_THAT(got, IsOk());
-      QuantizedGroups want =
-          *QuantizeGroups(format, x.unflatten(-1, {dim / group, group}));
+      ASSERT_OK_AND_ASSIGN(QuantizedGroups want,
+                           QuantizeGroups(format, x.unflatten(-1, {dim / group, group})));
       const std::string where = absl::StrFormat("dim %d group %d", dim, group);
       EXPECT_TRUE(at::equal(got->levels, PackLevels(format, want.levels.flatten(-2)))) << where;
       EXPECT_TRUE(at::equal(got->scale, want.scale.squeeze(-1))) << where;
@@ -45,7 +45,7 @@ TEST_P(QuantizeRowsTest, ChannelBlockEqualsTheReference) {
     const at::Tensor x = at::randn({3, 32, dim}) + at::arange(dim, at::kFloat);
     absl::StatusOr<QuantizedTokens> got = QuantizeChannelBlock(x, format);
     ASSERT_THAT(got, IsOk());
-    QuantizedGroups want = *QuantizeGroups(format, x.transpose(1, 2));
+    ASSERT_OK_AND_ASSIGN(QuantizedGroups want, QuantizeGroups(format, x.transpose(1, 2)));
     EXPECT_TRUE(at::equal(got->levels,
                           PackLevels(format, want.levels.transpose(1, 2).contiguous())))
         << "dim " << dim;

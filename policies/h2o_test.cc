@@ -12,7 +12,7 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(H2oPolicyTest, KeepsHeavyHittersAndRecentTokensPerHead) {
-  auto policy = *testing::MakePolicy("h2o", H2oOptions());
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("h2o", H2oOptions()));
   EXPECT_TRUE(policy->Needs().accumulated_attention);
   EvictionContext context = testing::MakeContext(2, 10, 4);
   at::Tensor attention = at::full({2, 10}, 0.1f);
@@ -31,7 +31,7 @@ TEST(H2oPolicyTest, KeepsHeavyHittersAndRecentTokensPerHead) {
 TEST(H2oPolicyTest, RecentTokensOverrideTheFraction) {
   H2oOptions options;
   options.set_recent_tokens(1);
-  auto policy = *testing::MakePolicy("h2o", options);
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("h2o", options));
   EvictionContext context = testing::MakeContext(1, 6, 3);
   context.accumulated_attention = at::tensor({9.0f, 1.0f, 8.0f, 7.0f, 0.0f, 0.0f}).unsqueeze(0);
   EXPECT_TRUE(at::equal(testing::KeptPositions(*policy, context)[0],

@@ -11,10 +11,10 @@ namespace {
 TEST(RandomPolicyTest, SameSeedSameChoiceDifferentSeedDifferentChoice) {
   RandomOptions options;
   options.set_seed(7);
-  auto a = *testing::MakePolicy("random", options);
-  auto b = *testing::MakePolicy("random", options);
+  ASSERT_OK_AND_ASSIGN(auto a, testing::MakePolicy("random", options));
+  ASSERT_OK_AND_ASSIGN(auto b, testing::MakePolicy("random", options));
   options.set_seed(8);
-  auto c = *testing::MakePolicy("random", options);
+  ASSERT_OK_AND_ASSIGN(auto c, testing::MakePolicy("random", options));
   const EvictionContext context = testing::MakeContext(2, 100, 10);
   const at::Tensor kept_a = testing::KeptPositions(*a, context);
   EXPECT_TRUE(at::equal(kept_a, testing::KeptPositions(*b, context)));
@@ -31,18 +31,20 @@ TEST(RandomPolicyTest, EachSequenceDrawsItsOwnReproducibly) {
   EvictionContext first = testing::MakeContext(2, 100, 10);
   EvictionContext second = first;
   second.sequence = 1;
-  const at::Tensor kept_first = testing::KeptPositions(*testing::MakePolicy("random", options).value(), first);
-  const at::Tensor kept_second = testing::KeptPositions(*testing::MakePolicy("random", options).value(), second);
+  ASSERT_OK_AND_ASSIGN(auto policy_a, testing::MakePolicy("random", options));
+  ASSERT_OK_AND_ASSIGN(auto policy_b, testing::MakePolicy("random", options));
+  ASSERT_OK_AND_ASSIGN(auto policy_c, testing::MakePolicy("random", options));
+  const at::Tensor kept_first = testing::KeptPositions(*policy_a, first);
+  const at::Tensor kept_second = testing::KeptPositions(*policy_b, second);
   EXPECT_FALSE(at::equal(kept_first, kept_second));
-  EXPECT_TRUE(at::equal(kept_second,
-                        testing::KeptPositions(*testing::MakePolicy("random", options).value(), second)));
+  EXPECT_TRUE(at::equal(kept_second, testing::KeptPositions(*policy_c, second)));
 }
 
 TEST(RandomPolicyTest, RespectsProtectedTokens) {
   RandomOptions options;
   options.set_sink_tokens(2);
   options.set_recent_tokens(2);
-  auto policy = *testing::MakePolicy("random", options);
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("random", options));
   const at::Tensor kept = testing::KeptPositions(*policy, testing::MakeContext(1, 50, 5));
   EXPECT_EQ(kept[0][0].item<int64_t>(), 0);
   EXPECT_EQ(kept[0][1].item<int64_t>(), 1);

@@ -12,7 +12,7 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(SinkPolicyTest, KeepsFourSinksAndARecentWindowByDefault) {
-  auto policy = *testing::MakePolicy("sink", SinkOptions());
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("sink", SinkOptions()));
   const at::Tensor kept = testing::KeptPositions(*policy, testing::MakeContext(1, 20, 7));
   EXPECT_TRUE(at::equal(kept[0], at::tensor({0, 1, 2, 3, 17, 18, 19}, at::kLong)));
 }
@@ -20,17 +20,17 @@ TEST(SinkPolicyTest, KeepsFourSinksAndARecentWindowByDefault) {
 TEST(SinkPolicyTest, SinkCountIsAnOption) {
   SinkOptions options;
   options.set_sink_tokens(1);
-  auto policy = *testing::MakePolicy("sink", options);
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("sink", options));
   const at::Tensor kept = testing::KeptPositions(*policy, testing::MakeContext(1, 10, 3));
   EXPECT_TRUE(at::equal(kept[0], at::tensor({0, 8, 9}, at::kLong)));
   options.set_sink_tokens(0);  // Explicit zero: a plain window.
-  auto window = *testing::MakePolicy("sink", options);
+  ASSERT_OK_AND_ASSIGN(auto window, testing::MakePolicy("sink", options));
   EXPECT_TRUE(at::equal(testing::KeptPositions(*window, testing::MakeContext(1, 10, 3))[0],
                         at::tensor({7, 8, 9}, at::kLong)));
 }
 
 TEST(SinkPolicyTest, SinksStayAfterManyEvictions) {
-  auto policy = *testing::MakePolicy("sink", SinkOptions());
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("sink", SinkOptions()));
   // A cache that already dropped positions 4..99.
   EvictionContext context = testing::MakeContext(1, 8, 7);
   context.positions[0] = at::tensor({0, 1, 2, 3, 100, 101, 102, 103}, at::kLong);

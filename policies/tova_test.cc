@@ -20,7 +20,7 @@ EvictionContext TwoHeadContext() {
 }
 
 TEST(TovaPolicyTest, AveragesHeadsAndKeepsWhatTheLastQueryAttends) {
-  auto policy = *testing::MakePolicy("tova", TovaOptions());
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("tova", TovaOptions()));
   EXPECT_EQ(policy->Needs().recent_queries, 1);
   // Mean over heads: {0.2, 0.05, 0.25, 0.25, 0.25} -> keep two of 2, 3, 4; the same in
   // both heads.
@@ -32,7 +32,7 @@ TEST(TovaPolicyTest, AveragesHeadsAndKeepsWhatTheLastQueryAttends) {
 TEST(TovaPolicyTest, PerHeadChoosesPerHead) {
   TovaOptions options;
   options.set_per_head(true);
-  auto policy = *testing::MakePolicy("tova", options);
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("tova", options));
   const at::Tensor kept = testing::KeptPositions(*policy, TwoHeadContext());
   EXPECT_TRUE(at::equal(kept[0], at::tensor({2, 3}, at::kLong)));
   EXPECT_TRUE(at::equal(kept[1], at::tensor({0, 4}, at::kLong)));

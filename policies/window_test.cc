@@ -9,7 +9,7 @@ namespace kvlab::policies {
 namespace {
 
 TEST(WindowPolicyTest, KeepsTheMostRecentTokens) {
-  auto policy = *testing::MakePolicy("window", WindowOptions());
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("window", WindowOptions()));
   EXPECT_EQ(policy->Name(), "window");
   EvictionContext context = testing::MakeContext(2, 10, 4);
   context.positions[1] = at::tensor({0, 2, 3, 5, 8, 9, 12, 13, 20, 21}, at::kLong);

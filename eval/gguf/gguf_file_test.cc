@@ -57,24 +57,28 @@ TEST_P(GgufFileVersionTest, ReadsEveryValueTypeAndTensorInfo) {
   const GgufFile& f = **file;
   EXPECT_EQ(f.version(), GetParam());
   EXPECT_EQ(f.metadata_keys().size(), 15u);
-  EXPECT_EQ(*f.GetInt("u8"), 200);
-  EXPECT_EQ(*f.GetInt("i8"), -100);
-  EXPECT_EQ(*f.GetInt("u16"), 60000);
-  EXPECT_EQ(*f.GetInt("i16"), -30000);
-  EXPECT_EQ(*f.GetInt("u32"), 4000000000);
-  EXPECT_EQ(*f.GetInt("i32"), -2000000000);
-  EXPECT_EQ(*f.GetInt("u64"), int64_t{1} << 40);
-  EXPECT_EQ(*f.GetInt("i64"), -(int64_t{1} << 40));
-  EXPECT_EQ(*f.GetDouble("f32"), 0.5);
-  EXPECT_EQ(*f.GetDouble("f64"), 1e-300);
-  EXPECT_EQ(*f.GetBool("flag"), true);
-  EXPECT_EQ(*f.GetString("name"), "tiny");
-  EXPECT_THAT(*f.GetStringArray("tokens"), ElementsAre("a", "b", "\xc3\xa9"));
-  EXPECT_THAT(*f.GetIntArray("types"), ElementsAre(1, 3, -1));
+  EXPECT_THAT(f.GetInt("u8"), IsOkAndHolds(200));
+  EXPECT_THAT(f.GetInt("i8"), IsOkAndHolds(-100));
+  EXPECT_THAT(f.GetInt("u16"), IsOkAndHolds(60000));
+  EXPECT_THAT(f.GetInt("i16"), IsOkAndHolds(-30000));
+  EXPECT_THAT(f.GetInt("u32"), IsOkAndHolds(4000000000));
+  EXPECT_THAT(f.GetInt("i32"), IsOkAndHolds(-2000000000));
+  EXPECT_THAT(f.GetInt("u64"), IsOkAndHolds(int64_t{1} << 40));
+  EXPECT_THAT(f.GetInt("i64"), IsOkAndHolds(-(int64_t{1} << 40)));
+  EXPECT_THAT(f.GetDouble("f32"), IsOkAndHolds(0.5));
+  EXPECT_THAT(f.GetDouble("f64"), IsOkAndHolds(1e-300));
+  EXPECT_THAT(f.GetBool("flag"), IsOkAndHolds(true));
+  EXPECT_THAT(f.GetString("name"), IsOkAndHolds("tiny"));
+  EXPECT_THAT(f.GetStringArray("tokens"), IsOkAndHolds(ElementsAre("a", "b", "\xc3\xa9")));
+  EXPECT_THAT(f.GetIntArray("types"), IsOkAndHolds(ElementsAre(1, 3, -1)));
   const GgufValue* nested = f.FindMetadata("nested");
   ASSERT_NE(nested, nullptr);
   EXPECT_EQ(nested->element_type(), ValueType::kArray);
-  EXPECT_EQ(*(**(**nested->AsArray())[0].AsArray())[0].AsInt(), 7);
+  ASSERT_OK_AND_ASSIGN(const GgufValue::Array* outer, nested->AsArray());
+  ASSERT_EQ(outer->size(), 1u);
+  ASSERT_OK_AND_ASSIGN(const GgufValue::Array* inner, (*outer)[0].AsArray());
+  ASSERT_FALSE(inner->empty());
+  EXPECT_THAT((*inner)[0].AsInt(), IsOkAndHolds(7));
 
   ASSERT_EQ(f.tensors().size(), 2u);
   const TensorInfo& a = f.tensors()[0];
@@ -84,7 +88,8 @@ TEST_P(GgufFileVersionTest, ReadsEveryValueTypeAndTensorInfo) {
   EXPECT_EQ(a.type, TensorType::kF32);
   EXPECT_EQ(a.byte_size, 32u);
   EXPECT_EQ(a.file_offset % 32, 0u);
-  const TensorInfo& b = **f.FindTensor("b");
+  ASSERT_OK_AND_ASSIGN(const TensorInfo* found_b, f.FindTensor("b"));
+  const TensorInfo& b = *found_b;
   EXPECT_EQ(b.type, TensorType::kQ8_0);
   EXPECT_EQ(b.byte_size, 34u);
   EXPECT_EQ(b.file_offset % 32, 0u);
@@ -206,7 +211,7 @@ TEST(GgufFileTest, HugeCountsAreRejectedWithoutAllocating) {
 
 TEST(GgufFileTest, TypedLookupErrorsNameFileAndKey) {
   const std::string path = WriteBytes("lookups.gguf", EveryTypeWriter().Serialize());
-  std::unique_ptr<GgufFile> file = *GgufFile::Open(path);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
   EXPECT_THAT(file->GetInt("missing.key"),
               StatusIs(absl::StatusCode::kNotFound,
                        AllOf(HasSubstr(path), HasSubstr("'missing.key' is missing"))));

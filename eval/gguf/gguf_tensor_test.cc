@@ -39,9 +39,7 @@ at::Tensor Q4_1RampValues() {
 std::unique_ptr<GgufFile> WriteAndOpen(const GgufWriter& w, const std::string& name) {
   const std::string path = ::testing::TempDir() + "/" + name;
   EXPECT_THAT(w.WriteFile(path), IsOk());
-  absl::StatusOr<std::unique_ptr<GgufFile>> file = GgufFile::Open(path);
-  EXPECT_THAT(file, IsOk());
-  return *std::move(file);
+  return ValueOrAddFailure(GgufFile::Open(path));
 }
 
 TEST(GgufTensorTest, LoadsEveryTypeInTorchOrder) {
@@ -57,20 +55,25 @@ TEST(GgufTensorTest, LoadsEveryTypeInTorchOrder) {
   w.AddTensor("q4_0", {32}, TensorType::kQ4_0, q4_0);
   std::unique_ptr<GgufFile> file = WriteAndOpen(w, "types.gguf");
 
-  at::Tensor f32 = *LoadTensor(*file, "f32", {2, 3});
+  ASSERT_OK_AND_ASSIGN(at::Tensor f32, LoadTensor(*file, "f32", {2, 3}));
   EXPECT_TRUE(at::equal(f32, at::arange(6, at::kFloat).reshape({2, 3})));
-  EXPECT_TRUE(at::equal(*LoadTensor(*file, "f16", {2}), at::tensor({0.5f, -4.0f})));
-  EXPECT_EQ((*LoadTensor(*file, "bf16", {1})).item<float>(), 1.5f);
-  EXPECT_TRUE(at::equal(*LoadTensor(*file, "q4_1", {32}), Q4_1RampValues()));
-  EXPECT_TRUE(at::equal(*LoadTensor(*file, "q8_0", {32}), at::arange(32, at::kFloat) * 2.0f));
-  EXPECT_TRUE(at::equal(*LoadTensor(*file, "q4_0", {32}), at::zeros({32})));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor f16, LoadTensor(*file, "f16", {2}));
+  EXPECT_TRUE(at::equal(f16, at::tensor({0.5f, -4.0f})));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor bf16, LoadTensor(*file, "bf16", {1}));
+  EXPECT_EQ(bf16.item<float>(), 1.5f);
+  ASSERT_OK_AND_ASSIGN(const at::Tensor q4_1, LoadTensor(*file, "q4_1", {32}));
+  EXPECT_TRUE(at::equal(q4_1, Q4_1RampValues()));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor q8_0, LoadTensor(*file, "q8_0", {32}));
+  EXPECT_TRUE(at::equal(q8_0, at::arange(32, at::kFloat) * 2.0f));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor q4_0_values, LoadTensor(*file, "q4_0", {32}));
+  EXPECT_TRUE(at::equal(q4_0_values, at::zeros({32})));
 }
 
 TEST(GgufTensorTest, LoadsAsBFloat16WhenAsked) {
   GgufWriter w;
   w.AddTensor("q4_1", {32}, TensorType::kQ4_1, Q4_1Ramp());
   std::unique_ptr<GgufFile> file = WriteAndOpen(w, "bf16_out.gguf");
-  at::Tensor t = *LoadTensor(*file, "q4_1", {32}, at::kBFloat16);
+  ASSERT_OK_AND_ASSIGN(at::Tensor t, LoadTensor(*file, "q4_1", {32}, at::kBFloat16));
   EXPECT_EQ(t.scalar_type(), at::kBFloat16);
   // Multiples of 0.5 in [-2, 5.5] are exact in bfloat16.
   EXPECT_TRUE(at::equal(t.to(at::kFloat), Q4_1RampValues()));
@@ -82,9 +85,9 @@ TEST(GgufTensorTest, NarrowDtypesRoundEachElementOnceFromFp32) {
   for (int i = 0; i < 64; ++i) values.push_back(1.0f + i / 3.0f - 0.01f * i * i);
   w.AddTensor("w", {32, 2}, TensorType::kF32, FloatBytes(values));
   std::unique_ptr<GgufFile> file = WriteAndOpen(w, "narrow.gguf");
-  const at::Tensor fp32 = *LoadTensor(*file, "w", {2, 32});
+  ASSERT_OK_AND_ASSIGN(const at::Tensor fp32, LoadTensor(*file, "w", {2, 32}));
   for (at::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
-    const at::Tensor t = *LoadTensor(*file, "w", {2, 32}, dtype);
+    ASSERT_OK_AND_ASSIGN(const at::Tensor t, LoadTensor(*file, "w", {2, 32}, dtype));
     EXPECT_EQ(t.scalar_type(), dtype);
     EXPECT_TRUE(at::equal(t, fp32.to(dtype))) << c10::toString(dtype);
   }
@@ -112,9 +115,9 @@ TEST(GgufTensorTest, UnsupportedTypeNamesTensorAndType) {
   GgufWriter w;
   w.AddTensor("k", {256}, TensorType::kQ8_K, std::string(292, '\0'));
   std::unique_ptr<GgufFile> file = WriteAndOpen(w, "q8k.gguf");
-  EXPECT_THAT(LoadTensor(*file, **file->FindTensor("k")),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       AllOf(HasSubstr("'k'"), HasSubstr("Q8_K"))));
+  ASSERT_OK_AND_ASSIGN(const TensorInfo* k, file->FindTensor("k"));
+  EXPECT_THAT(LoadTensor(*file, *k), StatusIs(absl::StatusCode::kUnimplemented,
+                                              AllOf(HasSubstr("'k'"), HasSubstr("Q8_K"))));
 }
 
 }  // namespace

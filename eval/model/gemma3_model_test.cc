@@ -24,7 +24,7 @@ std::unique_ptr<gguf::GgufFile> OpenTiny(const TinyGemma3Options& options,
                                          const std::string& name) {
   const std::string path = ::testing::TempDir() + "/" + name;
   EXPECT_THAT(WriteTinyGemma3(path, options), IsOk());
-  return *gguf::GgufFile::Open(path);
+  return ValueOrAddFailure(gguf::GgufFile::Open(path));
 }
 
 double MaxRelativeError(const at::Tensor& actual, const at::Tensor& expected) {
@@ -36,9 +36,10 @@ double MaxRelativeError(const at::Tensor& actual, const at::Tensor& expected) {
 // already hold the 1. Returns logits [n, vocab] for tokens [n].
 at::Tensor ReferenceLogits(const gguf::GgufFile& file, const TinyGemma3Options& o,
                            const at::Tensor& tokens) {
-  const auto w = [&](const std::string& name) {
-    const gguf::TensorInfo* info = *file.FindTensor(name);
-    return *gguf::LoadTensor(file, *info, at::kFloat);
+  const auto w = [&](const std::string& name) -> at::Tensor {
+    const gguf::TensorInfo* info = ValueOrAddFailure(file.FindTensor(name));
+    if (info == nullptr) return at::Tensor();
+    return ValueOrAddFailure(gguf::LoadTensor(file, *info, at::kFloat));
   };
   const auto norm = [](const at::Tensor& x, const at::Tensor& weight) {
     return x * at::rsqrt(x.pow(2).mean(-1, true) + 1e-6) * weight;
@@ -85,24 +86,25 @@ at::Tensor ReferenceLogits(const gguf::GgufFile& file, const TinyGemma3Options& 
 }
 
 // Logits of one full causal forward and of token-by-token decoding through the cache.
-std::pair<at::Tensor, at::Tensor> FullAndStreamedLogits(const DecoderModel& model,
-                                                        const at::Tensor& tokens) {
-  auto full_cache = *model.NewDenseCache();
-  const at::Tensor full =
-      model.Logits(*model.Forward(tokens.unsqueeze(0), 0, {full_cache.get()})).squeeze(0);
-  auto stream_cache = *model.NewDenseCache();
+void FullAndStreamedLogits(const DecoderModel& model, const at::Tensor& tokens, at::Tensor& full,
+                           at::Tensor& streamed) {
+  ASSERT_OK_AND_ASSIGN(auto full_cache, model.NewDenseCache());
+  ASSERT_OK_AND_ASSIGN(const at::Tensor full_hidden,
+                       model.Forward(tokens.unsqueeze(0), 0, {full_cache.get()}));
+  full = model.Logits(full_hidden).squeeze(0);
+  ASSERT_OK_AND_ASSIGN(auto stream_cache, model.NewDenseCache());
   std::vector<at::Tensor> rows;
   for (int64_t t = 0; t < tokens.size(0); ++t) {
-    const at::Tensor hidden =
-        *model.Forward(tokens.narrow(0, t, 1).unsqueeze(0), t, {stream_cache.get()});
+    ASSERT_OK_AND_ASSIGN(const at::Tensor hidden, model.Forward(tokens.narrow(0, t, 1).unsqueeze(0),
+                                                                t, {stream_cache.get()}));
     rows.push_back(model.Logits(hidden).squeeze(0));
   }
-  return {full, at::cat(rows, 0)};
+  streamed = at::cat(rows, 0);
 }
 
 TEST(Gemma3ModelTest, ReadsConfigFromGguf) {
   auto file = OpenTiny({}, "config.gguf");
-  auto model = *Gemma3Model::Load(*file, {});
+  ASSERT_OK_AND_ASSIGN(auto model, Gemma3Model::Load(*file, {}));
   const Gemma3Config& c = model->config();
   EXPECT_EQ(c.num_layers, 4);
   EXPECT_EQ(c.head_dim, 16);
@@ -123,11 +125,12 @@ TEST(Gemma3ModelTest, ForwardMatchesReference) {
   TinyGemma3Options options;
   options.final_logit_softcap = 5.0;
   auto file = OpenTiny(options, "reference.gguf");
-  auto model = *Gemma3Model::Load(*file, {});
+  ASSERT_OK_AND_ASSIGN(auto model, Gemma3Model::Load(*file, {}));
   const at::Tensor tokens = at::randint(0, options.vocab, {20}, at::kLong);
-  auto cache = *model->NewDenseCache();
-  const at::Tensor logits =
-      model->Logits(*model->Forward(tokens.unsqueeze(0), 0, {cache.get()})).squeeze(0);
+  ASSERT_OK_AND_ASSIGN(auto cache, model->NewDenseCache());
+  ASSERT_OK_AND_ASSIGN(const at::Tensor hidden,
+                       model->Forward(tokens.unsqueeze(0), 0, {cache.get()}));
+  const at::Tensor logits = model->Logits(hidden).squeeze(0);
   EXPECT_LT(MaxRelativeError(logits, ReferenceLogits(*file, options, tokens)), 1e-4);
 }
 
@@ -136,12 +139,13 @@ TEST(Gemma3ModelTest, ForwardMatchesReference) {
 TEST(Gemma3ModelTest, StreamingEqualsFullForwardPastTheWindow) {
   const TinyGemma3Options options;
   auto file = OpenTiny(options, "stream.gguf");
-  auto model = *LoadModel(*file, {});
+  ASSERT_OK_AND_ASSIGN(auto model, LoadModel(*file, {}));
   const int64_t n = 5 * options.sliding_window + 3;
   const at::Tensor tokens = at::randint(0, options.vocab, {n}, at::kLong);
-  const auto [full, streamed] = FullAndStreamedLogits(*model, tokens);
+  at::Tensor full, streamed;
+  ASSERT_NO_FATAL_FAILURE(FullAndStreamedLogits(*model, tokens, full, streamed));
   EXPECT_LT(MaxRelativeError(streamed, full), 1e-4);
-  auto cache = *model->NewDenseCache();
+  ASSERT_OK_AND_ASSIGN(auto cache, model->NewDenseCache());
   ASSERT_THAT(model->Forward(tokens.unsqueeze(0), 0, {cache.get()}), IsOk());
   EXPECT_EQ(cache->Length(0), options.sliding_window - 1);
   EXPECT_EQ(cache->Length(2), n);
@@ -149,12 +153,15 @@ TEST(Gemma3ModelTest, StreamingEqualsFullForwardPastTheWindow) {
 
 TEST(Gemma3ModelTest, LoadModelPicksTheArchitecture) {
   auto gemma = OpenTiny({}, "pick.gguf");
-  EXPECT_EQ((*LoadModel(*gemma, {}))->info().architecture, "gemma3");
+  ASSERT_OK_AND_ASSIGN(auto gemma_model, LoadModel(*gemma, {}));
+  EXPECT_EQ(gemma_model->info().architecture, "gemma3");
   const std::string llama_path = ::testing::TempDir() + "/pick_llama.gguf";
   ASSERT_THAT(WriteTinyLlama(llama_path), IsOk());
-  auto llama = *gguf::GgufFile::Open(llama_path);
-  EXPECT_EQ((*LoadModel(*llama, {}))->info().architecture, "llama");
-  EXPECT_EQ(ReadModelInfo(*llama)->attention.num_layers, 2);
+  ASSERT_OK_AND_ASSIGN(auto llama, gguf::GgufFile::Open(llama_path));
+  ASSERT_OK_AND_ASSIGN(auto llama_model, LoadModel(*llama, {}));
+  EXPECT_EQ(llama_model->info().architecture, "llama");
+  ASSERT_OK_AND_ASSIGN(const ModelInfo llama_info, ReadModelInfo(*llama));
+  EXPECT_EQ(llama_info.attention.num_layers, 2);
 }
 
 TEST(Gemma3ModelTest, UnknownArchitectureNamesTheSupportedOnes) {
@@ -185,8 +192,8 @@ TEST(Gemma3ModelTest, ReadsAPerLayerPattern) {
   TinyGemma3Options options;
   options.pattern_per_layer = {false, true, true, false};
   auto file = OpenTiny(options, "per_layer.gguf");
-  EXPECT_THAT((*Gemma3Model::Load(*file, {}))->info().attention.sliding_window,
-              ElementsAre(0, 8, 8, 0));
+  ASSERT_OK_AND_ASSIGN(auto model, Gemma3Model::Load(*file, {}));
+  EXPECT_THAT(model->info().attention.sliding_window, ElementsAre(0, 8, 8, 0));
   options.pattern_per_layer = {true, false};
   auto short_file = OpenTiny(options, "short_pattern.gguf");
   EXPECT_THAT(Gemma3Model::Load(*short_file, {}),

@@ -18,23 +18,24 @@ using ::testing::HasSubstr;
 std::unique_ptr<gguf::GgufFile> OpenTiny(const TinyLlamaOptions& options, const std::string& name) {
   const std::string path = ::testing::TempDir() + "/" + name;
   EXPECT_THAT(WriteTinyLlama(path, options), IsOk());
-  return *gguf::GgufFile::Open(path);
+  return ValueOrAddFailure(gguf::GgufFile::Open(path));
 }
 
 // Logits of a full causal forward (one step) and of token-by-token decoding.
-std::pair<at::Tensor, at::Tensor> FullAndStreamedLogits(const LlamaModel& model,
-                                                        const at::Tensor& tokens) {
-  auto full_cache = *model.NewDenseCache();
-  const at::Tensor full =
-      model.Logits(*model.Forward(tokens.unsqueeze(0), 0, {full_cache.get()})).squeeze(0);
-  auto stream_cache = *model.NewDenseCache();
+void FullAndStreamedLogits(const LlamaModel& model, const at::Tensor& tokens, at::Tensor& full,
+                           at::Tensor& streamed) {
+  ASSERT_OK_AND_ASSIGN(auto full_cache, model.NewDenseCache());
+  ASSERT_OK_AND_ASSIGN(const at::Tensor full_hidden,
+                       model.Forward(tokens.unsqueeze(0), 0, {full_cache.get()}));
+  full = model.Logits(full_hidden).squeeze(0);
+  ASSERT_OK_AND_ASSIGN(auto stream_cache, model.NewDenseCache());
   std::vector<at::Tensor> rows;
   for (int64_t t = 0; t < tokens.size(0); ++t) {
-    const at::Tensor hidden =
-        *model.Forward(tokens.narrow(0, t, 1).unsqueeze(0), t, {stream_cache.get()});
+    ASSERT_OK_AND_ASSIGN(const at::Tensor hidden, model.Forward(tokens.narrow(0, t, 1).unsqueeze(0),
+                                                                t, {stream_cache.get()}));
     rows.push_back(model.Logits(hidden).squeeze(0));
   }
-  return {full, at::cat(rows, 0)};
+  streamed = at::cat(rows, 0);
 }
 
 double MaxRelativeError(const at::Tensor& actual, const at::Tensor& expected) {
@@ -45,7 +46,7 @@ TEST(LlamaModelTest, ReadsConfigFromGguf) {
   TinyLlamaOptions options;
   options.tied_embeddings = false;
   auto file = OpenTiny(options, "config.gguf");
-  auto model = *LlamaModel::Load(*file, {});
+  ASSERT_OK_AND_ASSIGN(auto model, LlamaModel::Load(*file, {}));
   const LlamaConfig& c = model->config();
   EXPECT_EQ(c.num_layers, 2);
   EXPECT_EQ(c.hidden, 32);
@@ -58,26 +59,30 @@ TEST(LlamaModelTest, ReadsConfigFromGguf) {
 
 TEST(LlamaModelTest, TinyModelStreamingEqualsFullForward) {
   auto file = OpenTiny({}, "tiny.gguf");
-  auto model = *LlamaModel::Load(*file, {});
+  ASSERT_OK_AND_ASSIGN(auto model, LlamaModel::Load(*file, {}));
   const at::Tensor tokens = at::randint(0, model->config().vocab, {40}, at::kLong);
-  const auto [full, streamed] = FullAndStreamedLogits(*model, tokens);
+  at::Tensor full, streamed;
+  ASSERT_NO_FATAL_FAILURE(FullAndStreamedLogits(*model, tokens, full, streamed));
   EXPECT_LT(MaxRelativeError(streamed, full), 1e-4);
 }
 
 TEST(LlamaModelTest, BatchRowsAreIndependent) {
   auto file = OpenTiny({}, "batch.gguf");
-  auto model = *LlamaModel::Load(*file, {});
+  ASSERT_OK_AND_ASSIGN(auto model, LlamaModel::Load(*file, {}));
   const at::Tensor tokens = at::randint(0, model->config().vocab, {2, 9}, at::kLong);
-  auto a = *model->NewDenseCache(), b = *model->NewDenseCache(), c = *model->NewDenseCache();
-  const at::Tensor batched = *model->Forward(tokens, 0, {a.get(), b.get()});
-  const at::Tensor second_alone = *model->Forward(tokens.narrow(0, 1, 1), 0, {c.get()});
+  ASSERT_OK_AND_ASSIGN(auto a, model->NewDenseCache());
+  ASSERT_OK_AND_ASSIGN(auto b, model->NewDenseCache());
+  ASSERT_OK_AND_ASSIGN(auto c, model->NewDenseCache());
+  ASSERT_OK_AND_ASSIGN(const at::Tensor batched, model->Forward(tokens, 0, {a.get(), b.get()}));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor second_alone,
+                       model->Forward(tokens.narrow(0, 1, 1), 0, {c.get()}));
   EXPECT_TRUE(at::allclose(batched[1], second_alone[0], 1e-5, 1e-5));
 }
 
 TEST(LlamaModelTest, RejectsBadInputs) {
   auto file = OpenTiny({}, "bad_inputs.gguf");
-  auto model = *LlamaModel::Load(*file, {});
-  auto cache = *model->NewDenseCache();
+  ASSERT_OK_AND_ASSIGN(auto model, LlamaModel::Load(*file, {}));
+  ASSERT_OK_AND_ASSIGN(auto cache, model->NewDenseCache());
   EXPECT_THAT(model->Forward(at::full({1, 2}, 5000, at::kLong), 0, {cache.get()}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("token ids")));
   EXPECT_THAT(model->Forward(at::zeros({2, 2}, at::kLong), 0, {cache.get()}),
@@ -88,20 +93,22 @@ TEST(LlamaModelTest, RejectsBadInputs) {
 // weights stay fp32) and give logits close to fp32's.
 TEST(LlamaModelTest, NarrowWeightDtypesHalveMatricesAndStayClose) {
   auto file = OpenTiny({}, "dtypes.gguf");
-  auto fp32 = *LlamaModel::Load(*file, {});
+  ASSERT_OK_AND_ASSIGN(auto fp32, LlamaModel::Load(*file, {}));
   const LlamaConfig& c = fp32->config();
   const int64_t norm_bytes = 4 * c.hidden * (2 * c.num_layers + 1);
   const at::Tensor tokens = at::randint(0, c.vocab, {1, 12}, at::kLong);
-  auto cache = *fp32->NewDenseCache();
-  const at::Tensor expected = fp32->Logits(*fp32->Forward(tokens, 0, {cache.get()}));
+  ASSERT_OK_AND_ASSIGN(auto cache, fp32->NewDenseCache());
+  ASSERT_OK_AND_ASSIGN(const at::Tensor fp32_hidden, fp32->Forward(tokens, 0, {cache.get()}));
+  const at::Tensor expected = fp32->Logits(fp32_hidden);
   for (at::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
     LoadOptions options;
     options.weight_dtype = dtype;
-    auto model = *LlamaModel::Load(*file, options);
+    ASSERT_OK_AND_ASSIGN(auto model, LlamaModel::Load(*file, options));
     EXPECT_EQ(model->weight_dtype(), dtype);
     EXPECT_EQ(model->WeightBytes() - norm_bytes, (fp32->WeightBytes() - norm_bytes) / 2);
-    auto narrow_cache = *model->NewDenseCache();
-    const at::Tensor logits = model->Logits(*model->Forward(tokens, 0, {narrow_cache.get()}));
+    ASSERT_OK_AND_ASSIGN(auto narrow_cache, model->NewDenseCache());
+    ASSERT_OK_AND_ASSIGN(const at::Tensor hidden, model->Forward(tokens, 0, {narrow_cache.get()}));
+    const at::Tensor logits = model->Logits(hidden);
     EXPECT_EQ(logits.scalar_type(), at::kFloat);
     EXPECT_LT(MaxRelativeError(logits, expected), 0.05) << c10::toString(dtype);
   }
@@ -126,7 +133,7 @@ TEST(LlamaModelTest, MissingTensorNamesIt) {
               gguf::FloatBytes(std::vector<float>(32, 0.1f)));
   const std::string path = ::testing::TempDir() + "/missing.gguf";
   ASSERT_THAT(w.WriteFile(path), IsOk());
-  auto file = *gguf::GgufFile::Open(path);
+  ASSERT_OK_AND_ASSIGN(auto file, gguf::GgufFile::Open(path));
   EXPECT_THAT(LlamaModel::Load(*file, {}),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("output_norm.weight")));
 }
@@ -136,7 +143,7 @@ TEST(LlamaModelTest, RejectsOtherArchitectures) {
   w.AddString("general.architecture", "gpt2");
   const std::string path = ::testing::TempDir() + "/gpt2.gguf";
   ASSERT_THAT(w.WriteFile(path), IsOk());
-  auto file = *gguf::GgufFile::Open(path);
+  ASSERT_OK_AND_ASSIGN(auto file, gguf::GgufFile::Open(path));
   EXPECT_THAT(LlamaModel::Load(*file, {}),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("'gpt2'")));
 }
@@ -145,13 +152,14 @@ TEST(LlamaModelTest, RejectsOtherArchitectures) {
 // the logits of one causal forward over the whole sequence.
 TEST(LlamaModelTest, DefaultModelStreamingEqualsFullForward) {
   at::set_num_threads(2);
-  auto file = *gguf::GgufFile::Open(testing::kDefaultModelPath);
-  auto model = *LlamaModel::Load(*file, {});
+  ASSERT_OK_AND_ASSIGN(auto file, gguf::GgufFile::Open(testing::kDefaultModelPath));
+  ASSERT_OK_AND_ASSIGN(auto model, LlamaModel::Load(*file, {}));
   EXPECT_EQ(model->config().num_layers, 30);
   EXPECT_EQ(model->config().kv_heads, 3);
   EXPECT_TRUE(model->config().tied_embeddings);
   const at::Tensor tokens = at::randint(0, model->config().vocab, {300}, at::kLong);
-  const auto [full, streamed] = FullAndStreamedLogits(*model, tokens);
+  at::Tensor full, streamed;
+  ASSERT_NO_FATAL_FAILURE(FullAndStreamedLogits(*model, tokens, full, streamed));
   EXPECT_LT(MaxRelativeError(streamed, full), 1e-4);
 }
 

@@ -27,8 +27,8 @@ class TinyModelTest : public ::testing::Test {
   void SetUp() override {
     const std::string path = ::testing::TempDir() + "/tiny_perplexity.gguf";
     ASSERT_THAT(model::WriteTinyLlama(path), IsOk());
-    file_ = *gguf::GgufFile::Open(path);
-    model_ = *model::LlamaModel::Load(*file_, {});
+    ASSERT_OK_AND_ASSIGN(file_, gguf::GgufFile::Open(path));
+    ASSERT_OK_AND_ASSIGN(model_, model::LlamaModel::Load(*file_, {}));
     at::manual_seed(3);
     const at::Tensor random = at::randint(0, model_->config().vocab, {200}, at::kLong);
     for (int64_t i = 0; i < random.size(0); ++i) tokens_.push_back(random[i].item<int32_t>());
@@ -57,10 +57,11 @@ class TinyModelTest : public ::testing::Test {
 
   // NLL of tokens[begin + 1 .. end) under one causal forward over tokens[begin, end).
   std::vector<double> ReferenceNll(int64_t begin, int64_t end) const {
-    auto cache = *model_->NewDenseCache();
+    std::unique_ptr<KvCache> cache = ValueOrAddFailure(model_->NewDenseCache());
     std::vector<int64_t> ids(tokens_.begin() + begin, tokens_.begin() + end);
     const at::Tensor t = at::tensor(ids, at::kLong);
-    const at::Tensor logits = model_->Logits((*model_->Forward(t.unsqueeze(0), 0, {cache.get()}))[0]);
+    const at::Tensor hidden = ValueOrAddFailure(model_->Forward(t.unsqueeze(0), 0, {cache.get()}));
+    const at::Tensor logits = model_->Logits(hidden[0]);
     const at::Tensor logp = at::log_softmax(logits.to(at::kDouble), -1);
     std::vector<double> nll;
     for (int64_t i = 0; i + 1 < end - begin; ++i) {
@@ -218,8 +219,10 @@ TEST_F(TinyModelTest, LockstepBatchMatchesRunningAlone) {
       RunStreaming(*model_, tokens_, streaming, both);
   ASSERT_THAT(batched, IsOk());
   ASSERT_EQ(batched->size(), 2u);
-  const PerplexityResult dense_alone = *RunStreaming(*model_, tokens_, streaming, Dense());
-  const PerplexityResult fp16_alone = *RunStreaming(*model_, tokens_, streaming, fp16);
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult dense_alone,
+                       RunStreaming(*model_, tokens_, streaming, Dense()));
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult fp16_alone,
+                       RunStreaming(*model_, tokens_, streaming, fp16));
   EXPECT_NEAR((*batched)[0].nll_sum, dense_alone.nll_sum, 1e-6 * dense_alone.nll_sum);
   EXPECT_NEAR((*batched)[1].nll_sum, fp16_alone.nll_sum, 1e-6 * fp16_alone.nll_sum);
   EXPECT_NE(dense_alone.nll_sum, fp16_alone.nll_sum);
@@ -238,7 +241,8 @@ TEST_F(TinyModelTest, LockstepBatchMatchesRunningAlone) {
 TEST_F(TinyModelTest, StandardErrorIsLlamaCpps) {
   StreamingOptions options;
   options.max_tokens = 40;
-  const PerplexityResult result = *RunStreaming(*model_, tokens_, options, Dense());
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult result,
+                       RunStreaming(*model_, tokens_, options, Dense()));
   const std::vector<double> nll = ReferenceNll(0, 40);
   double sum = 0, squares = 0;
   for (double x : nll) sum += x, squares += x * x;
@@ -259,7 +263,8 @@ TEST_F(TinyModelTest, ReferenceComparisonLeavesTheCachesNumbersAlone) {
 
   // The dense cache against the dense reference: the same computation, so no
   // divergence at all.
-  const PerplexityResult dense = *RunStreaming(*model_, tokens_, compared, Dense());
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult dense,
+                       RunStreaming(*model_, tokens_, compared, Dense()));
   EXPECT_TRUE(dense.has_reference);
   EXPECT_EQ(dense.nll_sum, RunStreaming(*model_, tokens_, plain, Dense())->nll_sum);
   EXPECT_EQ(dense.kld_sum, 0.0);
@@ -269,8 +274,10 @@ TEST_F(TinyModelTest, ReferenceComparisonLeavesTheCachesNumbersAlone) {
 
   // fp16 keys and values: the same nll as without the reference, a small positive
   // divergence, and NLL differences that add up to the difference of the NLL sums.
-  const PerplexityResult half_alone = *RunStreaming(*model_, tokens_, plain, fp16);
-  const PerplexityResult half_compared = *RunStreaming(*model_, tokens_, compared, fp16);
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult half_alone,
+                       RunStreaming(*model_, tokens_, plain, fp16));
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult half_compared,
+                       RunStreaming(*model_, tokens_, compared, fp16));
   EXPECT_EQ(half_compared.nll_sum, half_alone.nll_sum);
   EXPECT_GT(half_compared.kld_sum, 0.0);
   EXPECT_LT(half_compared.mean_kld(), 1e-3);
@@ -287,9 +294,11 @@ TEST_F(TinyModelTest, ReferenceComparisonLeavesTheCachesNumbersAlone) {
   chunked.n_ctx = 32;
   chunked.max_chunks = 2;
   const std::vector<CacheFactory> both = {Dense(), fp16};
-  const std::vector<PerplexityResult> batch_plain = *RunChunked(*model_, tokens_, chunked, both);
+  ASSERT_OK_AND_ASSIGN(const std::vector<PerplexityResult> batch_plain,
+                       RunChunked(*model_, tokens_, chunked, both));
   chunked.reference = Dense();
-  const std::vector<PerplexityResult> batch_compared = *RunChunked(*model_, tokens_, chunked, both);
+  ASSERT_OK_AND_ASSIGN(const std::vector<PerplexityResult> batch_compared,
+                       RunChunked(*model_, tokens_, chunked, both));
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(batch_compared[i].nll_sum, batch_plain[i].nll_sum);
     EXPECT_EQ(batch_compared[i].tokens_scored, 2 * 15);
@@ -381,10 +390,11 @@ TEST_F(TinyModelTest, NanInACacheIsAnErrorNamingTheStep) {
 // 8-bit quantization in the matmuls, ours stay fp32, so the two agree to within 1%.
 TEST(DefaultModelPerplexityTest, MatchesLlamaCppOnShortText) {
   at::set_num_threads(2);
-  auto file = *gguf::GgufFile::Open(testing::kDefaultModelPath);
-  auto model = *model::LlamaModel::Load(*file, {});
-  auto tokenizer = *tokenizer::BpeTokenizer::FromGguf(*file);
-  const std::string text = *ReadFileToString("eval/perplexity/testdata/lighthouse.txt");
+  ASSERT_OK_AND_ASSIGN(auto file, gguf::GgufFile::Open(testing::kDefaultModelPath));
+  ASSERT_OK_AND_ASSIGN(auto model, model::LlamaModel::Load(*file, {}));
+  ASSERT_OK_AND_ASSIGN(auto tokenizer, tokenizer::BpeTokenizer::FromGguf(*file));
+  ASSERT_OK_AND_ASSIGN(const std::string text,
+                       ReadFileToString("eval/perplexity/testdata/lighthouse.txt"));
   const std::vector<int32_t> tokens = tokenizer.Encode(text);
   ASSERT_EQ(tokens.size(), 571u);
   ChunkedOptions options;

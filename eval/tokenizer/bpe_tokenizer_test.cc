@@ -27,7 +27,7 @@ BpeVocabulary TinyVocabulary() {
 }
 
 TEST(BpeTokenizerTest, MergesByRankThenLeftmost) {
-  BpeTokenizer tokenizer = *BpeTokenizer::FromVocabulary(TinyVocabulary());
+  ASSERT_OK_AND_ASSIGN(BpeTokenizer tokenizer, BpeTokenizer::FromVocabulary(TinyVocabulary()));
   // "lower": l+o (rank 0) -> lo, lo+w (rank 1) -> low, e+r (rank 2) -> er.
   EXPECT_THAT(tokenizer.Encode("lower"), ElementsAre(257, 258));
   // " low": the space word-prefix merges with "lo" (rank 3) only after l+o.
@@ -36,7 +36,7 @@ TEST(BpeTokenizerTest, MergesByRankThenLeftmost) {
 }
 
 TEST(BpeTokenizerTest, UnmergeableBytesFallBackToByteTokens) {
-  BpeTokenizer tokenizer = *BpeTokenizer::FromVocabulary(TinyVocabulary());
+  ASSERT_OK_AND_ASSIGN(BpeTokenizer tokenizer, BpeTokenizer::FromVocabulary(TinyVocabulary()));
   EXPECT_THAT(tokenizer.Encode("xyz"), ElementsAre('x', 'y', 'z'));
 }
 
@@ -59,8 +59,11 @@ TEST(BpeTokenizerTest, RejectsOutOfRangeSpecialIds) {
 class DefaultModelTokenizerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    file_ = gguf::GgufFile::Open(testing::kDefaultModelPath)->release();
-    tokenizer_ = new BpeTokenizer(*BpeTokenizer::FromGguf(*file_));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<gguf::GgufFile> file,
+                         gguf::GgufFile::Open(testing::kDefaultModelPath));
+    file_ = file.release();
+    ASSERT_OK_AND_ASSIGN(BpeTokenizer tokenizer, BpeTokenizer::FromGguf(*file_));
+    tokenizer_ = new BpeTokenizer(std::move(tokenizer));
   }
   static void TearDownTestSuite() {
     delete tokenizer_;

@@ -52,24 +52,27 @@ constexpr int32_t kFirstPiece = 259;
 
 TEST(SpmTokenizerTest, MergesHighestScoringPairFirst) {
   // Pieces: a b c ab bc abc. "bc" outscores "ab", so "abc" forms as a + bc -> abc.
-  SpmTokenizer t = *SpmTokenizer::FromVocabulary(MakeVocabulary(
-      {{"a", -1}, {"b", -1}, {"c", -1}, {"ab", -3}, {"bc", -2}, {"abc", -5}}));
+  ASSERT_OK_AND_ASSIGN(
+      SpmTokenizer t, SpmTokenizer::FromVocabulary(MakeVocabulary(
+                          {{"a", -1}, {"b", -1}, {"c", -1}, {"ab", -3}, {"bc", -2}, {"abc", -5}})));
   EXPECT_THAT(t.Encode("abc", false), ElementsAre(kFirstPiece + 5));
   // Without "abc" the higher-scoring "bc" wins over "ab".
-  SpmTokenizer u = *SpmTokenizer::FromVocabulary(
-      MakeVocabulary({{"a", -1}, {"b", -1}, {"c", -1}, {"ab", -3}, {"bc", -2}}));
+  ASSERT_OK_AND_ASSIGN(SpmTokenizer u,
+                       SpmTokenizer::FromVocabulary(MakeVocabulary(
+                           {{"a", -1}, {"b", -1}, {"c", -1}, {"ab", -3}, {"bc", -2}})));
   EXPECT_THAT(u.Encode("abc", false), ElementsAre(kFirstPiece + 0, kFirstPiece + 4));
 }
 
 TEST(SpmTokenizerTest, LeftmostPairWinsTies) {
-  SpmTokenizer t = *SpmTokenizer::FromVocabulary(
-      MakeVocabulary({{"a", -1}, {"aa", -2}}));
+  ASSERT_OK_AND_ASSIGN(SpmTokenizer t,
+                       SpmTokenizer::FromVocabulary(MakeVocabulary({{"a", -1}, {"aa", -2}})));
   EXPECT_THAT(t.Encode("aaa", false), ElementsAre(kFirstPiece + 1, kFirstPiece + 0));
 }
 
 TEST(SpmTokenizerTest, SpacesBecomeU2581AndUnknownCharactersFallBackToBytes) {
-  SpmTokenizer t = *SpmTokenizer::FromVocabulary(
-      MakeVocabulary({{"\xE2\x96\x81", -1}, {"x", -1}, {"\xE2\x96\x81x", -2}}));
+  ASSERT_OK_AND_ASSIGN(SpmTokenizer t,
+                       SpmTokenizer::FromVocabulary(MakeVocabulary(
+                           {{"\xE2\x96\x81", -1}, {"x", -1}, {"\xE2\x96\x81x", -2}})));
   // " x" -> "▁x"; "é" (C3 A9) is not a piece: its two byte tokens.
   EXPECT_THAT(t.Encode(" x\xC3\xA9", true), ElementsAre(2, kFirstPiece + 2, 3 + 0xC3, 3 + 0xA9));
   EXPECT_EQ(t.Decode(t.Encode(" x\xC3\xA9", false)), " x\xC3\xA9");
@@ -79,7 +82,7 @@ TEST(SpmTokenizerTest, SpacePrefixOnlyAtStartAndAfterSpecialTokens) {
   SpmVocabulary v = MakeVocabulary({{"\xE2\x96\x81", -1}, {"x", -1}, {"\xE2\x96\x81x", -2}},
                                    {"\n"});
   v.add_space_prefix = true;
-  SpmTokenizer t = *SpmTokenizer::FromVocabulary(std::move(v));
+  ASSERT_OK_AND_ASSIGN(SpmTokenizer t, SpmTokenizer::FromVocabulary(std::move(v)));
   // "x\nx" -> "▁x", "\n", "▁x"; "xx" -> "▁x", "x".
   EXPECT_THAT(t.Encode("x\nx", false), ElementsAre(kFirstPiece + 2, kFirstPiece + 3,
                                                    kFirstPiece + 2));
@@ -87,8 +90,8 @@ TEST(SpmTokenizerTest, SpacePrefixOnlyAtStartAndAfterSpecialTokens) {
 }
 
 TEST(SpmTokenizerTest, UserDefinedTokensSplitTheTextFirst) {
-  SpmTokenizer t = *SpmTokenizer::FromVocabulary(
-      MakeVocabulary({{"a", -1}, {"\n", -1}, {"a\n", -0.5f}}, {"\n"}));
+  ASSERT_OK_AND_ASSIGN(SpmTokenizer t, SpmTokenizer::FromVocabulary(MakeVocabulary(
+                                           {{"a", -1}, {"\n", -1}, {"a\n", -0.5f}}, {"\n"})));
   // The user-defined "\n" (id 262) is split out before "a\n" could merge.
   EXPECT_THAT(t.Encode("a\na", false), ElementsAre(kFirstPiece + 0, kFirstPiece + 3,
                                                    kFirstPiece + 0));
