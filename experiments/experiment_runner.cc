@@ -107,6 +107,7 @@ std::string DescribeEviction(const config::CacheConfig& c) {
                            ? absl::StrFormat("%g of context", b.fraction())
                            : absl::StrFormat("%d tokens", b.tokens());
   if (b.allocation() == config::PYRAMID) budget += ", pyramid";
+  if (b.allocation() == config::PYRAMIDKV) budget += ", pyramidkv";
   return absl::StrFormat("%s (%s)", c.eviction().policy(), budget);
 }
 

@@ -108,9 +108,9 @@ absl::StatusOr<std::vector<Axis>> MakeAxes(const config::Sweep& sweep) {
   KVLAB_RETURN_IF_ERROR(AddAxis(
       sweep.bits(),
       [](int bits) {
-        return bits != 32 && bits != 8 && bits != 4
+        return bits != 32 && bits != 8 && bits != 4 && bits != 2
                    ? absl::InvalidArgumentError(
-                         absl::StrFormat("sweeps.bits must be 32, 8 or 4, got %d", bits))
+                         absl::StrFormat("sweeps.bits must be 32, 8, 4 or 2, got %d", bits))
                    : absl::OkStatus();
       },
       [](int bits) { return bits == 32 ? std::string("fp32") : absl::StrCat("int", bits); },
