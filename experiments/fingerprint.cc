@@ -30,7 +30,22 @@ std::string Deterministic(const google::protobuf::Message& message) {
   return bytes;
 }
 
+// Policies whose computation changed, with their revision (see MethodRevision).
+struct Revision {
+  const char* policy;
+  int revision;
+};
+constexpr Revision kMethodRevisions[] = {{"snapkv", 2}, {"knorm", 2}};
+
 }  // namespace
+
+int MethodRevision(const config::CacheConfig& cache) {
+  if (!cache.has_eviction()) return 1;
+  for (const Revision& r : kMethodRevisions) {
+    if (cache.eviction().policy() == r.policy) return r.revision;
+  }
+  return 1;
+}
 
 absl::StatusOr<std::string> HashFile(const std::string& path) {
   KVLAB_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
@@ -60,8 +75,12 @@ std::string RunFingerprint(const config::Experiment& experiment, const config::C
   if (experiment.weights_dtype() != config::FP32) {
     protocol.set_weights_dtype(experiment.weights_dtype());
   }
-  const std::string input = absl::StrCat(kResultsVersion, "\n", model_hash, "\n", text_hash, "\n",
-                                         Deterministic(protocol), "\n", Deterministic(cache));
+  std::string input = absl::StrCat(kResultsVersion, "\n", model_hash, "\n", text_hash, "\n",
+                                   Deterministic(protocol), "\n", Deterministic(cache));
+  // Revision 1 leaves the fingerprint as it was, so unchanged methods' runs stay reusable.
+  if (const int revision = MethodRevision(cache); revision > 1) {
+    absl::StrAppend(&input, "\nmethod-revision-", revision);
+  }
   return Hex(XXH3_128bits(input.data(), input.size()));
 }
 

@@ -13,6 +13,12 @@ namespace kvlab::experiments {
 // XXH3-128 of a file's bytes, as 32 hex digits. NotFound names the file.
 absl::StatusOr<std::string> HashFile(const std::string& path);
 
+// How many times the computation of `cache`'s eviction policy has changed since
+// results were first fingerprinted: 1 for most; bumped for a policy whose scoring
+// changed (snapkv: the window scores the prefix only, with the paper runs' pooling;
+// knorm: layer 0 left uncompressed), so runs computed the old way are not reused.
+int MethodRevision(const config::CacheConfig& cache);
+
 // The fingerprint of running `cache` under `experiment`'s protocol, device and weights'
 // dtype on the model and text with the given content hashes (32 hex digits).
 std::string RunFingerprint(const config::Experiment& experiment, const config::CacheConfig& cache,

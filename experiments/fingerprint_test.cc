@@ -37,5 +37,16 @@ TEST(FingerprintTest, ComparisonWithDenseAndTheProtocolChangeIt) {
   EXPECT_NE(RunFingerprint(e, cache, "m", "t"), plain);
 }
 
+TEST(FingerprintTest, ChangedMethodsHaveANewRevision) {
+  config::CacheConfig cache;
+  EXPECT_EQ(MethodRevision(cache), 1);
+  cache.mutable_eviction()->set_policy("window");
+  EXPECT_EQ(MethodRevision(cache), 1);
+  cache.mutable_eviction()->set_policy("snapkv");
+  EXPECT_EQ(MethodRevision(cache), 2);
+  cache.mutable_eviction()->set_policy("knorm");
+  EXPECT_EQ(MethodRevision(cache), 2);
+}
+
 }  // namespace
 }  // namespace kvlab::experiments
