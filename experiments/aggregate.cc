@@ -12,6 +12,8 @@ absl::Status WriteAggregates(const config::Experiment& e, const std::string& mod
   const int baseline = FindBaseline(records, e.baseline());
   const std::string title = absl::StrFormat("%s: %s, %s", e.name(), ProtocolName(e), model_name);
   KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, records, baseline, title));
+  // The plots draw perplexity, which retrieval does not measure.
+  if (e.has_retrieval()) return absl::OkStatus();
   return WritePlots(output_dir, records, e.name(),
                     absl::StrFormat("%s protocol, %s", ProtocolName(e), model_name));
 }

@@ -112,9 +112,38 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
       }
       break;
     }
+    case config::Experiment::kRetrieval: {
+      config::RetrievalProtocol& r = *e.mutable_retrieval();
+      if (r.context_tokens().empty()) {
+        return Invalid(path, "retrieval.context_tokens needs at least one prompt length");
+      }
+      for (int i = 0; i < r.context_tokens_size(); ++i) {
+        if (r.context_tokens(i) < 64) {
+          return Invalid(path, absl::StrFormat("retrieval.context_tokens[%d] must be >= 64, got %d",
+                                               i, r.context_tokens(i)));
+        }
+      }
+      if (r.depths().empty()) {
+        for (double depth : {0.0, 0.25, 0.5, 0.75, 1.0}) r.add_depths(depth);
+      }
+      for (int i = 0; i < r.depths_size(); ++i) {
+        if (!(r.depths(i) >= 0.0 && r.depths(i) <= 1.0)) {
+          return Invalid(path, absl::StrFormat("retrieval.depths[%d] must be in [0, 1], got %g", i,
+                                               r.depths(i)));
+        }
+      }
+      if (!r.has_trials()) r.set_trials(5);
+      if (!r.has_max_new_tokens()) r.set_max_new_tokens(8);
+      if (r.trials() < 1 || r.max_new_tokens() < 1) {
+        return Invalid(path, absl::StrFormat(
+            "retrieval.trials and retrieval.max_new_tokens must be >= 1, got %d and %d",
+            r.trials(), r.max_new_tokens()));
+      }
+      break;
+    }
     case config::Experiment::PROTOCOL_NOT_SET:
-      return Invalid(path, "a protocol is required: chunked, streaming, prefill_compress or "
-                           "compress_once");
+      return Invalid(path, "a protocol is required: chunked, streaming, prefill_compress, "
+                           "compress_once or retrieval");
   }
 
   for (int i = 0; i < e.sweeps_size(); ++i) {
@@ -141,6 +170,14 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
     }
     // A chunk runs in one forward from an empty cache and is scored from that forward
     // alone: eviction after it would change nothing that is measured.
+    // Prompts have several lengths: a fraction of which one would be ambiguous.
+    if (e.has_retrieval() && e.caches(i).has_eviction() &&
+        e.caches(i).eviction().budget().has_fraction()) {
+      return Invalid(path, absl::StrFormat(
+          "caches[%d] '%s': retrieval needs eviction.budget in tokens, not a fraction (its "
+          "prompts have several lengths)",
+          i, name));
+    }
     if (e.has_chunked() && e.caches(i).has_eviction()) {
       return Invalid(path, absl::StrFormat(
           "caches[%d] '%s': eviction has no effect under chunked (each chunk is scored from "

@@ -1,5 +1,6 @@
 #include "experiments/config_loader.h"
 
+#include "absl/strings/str_cat.h"
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -62,6 +63,37 @@ TEST(ConfigLoaderTest, CompressOnceErrorsNameItsFields) {
                       "o.pbtxt"),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("compress_once.context_tokens and scored_tokens must be >= 1")));
+}
+
+TEST(ConfigLoaderTest, RetrievalDefaultsAndErrorsNameTheirFields) {
+  absl::StatusOr<config::Experiment> e = ParseExperiment(
+      R"pb(text_path: "t" retrieval { context_tokens: [1024] } caches { name: "a" })pb",
+      "r.pbtxt");
+  ASSERT_THAT(e, IsOk());
+  EXPECT_THAT(e->retrieval().depths(), ::testing::ElementsAre(0.0, 0.25, 0.5, 0.75, 1.0));
+  EXPECT_EQ(e->retrieval().trials(), 5);
+  EXPECT_EQ(e->retrieval().max_new_tokens(), 8);
+  EXPECT_EQ(e->retrieval().eviction(), config::RetrievalProtocol::ONCE_AFTER_PROMPT);
+  const auto error = [](const std::string& retrieval, const std::string& caches) {
+    return ParseExperiment(
+        absl::StrCat(R"pb(text_path: "t" retrieval {)pb", retrieval, "} ", caches), "r.pbtxt");
+  };
+  const std::string dense = R"pb(caches { name: "a" })pb";
+  EXPECT_THAT(error("", dense), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("retrieval.context_tokens needs at least one")));
+  EXPECT_THAT(error("context_tokens: [32]", dense),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("retrieval.context_tokens[0] must be >= 64, got 32")));
+  EXPECT_THAT(error("context_tokens: [128] depths: [0.5, 2]", dense),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("retrieval.depths[1] must be in [0, 1], got 2")));
+  EXPECT_THAT(error("context_tokens: [128] trials: 0", dense),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("retrieval.trials")));
+  EXPECT_THAT(
+      error("context_tokens: [128]",
+            R"pb(caches { name: "w" eviction { policy: "window" budget { fraction: 0.5 } } })pb"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("caches[0] 'w': retrieval needs eviction.budget in tokens")));
 }
 
 TEST(ConfigLoaderTest, SyntaxErrorNamesLineAndField) {

@@ -19,6 +19,9 @@
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/load_model.h"
 #include "eval/perplexity/perplexity.h"
+#include "eval/retrieval/chat_format.h"
+#include "eval/retrieval/retrieval.h"
+#include "eval/retrieval/retrieval_prompt.h"
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/aggregate.h"
 #include "experiments/bos_mode.h"
@@ -76,9 +79,10 @@ absl::Status CheckTrainedContext(const config::Experiment& e, const ProtocolExte
   for (int i = 0; i < e.caches_size(); ++i) {
     const config::CacheConfig& c = e.caches(i);
     int64_t positions = extent.window_tokens;
-    // Under compress_once the decode grows the cache: it can see the whole window.
+    // Under compress_once the decode grows the cache: it can see the whole window. A
+    // retrieval prompt is one step: the cache sees all of it.
     if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT &&
-        !e.has_compress_once()) {
+        !e.has_compress_once() && !e.has_retrieval()) {
       KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
                              LayerBudgets(c.eviction().budget(), mc.attention.num_layers,
                                           reference_tokens));
@@ -148,6 +152,13 @@ absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
   }
 }
 
+// What the protocol gave one cache of a batch: the perplexity protocols' result (under
+// retrieval, only bytes, tokens and time) and, under retrieval, the answers per cell.
+struct RunOutcome {
+  eval::PerplexityResult result;
+  std::vector<retrieval::RetrievalCell> retrieval;
+};
+
 // The model, its tokenizer and the text's tokens, loaded once for all of an
 // experiment's runs, with the hashes that fingerprint them.
 struct Inputs {
@@ -156,6 +167,7 @@ struct Inputs {
   at::ScalarType weight_dtype = at::kFloat;
   std::unique_ptr<model::DecoderModel> model;
   bool bos = false;  // The text starts with BOS (and so do chunks and windows).
+  std::string text;
   std::vector<int32_t> tokens;
   std::string model_hash;
   std::string text_hash;
@@ -171,12 +183,12 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
   in.weight_dtype = load_options.weight_dtype;
   KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.file, load_options));
-  KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
+  KVLAB_ASSIGN_OR_RETURN(in.text, ReadFileToString(text_path));
   // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
   // model) asks for it, which also shifts the chunk and window boundaries by one token.
   KVLAB_ASSIGN_OR_RETURN(in.bos,
                          UseBos(e, in.tokenizer->add_bos(), in.tokenizer->bos_id()));
-  in.tokens = in.tokenizer->Encode(text, in.bos);
+  in.tokens = in.tokenizer->Encode(in.text, in.bos);
   KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashFile(model_path));
   KVLAB_ASSIGN_OR_RETURN(in.text_hash, HashFile(text_path));
   return in;
@@ -279,9 +291,54 @@ absl::StatusOr<bool> ClaimBatch(RunPlan& plan, std::vector<int>& pending,
   return true;
 }
 
-// The record of cache `i`'s run, which gave `result`.
-absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i,
-                                     eval::PerplexityResult result) {
+// The retrieval protocol over `make_caches`, with prompts in the model's chat format
+// (tokenizer.chat_template; plain text without one).
+absl::StatusOr<std::vector<RunOutcome>> RunRetrievalProtocol(
+    const config::Experiment& e, Inputs& in, absl::Span<const KvCacheFactory> make_caches,
+    ProgressBar& bar) {
+  const config::RetrievalProtocol& r = e.retrieval();
+  bar.set_unit("prompts", "prompt");
+  const absl::StatusOr<std::string> chat_template = in.file->GetString("tokenizer.chat_template");
+  const retrieval::ChatFormat format =
+      retrieval::DetectChatFormat(chat_template.ok() ? *chat_template : "");
+  const retrieval::RetrievalTask task = r.task() == config::RetrievalProtocol::NEEDLE
+                                            ? retrieval::RetrievalTask::kNeedle
+                                            : retrieval::RetrievalTask::kPasskey;
+  absl::StatusOr<std::unique_ptr<retrieval::PromptBuilder>> prompts =
+      retrieval::PromptBuilder::Create(task, *in.tokenizer, format, in.text);
+  if (!prompts.ok()) return Annotate(prompts.status(), "retrieval.task NEEDLE on text_path");
+  retrieval::RetrievalOptions options;
+  options.context_tokens.assign(r.context_tokens().begin(), r.context_tokens().end());
+  options.depths.assign(r.depths().begin(), r.depths().end());
+  options.trials = r.trials();
+  options.seed = r.seed();
+  options.max_new_tokens = r.max_new_tokens();
+  KVLAB_ASSIGN_OR_RETURN(
+      std::vector<retrieval::RetrievalResult> results,
+      retrieval::RunRetrieval(*in.model, *in.tokenizer, **prompts, options, make_caches,
+                              [&bar](int64_t done, int64_t total) { bar.Update(done, total); }));
+  std::vector<RunOutcome> outcomes;
+  for (retrieval::RetrievalResult& result : results) {
+    outcomes.push_back({std::move(result.usage), std::move(result.cells)});
+  }
+  return outcomes;
+}
+
+// What the experiment's protocol gives each cache of a lockstep batch.
+absl::StatusOr<std::vector<RunOutcome>> RunCaches(const config::Experiment& e, Inputs& in,
+                                                  absl::Span<const KvCacheFactory> make_caches,
+                                                  ProgressBar& bar) {
+  if (e.has_retrieval()) return RunRetrievalProtocol(e, in, make_caches, bar);
+  KVLAB_ASSIGN_OR_RETURN(
+      std::vector<eval::PerplexityResult> results,
+      RunProtocol(e, *in.model, *in.tokenizer, in.tokens, in.bos, make_caches, bar));
+  std::vector<RunOutcome> outcomes;
+  for (eval::PerplexityResult& result : results) outcomes.push_back({std::move(result), {}});
+  return outcomes;
+}
+
+// The record of cache `i`'s run, which gave `outcome`.
+absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, RunOutcome outcome) {
   const config::Experiment& e = plan.e;
   const config::CacheConfig& c = e.caches(i);
   RunRecord record;
@@ -301,7 +358,8 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i,
   record.position_mode =
       c.position_mode() == config::POSITION_CACHE_SLOT ? "cache_slot" : "original";
   record.fingerprint = plan.fingerprints[i];
-  record.result = std::move(result);
+  record.result = std::move(outcome.result);
+  record.retrieval = std::move(outcome.retrieval);
   record.elements_per_token = plan.mc.DenseCacheBytesPerToken(1);
   record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
   record.weights_dtype = DtypeName(plan.in.weight_dtype);
@@ -318,9 +376,7 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
   std::string label = e.caches(pending[0]).name();
   if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
   ProgressBar bar(label);
-  absl::StatusOr<std::vector<eval::PerplexityResult>> results =
-      RunProtocol(e, *plan.in.model, *plan.in.tokenizer, plan.in.tokens, plan.in.bos,
-                  batch_factories, bar);
+  absl::StatusOr<std::vector<RunOutcome>> results = RunCaches(e, plan.in, batch_factories, bar);
   if (!results.ok()) {
     return Annotate(results.status(),
                     absl::StrFormat("caches from '%s'", e.caches(pending[0]).name()));
@@ -332,6 +388,10 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
     absl::FPrintF(stderr, "  %s: weights %.1f MiB (%s), KV cache peak %.2f MiB\n", record.name,
                   record.weight_bytes / (1024.0 * 1024.0), record.weights_dtype,
                   record.result.peak_held_bytes / (1024.0 * 1024.0));
+    if (record.is_retrieval()) {
+      absl::FPrintF(stderr, "  %s: retrieval accuracy %.1f%%\n", record.name,
+                    100.0 * record.retrieval_accuracy());
+    }
     KVLAB_RETURN_IF_ERROR(
         WriteFileAtomically(RunFile(plan.output_dir, record.name), RunToJson(record)));
     plan.records[i] = std::move(record);
@@ -388,9 +448,14 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   plan.reference_tokens = BudgetReferenceTokens(e, text_tokens);
   const ProtocolExtent extent = MeasureProtocol(e, text_tokens);
   KVLAB_RETURN_IF_ERROR(CheckTrainedContext(e, extent, plan.mc, plan.reference_tokens));
-  KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, text_tokens));
+  // Retrieval scores answers, not predictions.
+  if (!e.has_retrieval()) KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, text_tokens));
   CacheContext context{plan.mc.attention, plan.in.model->ropes(), device, plan.reference_tokens};
-  if (e.has_compress_once()) context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
+  if (e.has_compress_once() ||
+      (e.has_retrieval() &&
+       e.retrieval().eviction() == config::RetrievalProtocol::ONCE_AFTER_PROMPT)) {
+    context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
+  }
   KVLAB_RETURN_IF_ERROR(MakeFactories(context, plan));
 
   // This shard's lockstep batches, whole: a run gives the same numbers as in a

@@ -90,6 +90,34 @@ TEST_F(ExperimentRunnerTest, ResumeReusesFinishedRunsAndRerunsChangedOnes) {
   EXPECT_NE(new_text[0].result.seconds, first[0].result.seconds);
 }
 
+// The tiny model cannot find a pass key; what is checked is that every prompt reaches
+// every cache and the records carry the cells, on disk and resumed.
+TEST_F(ExperimentRunnerTest, RetrievalRecordsEveryCellAndResumes) {
+  const std::string protocol = R"pb(
+    retrieval { context_tokens: [400, 600] depths: [0, 1] trials: 2 max_new_tokens: 3 })pb";
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> records,
+                       RunExperiment(Load(kTwoCaches, protocol)));
+  ASSERT_EQ(records.size(), 2u);
+  for (const RunRecord& r : records) {
+    EXPECT_EQ(r.protocol, "retrieval");
+    ASSERT_EQ(r.retrieval.size(), 4u);
+    EXPECT_EQ(r.retrieval[3].context_tokens, 600);
+    EXPECT_EQ(r.retrieval[3].depth, 1.0);
+    EXPECT_EQ(r.retrieval[3].trials, 2);
+    EXPECT_EQ(r.retrieval[3].answers.size(), 2u);
+    EXPECT_GT(r.result.peak_held_bytes, 0);
+    EXPECT_EQ(r.result.tokens_scored, 0);
+  }
+  // The window cache held less than the dense one.
+  EXPECT_LT(records[1].result.peak_held_bytes, records[0].result.peak_held_bytes);
+  EXPECT_THAT(ReadFileToString(dir_ + "/out/results.md"),
+              IsOkAndHolds(::testing::HasSubstr("By depth of the fact")));
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> again,
+                       RunExperiment(Load(kTwoCaches, protocol)));
+  EXPECT_EQ(again[1].result.seconds, records[1].result.seconds);
+  EXPECT_EQ(again[1].retrieval[2].answers, records[1].retrieval[2].answers);
+}
+
 TEST_F(ExperimentRunnerTest, BadModelPathNamesIt) {
   config::Experiment e = Load(kTwoCaches);
   e.set_model_path(dir_ + "/missing.gguf");

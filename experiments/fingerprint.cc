@@ -49,6 +49,7 @@ std::string RunFingerprint(const config::Experiment& experiment, const config::C
     case config::Experiment::kCompressOnce:
       *protocol.mutable_compress_once() = experiment.compress_once();
       break;
+    case config::Experiment::kRetrieval: *protocol.mutable_retrieval() = experiment.retrieval(); break;
     default: break;
   }
   protocol.set_device(experiment.device());

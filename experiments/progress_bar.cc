@@ -60,8 +60,8 @@ void ProgressBar::Draw(bool final) {
   const std::string timing =
       final ? absl::StrFormat("took %s", FormatDuration(elapsed))
             : absl::StrFormat("ETA %s", rate > 0 ? FormatDuration((total_ - done_) / rate) : "?");
-  const std::string line = absl::StrFormat("[%s] %s %d/%d tokens  %.1f tok/s  %s", label_, bar,
-                                           done_, total_, rate, timing);
+  const std::string line = absl::StrFormat("[%s] %s %d/%d %s  %.1f %s/s  %s", label_, bar, done_,
+                                           total_, unit_, rate, unit_abbreviation_, timing);
   if (interactive_) {
     absl::FPrintF(out_, "\r%s\033[K%s", line, final ? "\n" : "");
   } else {

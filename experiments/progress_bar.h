@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 namespace kvlab::experiments {
 
@@ -16,7 +17,13 @@ class ProgressBar {
  public:
   explicit ProgressBar(std::string label, std::FILE* out = stderr);
 
-  // Reports `done` of `total` tokens.
+  // What is counted: "tokens" ("tok/s") unless set, e.g. to "prompts" ("prompt/s").
+  void set_unit(std::string unit, std::string abbreviation) {
+    unit_ = std::move(unit);
+    unit_abbreviation_ = std::move(abbreviation);
+  }
+
+  // Reports `done` of `total` tokens (or units).
   void Update(int64_t done, int64_t total);
   // Draws the final state and ends the line.
   void Finish();
@@ -28,6 +35,8 @@ class ProgressBar {
   void Draw(bool final);
 
   std::string label_;
+  std::string unit_ = "tokens";
+  std::string unit_abbreviation_ = "tok";
   std::FILE* out_;
   bool interactive_;
   std::chrono::steady_clock::time_point start_;

@@ -4,12 +4,19 @@
 
 namespace kvlab::experiments {
 
+int64_t LongestPrompt(const config::RetrievalProtocol& r) {
+  return r.context_tokens().empty()
+             ? 0
+             : *std::max_element(r.context_tokens().begin(), r.context_tokens().end());
+}
+
 std::string ProtocolName(const config::Experiment& e) {
   switch (e.protocol_case()) {
     case config::Experiment::kChunked: return "chunked";
     case config::Experiment::kStreaming: return "streaming";
     case config::Experiment::kPrefillCompress: return "prefill_compress";
     case config::Experiment::kCompressOnce: return "compress_once";
+    case config::Experiment::kRetrieval: return "retrieval";
     default: return "none";
   }
 }
@@ -28,6 +35,7 @@ int64_t BudgetReferenceTokens(const config::Experiment& e, int64_t text_tokens) 
                                             : text_tokens;
     case config::Experiment::kPrefillCompress:
     case config::Experiment::kCompressOnce: return PrefillWindows(e)->context_tokens();
+    case config::Experiment::kRetrieval: return LongestPrompt(e.retrieval());
     default: return text_tokens;
   }
 }
@@ -61,6 +69,15 @@ ProtocolExtent MeasureProtocol(const config::Experiment& e, int64_t text_tokens)
       x.scored_tokens = windows * p.scored_tokens();
       x.window_tokens = window;
       x.window_field = ProtocolName(e) + ".context_tokens + scored_tokens";
+      break;
+    }
+    case config::Experiment::kRetrieval: {
+      // Answers, not predictions, are what it scores; the prompt and the answer's steps
+      // are what a cache sees.
+      const config::RetrievalProtocol& r = e.retrieval();
+      x.scored_tokens = 0;
+      x.window_tokens = LongestPrompt(r) + r.max_new_tokens();
+      x.window_field = "retrieval.context_tokens + max_new_tokens";
       break;
     }
     default:

@@ -11,19 +11,23 @@
 
 namespace kvlab::experiments {
 
-// "chunked", "streaming", "prefill_compress", "compress_once", or "none".
+// "chunked", "streaming", "prefill_compress", "compress_once", "retrieval", or "none".
 std::string ProtocolName(const config::Experiment& experiment);
 
 // The windows of prefill_compress or compress_once (they share one message), or null
 // under another protocol.
 const config::PrefillCompressProtocol* PrefillWindows(const config::Experiment& experiment);
 
+// The longest prompt a retrieval protocol asks for (0 for none).
+int64_t LongestPrompt(const config::RetrievalProtocol& retrieval);
+
 // The tokens a fractional eviction budget refers to on a text of `text_tokens` tokens:
 // the context a cache must hold (n_ctx, the streamed tokens, or a window's context).
 int64_t BudgetReferenceTokens(const config::Experiment& experiment, int64_t text_tokens);
 
 // What a protocol does with a text of `text_tokens` tokens: how many predictions it
-// scores, and the longest run of positions one cache sees from empty.
+// scores (retrieval: none; it scores answers), and the longest run of positions one
+// cache sees from empty.
 struct ProtocolExtent {
   int64_t scored_tokens = 0;
   int64_t window_tokens = 0;

@@ -64,6 +64,19 @@ Json ToJsonObject(const RunRecord& r) {
   j["elements_per_token"] = r.elements_per_token;
   j["bucket_size"] = r.bucket_size;
   j["fingerprint"] = r.fingerprint;
+  if (r.is_retrieval()) {
+    j["retrieval_accuracy"] = r.retrieval_accuracy();
+    Json cells = Json::array();
+    for (const retrieval::RetrievalCell& c : r.retrieval) {
+      cells.push_back({{"context_tokens", c.context_tokens},
+                       {"depth", c.depth},
+                       {"trials", c.trials},
+                       {"correct", c.correct},
+                       {"prompt_tokens", c.prompt_tokens},
+                       {"answers", c.answers}});
+    }
+    j["retrieval"] = cells;
+  }
   if (!p.bucket_count.empty()) {
     Json buckets = Json::array();
     for (size_t b = 0; b < p.bucket_count.size(); ++b) {
@@ -116,6 +129,18 @@ absl::StatusOr<RunRecord> FromJsonObject(const Json& j, const std::string& sourc
     p.peak_held_bytes = j.at("peak_kv_bytes").get<int64_t>();
     p.peak_allocated_bytes = j.value("peak_kv_allocated_bytes", int64_t{0});
     p.peak_metadata_bytes = j.value("peak_metadata_bytes", int64_t{0});
+    if (j.contains("retrieval")) {
+      for (const Json& c : j.at("retrieval")) {
+        retrieval::RetrievalCell cell;
+        cell.context_tokens = c.at("context_tokens").get<int64_t>();
+        cell.depth = c.at("depth").get<double>();
+        cell.trials = c.at("trials").get<int>();
+        cell.correct = c.at("correct").get<int>();
+        cell.prompt_tokens = c.at("prompt_tokens").get<int64_t>();
+        cell.answers = c.at("answers").get<std::vector<std::string>>();
+        r.retrieval.push_back(std::move(cell));
+      }
+    }
     if (j.contains("nll_by_position")) {
       for (const Json& b : j.at("nll_by_position")) {
         p.bucket_count.push_back(b.at("tokens").get<int64_t>());
@@ -168,6 +193,15 @@ double RunRecord::compression_vs_fp16() const {
 
 double RunRecord::compression_vs_fp32() const {
   return kv_bytes_per_token() > 0 ? 4.0 * elements_per_token / kv_bytes_per_token() : NAN;
+}
+
+double RunRecord::retrieval_accuracy() const {
+  int trials = 0, correct = 0;
+  for (const retrieval::RetrievalCell& c : retrieval) {
+    trials += c.trials;
+    correct += c.correct;
+  }
+  return trials > 0 ? static_cast<double>(correct) / trials : NAN;
 }
 
 bool RunRecord::is_dense_baseline() const {
@@ -233,7 +267,113 @@ std::string ToCsv(const std::vector<RunRecord>& records, int baseline) {
   return absl::StrCat(absl::StrJoin(header, ","), "\n", absl::StrJoin(lines, "\n"), "\n");
 }
 
+namespace {
+
+// Rows (the first is the header) as a markdown table, padded to align: the first
+// column left, the others right.
+std::string Markdown(const std::vector<std::vector<std::string>>& rows) {
+  const std::vector<std::string>& header = rows[0];
+  // Widths in code points, so that Δ and × count as one column each.
+  const auto width = [](const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  };
+  std::vector<size_t> widths(header.size(), 0);
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], width(row[c]));
+  }
+  std::string out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::vector<std::string> cells;
+    for (size_t c = 0; c < rows[i].size(); ++c) {
+      const std::string pad(widths[c] - width(rows[i][c]), ' ');
+      // The name column is left-aligned, numbers right-aligned.
+      cells.push_back(c == 0 ? rows[i][c] + pad : pad + rows[i][c]);
+    }
+    absl::StrAppend(&out, "| ", absl::StrJoin(cells, " | "), " |\n");
+    if (i == 0) {
+      std::vector<std::string> rule;
+      for (size_t c = 0; c < widths.size(); ++c) {
+        rule.push_back(c == 0 ? std::string(widths[c] + 2, '-')
+                              : std::string(widths[c] + 1, '-') + ":");
+      }
+      absl::StrAppend(&out, "|", absl::StrJoin(rule, "|"), "|\n");
+    }
+  }
+  return out;
+}
+
+
+// Accuracy as a percentage with its count, e.g. "80% (4/5)".
+std::string Accuracy(int correct, int trials) {
+  return trials > 0 ? absl::StrFormat("%.0f%% (%d/%d)", 100.0 * correct / trials, correct, trials)
+                    : std::string();
+}
+
+// The retrieval protocol's tables: accuracy by prompt length, then by depth.
+std::string FormatRetrievalTables(const std::vector<RunRecord>& records) {
+  std::vector<int64_t> lengths;
+  std::vector<double> depths;
+  for (const RunRecord& r : records) {
+    for (const retrieval::RetrievalCell& c : r.retrieval) {
+      if (std::find(lengths.begin(), lengths.end(), c.context_tokens) == lengths.end()) {
+        lengths.push_back(c.context_tokens);
+      }
+      if (std::find(depths.begin(), depths.end(), c.depth) == depths.end()) {
+        depths.push_back(c.depth);
+      }
+    }
+  }
+  std::vector<std::string> header = {"config", "accuracy"};
+  for (const int64_t length : lengths) header.push_back(absl::StrCat(length, " tokens"));
+  for (const char* column :
+       {"KV bytes/token", "bits/elem", "× vs fp16", "× vs fp32", "peak KV", "tokens/s"}) {
+    header.push_back(column);
+  }
+  std::vector<std::vector<std::string>> by_length = {header};
+  std::vector<std::string> depth_header = {"config"};
+  for (const double depth : depths) depth_header.push_back(absl::StrFormat("depth %g", depth));
+  std::vector<std::vector<std::string>> by_depth = {depth_header};
+  for (const RunRecord& r : records) {
+    const auto sum_where = [&r](const auto& matches) {
+      int correct = 0, trials = 0;
+      for (const retrieval::RetrievalCell& c : r.retrieval) {
+        if (!matches(c)) continue;
+        correct += c.correct;
+        trials += c.trials;
+      }
+      return Accuracy(correct, trials);
+    };
+    std::vector<std::string> row = {r.name, sum_where([](const auto&) { return true; })};
+    for (const int64_t length : lengths) {
+      row.push_back(sum_where([length](const auto& c) { return c.context_tokens == length; }));
+    }
+    const eval::PerplexityResult& p = r.result;
+    row.push_back(absl::StrFormat("%.0f", r.kv_bytes_per_token()));
+    row.push_back(absl::StrFormat("%.2f", r.bits_per_element()));
+    row.push_back(absl::StrFormat("%.2f", r.compression_vs_fp16()));
+    row.push_back(absl::StrFormat("%.2f", r.compression_vs_fp32()));
+    row.push_back(HumanBytes(static_cast<double>(p.peak_held_bytes)));
+    row.push_back(absl::StrFormat("%.1f", p.tokens_per_second()));
+    by_length.push_back(std::move(row));
+    std::vector<std::string> depth_row = {r.name};
+    for (const double depth : depths) {
+      depth_row.push_back(sum_where([depth](const auto& c) { return c.depth == depth; }));
+    }
+    by_depth.push_back(std::move(depth_row));
+  }
+  return absl::StrCat(Markdown(by_length), "\nBy depth of the fact (all lengths):\n\n",
+                      Markdown(by_depth));
+}
+
+}  // namespace
+
 std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
+  if (std::any_of(records.begin(), records.end(),
+                  [](const RunRecord& r) { return r.is_retrieval(); })) {
+    return FormatRetrievalTables(records);
+  }
   const bool compared = std::any_of(records.begin(), records.end(), [](const RunRecord& r) {
     return r.result.has_reference;
   });
@@ -276,35 +416,7 @@ std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
                                 : "");
     }
   }
-  // Widths in code points, so that Δ and × count as one column each.
-  const auto width = [](const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-  };
-  std::vector<size_t> widths(header.size(), 0);
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], width(row[c]));
-  }
-  std::string out;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    std::vector<std::string> cells;
-    for (size_t c = 0; c < rows[i].size(); ++c) {
-      const std::string pad(widths[c] - width(rows[i][c]), ' ');
-      // The name column is left-aligned, numbers right-aligned.
-      cells.push_back(c == 0 ? rows[i][c] + pad : pad + rows[i][c]);
-    }
-    absl::StrAppend(&out, "| ", absl::StrJoin(cells, " | "), " |\n");
-    if (i == 0) {
-      std::vector<std::string> rule;
-      for (size_t c = 0; c < widths.size(); ++c) {
-        rule.push_back(c == 0 ? std::string(widths[c] + 2, '-')
-                              : std::string(widths[c] + 1, '-') + ":");
-      }
-      absl::StrAppend(&out, "|", absl::StrJoin(rule, "|"), "|\n");
-    }
-  }
-  return out;
+  return Markdown(rows);
 }
 
 absl::Status WriteResults(const std::string& dir, const std::vector<RunRecord>& records,

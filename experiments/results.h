@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "eval/perplexity/perplexity.h"
+#include "eval/retrieval/retrieval.h"
 
 namespace kvlab::experiments {
 
@@ -29,6 +30,9 @@ struct RunRecord {
   int64_t bucket_size = 0;         // Streaming only.
   std::string weights_dtype;       // The model weights' dtype ("fp32", "bf16", "fp16").
   int64_t weight_bytes = 0;        // Bytes of the model's weights in that dtype.
+  // Retrieval only: accuracy per prompt length and depth; `result` then holds the
+  // bytes, tokens and time, and scores no predictions.
+  std::vector<retrieval::RetrievalCell> retrieval;
 
   double kv_bytes_per_token() const { return result.mean_bytes_per_token; }
   // Bits held per cached K or V element, scales and residual tokens included.
@@ -36,6 +40,9 @@ struct RunRecord {
   // How many times smaller than an fp16 cache, and than the model's fp32 cache.
   double compression_vs_fp16() const;
   double compression_vs_fp32() const;
+  bool is_retrieval() const { return !retrieval.empty(); }
+  // Correct answers over all trials of every cell (retrieval only).
+  double retrieval_accuracy() const;
   // Whether keys and values are dense fp32 and nothing is evicted.
   bool is_dense_baseline() const;
 };
@@ -50,6 +57,9 @@ int FindBaseline(const std::vector<RunRecord>& records, absl::string_view name);
 // A markdown table: config, perplexity, its delta against the baseline (absolute and
 // %), tokens scored, KV bytes per token, bits per element, compression against fp16
 // and against the model's own fp32 cache, peak KV bytes, tokens/s.
+// Retrieval records instead get: config, accuracy overall and per prompt length, KV
+// bytes per token, bits per element, compression, peak KV, tokens/s; then a second
+// table of accuracy by depth.
 std::string FormatTable(const std::vector<RunRecord>& records, int baseline);
 
 // JSON: a list of objects with at least name, perplexity, tokens_scored,

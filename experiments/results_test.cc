@@ -125,6 +125,33 @@ TEST(ResultsTest, StandardErrorAndComparisonWithDenseAppearWhenMeasured) {
   EXPECT_EQ(ToJson(*back), ToJson({dense, half}));
 }
 
+TEST(ResultsTest, RetrievalCellsReadBackAndMakeTheirOwnTables) {
+  RunRecord r = Record("snapkv-256", 0.0, 100);
+  r.protocol = "retrieval";
+  r.result.tokens_scored = 0;
+  r.result.bucket_count.clear();
+  r.result.bucket_nll_sum.clear();
+  r.retrieval = {{1024, 0.0, 2, 2, 2040, {"12345", "54321"}},
+                 {1024, 1.0, 2, 1, 2041, {"11111", ""}},
+                 {2048, 0.0, 2, 0, 4090, {"1", "2"}},
+                 {2048, 1.0, 2, 1, 4093, {"22222", "3"}}};
+  EXPECT_DOUBLE_EQ(r.retrieval_accuracy(), 0.5);
+  ASSERT_OK_AND_ASSIGN(const RunRecord back, ParseRunJson(RunToJson(r), "run.json"));
+  ASSERT_EQ(back.retrieval.size(), 4u);
+  EXPECT_EQ(back.retrieval[1].answers, (std::vector<std::string>{"11111", ""}));
+  EXPECT_EQ(back.retrieval[3].context_tokens, 2048);
+  EXPECT_EQ(back.retrieval[3].correct, 1);
+  EXPECT_DOUBLE_EQ(back.retrieval_accuracy(), 0.5);
+  const std::string table = FormatTable({r}, -1);
+  EXPECT_THAT(table, HasSubstr("accuracy | 1024 tokens | 2048 tokens |"));
+  // All cells, then each length.
+  EXPECT_THAT(table, HasSubstr("| 50% (4/8) |   75% (3/4) |   25% (1/4) |"));
+  EXPECT_THAT(table, HasSubstr("By depth of the fact"));
+  EXPECT_THAT(table, HasSubstr("| 50% (2/4) | 50% (2/4) |"));  // Depth 0 and depth 1.
+  EXPECT_THAT(table, Not(HasSubstr("perplexity")));
+  EXPECT_THAT(ToCsv({r}, -1), HasSubstr("retrieval_accuracy"));
+}
+
 TEST(ResultsTest, CsvQuotesFieldsWithCommas) {
   RunRecord quoted = Record("a", 300.0, 46080);
   quoted.keys = "int4 (bits: 4, axis: \"x\")";

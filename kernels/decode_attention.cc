@@ -130,7 +130,11 @@ absl::StatusOr<cuda::RowFormat> DenseFormatOf(at::ScalarType type) {
   }
 }
 
-cuda::DecodeRows FromQuantized(const QuantizedRows& q) {
+absl::StatusOr<cuda::DecodeRows> FromQuantized(const QuantizedRows& q) {
+  if (q.bits != 8 && q.bits != 4) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the CUDA decode kernels read 8- and 4-bit rows, got %d bits", q.bits));
+  }
   cuda::DecodeRows rows;
   rows.format = q.bits == 8 ? cuda::RowFormat::kInt8 : cuda::RowFormat::kInt4;
   rows.scale_type = q.scale_type;

@@ -98,6 +98,12 @@ TEST(DecodeRunsTest, QuantizedKeysAndDenseHalfValues) {
   ExpectDecodeKernelMatchesProducts(PerTokenInt8(32, 0), Dense(at::kHalf));
 }
 
+TEST(DecodeRunsTest, TwoBitKeysAndValues) {
+  ExpectDecodeKernelMatchesProducts(
+      Factory([] { return PerChannelQuantizedStore::Create({2, false, at::kFloat}, 4, Spec(6)); }),
+      Factory([] { return PerTokenQuantizedStore::Create({2, false, at::kFloat}, 16, Spec(2)); }));
+}
+
 TEST(DecodeRunsTest, DenseFloatCache) {
   ExpectDecodeKernelMatchesProducts(Dense(at::kFloat), Dense(at::kFloat));
 }

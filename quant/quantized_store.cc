@@ -65,7 +65,6 @@ absl::StatusOr<at::Tensor> QuantizedStore::Multiply(const at::Tensor& weights) c
 }
 
 std::optional<std::vector<kernels::CacheRowsView>> QuantizedStore::DecodeRuns() const {
-  if (format_.bits != 8 && format_.bits != 4) return std::nullopt;
   std::vector<kernels::CacheRowsView> runs;
   std::visit([&](const auto& view) { runs.push_back(view); }, View());
   runs.push_back(kernels::DenseRowsView{residual_.View()});

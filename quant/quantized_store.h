@@ -38,8 +38,7 @@ class QuantizedStore : public TensorStore {
   absl::StatusOr<at::Tensor> MultiplyTransposed(const at::Tensor& queries) const final;
   absl::StatusOr<at::Tensor> Multiply(const at::Tensor& weights) const final;
   at::Tensor Materialize() const final;
-  // The quantized tokens, then the residual; nullopt for a format the decode kernel
-  // does not read (bits other than 8 and 4).
+  // The quantized tokens, then the residual.
   std::optional<std::vector<kernels::CacheRowsView>> DecodeRuns() const final;
   int64_t length() const final { return levels_.length() + residual_.length(); }
   int64_t held_bytes() const final;

@@ -10,44 +10,13 @@
 #include "absl/strings/str_format.h"
 #include "base/annotate.h"
 #include "base/status_macros.h"
+#include "eval/perplexity/memory_tracker.h"
 
 namespace kvlab::eval {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Tracks one run's cache footprints across steps.
-class MemoryTracker {
- public:
-  void Observe(const KvCache& cache) {
-    const CacheMemory m = cache.Memory();
-    peak_held_ = std::max(peak_held_, m.peak_held_bytes);
-    peak_allocated_ = std::max(peak_allocated_, m.allocated_bytes);
-    peak_metadata_ = std::max(peak_metadata_, m.metadata_bytes);
-    if (m.held_tokens > 0) {
-      // held_tokens counts a token once per layer: this is what one token costs over
-      // all layers.
-      bytes_per_token_sum_ +=
-          static_cast<double>(m.held_bytes) * cache.num_layers() / m.held_tokens;
-      ++observations_;
-    }
-  }
-
-  void WriteTo(PerplexityResult& result) const {
-    result.peak_held_bytes = peak_held_;
-    result.peak_allocated_bytes = peak_allocated_;
-    result.peak_metadata_bytes = peak_metadata_;
-    if (observations_ > 0) result.mean_bytes_per_token = bytes_per_token_sum_ / observations_;
-  }
-
- private:
-  int64_t peak_held_ = 0;
-  int64_t peak_allocated_ = 0;
-  int64_t peak_metadata_ = 0;
-  double bytes_per_token_sum_ = 0.0;
-  int64_t observations_ = 0;
-};
 
 // Negative log-likelihoods [batch, m] (fp64) of `targets` [m] under logits
 // [batch, m, vocab] (fp32): logsumexp over the vocabulary minus the target's logit.

@@ -1,6 +1,7 @@
 #include "eval/retrieval/retrieval.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "base/annotate.h"
 #include "base/status_macros.h"
+#include "eval/perplexity/memory_tracker.h"
 
 namespace kvlab::retrieval {
 
@@ -32,7 +34,7 @@ absl::Status CheckOptions(const RetrievalOptions& options, int caches) {
 absl::StatusOr<std::vector<std::vector<int32_t>>> AnswerGreedily(
     const model::DecoderModel& model, const std::vector<int32_t>& prompt,
     absl::Span<const KvCacheFactory> make_caches, int max_new_tokens,
-    std::vector<RetrievalResult>& results) {
+    std::vector<eval::MemoryTracker>& memory, std::vector<RetrievalResult>& results) {
   const int64_t batch = static_cast<int64_t>(make_caches.size());
   std::vector<std::unique_ptr<KvCache>> caches;
   std::vector<KvCache*> rows;
@@ -56,13 +58,10 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> AnswerGreedily(
     for (int64_t b = 0; b < batch; ++b) {
       generated[b].push_back(static_cast<int32_t>(next_cpu[b].item<int64_t>()));
     }
-    for (int64_t b = 0; b < batch; ++b) {
-      results[b].peak_held_bytes =
-          std::max(results[b].peak_held_bytes, rows[b]->Memory().peak_held_bytes);
-    }
+    for (int64_t b = 0; b < batch; ++b) memory[b].Observe(*rows[b]);
     step = next.unsqueeze(1);
   }
-  for (RetrievalResult& r : results) r.tokens_processed += position;
+  for (RetrievalResult& r : results) r.usage.tokens_processed += position;
   return generated;
 }
 
@@ -82,8 +81,10 @@ absl::StatusOr<std::vector<RetrievalResult>> RunRetrieval(
     const RetrievalOptions& options, absl::Span<const KvCacheFactory> make_caches,
     const ProgressCallback& progress) {
   KVLAB_RETURN_IF_ERROR(CheckOptions(options, static_cast<int>(make_caches.size())));
+  const c10::InferenceMode no_autograd;
   std::vector<RetrievalResult> results(make_caches.size());
-  for (RetrievalResult& r : results) r.batch_size = static_cast<int>(make_caches.size());
+  std::vector<eval::MemoryTracker> memory(make_caches.size());
+  for (RetrievalResult& r : results) r.usage.batch_size = static_cast<int>(make_caches.size());
   const int64_t total =
       static_cast<int64_t>(options.context_tokens.size() * options.depths.size()) * options.trials;
   int64_t done = 0;
@@ -102,7 +103,8 @@ absl::StatusOr<std::vector<RetrievalResult>> RunRetrieval(
         }
         KVLAB_ASSIGN_OR_RETURN(
             const std::vector<std::vector<int32_t>> generated,
-            AnswerGreedily(model, prompt->tokens, make_caches, options.max_new_tokens, results));
+            AnswerGreedily(model, prompt->tokens, make_caches, options.max_new_tokens, memory,
+                           results));
         for (size_t b = 0; b < results.size(); ++b) {
           RetrievalCell& cell = results[b].cells.back();
           const std::string answer = FirstNumber(tokenizer.Decode(generated[b]));
@@ -117,7 +119,10 @@ absl::StatusOr<std::vector<RetrievalResult>> RunRetrieval(
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (RetrievalResult& r : results) r.seconds = seconds;
+  for (size_t b = 0; b < results.size(); ++b) {
+    results[b].usage.seconds = seconds;
+    memory[b].WriteTo(results[b].usage);
+  }
   return results;
 }
 

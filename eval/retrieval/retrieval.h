@@ -17,6 +17,7 @@
 #include "absl/types/span.h"
 #include "core/kv_cache.h"
 #include "eval/model/decoder_model.h"
+#include "eval/perplexity/perplexity.h"
 #include "eval/retrieval/retrieval_prompt.h"
 #include "eval/tokenizer/tokenizer.h"
 
@@ -42,10 +43,10 @@ struct RetrievalCell {
 
 struct RetrievalResult {
   std::vector<RetrievalCell> cells;  // Lengths outer, depths inner, in the options' order.
-  int64_t peak_held_bytes = 0;       // Largest cache footprint over all prompts.
-  int64_t tokens_processed = 0;      // Prompt and generated tokens forwarded.
-  double seconds = 0.0;              // Wall time of the batch's forwards.
-  int batch_size = 1;
+  // The run's cache footprint (peaks over all prompts, bytes per held token averaged
+  // over steps), tokens forwarded, wall time and batch size, as the perplexity
+  // protocols report them; it scores no predictions.
+  eval::PerplexityResult usage;
 
   double accuracy() const;  // Correct over trials, all cells.
 };

@@ -140,7 +140,9 @@ TEST_F(RetrievalTest, DenseCacheAnswersThePasskey) {
                                      << absl::StrJoin(r.cells[c].answers, " ");
     EXPECT_EQ(r.cells[c].answers, (*pair)[1].cells[c].answers);
   }
-  EXPECT_GT(r.peak_held_bytes, 0);
+  EXPECT_GT(r.usage.peak_held_bytes, 0);
+  EXPECT_GT(r.usage.mean_bytes_per_token, 0.0);
+  EXPECT_EQ(r.usage.batch_size, 2);
   EXPECT_EQ(r.accuracy(), 1.0);
 }
 
