@@ -61,7 +61,8 @@ class EvictionPolicy {
  public:
   virtual ~EvictionPolicy() = default;
 
-  // The registered name; lands in every result record.
+  // The registered name, for error messages (result records carry the config's
+  // `policy`, which is the same name).
   virtual std::string Name() const = 0;
   virtual PolicyNeeds Needs() const { return {}; }
   // Whether the policy evicts from `layer` at all; a layer it leaves uncompressed

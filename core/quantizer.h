@@ -34,7 +34,8 @@ struct StoreSpec {
 class Quantizer {
  public:
   virtual ~Quantizer() = default;
-  // The registered name; lands in result records.
+  // The registered name, for messages (result records describe a store from its
+  // config: cache_builder.h's DescribeStore).
   virtual std::string Name() const = 0;
   // Makes an empty store. Fails with InvalidArgument if the options do not fit the
   // shape (a group size that does not divide head_dim, say).

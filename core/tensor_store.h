@@ -65,7 +65,9 @@ class TensorStore {
   virtual int64_t allocated_bytes() const = 0;
   // Bookkeeping beside the data (per-token block indices, say). Default none.
   virtual int64_t metadata_bytes() const { return 0; }
-  // Short description for result records, e.g. "fp32" or "int4-g32-channel-r128".
+  // Short description for messages and tests, e.g. "fp32" or
+  // "int4-asym g32 per-channel Half-scales r128" (result records describe a store from
+  // its config: cache_builder.h's DescribeStore).
   virtual std::string Describe() const = 0;
 };
 

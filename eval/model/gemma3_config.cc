@@ -4,23 +4,11 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "eval/model/gguf_keys.h"
 
 namespace kvlab::model {
 
 namespace {
-
-// Reads an optional key, leaving `value` unchanged when absent.
-absl::Status ReadOptionalInt(const gguf::GgufFile& file, const char* key, int64_t& value) {
-  if (file.FindMetadata(key) == nullptr) return absl::OkStatus();
-  KVLAB_ASSIGN_OR_RETURN(value, file.GetInt(key));
-  return absl::OkStatus();
-}
-
-absl::Status ReadOptionalDouble(const gguf::GgufFile& file, const char* key, double& value) {
-  if (file.FindMetadata(key) == nullptr) return absl::OkStatus();
-  KVLAB_ASSIGN_OR_RETURN(value, file.GetDouble(key));
-  return absl::OkStatus();
-}
 
 // Which layers are local: gemma3.attention.sliding_window_pattern as a period P (every
 // P-th layer global, the last of each period) or as one bool per layer.
@@ -65,16 +53,14 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromGguf(const gguf::GgufFile& file) 
         "%s: general.architecture is '%s', not 'gemma3'", file.path(), architecture));
   }
   Gemma3Config c;
-  if (file.FindMetadata("general.name") != nullptr) {
-    KVLAB_ASSIGN_OR_RETURN(c.name, file.GetString("general.name"));
-  }
-  KVLAB_ASSIGN_OR_RETURN(const int64_t layers, file.GetInt("gemma3.block_count"));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalString(file, "general.name", c.name));
+  KVLAB_ASSIGN_OR_RETURN(const DecoderSizes sizes, ReadDecoderSizes(file, "gemma3"));
+  const int64_t layers = sizes.layers;
   c.num_layers = static_cast<int>(layers);
-  KVLAB_ASSIGN_OR_RETURN(c.hidden, file.GetInt("gemma3.embedding_length"));
-  KVLAB_ASSIGN_OR_RETURN(c.ffn, file.GetInt("gemma3.feed_forward_length"));
-  KVLAB_ASSIGN_OR_RETURN(c.q_heads, file.GetInt("gemma3.attention.head_count"));
-  c.kv_heads = c.q_heads;
-  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.head_count_kv", c.kv_heads));
+  c.hidden = sizes.hidden;
+  c.ffn = sizes.ffn;
+  c.q_heads = sizes.q_heads;
+  c.kv_heads = sizes.kv_heads;
   if (layers <= 0 || layers > 4096 || c.hidden <= 0 || c.ffn <= 0 || c.q_heads <= 0 ||
       c.kv_heads <= 0 || c.q_heads % c.kv_heads != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -112,13 +98,9 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromGguf(const gguf::GgufFile& file) 
   c.query_scale = 1.0 / std::sqrt(static_cast<double>(
                             c.num_layers == 62 ? c.hidden / c.q_heads : c.head_dim));
 
-  KVLAB_ASSIGN_OR_RETURN(const gguf::TensorInfo* embedding, file.FindTensor("token_embd.weight"));
-  if (embedding->dims.size() != 2 || embedding->dims[0] != c.hidden) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: token_embd.weight must be [vocab, %d]", file.path(), c.hidden));
-  }
-  c.vocab = embedding->dims[1];
-  c.tied_embeddings = !file.FindTensor("output.weight").ok();
+  KVLAB_ASSIGN_OR_RETURN(const Embedding embedding, ReadEmbedding(file, c.hidden));
+  c.vocab = embedding.vocab;
+  c.tied_embeddings = embedding.tied;
   return c;
 }
 

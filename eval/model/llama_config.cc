@@ -2,25 +2,9 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "eval/model/gguf_keys.h"
 
 namespace kvlab::model {
-
-namespace {
-
-// Reads an optional integer key, leaving `value` unchanged when absent.
-absl::Status ReadOptionalInt(const gguf::GgufFile& file, const char* key, int64_t& value) {
-  if (file.FindMetadata(key) == nullptr) return absl::OkStatus();
-  KVLAB_ASSIGN_OR_RETURN(value, file.GetInt(key));
-  return absl::OkStatus();
-}
-
-absl::Status ReadOptionalDouble(const gguf::GgufFile& file, const char* key, double& value) {
-  if (file.FindMetadata(key) == nullptr) return absl::OkStatus();
-  KVLAB_ASSIGN_OR_RETURN(value, file.GetDouble(key));
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
   KVLAB_ASSIGN_OR_RETURN(const std::string architecture, file.GetString("general.architecture"));
@@ -29,16 +13,14 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
         "%s: general.architecture is '%s'; kvlab runs 'llama' models", file.path(), architecture));
   }
   LlamaConfig c;
-  if (file.FindMetadata("general.name") != nullptr) {
-    KVLAB_ASSIGN_OR_RETURN(c.name, file.GetString("general.name"));
-  }
-  KVLAB_ASSIGN_OR_RETURN(const int64_t layers, file.GetInt("llama.block_count"));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalString(file, "general.name", c.name));
+  KVLAB_ASSIGN_OR_RETURN(const DecoderSizes sizes, ReadDecoderSizes(file, "llama"));
+  const int64_t layers = sizes.layers;
   c.num_layers = static_cast<int>(layers);
-  KVLAB_ASSIGN_OR_RETURN(c.hidden, file.GetInt("llama.embedding_length"));
-  KVLAB_ASSIGN_OR_RETURN(c.ffn, file.GetInt("llama.feed_forward_length"));
-  KVLAB_ASSIGN_OR_RETURN(c.q_heads, file.GetInt("llama.attention.head_count"));
-  c.kv_heads = c.q_heads;
-  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "llama.attention.head_count_kv", c.kv_heads));
+  c.hidden = sizes.hidden;
+  c.ffn = sizes.ffn;
+  c.q_heads = sizes.q_heads;
+  c.kv_heads = sizes.kv_heads;
   if (c.num_layers <= 0 || c.hidden <= 0 || c.ffn <= 0 || c.q_heads <= 0 || c.kv_heads <= 0 ||
       c.q_heads % c.kv_heads != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -54,13 +36,9 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
   KVLAB_RETURN_IF_ERROR(
       ReadOptionalDouble(file, "llama.attention.layer_norm_rms_epsilon", c.rms_eps));
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "llama.context_length", c.context_length));
-  KVLAB_ASSIGN_OR_RETURN(const gguf::TensorInfo* embedding, file.FindTensor("token_embd.weight"));
-  if (embedding->dims.size() != 2 || embedding->dims[0] != c.hidden) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: token_embd.weight must be [vocab, %d]", file.path(), c.hidden));
-  }
-  c.vocab = embedding->dims[1];
-  c.tied_embeddings = !file.FindTensor("output.weight").ok();
+  KVLAB_ASSIGN_OR_RETURN(const Embedding embedding, ReadEmbedding(file, c.hidden));
+  c.vocab = embedding.vocab;
+  c.tied_embeddings = embedding.tied;
   return c;
 }
 

@@ -1,29 +1,20 @@
 #include "eval/model/tiny_gemma3.h"
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "eval/gguf/gguf_writer.h"
+#include "eval/model/tiny_weights.h"
 
 namespace kvlab::model {
 
 absl::Status WriteTinyGemma3(const std::string& path, const TinyGemma3Options& o) {
   using gguf::TensorType;
-  std::mt19937 rng(o.seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  const auto random = [&](int64_t count, float scale) {
-    std::vector<float> values(count);
-    for (float& v : values) v = normal(rng) * scale;
-    return gguf::FloatBytes(values);
-  };
+  TinyWeights weights(o.seed);
+  const auto random = [&](int64_t count, float scale) { return weights.Random(count, scale); };
   // Stored norm weights already include Gemma's + 1, as llama.cpp's converter writes them.
-  const auto near_one = [&](int64_t count) {
-    std::vector<float> values(count);
-    for (float& v : values) v = 1.0f + 0.1f * normal(rng);
-    return gguf::FloatBytes(values);
-  };
+  const auto near_one = [&](int64_t count) { return weights.NearOne(count); };
 
   gguf::GgufWriter w;
   const auto add_uint = [&](const std::string& key, uint32_t value) {

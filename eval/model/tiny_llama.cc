@@ -1,10 +1,10 @@
 #include "eval/model/tiny_llama.h"
 
-#include <random>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "eval/gguf/gguf_writer.h"
+#include "eval/model/tiny_weights.h"
 #include "eval/tokenizer/unicode_text.h"
 
 namespace kvlab::model {
@@ -26,18 +26,9 @@ std::vector<std::string> ByteSymbols() {
 
 absl::Status WriteTinyLlama(const std::string& path, const TinyLlamaOptions& o) {
   using gguf::TensorType;
-  std::mt19937 rng(o.seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  const auto random = [&](int64_t count, float scale) {
-    std::vector<float> values(count);
-    for (float& v : values) v = normal(rng) * scale;
-    return gguf::FloatBytes(values);
-  };
-  const auto near_one = [&](int64_t count) {
-    std::vector<float> values(count);
-    for (float& v : values) v = 1.0f + 0.1f * normal(rng);
-    return gguf::FloatBytes(values);
-  };
+  TinyWeights weights(o.seed);
+  const auto random = [&](int64_t count, float scale) { return weights.Random(count, scale); };
+  const auto near_one = [&](int64_t count) { return weights.NearOne(count); };
 
   std::vector<std::string> tokens = ByteSymbols();
   const std::vector<std::string> merges = {"t h", "th e", "\xc4\xa0 th", "a n", "i n"};

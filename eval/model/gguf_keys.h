@@ -1,0 +1,50 @@
+// Reading a decoder's hyperparameters from GGUF metadata: the steps every
+// architecture's config (llama_config.h, gemma3_config.h) shares. Errors name the
+// file and the key.
+#ifndef KVLAB_EVAL_MODEL_GGUF_KEYS_H_
+#define KVLAB_EVAL_MODEL_GGUF_KEYS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "eval/gguf/gguf_file.h"
+
+namespace kvlab::model {
+
+// Reads the optional key into `value`, leaving it unchanged when the key is absent; a
+// key of the wrong type is an error.
+absl::Status ReadOptionalInt(const gguf::GgufFile& file, const std::string& key,
+                             int64_t& value);
+absl::Status ReadOptionalDouble(const gguf::GgufFile& file, const std::string& key,
+                                double& value);
+absl::Status ReadOptionalString(const gguf::GgufFile& file, const std::string& key,
+                                std::string& value);
+
+// The sizes every architecture names under its own prefix: <arch>.block_count,
+// .embedding_length, .feed_forward_length and .attention.head_count (required), and
+// .attention.head_count_kv (default: head_count). Not validated: each config checks
+// them against its own limits.
+struct DecoderSizes {
+  int64_t layers = 0;
+  int64_t hidden = 0;
+  int64_t ffn = 0;
+  int64_t q_heads = 0;
+  int64_t kv_heads = 0;
+};
+absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
+                                              absl::string_view architecture);
+
+// The vocabulary from token_embd.weight, which must be [vocab, hidden] (torch order),
+// and whether the output projection is tied to it (no output.weight).
+struct Embedding {
+  int64_t vocab = 0;
+  bool tied = false;
+};
+absl::StatusOr<Embedding> ReadEmbedding(const gguf::GgufFile& file, int64_t hidden);
+
+}  // namespace kvlab::model
+
+#endif  // KVLAB_EVAL_MODEL_GGUF_KEYS_H_
