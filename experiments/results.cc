@@ -65,7 +65,7 @@ Json ToJsonObject(const RunRecord& r) {
   j["bucket_size"] = r.bucket_size;
   j["fingerprint"] = r.fingerprint;
   if (r.is_retrieval()) {
-    j["retrieval_accuracy"] = r.retrieval_accuracy();
+    j["retrieval_accuracy"] = Number(r.retrieval_accuracy());
     Json cells = Json::array();
     for (const retrieval::RetrievalCell& c : r.retrieval) {
       cells.push_back({{"context_tokens", c.context_tokens},
@@ -195,14 +195,7 @@ double RunRecord::compression_vs_fp32() const {
   return kv_bytes_per_token() > 0 ? 4.0 * elements_per_token / kv_bytes_per_token() : NAN;
 }
 
-double RunRecord::retrieval_accuracy() const {
-  int trials = 0, correct = 0;
-  for (const retrieval::RetrievalCell& c : retrieval) {
-    trials += c.trials;
-    correct += c.correct;
-  }
-  return trials > 0 ? static_cast<double>(correct) / trials : NAN;
-}
+double RunRecord::retrieval_accuracy() const { return retrieval::Accuracy(retrieval); }
 
 bool RunRecord::is_dense_baseline() const {
   return keys == "fp32" && values == "fp32" && eviction == "none";

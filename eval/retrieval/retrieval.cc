@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <random>
 #include <memory>
 
 #include "absl/strings/str_format.h"
@@ -67,13 +69,24 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> AnswerGreedily(
 
 }  // namespace
 
-double RetrievalResult::accuracy() const {
+double Accuracy(absl::Span<const RetrievalCell> cells) {
   int trials = 0, correct = 0;
   for (const RetrievalCell& cell : cells) {
     trials += cell.trials;
     correct += cell.correct;
   }
-  return trials == 0 ? 0.0 : static_cast<double>(correct) / trials;
+  return trials == 0 ? std::nan("") : static_cast<double>(correct) / trials;
+}
+
+double RetrievalResult::accuracy() const { return Accuracy(cells); }
+
+uint64_t PromptSeed(uint64_t seed, int64_t context_tokens, size_t depth_index, int trial) {
+  std::seed_seq mixed{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                      static_cast<uint32_t>(context_tokens), static_cast<uint32_t>(depth_index),
+                      static_cast<uint32_t>(trial)};
+  uint32_t words[2];
+  mixed.generate(words, words + 2);
+  return (static_cast<uint64_t>(words[0]) << 32) | words[1];
 }
 
 absl::StatusOr<std::vector<RetrievalResult>> RunRetrieval(
@@ -90,13 +103,14 @@ absl::StatusOr<std::vector<RetrievalResult>> RunRetrieval(
   int64_t done = 0;
   const auto start = std::chrono::steady_clock::now();
   for (const int64_t length : options.context_tokens) {
-    for (const double depth : options.depths) {
+    for (size_t d = 0; d < options.depths.size(); ++d) {
+      const double depth = options.depths[d];
       for (RetrievalResult& r : results) {
         r.cells.push_back(RetrievalCell{length, depth});
       }
       for (int trial = 0; trial < options.trials; ++trial) {
         absl::StatusOr<RetrievalPrompt> prompt =
-            prompts.Build(length, depth, options.seed + static_cast<uint64_t>(trial));
+            prompts.Build(length, depth, PromptSeed(options.seed, length, d, trial));
         if (!prompt.ok()) {
           return Annotate(prompt.status(),
                           absl::StrFormat("retrieval prompt of %d tokens", length));

@@ -27,7 +27,10 @@ struct RetrievalOptions {
   std::vector<int64_t> context_tokens;  // Prompt lengths; each >= 1.
   std::vector<double> depths;           // Depths of the fact, each in [0, 1].
   int trials = 5;                       // Prompts per length and depth; >= 1.
-  uint64_t seed = 0;                    // Trial t of a cell uses seed + t.
+  // Each prompt's seed (its number, and the needle's place in the text) mixes this
+  // with the prompt's length, depth and trial, so no two prompts share a number by
+  // construction.
+  uint64_t seed = 0;
   int max_new_tokens = 8;               // Greedy steps after the prompt; >= 1.
 };
 
@@ -50,6 +53,12 @@ struct RetrievalResult {
 
   double accuracy() const;  // Correct over trials, all cells.
 };
+
+// Correct answers over trials in `cells`; NaN when there are no trials.
+double Accuracy(absl::Span<const RetrievalCell> cells);
+
+// The seed of one prompt: `seed` mixed with its length, depth index and trial.
+uint64_t PromptSeed(uint64_t seed, int64_t context_tokens, size_t depth_index, int trial);
 
 using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
 

@@ -114,6 +114,14 @@ TEST_F(RetrievalTest, BadRequestsAreErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("100 sentences")));
 }
 
+TEST_F(RetrievalTest, EveryPromptHasItsOwnSeed) {
+  EXPECT_NE(PromptSeed(0, 1024, 0, 0), PromptSeed(0, 1024, 1, 0));
+  EXPECT_NE(PromptSeed(0, 1024, 0, 0), PromptSeed(0, 2048, 0, 0));
+  EXPECT_NE(PromptSeed(0, 1024, 0, 0), PromptSeed(0, 1024, 0, 1));
+  EXPECT_NE(PromptSeed(0, 1024, 0, 0), PromptSeed(1, 1024, 0, 0));
+  EXPECT_EQ(PromptSeed(7, 1024, 2, 3), PromptSeed(7, 1024, 2, 3));
+}
+
 TEST_F(RetrievalTest, FirstNumberIsTheAnswer) {
   EXPECT_EQ(FirstNumber(" 48213. Remember"), "48213");
   EXPECT_EQ(FirstNumber(" unknown"), "");
