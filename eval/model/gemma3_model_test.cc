@@ -8,6 +8,7 @@
 #include "core/reference_attention.h"
 #include "eval/gguf/gguf_tensor.h"
 #include "eval/model/load_model.h"
+#include "eval/model/model_test_util.h"
 #include "eval/model/tiny_gemma3.h"
 #include "eval/model/tiny_llama.h"
 #include "gmock/gmock.h"
@@ -25,10 +26,6 @@ std::unique_ptr<gguf::GgufFile> OpenTiny(const TinyGemma3Options& options,
   const std::string path = ::testing::TempDir() + "/" + name;
   EXPECT_THAT(WriteTinyGemma3(path, options), IsOk());
   return ValueOrAddFailure(gguf::GgufFile::Open(path));
-}
-
-double MaxRelativeError(const at::Tensor& actual, const at::Tensor& expected) {
-  return ((actual - expected).abs().max() / expected.abs().max()).item<double>();
 }
 
 // Gemma 3 written out step by step from its definition, with no cache: explicit
@@ -83,23 +80,6 @@ at::Tensor ReferenceLogits(const gguf::GgufFile& file, const TinyGemma3Options& 
     logits = at::tanh(logits / o.final_logit_softcap) * o.final_logit_softcap;
   }
   return logits;
-}
-
-// Logits of one full causal forward and of token-by-token decoding through the cache.
-void FullAndStreamedLogits(const DecoderModel& model, const at::Tensor& tokens, at::Tensor& full,
-                           at::Tensor& streamed) {
-  ASSERT_OK_AND_ASSIGN(auto full_cache, model.NewDenseCache());
-  ASSERT_OK_AND_ASSIGN(const at::Tensor full_hidden,
-                       model.Forward(tokens.unsqueeze(0), 0, {full_cache.get()}));
-  full = model.Logits(full_hidden).squeeze(0);
-  ASSERT_OK_AND_ASSIGN(auto stream_cache, model.NewDenseCache());
-  std::vector<at::Tensor> rows;
-  for (int64_t t = 0; t < tokens.size(0); ++t) {
-    ASSERT_OK_AND_ASSIGN(const at::Tensor hidden, model.Forward(tokens.narrow(0, t, 1).unsqueeze(0),
-                                                                t, {stream_cache.get()}));
-    rows.push_back(model.Logits(hidden).squeeze(0));
-  }
-  streamed = at::cat(rows, 0);
 }
 
 TEST(Gemma3ModelTest, ReadsConfigFromGguf) {
