@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "base/annotate.h"
 #include "base/status_macros.h"
+#include "core/evicting_kv_cache.h"
 #include "eval/perplexity/memory_tracker.h"
 
 namespace kvlab::eval {
@@ -50,6 +51,7 @@ class Batch {
 
   // Replaces every cache with a fresh one.
   absl::Status Reset() {
+    CollectEvictions();
     caches_.clear();
     pointers_.clear();
     for (size_t i = 0; i < factories_.size(); ++i) {
@@ -141,6 +143,7 @@ class Batch {
 
   absl::StatusOr<std::vector<PerplexityResult>> Finish(double seconds) {
     KVLAB_RETURN_IF_ERROR(ReadScores());
+    CollectEvictions();
     for (size_t i = 0; i < results_.size(); ++i) {
       trackers_[i].WriteTo(results_[i]);
       results_[i].seconds = seconds;
@@ -166,6 +169,32 @@ class Batch {
   }
 
   static constexpr int64_t kScoresPerRead = 256;
+
+  // Moves what recording evicting caches kept to the host, one sequence per cache (at
+  // the end of a chunk or window: no read per step).
+  void CollectEvictions() {
+    for (size_t i = 0; i < caches_.size(); ++i) {
+      const auto* evicting = dynamic_cast<const EvictingKvCache*>(caches_[i].get());
+      if (evicting == nullptr || evicting->evictions() == nullptr) continue;
+      std::vector<LayerEvictionRecord> layers;
+      for (const LayerEvictions& e : *evicting->evictions()) {
+        LayerEvictionRecord record;
+        record.evictions = e.evictions;
+        if (e.evictions > 0) {
+          const at::Tensor mass = (e.retained_mass_sum / e.evictions).to(at::kCPU, at::kDouble);
+          record.mean_retained_mass.assign(mass.data_ptr<double>(),
+                                           mass.data_ptr<double>() + mass.numel());
+          const at::Tensor kept = e.kept_positions.to(at::kCPU).contiguous();
+          for (int64_t h = 0; h < kept.size(0); ++h) {
+            const int64_t* row = kept[h].data_ptr<int64_t>();
+            record.kept_positions.emplace_back(row, row + kept.size(1));
+          }
+        }
+        layers.push_back(std::move(record));
+      }
+      results_[i].evictions.push_back(std::move(layers));
+    }
+  }
 
   // A forward's output rows, each all finite or not, and the positions it ran.
   struct UncheckedForward {
