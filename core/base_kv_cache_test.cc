@@ -4,7 +4,7 @@
 
 #include "base/status_macros.h"
 #include "base/status_matchers.h"
-#include "core/dense_tensor_store.h"
+#include "core/kv_cache_test_util.h"
 #include "core/reference_attention.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -13,52 +13,30 @@ namespace kvlab {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::Sequence;
+using testing::Slice;
 
 constexpr int64_t kQHeads = 6, kKvHeads = 2, kHeadDim = 8;
 constexpr double kBase = 10000.0;
 
-TensorStoreFactory DenseFactory(at::ScalarType dtype = at::kFloat) {
-  return [dtype](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
-    KVLAB_ASSIGN_OR_RETURN(auto store, DenseTensorStore::Create(kKvHeads, kHeadDim, dtype, at::kCPU));
-    return std::unique_ptr<TensorStore>(std::move(store));
-  };
+absl::StatusOr<std::unique_ptr<BaseKvCache>> MakeCache(PositionMode mode, int layers = 2) {
+  KVLAB_ASSIGN_OR_RETURN(
+      const RotaryEmbedding rope,
+      RotaryEmbedding::Create(kHeadDim, kHeadDim, kBase, RopeStyle::kInterleaved));
+  return testing::DenseCache({layers, kQHeads, kKvHeads, kHeadDim}, rope, mode);
 }
-
-std::unique_ptr<BaseKvCache> MakeCache(PositionMode mode, int layers = 2) {
-  const RotaryEmbedding rope = *RotaryEmbedding::Create(kHeadDim, kHeadDim, kBase,
-                                                        RopeStyle::kInterleaved);
-  absl::StatusOr<std::unique_ptr<BaseKvCache>> cache =
-      BaseKvCache::Create({layers, kQHeads, kKvHeads, kHeadDim}, rope, mode, at::kCPU,
-                          DenseFactory(), DenseFactory());
-  EXPECT_THAT(cache, IsOk());
-  return *std::move(cache);
-}
-
-struct Sequence {
-  at::Tensor q, k, v;  // [heads, n, d], unrotated
-};
 
 Sequence RandomSequence(int64_t n) {
-  return {at::randn({kQHeads, n, kHeadDim}), at::randn({kKvHeads, n, kHeadDim}),
-          at::randn({kKvHeads, n, kHeadDim})};
+  return testing::RandomSequence(kQHeads, kKvHeads, n, kHeadDim);
 }
 
 at::Tensor Rotate(const at::Tensor& x, int64_t first, int64_t n) {
   return testing::ReferenceRope(x, at::arange(first, first + n, at::kLong), kBase, kHeadDim, true);
 }
 
-AttentionInputs Slice(const Sequence& s, int64_t begin, int64_t n) {
-  AttentionInputs in;
-  in.queries = s.q.narrow(1, begin, n).contiguous();
-  in.keys = s.k.narrow(1, begin, n).contiguous();
-  in.values = s.v.narrow(1, begin, n).contiguous();
-  in.first_position = begin;
-  return in;
-}
-
 // A whole causal sequence in one step equals the reference on rotated inputs.
 TEST(BaseKvCacheTest, PrefillMatchesReference) {
-  auto cache = MakeCache(PositionMode::kOriginal);
+  ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(PositionMode::kOriginal));
   const Sequence s = RandomSequence(11);
   absl::StatusOr<AttentionResult> result = cache->Attend(0, Slice(s, 0, 11));
   ASSERT_THAT(result, IsOk());
@@ -71,7 +49,7 @@ TEST(BaseKvCacheTest, PrefillMatchesReference) {
 
 // Token-by-token decoding and chunks of uneven size give the same outputs as prefill.
 TEST(BaseKvCacheTest, IncrementalStepsMatchReference) {
-  auto cache = MakeCache(PositionMode::kOriginal);
+  ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(PositionMode::kOriginal));
   const Sequence s = RandomSequence(10);
   const at::Tensor expected =
       testing::ReferenceAttention(Rotate(s.q, 0, 10), Rotate(s.k, 0, 10), s.v);
@@ -88,13 +66,13 @@ TEST(BaseKvCacheTest, IncrementalStepsMatchReference) {
 
 // Without eviction, slots equal positions, so both modes agree.
 TEST(BaseKvCacheTest, CacheSlotModeEqualsOriginalWithoutEviction) {
-  auto original = MakeCache(PositionMode::kOriginal);
-  auto slot = MakeCache(PositionMode::kCacheSlot);
+  ASSERT_OK_AND_ASSIGN(auto original, MakeCache(PositionMode::kOriginal));
+  ASSERT_OK_AND_ASSIGN(auto slot, MakeCache(PositionMode::kCacheSlot));
   const Sequence s = RandomSequence(6);
   for (int64_t t = 0; t < 6; ++t) {
-    const at::Tensor a = original->Attend(1, Slice(s, t, 1))->output;
-    const at::Tensor b = slot->Attend(1, Slice(s, t, 1))->output;
-    EXPECT_TRUE(at::allclose(a, b, 1e-4, 1e-5));
+    ASSERT_OK_AND_ASSIGN(const AttentionResult a, original->Attend(1, Slice(s, t, 1)));
+    ASSERT_OK_AND_ASSIGN(const AttentionResult b, slot->Attend(1, Slice(s, t, 1)));
+    EXPECT_TRUE(at::allclose(a.output, b.output, 1e-4, 1e-5));
   }
 }
 
@@ -103,11 +81,12 @@ TEST(BaseKvCacheTest, ModesDifferOnlyInPositionsAfterEviction) {
   const Sequence s = RandomSequence(8);
   const at::Tensor keep = at::tensor({0, 5, 6}, at::kLong).repeat({kKvHeads, 1});
   for (PositionMode mode : {PositionMode::kOriginal, PositionMode::kCacheSlot}) {
-    auto cache = MakeCache(mode);
+    ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(mode));
     ASSERT_THAT(cache->Attend(0, Slice(s, 0, 7)), IsOk());
     ASSERT_THAT(cache->Retain(0, keep), IsOk());
     EXPECT_TRUE(at::equal(cache->Positions(0)[0], at::tensor({0, 5, 6}, at::kLong)));
-    const at::Tensor out = cache->Attend(0, Slice(s, 7, 1))->output;
+    ASSERT_OK_AND_ASSIGN(const AttentionResult step, cache->Attend(0, Slice(s, 7, 1)));
+    const at::Tensor out = step.output;
     const at::Tensor kept_k = at::cat({s.k.index_select(1, at::tensor({0, 5, 6}, at::kLong)),
                                        s.k.narrow(1, 7, 1)}, 1);
     const at::Tensor kept_v = at::cat({s.v.index_select(1, at::tensor({0, 5, 6}, at::kLong)),
@@ -127,7 +106,7 @@ TEST(BaseKvCacheTest, ModesDifferOnlyInPositionsAfterEviction) {
 }
 
 TEST(BaseKvCacheTest, StatsMatchReferenceProbabilities) {
-  auto cache = MakeCache(PositionMode::kOriginal);
+  ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(PositionMode::kOriginal));
   const Sequence s = RandomSequence(5);
   AttentionInputs in = Slice(s, 0, 5);
   in.stats_request.column_sums = true;
@@ -142,7 +121,7 @@ TEST(BaseKvCacheTest, StatsMatchReferenceProbabilities) {
 }
 
 TEST(BaseKvCacheTest, LongPrefillSpansQueryBlocks) {
-  auto cache = MakeCache(PositionMode::kOriginal, 1);
+  ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(PositionMode::kOriginal, 1));
   const int64_t n = BaseKvCache::kQueryBlock + 37;
   const Sequence s = RandomSequence(n);
   AttentionInputs in = Slice(s, 0, n);
@@ -159,7 +138,7 @@ TEST(BaseKvCacheTest, LongPrefillSpansQueryBlocks) {
 }
 
 TEST(BaseKvCacheTest, MemoryCountsHeldAndAllocatedBytes) {
-  auto cache = MakeCache(PositionMode::kOriginal, 2);
+  ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(PositionMode::kOriginal, 2));
   const Sequence s = RandomSequence(10);
   ASSERT_THAT(cache->Attend(0, Slice(s, 0, 10)), IsOk());
   ASSERT_THAT(cache->Attend(1, Slice(s, 0, 10)), IsOk());
@@ -177,7 +156,7 @@ TEST(BaseKvCacheTest, MemoryCountsHeldAndAllocatedBytes) {
 }
 
 TEST(BaseKvCacheTest, RejectsBadInputs) {
-  auto cache = MakeCache(PositionMode::kOriginal);
+  ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(PositionMode::kOriginal));
   AttentionInputs in = Slice(RandomSequence(2), 0, 2);
   EXPECT_THAT(cache->Attend(5, in), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("layer 5")));
   in.keys = at::randn({3, 2, kHeadDim});
@@ -185,7 +164,8 @@ TEST(BaseKvCacheTest, RejectsBadInputs) {
   ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
                        RotaryEmbedding::Create(kHeadDim, kHeadDim, kBase, RopeStyle::kInterleaved));
   EXPECT_THAT(BaseKvCache::Create({2, 5, 2, kHeadDim}, rope, PositionMode::kOriginal, at::kCPU,
-                                  DenseFactory(), DenseFactory()),
+                                  testing::DenseStores(kKvHeads, kHeadDim),
+                                  testing::DenseStores(kKvHeads, kHeadDim)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("multiple of kv_heads")));
 }
 

@@ -5,9 +5,9 @@
 #include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
-#include "core/dense_tensor_store.h"
 #include "core/evicting_kv_cache.h"
 #include "core/eviction_policy.h"
+#include "core/kv_cache_test_util.h"
 #include "core/reference_attention.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -16,49 +16,34 @@ namespace kvlab {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::Sequence;
+using testing::Slice;
 
 constexpr int64_t kQHeads = 4, kKvHeads = 2, kHeadDim = 8;
 constexpr double kGlobalBase = 10000.0, kLocalBase = 500.0;
 
-TensorStoreFactory Dense() {
-  return [](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
-    KVLAB_ASSIGN_OR_RETURN(auto store,
-                           DenseTensorStore::Create(kKvHeads, kHeadDim, at::kFloat, at::kCPU));
-    return std::unique_ptr<TensorStore>(std::move(store));
-  };
+TensorStoreFactory Dense() { return testing::DenseStores(kKvHeads, kHeadDim); }
+
+absl::StatusOr<RotaryEmbedding> Rope(double base) {
+  return RotaryEmbedding::Create(kHeadDim, kHeadDim, base, RopeStyle::kHalf);
 }
 
-RotaryEmbedding Rope(double base) {
-  return *RotaryEmbedding::Create(kHeadDim, kHeadDim, base, RopeStyle::kHalf);
+// The ropes of MakeCache's two layers: base kGlobalBase, then base kLocalBase.
+absl::StatusOr<LayerRopes> GlobalAndLocalRopes() {
+  KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding global, Rope(kGlobalBase));
+  KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding local, Rope(kLocalBase));
+  return LayerRopes::PerLayer({std::move(global), std::move(local)});
 }
 
 // Layer 0 global (base kGlobalBase), layer 1 local with `window` (base kLocalBase).
-std::unique_ptr<BaseKvCache> MakeCache(int64_t window) {
-  AttentionShape shape{2, kQHeads, kKvHeads, kHeadDim, {0, window}};
-  absl::StatusOr<LayerRopes> ropes = LayerRopes::PerLayer({Rope(kGlobalBase), Rope(kLocalBase)});
-  EXPECT_THAT(ropes, IsOk());
-  absl::StatusOr<std::unique_ptr<BaseKvCache>> cache =
-      BaseKvCache::Create(shape, *ropes, PositionMode::kOriginal, at::kCPU, Dense(), Dense());
-  EXPECT_THAT(cache, IsOk());
-  return *std::move(cache);
+absl::StatusOr<std::unique_ptr<BaseKvCache>> MakeCache(int64_t window) {
+  KVLAB_ASSIGN_OR_RETURN(const LayerRopes ropes, GlobalAndLocalRopes());
+  return testing::DenseCache({2, kQHeads, kKvHeads, kHeadDim, {0, window}}, ropes,
+                             PositionMode::kOriginal);
 }
-
-struct Sequence {
-  at::Tensor q, k, v;  // [heads, n, d], unrotated
-};
 
 Sequence RandomSequence(int64_t n) {
-  return {at::randn({kQHeads, n, kHeadDim}), at::randn({kKvHeads, n, kHeadDim}),
-          at::randn({kKvHeads, n, kHeadDim})};
-}
-
-AttentionInputs Slice(const Sequence& s, int64_t begin, int64_t n) {
-  AttentionInputs in;
-  in.queries = s.q.narrow(1, begin, n).contiguous();
-  in.keys = s.k.narrow(1, begin, n).contiguous();
-  in.values = s.v.narrow(1, begin, n).contiguous();
-  in.first_position = begin;
-  return in;
+  return testing::RandomSequence(kQHeads, kKvHeads, n, kHeadDim);
 }
 
 // Query i attends keys max(0, i - window + 1)..i (window 0: 0..i), rotated with `base`.
@@ -80,7 +65,7 @@ at::Tensor WindowedReference(const Sequence& s, int64_t window, double base) {
 // the local layer and full causal attention (with its own rope base) in the global one.
 TEST(BaseKvCacheWindowTest, StepsMatchWindowedReference) {
   constexpr int64_t kWindow = 5, kTokens = 23;
-  auto cache = MakeCache(kWindow);
+  ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(kWindow));
   const Sequence s = RandomSequence(kTokens);
   const at::Tensor global = WindowedReference(s, 0, kGlobalBase);
   const at::Tensor local = WindowedReference(s, kWindow, kLocalBase);
@@ -106,7 +91,7 @@ TEST(BaseKvCacheWindowTest, StepsMatchWindowedReference) {
 // peak counts the longest step (window - 1 + n).
 TEST(BaseKvCacheWindowTest, MemoryShowsTheWindow) {
   constexpr int64_t kWindow = 4;
-  auto cache = MakeCache(kWindow);
+  ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(kWindow));
   const Sequence s = RandomSequence(20);
   ASSERT_THAT(cache->Attend(1, Slice(s, 0, 6)), IsOk());
   for (int64_t t = 6; t < 20; ++t) ASSERT_THAT(cache->Attend(1, Slice(s, t, 1)), IsOk());
@@ -142,8 +127,9 @@ TEST(BaseKvCacheWindowTest, EvictionAppliesOnTopOfTheWindow) {
   const Sequence s = RandomSequence(kTokens);
   const at::Tensor local = WindowedReference(s, kWindow, kLocalBase);
   for (int64_t budget : {int64_t{3}, kWindow, int64_t{50}}) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<BaseKvCache> base, MakeCache(kWindow));
     absl::StatusOr<std::unique_ptr<EvictingKvCache>> cache = EvictingKvCache::Create(
-        MakeCache(kWindow), std::make_unique<NewestPolicy>(), {budget, budget});
+        std::move(base), std::make_unique<NewestPolicy>(), {budget, budget});
     ASSERT_THAT(cache, IsOk());
     ASSERT_THAT((*cache)->Attend(1, Slice(s, 0, 9)), IsOk());
     for (int64_t t = 9; t < kTokens; ++t) {
@@ -158,8 +144,7 @@ TEST(BaseKvCacheWindowTest, EvictionAppliesOnTopOfTheWindow) {
 }
 
 TEST(BaseKvCacheWindowTest, RejectsInconsistentLayers) {
-  ASSERT_OK_AND_ASSIGN(const LayerRopes ropes,
-                       LayerRopes::PerLayer({Rope(kGlobalBase), Rope(kLocalBase)}));
+  ASSERT_OK_AND_ASSIGN(const LayerRopes ropes, GlobalAndLocalRopes());
   EXPECT_THAT(BaseKvCache::Create({3, kQHeads, kKvHeads, kHeadDim}, ropes,
                                   PositionMode::kOriginal, at::kCPU, Dense(), Dense()),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2 ropes for 3 layers")));
@@ -169,8 +154,10 @@ TEST(BaseKvCacheWindowTest, RejectsInconsistentLayers) {
   EXPECT_THAT(BaseKvCache::Create({2, kQHeads, kKvHeads, kHeadDim, {0, -1}}, ropes,
                                   PositionMode::kOriginal, at::kCPU, Dense(), Dense()),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sliding window")));
-  EXPECT_THAT(LayerRopes::PerLayer({Rope(kGlobalBase),
-                                    *RotaryEmbedding::Create(4, 4, 100.0, RopeStyle::kHalf)}),
+  ASSERT_OK_AND_ASSIGN(RotaryEmbedding global, Rope(kGlobalBase));
+  ASSERT_OK_AND_ASSIGN(RotaryEmbedding narrow,
+                       RotaryEmbedding::Create(4, 4, 100.0, RopeStyle::kHalf));
+  EXPECT_THAT(LayerRopes::PerLayer({std::move(global), std::move(narrow)}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("head_dim")));
 }
 
@@ -179,8 +166,8 @@ TEST(BaseKvCacheWindowTest, RejectsInconsistentLayers) {
 TEST(BaseKvCacheWindowTest, DropsTheSameAfterARetainThatKeepsEverything) {
   constexpr int64_t kWindow = 5;
   const Sequence s = RandomSequence(16);
-  std::unique_ptr<BaseKvCache> tracked = MakeCache(kWindow);
-  std::unique_ptr<BaseKvCache> read_back = MakeCache(kWindow);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<BaseKvCache> tracked, MakeCache(kWindow));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<BaseKvCache> read_back, MakeCache(kWindow));
   int64_t position = 0;
   for (int64_t n : {3, 1, 4, 1, 1, 2, 1, 1, 1, 1}) {
     for (int layer = 0; layer < 2; ++layer) {

@@ -2,10 +2,9 @@
 
 #include <ATen/ATen.h>
 
-#include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
-#include "core/dense_tensor_store.h"
+#include "core/kv_cache_test_util.h"
 #include "core/reference_attention.h"
 #include "core/scored_eviction_policy.h"
 #include "gmock/gmock.h"
@@ -23,12 +22,8 @@ std::unique_ptr<KvCache> MakeBase(int layers = 1) {
       RotaryEmbedding::Create(kHeadDim, kHeadDim, 10000.0, RopeStyle::kInterleaved);
   EXPECT_THAT(rope, IsOk());
   if (!rope.ok()) return nullptr;
-  const TensorStoreFactory dense = [](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
-    KVLAB_ASSIGN_OR_RETURN(auto s, DenseTensorStore::Create(kKvHeads, kHeadDim, at::kFloat, at::kCPU));
-    return std::unique_ptr<TensorStore>(std::move(s));
-  };
-  return ValueOrAddFailure(BaseKvCache::Create({layers, kQHeads, kKvHeads, kHeadDim}, *rope,
-                                               PositionMode::kOriginal, at::kCPU, dense, dense));
+  return ValueOrAddFailure(
+      testing::DenseCache({layers, kQHeads, kKvHeads, kHeadDim}, *rope, PositionMode::kOriginal));
 }
 
 // Records what it was shown and keeps a fixed pattern: the newest token and the
@@ -58,22 +53,12 @@ class RecordingPolicy : public EvictionPolicy {
   PolicyNeeds needs_;
 };
 
-struct Step {
-  at::Tensor q, k, v;
-};
+using Step = testing::Sequence;
 
-Step RandomStep(int64_t n) {
-  return {at::randn({kQHeads, n, kHeadDim}), at::randn({kKvHeads, n, kHeadDim}),
-          at::randn({kKvHeads, n, kHeadDim})};
-}
+Step RandomStep(int64_t n) { return testing::RandomSequence(kQHeads, kKvHeads, n, kHeadDim); }
 
 AttentionInputs Inputs(const Step& s, int64_t first_position) {
-  AttentionInputs in;
-  in.queries = s.q;
-  in.keys = s.k;
-  in.values = s.v;
-  in.first_position = first_position;
-  return in;
+  return testing::WholeAt(s, first_position);
 }
 
 TEST(EvictingKvCacheTest, WithinBudgetEqualsTheBaseCacheExactly) {
@@ -84,9 +69,9 @@ TEST(EvictingKvCacheTest, WithinBudgetEqualsTheBaseCacheExactly) {
   auto base = MakeBase();
   for (int64_t t = 0; t < 16; ++t) {
     const Step s = RandomStep(1);
-    const at::Tensor a = evicting->Attend(0, Inputs(s, t))->output;
-    const at::Tensor b = base->Attend(0, Inputs(s, t))->output;
-    EXPECT_TRUE(at::equal(a, b));
+    ASSERT_OK_AND_ASSIGN(const AttentionResult a, evicting->Attend(0, Inputs(s, t)));
+    ASSERT_OK_AND_ASSIGN(const AttentionResult b, base->Attend(0, Inputs(s, t)));
+    EXPECT_TRUE(at::equal(a.output, b.output));
   }
   EXPECT_EQ(policy->calls, 0);
 }
@@ -106,7 +91,8 @@ TEST(EvictingKvCacheTest, EvictedTokensAreGoneFromStorageAndAttention) {
 
   // The next query attends to exactly the four kept tokens and itself.
   const Step next = RandomStep(1);
-  const at::Tensor out = cache->Attend(0, Inputs(next, 6))->output;
+  ASSERT_OK_AND_ASSIGN(const AttentionResult step, cache->Attend(0, Inputs(next, 6)));
+  const at::Tensor out = step.output;
   const at::Tensor kept = at::tensor({0, 1, 2, 5}, at::kLong);
   const at::Tensor positions = at::tensor({0, 1, 2, 5, 6}, at::kLong);
   const auto rotate = [](const at::Tensor& x, const at::Tensor& p) {
@@ -130,7 +116,8 @@ class SkipFirstLayerPolicy : public RecordingPolicy {
 TEST(EvictingKvCacheTest, ALayerThePolicyDoesNotCompressKeepsEveryToken) {
   auto skipping = std::make_unique<SkipFirstLayerPolicy>();
   RecordingPolicy* policy = skipping.get();
-  auto cache = *EvictingKvCache::Create(MakeBase(2), std::move(skipping), {4, 4});
+  ASSERT_OK_AND_ASSIGN(auto cache,
+                       EvictingKvCache::Create(MakeBase(2), std::move(skipping), {4, 4}));
   const Step prefill = RandomStep(6);
   ASSERT_THAT(cache->Attend(0, Inputs(prefill, 0)), IsOk());
   ASSERT_THAT(cache->Attend(1, Inputs(prefill, 0)), IsOk());

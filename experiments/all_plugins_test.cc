@@ -29,8 +29,11 @@ class PipelineTest {
   static void SetUpTestSuite() {
     const std::string path = ::testing::TempDir() + "/all_plugins.gguf";
     ASSERT_THAT(model::WriteTinyLlama(path), IsOk());
-    file_ = gguf::GgufFile::Open(path)->release();
-    model_ = model::LlamaModel::Load(*file_, {})->release();
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(path));
+    file_ = file.release();
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<model::LlamaModel> model,
+                         model::LlamaModel::Load(*file_, {}));
+    model_ = model.release();
     at::manual_seed(11);
     const at::Tensor random = at::randint(0, model_->config().vocab, {kStreamTokens}, at::kLong);
     tokens_ = new std::vector<int32_t>();
@@ -49,8 +52,7 @@ class PipelineTest {
                          kStreamTokens};
     context.eviction_schedule = schedule;
     absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(config, context);
-    EXPECT_THAT(factory, IsOk());
-    return *factory;
+    return ValueOrAddFailure(std::move(factory));
   }
 
   // Whether the policy, with its default options, compresses `layer` at all (a layer
@@ -84,8 +86,7 @@ class PipelineTest {
   static eval::PerplexityResult Stream(const KvCacheFactory& factory) {
     absl::StatusOr<eval::PerplexityResult> result =
         eval::RunStreaming(*model_, *tokens_, {}, factory);
-    EXPECT_THAT(result, IsOk());
-    return *result;
+    return ValueOrAddFailure(std::move(result));
   }
 
   static gguf::GgufFile* file_;

@@ -41,8 +41,7 @@ class ExperimentRunnerTest : public ::testing::Test {
           %s)pb",
                         dir_, dir_, dir_, protocol, caches),
         "runner.pbtxt");
-    EXPECT_THAT(e, IsOk());
-    return *e;
+    return ValueOrAddFailure(std::move(e));
   }
 
   std::string dir_;

@@ -19,7 +19,8 @@ TEST(ShardTest, ParsesIndexOverCount) {
   EXPECT_EQ(shard->count, 3);
   EXPECT_EQ(shard->ToString(), "2/3");
   EXPECT_FALSE(shard->is_whole());
-  EXPECT_TRUE(ParseShard("0/1", "--shard")->is_whole());
+  ASSERT_OK_AND_ASSIGN(const Shard whole, ParseShard("0/1", "--shard"));
+  EXPECT_TRUE(whole.is_whole());
 }
 
 TEST(ShardTest, RejectsMalformedShardsNamingTheSource) {

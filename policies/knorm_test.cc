@@ -10,7 +10,7 @@ namespace kvlab::policies {
 namespace {
 
 TEST(KnormPolicyTest, KeepsTheLowestNormKeys) {
-  auto policy = *testing::MakePolicy("knorm", KnormOptions());
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("knorm", KnormOptions()));
   EXPECT_TRUE(policy->Needs().key_norms);
   EvictionContext context = testing::MakeContext(1, 6, 3);
   context.key_norms = at::tensor({5.0f, 1.0f, 9.0f, 2.0f, 8.0f, 0.5f}).unsqueeze(0);
@@ -22,7 +22,7 @@ TEST(KnormPolicyTest, ProtectedTokensOutrankNorms) {
   KnormOptions options;
   options.set_sink_tokens(1);
   options.set_recent_tokens(1);
-  auto policy = *testing::MakePolicy("knorm", options);
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("knorm", options));
   EvictionContext context = testing::MakeContext(1, 6, 3);
   context.key_norms = at::tensor({5.0f, 1.0f, 9.0f, 2.0f, 8.0f, 7.0f}).unsqueeze(0);
   EXPECT_TRUE(at::equal(testing::KeptPositions(*policy, context)[0],
@@ -30,7 +30,7 @@ TEST(KnormPolicyTest, ProtectedTokensOutrankNorms) {
 }
 
 TEST(KnormPolicyTest, LeavesLayerZeroUncompressedByDefault) {
-  auto policy = *testing::MakePolicy("knorm", KnormOptions());
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("knorm", KnormOptions()));
   EXPECT_FALSE(policy->CompressesLayer(0));
   EXPECT_TRUE(policy->CompressesLayer(1));
   EXPECT_TRUE(policy->CompressesLayer(29));
@@ -40,12 +40,12 @@ TEST(KnormPolicyTest, UncompressedLayersAreAnOption) {
   KnormOptions options;
   options.mutable_uncompressed_layers()->add_layers(0);
   options.mutable_uncompressed_layers()->add_layers(1);
-  auto two = *testing::MakePolicy("knorm", options);
+  ASSERT_OK_AND_ASSIGN(auto two, testing::MakePolicy("knorm", options));
   EXPECT_FALSE(two->CompressesLayer(0));
   EXPECT_FALSE(two->CompressesLayer(1));
   EXPECT_TRUE(two->CompressesLayer(2));
   options.mutable_uncompressed_layers()->clear_layers();  // Set but empty: every layer.
-  auto none = *testing::MakePolicy("knorm", options);
+  ASSERT_OK_AND_ASSIGN(auto none, testing::MakePolicy("knorm", options));
   EXPECT_TRUE(none->CompressesLayer(0));
 }
 

@@ -36,7 +36,8 @@ SnapKvOptions Options(int window, int kernel, SnapKvOptions::Pooling pooling) {
 }
 
 TEST(SnapKvPolicyTest, KeepsTheTopPrefixTokensPlusTheWindow) {
-  auto policy = *testing::MakePolicy("snapkv", Options(2, 1, SnapKvOptions::AVERAGE));
+  ASSERT_OK_AND_ASSIGN(auto policy,
+                       testing::MakePolicy("snapkv", Options(2, 1, SnapKvOptions::AVERAGE)));
   EXPECT_EQ(policy->Needs().recent_queries, 2);
   // Prefix 0..9, window 10..11. Budget 4: the two best prefix tokens, 3 and 7.
   std::vector<float> votes(12, 0.02f);
@@ -53,7 +54,8 @@ TEST(SnapKvPolicyTest, KeepsTheTopPrefixTokensPlusTheWindow) {
 // so budget 3 keeps token 1 and the window. Pooling into the window would have given
 // token 5 (0 + .20 + .9) / 3 = .367 and kept it instead.
 TEST(SnapKvPolicyTest, AveragePoolingStaysInsideThePrefix) {
-  auto policy = *testing::MakePolicy("snapkv", Options(2, 3, SnapKvOptions::AVERAGE));
+  ASSERT_OK_AND_ASSIGN(auto policy,
+                       testing::MakePolicy("snapkv", Options(2, 3, SnapKvOptions::AVERAGE)));
   EXPECT_TRUE(at::equal(
       testing::KeptPositions(*policy,
                              VotedContext({{0.30f, 0.03f, 0.01f, 0, 0, 0.20f, 0.9f, 0.9f}}, 3))[0],
@@ -63,7 +65,8 @@ TEST(SnapKvPolicyTest, AveragePoolingStaysInsideThePrefix) {
 // Max pooling, prefix votes [0 .3 0 0 .05 .2]: pooled [.3 .3 .3 .05 .2 .2], so budget 5
 // keeps 0, 1, 2 and the window (token 5 would pool the window's .9 if it were scored).
 TEST(SnapKvPolicyTest, MaxPoolingSpreadsToNeighboursInsideThePrefix) {
-  auto policy = *testing::MakePolicy("snapkv", Options(2, 3, SnapKvOptions::MAX));
+  ASSERT_OK_AND_ASSIGN(auto policy,
+                       testing::MakePolicy("snapkv", Options(2, 3, SnapKvOptions::MAX)));
   EXPECT_TRUE(at::equal(
       testing::KeptPositions(*policy,
                              VotedContext({{0, 0.3f, 0, 0, 0.05f, 0.2f, 0.9f, 0.9f}}, 5))[0],
@@ -73,7 +76,7 @@ TEST(SnapKvPolicyTest, MaxPoolingSpreadsToNeighboursInsideThePrefix) {
 // Defaults: window 32, max pooling with kernel 7 (the paper's LongBench runs). A vote
 // for token 0 alone spreads to tokens 0..3 (padding 3), which fill the 4 prefix slots.
 TEST(SnapKvPolicyTest, DefaultsAreThePapersRuns) {
-  auto policy = *testing::MakePolicy("snapkv", SnapKvOptions());
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("snapkv", SnapKvOptions()));
   EXPECT_EQ(policy->Needs().recent_queries, 32);
   std::vector<float> votes(40, 0.0f);
   votes[0] = 1.0f;
@@ -83,7 +86,8 @@ TEST(SnapKvPolicyTest, DefaultsAreThePapersRuns) {
 }
 
 TEST(SnapKvPolicyTest, EachKvHeadKeepsItsOwnTokens) {
-  auto policy = *testing::MakePolicy("snapkv", Options(1, 1, SnapKvOptions::AVERAGE));
+  ASSERT_OK_AND_ASSIGN(auto policy,
+                       testing::MakePolicy("snapkv", Options(1, 1, SnapKvOptions::AVERAGE)));
   const at::Tensor kept = testing::KeptPositions(
       *policy, VotedContext({{0.5f, 0, 0, 0.1f, 0}, {0, 0, 0.7f, 0.1f, 0}}, 2));
   EXPECT_TRUE(at::equal(kept[0], at::tensor({0, 4}, at::kLong)));
@@ -91,7 +95,8 @@ TEST(SnapKvPolicyTest, EachKvHeadKeepsItsOwnTokens) {
 }
 
 TEST(SnapKvPolicyTest, AWindowAsLongAsTheCacheKeepsTheNewest) {
-  auto policy = *testing::MakePolicy("snapkv", Options(8, 3, SnapKvOptions::MAX));
+  ASSERT_OK_AND_ASSIGN(auto policy,
+                       testing::MakePolicy("snapkv", Options(8, 3, SnapKvOptions::MAX)));
   EXPECT_TRUE(at::equal(testing::KeptPositions(*policy, VotedContext({{1, 2, 3, 4, 5}}, 3))[0],
                         at::tensor({2, 3, 4}, at::kLong)));
 }

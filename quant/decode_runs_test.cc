@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 
+#include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
 #include "core/dense_tensor_store.h"
@@ -44,23 +45,26 @@ TensorStoreFactory Dense(at::ScalarType dtype) {
   return Factory([=] { return DenseTensorStore::Create(kKvHeads, kDim, dtype, at::kCPU); });
 }
 
-std::unique_ptr<BaseKvCache> MakeCache(const TensorStoreFactory& keys,
-                                       const TensorStoreFactory& values, DecodeKernelUse use) {
-  auto rope = RotaryEmbedding::Create(kDim, kDim, 10000.0, RopeStyle::kHalf);
-  EXPECT_THAT(rope, IsOk());
-  auto cache = BaseKvCache::Create({1, kQHeads, kKvHeads, kDim}, *rope, PositionMode::kOriginal,
-                                   at::kCPU, keys, values);
-  EXPECT_THAT(cache, IsOk());
-  (*cache)->set_decode_kernel_use(use);
-  return *std::move(cache);
+absl::StatusOr<std::unique_ptr<BaseKvCache>> MakeCache(const TensorStoreFactory& keys,
+                                                       const TensorStoreFactory& values,
+                                                       DecodeKernelUse use) {
+  KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding rope,
+                         RotaryEmbedding::Create(kDim, kDim, 10000.0, RopeStyle::kHalf));
+  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<BaseKvCache> cache,
+                         BaseKvCache::Create({1, kQHeads, kKvHeads, kDim}, rope,
+                                             PositionMode::kOriginal, at::kCPU, keys, values));
+  cache->set_decode_kernel_use(use);
+  return cache;
 }
 
 // A prefill then single-token steps through two caches of the same stores, one taking
 // the decode kernel at every step and one the products: outputs and statistics agree.
 void ExpectDecodeKernelMatchesProducts(const TensorStoreFactory& keys,
                                        const TensorStoreFactory& values) {
-  std::unique_ptr<BaseKvCache> kernel = MakeCache(keys, values, DecodeKernelUse::kAlways);
-  std::unique_ptr<BaseKvCache> products = MakeCache(keys, values, DecodeKernelUse::kNever);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<BaseKvCache> kernel,
+                       MakeCache(keys, values, DecodeKernelUse::kAlways));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<BaseKvCache> products,
+                       MakeCache(keys, values, DecodeKernelUse::kNever));
   constexpr int64_t kPrefill = 9, kSteps = 14;
   const at::Tensor q = at::randn({kQHeads, kPrefill + kSteps, kDim});
   const at::Tensor k = at::randn({kKvHeads, kPrefill + kSteps, kDim});

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "core/quantizer.h"
 #include "gmock/gmock.h"
@@ -19,7 +20,7 @@ absl::StatusOr<std::unique_ptr<TensorStore>> MakeStore(Fp8QuantizerOptions::Form
   options.set_format(format);
   google::protobuf::Any any;
   any.PackFrom(options);
-  auto quantizer = *QuantizerRegistry().Create("fp8", any);
+  KVLAB_ASSIGN_OR_RETURN(auto quantizer, QuantizerRegistry().Create("fp8", any));
   EXPECT_EQ(quantizer->Name(), "fp8");
   return quantizer->MakeStore({2, 4, residual, at::kCPU});
 }
@@ -29,7 +30,7 @@ absl::StatusOr<std::unique_ptr<TensorStore>> MakeStore(Fp8QuantizerOptions::Form
 // all E4M3 values; for E5M2, 2 / 57344 and [28672, -14336, 7168, 57344].
 TEST(Fp8QuantizerTest, PowersOfTwoRoundTripExactly) {
   for (const auto format : {Fp8QuantizerOptions::E4M3, Fp8QuantizerOptions::E5M2}) {
-    auto store = *MakeStore(format);
+    ASSERT_OK_AND_ASSIGN(auto store, MakeStore(format));
     const at::Tensor x = at::tensor({1.0f, -0.5f, 0.25f, 2.0f}).view({1, 1, 4}).expand({2, 1, 4});
     ASSERT_THAT(store->Append(x.contiguous()), IsOk());
     EXPECT_TRUE(at::allclose(store->Materialize(), x, 0, 1e-6)) << store->Materialize();
@@ -39,7 +40,7 @@ TEST(Fp8QuantizerTest, PowersOfTwoRoundTripExactly) {
 // E4M3 keeps 3 mantissa bits: 1.0625 (1 + 1/16) lies halfway between 1 and 1.125 and
 // rounds to even, 1. With max |x| = 448 the scale is 1, so the value is seen directly.
 TEST(Fp8QuantizerTest, E4M3RoundsToThreeMantissaBits) {
-  auto store = *MakeStore(Fp8QuantizerOptions::E4M3);
+  ASSERT_OK_AND_ASSIGN(auto store, MakeStore(Fp8QuantizerOptions::E4M3));
   const at::Tensor x = at::tensor({448.0f, 1.0625f, 1.2f, -3.3f}).view({1, 1, 4}).expand({2, 1, 4});
   ASSERT_THAT(store->Append(x.contiguous()), IsOk());
   const at::Tensor back = store->Materialize()[0][0];
@@ -54,7 +55,7 @@ TEST(Fp8QuantizerTest, RelativeErrorWithinTheFormatsPrecision) {
   const at::Tensor x = at::randn({2, 50, 4});
   for (const auto& [format, epsilon] :
        {std::pair{Fp8QuantizerOptions::E4M3, 1.0 / 16}, {Fp8QuantizerOptions::E5M2, 1.0 / 8}}) {
-    auto store = *MakeStore(format);
+    ASSERT_OK_AND_ASSIGN(auto store, MakeStore(format));
     ASSERT_THAT(store->Append(x), IsOk());
     // Normal values carry a relative error of at most half an ulp; tiny ones an
     // absolute error below the subnormal step times the scale.
@@ -65,7 +66,7 @@ TEST(Fp8QuantizerTest, RelativeErrorWithinTheFormatsPrecision) {
 }
 
 TEST(Fp8QuantizerTest, BytesCountValuesAndScales) {
-  auto store = *MakeStore(Fp8QuantizerOptions::E4M3);
+  ASSERT_OK_AND_ASSIGN(auto store, MakeStore(Fp8QuantizerOptions::E4M3));
   ASSERT_THAT(store->Append(at::randn({2, 10, 4})), IsOk());
   // Per token and head: 4 one-byte values and a 4-byte scale.
   EXPECT_EQ(store->held_bytes(), 2 * 10 * (4 + 4));
@@ -73,18 +74,20 @@ TEST(Fp8QuantizerTest, BytesCountValuesAndScales) {
 }
 
 TEST(Fp8QuantizerTest, ProductsReadWhatIsHeld) {
-  auto store = *MakeStore(Fp8QuantizerOptions::E5M2);
+  ASSERT_OK_AND_ASSIGN(auto store, MakeStore(Fp8QuantizerOptions::E5M2));
   const at::Tensor x = at::randn({2, 7, 4});
   ASSERT_THAT(store->Append(x), IsOk());
   const at::Tensor held = store->Materialize();
   const at::Tensor q = at::randn({2, 3, 4});
-  EXPECT_TRUE(at::allclose(*store->MultiplyTransposed(q), at::matmul(q, held.transpose(1, 2))));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor scores, store->MultiplyTransposed(q));
+  EXPECT_TRUE(at::allclose(scores, at::matmul(q, held.transpose(1, 2))));
   const at::Tensor w = at::softmax(at::randn({2, 3, 7}), -1);
-  EXPECT_TRUE(at::allclose(*store->Multiply(w), at::matmul(w, held)));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor weighted, store->Multiply(w));
+  EXPECT_TRUE(at::allclose(weighted, at::matmul(w, held)));
 }
 
 TEST(Fp8QuantizerTest, RetainKeepsTokensAndTheirScales) {
-  auto store = *MakeStore(Fp8QuantizerOptions::E4M3);
+  ASSERT_OK_AND_ASSIGN(auto store, MakeStore(Fp8QuantizerOptions::E4M3));
   ASSERT_THAT(store->Append(at::randn({2, 6, 4}) * at::arange(1, 7).view({1, 6, 1})), IsOk());
   const at::Tensor before = store->Materialize();
   const at::Tensor keep = at::tensor({0, 2, 5, 1, 3, 4}, at::kLong).view({2, 3});
@@ -96,7 +99,7 @@ TEST(Fp8QuantizerTest, RetainKeepsTokensAndTheirScales) {
 }
 
 TEST(Fp8QuantizerTest, AZeroVectorStaysZero) {
-  auto store = *MakeStore(Fp8QuantizerOptions::E4M3);
+  ASSERT_OK_AND_ASSIGN(auto store, MakeStore(Fp8QuantizerOptions::E4M3));
   ASSERT_THAT(store->Append(at::zeros({2, 1, 4})), IsOk());
   EXPECT_TRUE(at::equal(store->Materialize(), at::zeros({2, 1, 4})));
 }
@@ -104,7 +107,7 @@ TEST(Fp8QuantizerTest, AZeroVectorStaysZero) {
 TEST(Fp8QuantizerTest, ErrorsNameWhatIsWrong) {
   EXPECT_THAT(MakeStore(Fp8QuantizerOptions::E4M3, /*residual=*/8),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("residual_tokens")));
-  auto store = *MakeStore(Fp8QuantizerOptions::E4M3);
+  ASSERT_OK_AND_ASSIGN(auto store, MakeStore(Fp8QuantizerOptions::E4M3));
   at::Tensor bad = at::randn({2, 1, 4});
   bad[0][0][1] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_THAT(store->Append(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NaN")));

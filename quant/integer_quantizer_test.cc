@@ -1,5 +1,6 @@
 #include <ATen/ATen.h>
 
+#include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "core/quantizer.h"
 #include "gmock/gmock.h"
@@ -11,24 +12,24 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::unique_ptr<TensorStore> MakeStore(const std::string& name,
-                                       const IntegerQuantizerOptions& options,
-                                       int64_t residual = 0) {
+absl::StatusOr<std::unique_ptr<TensorStore>> MakeStore(const std::string& name,
+                                                       const IntegerQuantizerOptions& options,
+                                                       int64_t residual = 0) {
   google::protobuf::Any any;
   any.PackFrom(options);
-  auto quantizer = *QuantizerRegistry().Create(name, any);
+  KVLAB_ASSIGN_OR_RETURN(auto quantizer, QuantizerRegistry().Create(name, any));
   EXPECT_EQ(quantizer->Name(), name);
   absl::StatusOr<std::unique_ptr<TensorStore>> store =
       quantizer->MakeStore({3, 64, residual, at::kCPU});
   EXPECT_THAT(store, IsOk());
-  return store.ok() ? *std::move(store) : nullptr;
+  return store;
 }
 
 TEST(IntegerQuantizerTest, BitsPerElementByName) {
   IntegerQuantizerOptions whole_vector;  // Per token, one group per vector, fp32 scales.
-  auto int8 = MakeStore("int8", whole_vector);
-  auto int4 = MakeStore("int4", whole_vector);
-  auto int2 = MakeStore("int2", whole_vector);
+  ASSERT_OK_AND_ASSIGN(auto int8, MakeStore("int8", whole_vector));
+  ASSERT_OK_AND_ASSIGN(auto int4, MakeStore("int4", whole_vector));
+  ASSERT_OK_AND_ASSIGN(auto int2, MakeStore("int2", whole_vector));
   ASSERT_THAT(int8->Append(at::randn({3, 10, 64})), IsOk());
   ASSERT_THAT(int4->Append(at::randn({3, 10, 64})), IsOk());
   ASSERT_THAT(int2->Append(at::randn({3, 10, 64})), IsOk());
@@ -46,8 +47,8 @@ TEST(IntegerQuantizerTest, KiviLayoutIsOneConfigEach) {
   keys.set_group_size(32);
   IntegerQuantizerOptions values;
   values.set_group_size(32);
-  auto k = MakeStore("int4", keys, 128);
-  auto v = MakeStore("int4", values, 128);
+  ASSERT_OK_AND_ASSIGN(auto k, MakeStore("int4", keys, 128));
+  ASSERT_OK_AND_ASSIGN(auto v, MakeStore("int4", values, 128));
   EXPECT_THAT(k->Describe(), HasSubstr("per-channel"));
   EXPECT_THAT(k->Describe(), HasSubstr("r128"));
   EXPECT_THAT(v->Describe(), HasSubstr("g32 per-token"));
@@ -58,7 +59,7 @@ TEST(IntegerQuantizerTest, KiviResidualFlushIsAnOption) {
   keys.set_axis(IntegerQuantizerOptions::PER_CHANNEL);
   keys.set_group_size(32);
   keys.set_residual_flush(IntegerQuantizerOptions::FLUSH_KIVI);
-  auto k = MakeStore("int4", keys, 128);
+  ASSERT_OK_AND_ASSIGN(auto k, MakeStore("int4", keys, 128));
   EXPECT_THAT(k->Describe(), HasSubstr("kivi-flush"));
   // 160 tokens: KIVI quantizes the first 128 and keeps the last 32 in full precision
   // (the default flush would quantize one block of 32 and keep 128).
@@ -82,8 +83,8 @@ TEST(IntegerQuantizerTest, Kivi2BytesByHand) {
   IntegerQuantizerOptions values;
   values.set_group_size(32);
   values.set_scale_dtype(IntegerQuantizerOptions::FLOAT16);
-  auto k = MakeStore("int2", keys, 128);
-  auto v = MakeStore("int2", values, 128);
+  ASSERT_OK_AND_ASSIGN(auto k, MakeStore("int2", keys, 128));
+  ASSERT_OK_AND_ASSIGN(auto v, MakeStore("int2", values, 128));
   const at::Tensor x = at::randn({3, 160, 64});
   ASSERT_THAT(k->Append(x), IsOk());
   ASSERT_THAT(v->Append(x), IsOk());
@@ -99,7 +100,7 @@ TEST(IntegerQuantizerTest, Kivi2BytesByHand) {
 TEST(IntegerQuantizerTest, Int2IsCpuOnly) {
   google::protobuf::Any any;
   any.PackFrom(IntegerQuantizerOptions());
-  auto quantizer = *QuantizerRegistry().Create("int2", any);
+  ASSERT_OK_AND_ASSIGN(auto quantizer, QuantizerRegistry().Create("int2", any));
   EXPECT_THAT(quantizer->MakeStore({3, 64, 0, c10::Device(c10::kCUDA, 0)}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("CPU only")));
 }
@@ -107,7 +108,7 @@ TEST(IntegerQuantizerTest, Int2IsCpuOnly) {
 TEST(IntegerQuantizerTest, DefaultPerChannelBlockIs32Tokens) {
   IntegerQuantizerOptions options;
   options.set_axis(IntegerQuantizerOptions::PER_CHANNEL);
-  auto store = MakeStore("int8", options);
+  ASSERT_OK_AND_ASSIGN(auto store, MakeStore("int8", options));
   ASSERT_THAT(store->Append(at::randn({3, 40, 64})), IsOk());
   EXPECT_THAT(store->Describe(), HasSubstr("g32"));
 }
@@ -121,7 +122,7 @@ TEST(IntegerQuantizerTest, BadOptionsAreErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("int4.group_size")));
   options.set_group_size(24);
   any.PackFrom(options);
-  auto quantizer = *QuantizerRegistry().Create("int4", any);
+  ASSERT_OK_AND_ASSIGN(auto quantizer, QuantizerRegistry().Create("int4", any));
   EXPECT_THAT(quantizer->MakeStore({3, 64, 0, at::kCPU}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("divide head_dim")));
   options.set_group_size(0);

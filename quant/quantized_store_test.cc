@@ -26,7 +26,8 @@ void AppendOneByOne(TensorStore& store, const at::Tensor& x) {
 }
 
 TEST(PerTokenStoreTest, WithoutResidualEveryTokenIsQuantizedOnArrival) {
-  auto store = *PerTokenQuantizedStore::Create({4, false, at::kFloat}, 32, Spec(0));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       PerTokenQuantizedStore::Create({4, false, at::kFloat}, 32, Spec(0)));
   const at::Tensor x = at::randn({kHeads, 10, kDim});
   AppendOneByOne(*store, x);
   EXPECT_EQ(store->residual_length(), 0);
@@ -42,7 +43,8 @@ TEST(PerTokenStoreTest, WithoutResidualEveryTokenIsQuantizedOnArrival) {
 }
 
 TEST(PerTokenStoreTest, ResidualKeepsTheLatestTokensExact) {
-  auto store = *PerTokenQuantizedStore::Create({8, true, at::kFloat}, 64, Spec(3));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       PerTokenQuantizedStore::Create({8, true, at::kFloat}, 64, Spec(3)));
   const at::Tensor x = at::randn({kHeads, 9, kDim});
   AppendOneByOne(*store, x);
   EXPECT_EQ(store->residual_length(), 3);
@@ -55,7 +57,8 @@ TEST(PerTokenStoreTest, ResidualKeepsTheLatestTokensExact) {
 }
 
 TEST(PerTokenStoreTest, ProductsUseWhatIsHeld) {
-  auto store = *PerTokenQuantizedStore::Create({4, true, at::kBFloat16}, 32, Spec(2));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       PerTokenQuantizedStore::Create({4, true, at::kBFloat16}, 32, Spec(2)));
   AppendOneByOne(*store, at::randn({kHeads, 7, kDim}));
   const at::Tensor held = store->Materialize();
   const at::Tensor q = at::randn({kHeads, 3, kDim});
@@ -72,7 +75,8 @@ TEST(PerTokenStoreTest, ProductsUseWhatIsHeld) {
 }
 
 TEST(PerTokenStoreTest, RetainBalancesResidualAcrossHeads) {
-  auto store = *PerTokenQuantizedStore::Create({8, false, at::kFloat}, 32, Spec(4));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       PerTokenQuantizedStore::Create({8, false, at::kFloat}, 32, Spec(4)));
   const at::Tensor x = at::randn({kHeads, 10, kDim});
   AppendOneByOne(*store, x);  // 6 quantized, 4 residual.
   const at::Tensor before = store->Materialize();
@@ -95,7 +99,8 @@ TEST(PerTokenStoreTest, RetainBalancesResidualAcrossHeads) {
 }
 
 TEST(PerChannelStoreTest, QuantizesWholeBlocksPerChannel) {
-  auto store = *PerChannelQuantizedStore::Create({4, false, at::kFloat}, 8, Spec(0));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       PerChannelQuantizedStore::Create({4, false, at::kFloat}, 8, Spec(0)));
   // Channel c has values around c: per-channel scales fit each channel's range.
   const at::Tensor x = at::randn({kHeads, 20, kDim}) * 0.1 + at::arange(kDim, at::kFloat);
   AppendOneByOne(*store, x);
@@ -115,7 +120,8 @@ TEST(PerChannelStoreTest, QuantizesWholeBlocksPerChannel) {
 }
 
 TEST(PerChannelStoreTest, ResidualStaysBetweenRAndRPlusBlock) {
-  auto store = *PerChannelQuantizedStore::Create({4, true, at::kHalf}, 4, Spec(6));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       PerChannelQuantizedStore::Create({4, true, at::kHalf}, 4, Spec(6)));
   for (int64_t t = 1; t <= 30; ++t) {
     ASSERT_THAT(store->Append(at::randn({kHeads, 1, kDim})), IsOk());
     if (t >= 6) {
@@ -130,7 +136,8 @@ TEST(PerChannelStoreTest, ResidualStaysBetweenRAndRPlusBlock) {
 // blocks: after t one-token appends it holds t mod 8.
 TEST(PerChannelStoreTest, KiviFlushQuantizesTheWholeResidualOnceRWait) {
   using Flush = PerChannelQuantizedStore::ResidualFlush;
-  auto store = *PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4, Spec(8), Flush::kKivi);
+  ASSERT_OK_AND_ASSIGN(auto store, PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4,
+                                                                    Spec(8), Flush::kKivi));
   const at::Tensor x = at::randn({kHeads, 20, kDim});
   for (int64_t t = 1; t <= 20; ++t) {
     ASSERT_THAT(store->Append(x.narrow(1, t - 1, 1).contiguous()), IsOk());
@@ -148,7 +155,8 @@ TEST(PerChannelStoreTest, KiviFlushQuantizesTheWholeResidualOnceRWait) {
 // fp32 scale and zero, 5 fp32 residual tokens.
 TEST(PerChannelStoreTest, KiviFlushOfALongAppendKeepsLengthModR) {
   using Flush = PerChannelQuantizedStore::ResidualFlush;
-  auto store = *PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4, Spec(8), Flush::kKivi);
+  ASSERT_OK_AND_ASSIGN(auto store, PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4,
+                                                                    Spec(8), Flush::kKivi));
   ASSERT_THAT(store->Append(at::randn({kHeads, 21, kDim})), IsOk());
   EXPECT_EQ(store->residual_length(), 5);
   EXPECT_EQ(store->blocks(), 4);
@@ -165,7 +173,8 @@ TEST(PerChannelStoreTest, KiviFlushNeedsAMultipleOfTheBlock) {
 }
 
 TEST(PerChannelStoreTest, EvictionFreesEmptyBlocks) {
-  auto store = *PerChannelQuantizedStore::Create({8, false, at::kFloat}, 4, Spec(0));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       PerChannelQuantizedStore::Create({8, false, at::kFloat}, 4, Spec(0)));
   AppendOneByOne(*store, at::randn({kHeads, 12, kDim}));
   ASSERT_EQ(store->blocks(), 3);
   const at::Tensor before = store->Materialize();
@@ -180,7 +189,8 @@ TEST(PerChannelStoreTest, EvictionFreesEmptyBlocks) {
 }
 
 TEST(PerChannelStoreTest, RetainMovesUnevenResidualIntoABlock) {
-  auto store = *PerChannelQuantizedStore::Create({8, false, at::kFloat}, 4, Spec(0));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       PerChannelQuantizedStore::Create({8, false, at::kFloat}, 4, Spec(0)));
   AppendOneByOne(*store, at::randn({kHeads, 7, kDim}));  // 4 quantized, 3 residual.
   // Head 0 keeps one residual token (6), head 1 two (5, 6): head 1's token 5 moves
   // into a new block made from the residual.
@@ -194,11 +204,14 @@ TEST(PerChannelStoreTest, RetainMovesUnevenResidualIntoABlock) {
 TEST(QuantizedStoreTest, NanInputIsAnError) {
   at::Tensor x = at::randn({kHeads, 1, kDim});
   x[0][0][5] = std::numeric_limits<float>::quiet_NaN();
-  auto per_token = *PerTokenQuantizedStore::Create({4, false, at::kFloat}, 32, Spec(0));
+  ASSERT_OK_AND_ASSIGN(auto per_token,
+                       PerTokenQuantizedStore::Create({4, false, at::kFloat}, 32, Spec(0)));
   EXPECT_THAT(per_token->Append(x), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NaN")));
-  auto residual = *PerTokenQuantizedStore::Create({4, false, at::kFloat}, 32, Spec(8));
+  ASSERT_OK_AND_ASSIGN(auto residual,
+                       PerTokenQuantizedStore::Create({4, false, at::kFloat}, 32, Spec(8)));
   EXPECT_THAT(residual->Append(x), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NaN")));
-  auto per_channel = *PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4, Spec(0));
+  ASSERT_OK_AND_ASSIGN(auto per_channel,
+                       PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4, Spec(0)));
   EXPECT_THAT(per_channel->Append(x), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NaN")));
 }
 

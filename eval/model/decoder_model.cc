@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <vector>
+
 #include "absl/strings/str_format.h"
 #include "base/device.h"
 #include "base/status_macros.h"
@@ -77,6 +79,27 @@ absl::Status CheckForwardArguments(const at::Tensor& tokens, absl::Span<KvCache*
         "forward got tokens on %s for a model on %s", tokens.device().str(), device.str()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<at::Tensor> AttendPerRow(int layer, const at::Tensor& queries,
+                                        const at::Tensor& keys, const at::Tensor& values,
+                                        int64_t first_position,
+                                        absl::Span<KvCache* const> caches) {
+  const int64_t batch = queries.size(0), q_heads = queries.size(1), n = queries.size(2),
+                d = queries.size(3);
+  std::vector<at::Tensor> attended;
+  attended.reserve(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    AttentionInputs inputs;
+    inputs.queries = queries[b].contiguous();
+    inputs.keys = keys[b].contiguous();
+    inputs.values = values[b].contiguous();
+    inputs.first_position = first_position;
+    KVLAB_ASSIGN_OR_RETURN(AttentionResult result, caches[b]->Attend(layer, inputs));
+    attended.push_back(std::move(result.output));
+  }
+  // [batch, q_heads, n, d] -> [batch, n, q_heads * d]
+  return at::stack(attended).transpose(1, 2).reshape({batch, n, q_heads * d});
 }
 
 absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCacheFor(const AttentionShape& shape,

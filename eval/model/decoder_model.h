@@ -124,6 +124,16 @@ at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight);
 // x / sqrt(mean(x^2) + eps) * weight over the last axis.
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
+// Attention of one layer for every row of a batch: row b's queries, keys and values go
+// to caches[b]->Attend(layer, ...), each cache holding that row's context alone.
+// queries [batch, q_heads, n, d], keys and values [batch, kv_heads, n, d] ->
+// [batch, n, q_heads * d] fp32, the heads side by side as the output projection reads
+// them.
+absl::StatusOr<at::Tensor> AttendPerRow(int layer, const at::Tensor& queries,
+                                        const at::Tensor& keys, const at::Tensor& values,
+                                        int64_t first_position,
+                                        absl::Span<KvCache* const> caches);
+
 // A dense fp32 cache of `shape` (sliding windows included) on `device`.
 absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCacheFor(const AttentionShape& shape,
                                                           const LayerRopes& ropes,

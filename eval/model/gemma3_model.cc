@@ -120,19 +120,8 @@ absl::StatusOr<at::Tensor> Gemma3Model::ForwardUnchecked(const at::Tensor& token
     at::Tensor q = heads(0, hq, &layer.q_norm);
     if (rescale_queries) q = q * query_factor;
     const at::Tensor k = heads(hq, hkv, &layer.k_norm), v = heads(hq + hkv, hkv, nullptr);
-    std::vector<at::Tensor> attended;
-    attended.reserve(batch);
-    for (int64_t b = 0; b < batch; ++b) {
-      AttentionInputs inputs;
-      inputs.queries = q[b].contiguous();
-      inputs.keys = k[b].contiguous();
-      inputs.values = v[b].contiguous();
-      inputs.first_position = first_position;
-      KVLAB_ASSIGN_OR_RETURN(AttentionResult result, caches[b]->Attend(i, inputs));
-      attended.push_back(std::move(result.output));
-    }
-    // [batch, q_heads, n, d] -> [batch, n, q_heads * d]
-    const at::Tensor attention = at::stack(attended).transpose(1, 2).reshape({batch, n, hq * d});
+    KVLAB_ASSIGN_OR_RETURN(const at::Tensor attention,
+                           AttendPerRow(i, q, k, v, first_position, caches));
     x = x + RmsNorm(Linear(attention, layer.output), layer.post_attn_norm);
     const at::Tensor gate_up = Linear(RmsNorm(x, layer.ffn_norm), layer.gate_up);
     const at::Tensor gate = gate_up.narrow(-1, 0, config_.ffn);

@@ -93,19 +93,8 @@ absl::StatusOr<at::Tensor> LlamaModel::ForwardUnchecked(const at::Tensor& tokens
       return qkv.narrow(-1, offset * d, count * d).view({batch, n, count, d}).transpose(1, 2);
     };
     const at::Tensor q = heads(0, hq), k = heads(hq, hkv), v = heads(hq + hkv, hkv);
-    std::vector<at::Tensor> attended;
-    attended.reserve(batch);
-    for (int64_t b = 0; b < batch; ++b) {
-      AttentionInputs inputs;
-      inputs.queries = q[b].contiguous();
-      inputs.keys = k[b].contiguous();
-      inputs.values = v[b].contiguous();
-      inputs.first_position = first_position;
-      KVLAB_ASSIGN_OR_RETURN(AttentionResult result, caches[b]->Attend(i, inputs));
-      attended.push_back(std::move(result.output));
-    }
-    // [batch, q_heads, n, d] -> [batch, n, q_heads * d]
-    const at::Tensor attention = at::stack(attended).transpose(1, 2).reshape({batch, n, hq * d});
+    KVLAB_ASSIGN_OR_RETURN(const at::Tensor attention,
+                           AttendPerRow(i, q, k, v, first_position, caches));
     // The residual stream is updated in place (x is this function's own tensor from
     // the embedding on).
     x.add_(Linear(attention, layer.output));

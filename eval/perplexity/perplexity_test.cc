@@ -101,11 +101,14 @@ TEST_F(TinyModelTest, ChunkedBosReplacesFirstToken) {
   options.max_chunks = 1;
   options.replace_first_with_bos = true;
   options.bos_id = static_cast<int32_t>(model_->config().vocab - 1);
-  const double with_bos = RunChunked(*model_, tokens_, options, Dense())->nll_sum;
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult with_bos,
+                       RunChunked(*model_, tokens_, options, Dense()));
   std::vector<int32_t> replaced = tokens_;
   replaced[0] = options.bos_id;
   options.replace_first_with_bos = false;
-  EXPECT_NEAR(with_bos, RunChunked(*model_, replaced, options, Dense())->nll_sum, 1e-9);
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult with_replaced,
+                       RunChunked(*model_, replaced, options, Dense()));
+  EXPECT_NEAR(with_bos.nll_sum, with_replaced.nll_sum, 1e-9);
 }
 
 TEST_F(TinyModelTest, PrefillBosReplacesTheFirstTokenOfEveryWindow) {
@@ -234,8 +237,9 @@ TEST_F(TinyModelTest, LockstepBatchMatchesRunningAlone) {
   absl::StatusOr<std::vector<PerplexityResult>> chunked_batch =
       RunChunked(*model_, tokens_, chunked, both);
   ASSERT_THAT(chunked_batch, IsOk());
-  const double fp16_chunked = RunChunked(*model_, tokens_, chunked, fp16)->nll_sum;
-  EXPECT_NEAR((*chunked_batch)[1].nll_sum, fp16_chunked, 1e-6 * fp16_chunked);
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult fp16_chunked,
+                       RunChunked(*model_, tokens_, chunked, fp16));
+  EXPECT_NEAR((*chunked_batch)[1].nll_sum, fp16_chunked.nll_sum, 1e-6 * fp16_chunked.nll_sum);
 }
 
 TEST_F(TinyModelTest, StandardErrorIsLlamaCpps) {
@@ -266,7 +270,9 @@ TEST_F(TinyModelTest, ReferenceComparisonLeavesTheCachesNumbersAlone) {
   ASSERT_OK_AND_ASSIGN(const PerplexityResult dense,
                        RunStreaming(*model_, tokens_, compared, Dense()));
   EXPECT_TRUE(dense.has_reference);
-  EXPECT_EQ(dense.nll_sum, RunStreaming(*model_, tokens_, plain, Dense())->nll_sum);
+  ASSERT_OK_AND_ASSIGN(const PerplexityResult dense_plain,
+                       RunStreaming(*model_, tokens_, plain, Dense()));
+  EXPECT_EQ(dense.nll_sum, dense_plain.nll_sum);
   EXPECT_EQ(dense.kld_sum, 0.0);
   EXPECT_EQ(dense.kld_p99, 0.0);
   EXPECT_EQ(dense.top1_agreement(), 1.0);

@@ -39,10 +39,9 @@ class RetrievalTest : public ::testing::Test {
     format_ = DetectChatFormat(*chat_template);
   }
 
-  static std::unique_ptr<PromptBuilder> Builder(RetrievalTask task, const std::string& text = "") {
-    auto builder = PromptBuilder::Create(task, *tokenizer_, format_, text);
-    EXPECT_THAT(builder, IsOk());
-    return *std::move(builder);
+  static absl::StatusOr<std::unique_ptr<PromptBuilder>> Builder(RetrievalTask task,
+                                                                const std::string& text = "") {
+    return PromptBuilder::Create(task, *tokenizer_, format_, text);
   }
 
   static gguf::GgufFile* file_;
@@ -71,7 +70,7 @@ TEST_F(RetrievalTest, SmolLm2UsesChatMlWithItsSystemTurn) {
 }
 
 TEST_F(RetrievalTest, PasskeyPromptHasTheLengthAndTheFactAtItsDepth) {
-  std::unique_ptr<PromptBuilder> builder = Builder(RetrievalTask::kPasskey);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PromptBuilder> builder, Builder(RetrievalTask::kPasskey));
   for (double depth : {0.0, 0.5, 1.0}) {
     auto prompt = builder->Build(600, depth, 3);
     ASSERT_THAT(prompt, IsOk());
@@ -90,12 +89,16 @@ TEST_F(RetrievalTest, PasskeyPromptHasTheLengthAndTheFactAtItsDepth) {
     EXPECT_TRUE(absl::EndsWith(text, "<|im_start|>assistant\nThe pass key is")) << text;
   }
   // The seed picks the number; the same seed, the same prompt.
-  EXPECT_NE(builder->Build(600, 0.5, 3)->answer, builder->Build(600, 0.5, 4)->answer);
-  EXPECT_EQ(builder->Build(600, 0.5, 3)->tokens, builder->Build(600, 0.5, 3)->tokens);
+  ASSERT_OK_AND_ASSIGN(const RetrievalPrompt seed3, builder->Build(600, 0.5, 3));
+  ASSERT_OK_AND_ASSIGN(const RetrievalPrompt seed4, builder->Build(600, 0.5, 4));
+  ASSERT_OK_AND_ASSIGN(const RetrievalPrompt seed3_again, builder->Build(600, 0.5, 3));
+  EXPECT_NE(seed3.answer, seed4.answer);
+  EXPECT_EQ(seed3.tokens, seed3_again.tokens);
 }
 
 TEST_F(RetrievalTest, NeedlePromptPlantsTheSentenceInTheText) {
-  std::unique_ptr<PromptBuilder> builder = Builder(RetrievalTask::kNeedle, SentencesText());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PromptBuilder> builder,
+                       Builder(RetrievalTask::kNeedle, SentencesText()));
   auto prompt = builder->Build(400, 0.25, 1);
   ASSERT_THAT(prompt, IsOk());
   EXPECT_LE(prompt->tokens.size(), 400u);
@@ -106,9 +109,10 @@ TEST_F(RetrievalTest, NeedlePromptPlantsTheSentenceInTheText) {
 }
 
 TEST_F(RetrievalTest, BadRequestsAreErrors) {
-  EXPECT_THAT(Builder(RetrievalTask::kPasskey)->Build(20, 0.5, 0),
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PromptBuilder> builder, Builder(RetrievalTask::kPasskey));
+  EXPECT_THAT(builder->Build(20, 0.5, 0),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no room for filler")));
-  EXPECT_THAT(Builder(RetrievalTask::kPasskey)->Build(600, 1.5, 0),
+  EXPECT_THAT(builder->Build(600, 1.5, 0),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("depth")));
   EXPECT_THAT(PromptBuilder::Create(RetrievalTask::kNeedle, *tokenizer_, format_, "One. Two."),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("100 sentences")));
@@ -130,7 +134,7 @@ TEST_F(RetrievalTest, FirstNumberIsTheAnswer) {
 // The model answers through a dense cache, and two caches in lockstep answer as one
 // alone does.
 TEST_F(RetrievalTest, DenseCacheAnswersThePasskey) {
-  std::unique_ptr<PromptBuilder> builder = Builder(RetrievalTask::kPasskey);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PromptBuilder> builder, Builder(RetrievalTask::kPasskey));
   RetrievalOptions options;
   options.context_tokens = {512};
   options.depths = {0.0, 0.5, 1.0};

@@ -55,6 +55,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> WriteAndLoad(const gguf::GgufWriter& 
   EXPECT_THAT(w.WriteFile(path), IsOk());
   absl::StatusOr<std::unique_ptr<gguf::GgufFile>> file = gguf::GgufFile::Open(path);
   EXPECT_THAT(file, IsOk());
+  if (!file.ok()) return file.status();
   return TokenizerFromGguf(**file);
 }
 
