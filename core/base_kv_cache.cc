@@ -105,11 +105,9 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   const at::Tensor queries = RotatedQueries(layer, inputs.queries, new_positions);
 
   AttentionResult result;
-  KVLAB_ASSIGN_OR_RETURN(const std::optional<std::vector<kernels::DecodeSegment>> segments,
-                         DecodeSegments(layer, queries));
-  if (segments.has_value()) {
-    KVLAB_ASSIGN_OR_RETURN(result, AttendOneQuery(layer, queries, *segments,
-                                                  inputs.stats_request));
+  KVLAB_ASSIGN_OR_RETURN(const std::optional<DecodeStep> decode, PlanDecodeStep(layer, queries));
+  if (decode.has_value()) {
+    KVLAB_ASSIGN_OR_RETURN(result, AttendOneQuery(layer, queries, *decode, inputs.stats_request));
   } else {
     KVLAB_ASSIGN_OR_RETURN(result, AttendInBlocks(layer, queries, inputs));
   }
@@ -152,7 +150,7 @@ at::Tensor BaseKvCache::RotatedQueries(int layer, const at::Tensor& queries,
       queries, at::arange(length - queries.size(1), length, new_positions.options()));
 }
 
-absl::StatusOr<std::optional<std::vector<kernels::DecodeSegment>>> BaseKvCache::DecodeSegments(
+absl::StatusOr<std::optional<BaseKvCache::DecodeStep>> BaseKvCache::PlanDecodeStep(
     int layer, const at::Tensor& queries) const {
   // One query of the usual cache: it sees every held token, so no mask is needed. A
   // sliding-window layer may hold tokens outside the window (heads that eviction left
@@ -166,13 +164,16 @@ absl::StatusOr<std::optional<std::vector<kernels::DecodeSegment>>> BaseKvCache::
   const auto key_runs = l.keys->DecodeRuns();
   const auto value_runs = l.values->DecodeRuns();
   if (!key_runs.has_value() || !value_runs.has_value()) return std::nullopt;
-  KVLAB_ASSIGN_OR_RETURN(std::vector<kernels::DecodeSegment> segments,
-                         kernels::PairRuns(*key_runs, *value_runs));
-  if (decode_kernel_ == DecodeKernelUse::kWhenFused &&
-      !kernels::DecodeAttentionIsFused(GroupedByKvHead(queries).squeeze(2), segments)) {
+  DecodeStep step;
+  KVLAB_ASSIGN_OR_RETURN(step.segments, kernels::PairRuns(*key_runs, *value_runs));
+  absl::StatusOr<kernels::FusedDecodeStep> fused =
+      kernels::FusedDecodeStep::Prepare(GroupedByKvHead(queries).squeeze(2), step.segments);
+  if (fused.ok()) {
+    step.fused = *std::move(fused);
+  } else if (decode_kernel_ == DecodeKernelUse::kWhenFused) {
     return std::nullopt;
   }
-  return segments;
+  return step;
 }
 
 at::Tensor BaseKvCache::GroupedByKvHead(const at::Tensor& queries) const {
@@ -186,7 +187,7 @@ double BaseKvCache::ScoreScale() const {
 }
 
 absl::StatusOr<AttentionResult> BaseKvCache::AttendOneQuery(
-    int layer, const at::Tensor& queries, absl::Span<const kernels::DecodeSegment> segments,
+    int layer, const at::Tensor& queries, const DecodeStep& step,
     const AttentionStatsRequest& request) const {
   const at::Tensor grouped = GroupedByKvHead(queries).squeeze(2).contiguous();
   at::Tensor out = at::empty_like(grouped);
@@ -194,7 +195,11 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendOneQuery(
   // With one query, its attention row averaged over the group is both statistics.
   at::Tensor row;
   if (request.any()) row = at::zeros({shape_.kv_heads, Length(layer)}, queries.options());
-  KVLAB_RETURN_IF_ERROR(kernels::DecodeAttention(grouped, segments, ScoreScale(), out, row));
+  if (step.fused.has_value()) {
+    KVLAB_RETURN_IF_ERROR(step.fused->Run(ScoreScale(), out, row));
+  } else {
+    KVLAB_RETURN_IF_ERROR(kernels::DecodeAttention(grouped, step.segments, ScoreScale(), out, row));
+  }
   result.output = out.view({shape_.q_heads, 1, shape_.head_dim});
   if (request.column_sums) result.stats.column_sums = row;
   if (request.recent_queries > 0) {

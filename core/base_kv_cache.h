@@ -123,14 +123,20 @@ class BaseKvCache : public KvCache {
   // The step's queries rotated to match how keys are read; call after StoreNewTokens.
   at::Tensor RotatedQueries(int layer, const at::Tensor& queries,
                             const at::Tensor& new_positions) const;
-  // The held tokens as decode-kernel segments, when this step takes the decode kernel
-  // (see DecodeKernelUse); nullopt otherwise. InvalidArgument if the key and value
-  // stores disagree on how many tokens they hold.
-  absl::StatusOr<std::optional<std::vector<kernels::DecodeSegment>>> DecodeSegments(
-      int layer, const at::Tensor& queries) const;
-  absl::StatusOr<AttentionResult> AttendOneQuery(
-      int layer, const at::Tensor& queries, absl::Span<const kernels::DecodeSegment> segments,
-      const AttentionStatsRequest& request) const;
+  // A step through the decode kernel: the held tokens as its segments, and the fused
+  // kernels' form of them when those take the step (described once, used once).
+  struct DecodeStep {
+    std::vector<kernels::DecodeSegment> segments;
+    std::optional<kernels::FusedDecodeStep> fused;
+  };
+  // The decode step, when this step takes the decode kernel (see DecodeKernelUse);
+  // nullopt otherwise. InvalidArgument if the key and value stores disagree on how many
+  // tokens they hold.
+  absl::StatusOr<std::optional<DecodeStep>> PlanDecodeStep(int layer,
+                                                           const at::Tensor& queries) const;
+  absl::StatusOr<AttentionResult> AttendOneQuery(int layer, const at::Tensor& queries,
+                                                 const DecodeStep& step,
+                                                 const AttentionStatsRequest& request) const;
   // Any step: causal (and window) masks, kQueryBlock queries at a time, through the
   // stores' products (or keys rotated by slot).
   absl::StatusOr<AttentionResult> AttendInBlocks(int layer, const at::Tensor& queries,

@@ -110,11 +110,13 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
   auto made = std::make_shared<std::atomic<int64_t>>(0);
   return KvCacheFactory([make_base, make_policy, budgets = *budgets,
                          schedule = context.eviction_schedule,
+                         record = context.record_evictions,
                          made]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> base, make_base());
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<EvictionPolicy> policy, make_policy());
     KVLAB_ASSIGN_OR_RETURN(auto cache, EvictingKvCache::Create(std::move(base), std::move(policy),
-                                                               budgets, schedule, (*made)++));
+                                                               budgets, schedule, (*made)++,
+                                                               record));
     return std::unique_ptr<KvCache>(std::move(cache));
   });
 }

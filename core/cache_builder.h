@@ -30,6 +30,8 @@ struct CacheContext {
   int64_t budget_reference_tokens = 0;
   // When an evicting cache evicts (evicting_kv_cache.h): the protocol decides.
   EvictionSchedule eviction_schedule = EvictionSchedule::kWheneverOverBudget;
+  // Evicting caches record what each layer's evictions kept (EvictingKvCache::evictions).
+  bool record_evictions = false;
 };
 
 absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& config,

@@ -11,7 +11,8 @@ namespace kvlab {
 
 absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
-    std::vector<int64_t> layer_budgets, EvictionSchedule schedule, int64_t sequence) {
+    std::vector<int64_t> layer_budgets, EvictionSchedule schedule, int64_t sequence,
+    bool record) {
   if (inner == nullptr || policy == nullptr) {
     return absl::InvalidArgumentError("evicting cache needs an inner cache and a policy");
   }
@@ -24,20 +25,22 @@ absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
   }
   return std::unique_ptr<EvictingKvCache>(
       new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets), schedule,
-                          sequence));
+                          sequence, record));
 }
 
 EvictingKvCache::EvictingKvCache(std::unique_ptr<KvCache> inner,
                                  std::unique_ptr<EvictionPolicy> policy,
                                  std::vector<int64_t> budgets, EvictionSchedule schedule,
-                                 int64_t sequence)
+                                 int64_t sequence, bool record)
     : inner_(std::move(inner)),
       policy_(std::move(policy)),
       needs_(policy_->Needs()),
       budgets_(std::move(budgets)),
       schedule_(schedule),
       sequence_(sequence),
-      stats_(inner_->num_layers()) {}
+      stats_(inner_->num_layers()),
+      record_(record),
+      evictions_(record ? inner_->num_layers() : 0) {}
 
 absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const AttentionInputs& inputs) {
   if (layer < 0 || layer >= num_layers()) {
@@ -50,8 +53,8 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
   }
   AttentionInputs request = inputs;
   request.stats_request.column_sums |= needs_.accumulated_attention;
-  request.stats_request.recent_queries =
-      std::max(request.stats_request.recent_queries, needs_.recent_queries);
+  request.stats_request.recent_queries = std::max(
+      {request.stats_request.recent_queries, needs_.recent_queries, record_ ? int64_t{1} : 0});
   const int64_t held_before = inner_->Length(layer);
   KVLAB_ASSIGN_OR_RETURN(AttentionResult result, inner_->Attend(layer, request));
 
@@ -117,6 +120,7 @@ absl::Status EvictingKvCache::Evict(int layer, const AttentionStats& stats) {
   context.positions = inner_->Positions(layer);
   if (s.accumulated != nullptr) context.accumulated_attention = s.accumulated->View();
   if (s.key_norms != nullptr) context.key_norms = s.key_norms->View();
+  // (Recording asks for one row at least: as many as the policy asks for, if it does.)
   if (needs_.recent_queries > 0) context.recent_attention = stats.recent;
 
   KVLAB_ASSIGN_OR_RETURN(at::Tensor keep, policy_->SelectKeep(context));
@@ -139,7 +143,18 @@ absl::Status EvictingKvCache::Evict(int layer, const AttentionStats& stats) {
       (keep.narrow(1, 1, keep.size(1) - 1) != keep.narrow(1, 0, keep.size(1) - 1)).all(),
       absl::InternalError(
           absl::StrFormat("policy '%s' chose the same token twice", policy_->Name()))));
+  if (record_) Record(layer, context, keep, stats.recent.select(1, stats.recent.size(1) - 1));
   return Retain(layer, keep);
+}
+
+void EvictingKvCache::Record(int layer, const EvictionContext& context, const at::Tensor& keep,
+                             const at::Tensor& last_query_attention) {
+  LayerEvictions& e = evictions_[layer];
+  const at::Tensor row = last_query_attention.to(at::kFloat);  // [kv_heads, length]
+  const at::Tensor retained = row.gather(1, keep).sum(1) / row.sum(1);
+  e.retained_mass_sum = e.evictions == 0 ? retained : e.retained_mass_sum + retained;
+  e.kept_positions = context.positions.gather(1, keep);
+  ++e.evictions;
 }
 
 absl::Status EvictingKvCache::Retain(int layer, const at::Tensor& keep) {

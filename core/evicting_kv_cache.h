@@ -29,13 +29,26 @@ namespace kvlab {
 
 enum class EvictionSchedule { kWheneverOverBudget, kOnceAfterPrefill };
 
+// What one layer's evictions did, when the cache records them (Create's `record`).
+// Tensors stay on the cache's device; reading them is the caller's choice.
+struct LayerEvictions {
+  int64_t evictions = 0;
+  // fp32 [kv_heads]: summed over the evictions, the share of the attention of the
+  // step's last query (averaged over the query heads of each KV head) that fell on the
+  // tokens kept. Divide by `evictions` for the mean.
+  at::Tensor retained_mass_sum;
+  // int64 [kv_heads, budget]: the original positions the latest eviction kept.
+  at::Tensor kept_positions;
+};
+
 class EvictingKvCache : public KvCache {
  public:
   // `layer_budgets` has one entry (>= 1) per layer of `inner`.
   static absl::StatusOr<std::unique_ptr<EvictingKvCache>> Create(
       std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
       std::vector<int64_t> layer_budgets,
-      EvictionSchedule schedule = EvictionSchedule::kWheneverOverBudget, int64_t sequence = 0);
+      EvictionSchedule schedule = EvictionSchedule::kWheneverOverBudget, int64_t sequence = 0,
+      bool record = false);
 
   absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override;
   absl::Status Retain(int layer, const at::Tensor& keep) override;
@@ -46,6 +59,12 @@ class EvictingKvCache : public KvCache {
 
   const EvictionPolicy& policy() const { return *policy_; }
   int64_t budget(int layer) const { return budgets_[layer]; }
+  // One entry per layer when recording (a layer that never evicted has evictions 0 and
+  // undefined tensors); nullptr otherwise. Recording asks the inner cache for the
+  // attention row of each step's last query, which changes no output.
+  const std::vector<LayerEvictions>* evictions() const {
+    return record_ ? &evictions_ : nullptr;
+  }
 
  private:
   struct LayerStats {
@@ -55,8 +74,11 @@ class EvictingKvCache : public KvCache {
   };
 
   EvictingKvCache(std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
-                  std::vector<int64_t> budgets, EvictionSchedule schedule, int64_t sequence);
+                  std::vector<int64_t> budgets, EvictionSchedule schedule, int64_t sequence,
+                  bool record);
   absl::Status Evict(int layer, const AttentionStats& stats);
+  void Record(int layer, const EvictionContext& context, const at::Tensor& keep,
+              const at::Tensor& last_query_attention);
 
   std::unique_ptr<KvCache> inner_;
   std::unique_ptr<EvictionPolicy> policy_;
@@ -65,6 +87,8 @@ class EvictingKvCache : public KvCache {
   EvictionSchedule schedule_;
   int64_t sequence_;  // EvictionContext::sequence.
   std::vector<LayerStats> stats_;
+  bool record_;
+  std::vector<LayerEvictions> evictions_;
 };
 
 }  // namespace kvlab

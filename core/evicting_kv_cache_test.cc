@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 #include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
 #include "core/kv_cache_test_util.h"
@@ -104,6 +106,58 @@ TEST(EvictingKvCacheTest, EvictedTokensAreGoneFromStorageAndAttention) {
       rotate(next.q, at::tensor({6}, at::kLong)), rotate(keys, positions), values);
   EXPECT_TRUE(at::allclose(out, expected, 1e-4, 1e-5));
   EXPECT_EQ(cache->Length(0), 4);
+}
+
+TEST(EvictingKvCacheTest, RecordsTheMassAndPositionsEachEvictionKeeps) {
+  // The same steps through a recording cache and a plain one: outputs are identical,
+  // and the record holds the share of the last query's attention on the kept tokens.
+  auto make = [](bool record) {
+    return EvictingKvCache::Create(MakeBase(), std::make_unique<RecordingPolicy>(PolicyNeeds{}),
+                                   {4}, EvictionSchedule::kWheneverOverBudget, 0, record);
+  };
+  ASSERT_OK_AND_ASSIGN(auto recording, make(true));
+  ASSERT_OK_AND_ASSIGN(auto plain, make(false));
+  EXPECT_EQ(plain->evictions(), nullptr);
+  ASSERT_NE(recording->evictions(), nullptr);
+  EXPECT_EQ(recording->evictions()->at(0).evictions, 0);
+
+  const Step prefill = RandomStep(6);
+  ASSERT_OK_AND_ASSIGN(AttentionResult a, recording->Attend(0, Inputs(prefill, 0)));
+  ASSERT_OK_AND_ASSIGN(AttentionResult b, plain->Attend(0, Inputs(prefill, 0)));
+  EXPECT_TRUE(at::equal(a.output, b.output));
+  EXPECT_FALSE(a.stats.recent.defined());  // The caller asked for no statistics.
+
+  // The last query (position 5) over positions 0..5, averaged over each KV head's two
+  // query heads; the policy keeps 0, 1, 2 and 5.
+  const auto rotate = [](const at::Tensor& x, const at::Tensor& p) {
+    return testing::ReferenceRope(x, p, 10000.0, kHeadDim, true);
+  };
+  const at::Tensor positions = at::arange(6, at::kLong);
+  const at::Tensor q = rotate(prefill.q.narrow(1, 5, 1), at::tensor({5}, at::kLong));
+  const at::Tensor k = rotate(prefill.k, positions).repeat_interleave(kQHeads / kKvHeads, 0);
+  const at::Tensor probs = at::softmax(at::matmul(q, k.transpose(1, 2)) / std::sqrt(kHeadDim), -1)
+                               .squeeze(1)
+                               .view({kKvHeads, kQHeads / kKvHeads, 6})
+                               .mean(1);
+  const at::Tensor kept = at::tensor({0, 1, 2, 5}, at::kLong);
+  const at::Tensor want = probs.index_select(1, kept).sum(1);
+  const LayerEvictions& e = recording->evictions()->at(0);
+  EXPECT_EQ(e.evictions, 1);
+  EXPECT_TRUE(at::allclose(e.retained_mass_sum, want, 1e-5, 1e-6))
+      << e.retained_mass_sum << " vs " << want;
+  EXPECT_TRUE(at::equal(e.kept_positions, kept.unsqueeze(0).expand({kKvHeads, 4})));
+
+  // Each later step evicts once more; positions follow the latest.
+  for (int64_t t = 6; t < 9; ++t) {
+    const Step s = RandomStep(1);
+    ASSERT_OK_AND_ASSIGN(AttentionResult x, recording->Attend(0, Inputs(s, t)));
+    ASSERT_OK_AND_ASSIGN(AttentionResult y, plain->Attend(0, Inputs(s, t)));
+    EXPECT_TRUE(at::equal(x.output, y.output));
+  }
+  EXPECT_EQ(e.evictions, 4);
+  EXPECT_TRUE(at::equal(e.kept_positions[1], at::tensor({0, 1, 2, 8}, at::kLong)));
+  const at::Tensor mean = e.retained_mass_sum / e.evictions;
+  EXPECT_TRUE((mean > 0).all().item<bool>() && (mean <= 1).all().item<bool>());
 }
 
 // Leaves layer 0 alone.

@@ -146,6 +146,10 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
                            "compress_once or retrieval");
   }
 
+  if (e.record_evictions() && (e.has_chunked() || e.has_retrieval())) {
+    return Invalid(path, "record_evictions: only streaming, prefill_compress and compress_once "
+                         "record what evictions keep");
+  }
   for (int i = 0; i < e.sweeps_size(); ++i) {
     absl::StatusOr<std::vector<config::CacheConfig>> expanded = ExpandSweep(e.sweeps(i));
     if (!expanded.ok()) {
@@ -168,8 +172,6 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
     if (!names.insert(name).second) {
       return Invalid(path, absl::StrFormat("caches[%d].name '%s' is used twice", i, name));
     }
-    // A chunk runs in one forward from an empty cache and is scored from that forward
-    // alone: eviction after it would change nothing that is measured.
     // Prompts have several lengths: a fraction of which one would be ambiguous.
     if (e.has_retrieval() && e.caches(i).has_eviction() &&
         e.caches(i).eviction().budget().has_fraction()) {
@@ -178,6 +180,8 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
           "prompts have several lengths)",
           i, name));
     }
+    // A chunk runs in one forward from an empty cache and is scored from that forward
+    // alone: eviction after it would change nothing that is measured.
     if (e.has_chunked() && e.caches(i).has_eviction()) {
       return Invalid(path, absl::StrFormat(
           "caches[%d] '%s': eviction has no effect under chunked (each chunk is scored from "

@@ -8,6 +8,7 @@
 namespace kvlab::experiments {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kMinimal[] = R"pb(
@@ -63,6 +64,21 @@ TEST(ConfigLoaderTest, CompressOnceErrorsNameItsFields) {
                       "o.pbtxt"),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("compress_once.context_tokens and scored_tokens must be >= 1")));
+}
+
+TEST(ConfigLoaderTest, RecordEvictionsOnlyWhereEvictionsAreScored) {
+  EXPECT_THAT(ParseExperiment(R"pb(text_path: "t" compress_once { context_tokens: 8 scored_tokens: 4 }
+                                   record_evictions: true caches { name: "a" })pb",
+                              "o.pbtxt"),
+              IsOk());
+  for (const char* protocol : {"chunked {}", "retrieval { context_tokens: [1024] }"}) {
+    EXPECT_THAT(ParseExperiment(absl::StrCat(R"pb(text_path: "t" record_evictions: true )pb",
+                                             protocol, R"pb( caches { name: "a" })pb"),
+                                "o.pbtxt"),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("o.pbtxt"), HasSubstr("record_evictions"))))
+        << protocol;
+  }
 }
 
 TEST(ConfigLoaderTest, RetrievalDefaultsAndErrorsNameTheirFields) {

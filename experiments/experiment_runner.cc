@@ -25,6 +25,7 @@
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "experiments/aggregate.h"
 #include "experiments/bos_mode.h"
+#include "experiments/eviction_record.h"
 #include "experiments/fingerprint.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
@@ -365,6 +366,7 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, RunOutcome outc
   record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
   record.weights_dtype = DtypeName(plan.in.weight_dtype);
   record.weight_bytes = plan.in.model->WeightBytes();
+  record.retained_mass_by_layer = RetainedMassByLayer(record.result.evictions);
   return record;
 }
 
@@ -392,6 +394,12 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
     if (record.is_retrieval()) {
       absl::FPrintF(stderr, "  %s: retrieval accuracy %.1f%%\n", record.name,
                     100.0 * record.retrieval_accuracy());
+    }
+    // The evictions first: a run file on disk means its run is complete.
+    if (!record.result.evictions.empty()) {
+      KVLAB_RETURN_IF_ERROR(
+          WriteFileAtomically(EvictionsFile(plan.output_dir, record.name),
+                              EvictionsToJson(record.name, record.result.evictions)));
     }
     KVLAB_RETURN_IF_ERROR(
         WriteFileAtomically(RunFile(plan.output_dir, record.name), RunToJson(record)));
@@ -457,6 +465,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
        e.retrieval().eviction() == config::RetrievalProtocol::ONCE_AFTER_PROMPT)) {
     context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
   }
+  context.record_evictions = e.record_evictions();
   KVLAB_RETURN_IF_ERROR(MakeFactories(context, plan));
 
   // This shard's lockstep batches, whole: a run gives the same numbers as in a

@@ -91,6 +91,34 @@ TEST_F(ExperimentRunnerTest, ResumeReusesFinishedRunsAndRerunsChangedOnes) {
 
 // The tiny model cannot find a pass key; what is checked is that every prompt reaches
 // every cache and the records carry the cells, on disk and resumed.
+TEST_F(ExperimentRunnerTest, RecordedEvictionsLandBesideTheRunsAndChangeNoNumber) {
+  const std::string protocol =
+      "streaming { max_tokens: 40 bucket_size: 10 } min_scored_tokens: 16";
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> plain,
+                       RunExperiment(Load(kTwoCaches, protocol)));
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> recorded,
+                       RunExperiment(Load(kTwoCaches, protocol + " record_evictions: true")));
+  // A different fingerprint: the recording runs ran again, to the same numbers.
+  EXPECT_NE(recorded[1].fingerprint, plain[1].fingerprint);
+  EXPECT_EQ(recorded[1].result.nll_sum, plain[1].result.nll_sum);
+  EXPECT_TRUE(recorded[0].retained_mass_by_layer.empty());  // dense evicts nothing
+  // The tiny model's 2 layers, each evicting from the 9th token of the one stream on.
+  ASSERT_EQ(recorded[1].retained_mass_by_layer.size(), 2u);
+  for (double mass : recorded[1].retained_mass_by_layer) {
+    EXPECT_GT(mass, 0.0);
+    EXPECT_LE(mass, 1.0 + 1e-6);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/out/runs/dense.evictions.json"));
+  ASSERT_OK_AND_ASSIGN(const std::string evictions,
+                       ReadFileToString(dir_ + "/out/runs/window-8.evictions.json"));
+  EXPECT_THAT(evictions, ::testing::HasSubstr("\"evictions\":31"));  // Tokens 9..39.
+  // The window kept the newest 8 of positions 0..38 (the last token predicts nothing).
+  EXPECT_THAT(evictions, ::testing::HasSubstr("[31,32,33,34,35,36,37,38]"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/out/retained_mass_by_layer.svg"));
+  EXPECT_THAT(ReadFileToString(dir_ + "/out/results.json"),
+              IsOkAndHolds(::testing::HasSubstr("retained_mass_by_layer")));
+}
+
 TEST_F(ExperimentRunnerTest, RetrievalRecordsEveryCellAndResumes) {
   const std::string protocol = R"pb(
     retrieval { context_tokens: [400, 600] depths: [0, 1] trials: 2 max_new_tokens: 3 })pb";

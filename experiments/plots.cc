@@ -86,6 +86,21 @@ std::string PositionPlot(const std::vector<const RunRecord*>& runs, const std::s
   return chart.Render();
 }
 
+std::string RetainedMassPlot(const std::vector<const RunRecord*>& runs, const std::string& title,
+                             const std::string& subtitle) {
+  LineChart chart(title, "layer", "attention mass kept (last query, mean over heads)");
+  chart.set_subtitle(subtitle);
+  for (const RunRecord* r : runs) {
+    std::vector<LineChart::Point> points;
+    for (size_t l = 0; l < r->retained_mass_by_layer.size(); ++l) {
+      const double mass = r->retained_mass_by_layer[l];
+      if (std::isfinite(mass)) points.push_back({static_cast<double>(l), mass});
+    }
+    chart.AddSeries(r->name, points);
+  }
+  return chart.Render();
+}
+
 }  // namespace
 
 std::string Family(const RunRecord& record) {
@@ -105,6 +120,15 @@ absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& re
   if (records.empty()) return absl::OkStatus();
   KVLAB_RETURN_IF_ERROR(WriteFileAtomically(dir + "/perplexity_vs_memory.svg",
                                             MemoryPlot(records, title, subtitle)));
+  std::vector<const RunRecord*> recorded;
+  for (const RunRecord& r : records) {
+    if (!r.retained_mass_by_layer.empty()) recorded.push_back(&r);
+  }
+  if (!recorded.empty()) {
+    KVLAB_RETURN_IF_ERROR(WriteFileAtomically(
+        dir + "/retained_mass_by_layer.svg",
+        RetainedMassPlot(recorded, title + ": attention mass kept by layer", subtitle)));
+  }
   std::vector<const RunRecord*> streamed;
   for (const RunRecord& r : records) {
     if (!r.result.bucket_count.empty()) streamed.push_back(&r);

@@ -4,6 +4,10 @@
 //                             values span more than 4x), one line
 //                             per family of runs (a policy across budgets, say) and the
 //                             Pareto front (the runs no other run beats on both) dashed.
+//   retained_mass_by_layer.svg  runs that recorded their evictions
+//                             (Experiment.record_evictions) only: per layer, the share
+//                             of the last query's attention the evictions kept, one
+//                             line per run.
 //   nll_by_position.svg       streaming runs only: mean NLL per bucket of positions,
 //                             one line per run; with many runs, one file per budget
 //                             (nll_by_position_b<budget>.svg), runs without eviction in

@@ -1,5 +1,8 @@
 #include "experiments/plots.h"
 
+#include <cmath>
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "base/files.h"
 #include "base/status_matchers.h"
@@ -54,6 +57,21 @@ TEST(PlotsTest, WritesMemoryAndPositionPlots) {
   ASSERT_OK_AND_ASSIGN(const std::string position, ReadFileToString(dir + "/nll_by_position.svg"));
   EXPECT_THAT(position, HasSubstr(">h2o-128</text>"));
   EXPECT_THAT(position, HasSubstr("position in the stream"));
+}
+
+TEST(PlotsTest, RetainedMassPlotOnlyForRunsThatRecordedEvictions) {
+  const std::string dir = ::testing::TempDir() + "/plots_mass";
+  std::vector<RunRecord> runs = {MakeRun("dense", "", 0, 17.8, 180 << 20),
+                                 MakeRun("h2o-128", "h2o", 128, 30.5, 6 << 20)};
+  ASSERT_THAT(WritePlots(dir, runs, "demo", "compress_once protocol, tiny"), IsOk());
+  EXPECT_FALSE(std::filesystem::exists(dir + "/retained_mass_by_layer.svg"));
+  runs[1].retained_mass_by_layer = {NAN, 0.8, 0.6};  // Layer 0 never evicted.
+  ASSERT_THAT(WritePlots(dir, runs, "demo", "compress_once protocol, tiny"), IsOk());
+  ASSERT_OK_AND_ASSIGN(const std::string mass,
+                       ReadFileToString(dir + "/retained_mass_by_layer.svg"));
+  EXPECT_THAT(mass, HasSubstr(">h2o-128</text>"));
+  EXPECT_THAT(mass, Not(HasSubstr(">dense</text>")));
+  EXPECT_THAT(mass, Not(HasSubstr("nan")));
 }
 
 TEST(PlotsTest, ManyRunsSplitPositionPlotsByBudget) {

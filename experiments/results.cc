@@ -77,6 +77,11 @@ Json ToJsonObject(const RunRecord& r) {
     }
     j["retrieval"] = cells;
   }
+  if (!r.retained_mass_by_layer.empty()) {
+    Json mass = Json::array();
+    for (double m : r.retained_mass_by_layer) mass.push_back(Number(m));
+    j["retained_mass_by_layer"] = mass;
+  }
   if (!p.bucket_count.empty()) {
     Json buckets = Json::array();
     for (size_t b = 0; b < p.bucket_count.size(); ++b) {
@@ -139,6 +144,11 @@ absl::StatusOr<RunRecord> FromJsonObject(const Json& j, const std::string& sourc
         cell.prompt_tokens = c.at("prompt_tokens").get<int64_t>();
         cell.answers = c.at("answers").get<std::vector<std::string>>();
         r.retrieval.push_back(std::move(cell));
+      }
+    }
+    if (j.contains("retained_mass_by_layer")) {
+      for (const Json& m : j.at("retained_mass_by_layer")) {
+        r.retained_mass_by_layer.push_back(m.is_null() ? NAN : m.get<double>());
       }
     }
     if (j.contains("nll_by_position")) {

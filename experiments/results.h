@@ -33,6 +33,10 @@ struct RunRecord {
   // Retrieval only: accuracy per prompt length and depth; `result` then holds the
   // bytes, tokens and time, and scores no predictions.
   std::vector<retrieval::RetrievalCell> retrieval;
+  // With Experiment.record_evictions, evicting caches only: per layer, the mean share
+  // of the last query's attention kept by the layer's evictions, over KV heads and
+  // sequences; NaN for a layer that never evicted.
+  std::vector<double> retained_mass_by_layer;
 
   double kv_bytes_per_token() const { return result.mean_bytes_per_token; }
   // Bits held per cached K or V element, scales and residual tokens included.

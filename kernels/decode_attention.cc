@@ -242,10 +242,6 @@ absl::StatusOr<std::vector<DecodeSegment>> PairRuns(absl::Span<const CacheRowsVi
   return segments;
 }
 
-bool DecodeAttentionIsFused(const at::Tensor& queries, absl::Span<const DecodeSegment> segments) {
-  return queries.defined() && queries.dim() == 3 && FusedSegments(queries, segments).ok();
-}
-
 absl::Status DecodeAttention(const at::Tensor& queries, absl::Span<const DecodeSegment> segments,
                              double scale, at::Tensor& out, at::Tensor column_sums) {
   KVLAB_RETURN_IF_ERROR(CheckInputs(queries, segments, out, column_sums));
@@ -253,32 +249,61 @@ absl::Status DecodeAttention(const at::Tensor& queries, absl::Span<const DecodeS
     return absl::InvalidArgumentError("column sums must have contiguous rows");
   }
   const at::Tensor q = queries.contiguous();
-  auto fused = FusedSegments(q, segments);
-  if (!fused.ok()) {
-    if (q.is_cuda() && !KVLAB_WITH_CUDA) return CudaNotBuilt();
-    return Composed(q, segments, scale, out, column_sums);
+  absl::StatusOr<FusedDecodeStep> fused = FusedDecodeStep::Prepare(q, segments);
+  if (fused.ok()) return fused->Run(scale, out, column_sums);
+  if (q.is_cuda() && !KVLAB_WITH_CUDA) return CudaNotBuilt();
+  return Composed(q, segments, scale, out, column_sums);
+}
+
+absl::StatusOr<FusedDecodeStep> FusedDecodeStep::Prepare(
+    const at::Tensor& queries, absl::Span<const DecodeSegment> segments) {
+  if (!queries.defined() || queries.dim() != 3) {
+    return absl::InvalidArgumentError("decode queries must be float32 [kv_heads, group, dim]");
   }
-  int64_t total = 0;
-  for (const cuda::DecodeSegmentRows& s : *fused) total += s.tokens;
-  if (total == 0) {
+  FusedDecodeStep step;
+  step.queries_ = queries.contiguous();
+  KVLAB_ASSIGN_OR_RETURN(step.rows_, FusedSegments(step.queries_, segments));
+  for (const cuda::DecodeSegmentRows& s : step.rows_) step.tokens_ += s.tokens;
+  return step;
+}
+
+absl::Status FusedDecodeStep::Run(double scale, at::Tensor& out, at::Tensor column_sums) const {
+  const at::Tensor& q = queries_;
+  if (!out.defined() || !out.is_contiguous() || out.scalar_type() != at::kFloat ||
+      out.sizes() != q.sizes() || out.device() != q.device()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "decode output must be contiguous float32 %s on %s", c10::str(q.sizes()),
+        q.device().str()));
+  }
+  if (column_sums.defined() &&
+      (column_sums.dim() != 2 || column_sums.scalar_type() != at::kFloat ||
+       column_sums.size(0) != q.size(0) || column_sums.size(1) != tokens_ ||
+       column_sums.device() != q.device() ||
+       (column_sums.size(1) > 1 && column_sums.stride(1) != 1))) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "column sums must be float32 [%d, %d] with contiguous rows on %s", q.size(0), tokens_,
+        q.device().str()));
+  }
+  if (tokens_ == 0) {
     out.zero_();
     return absl::OkStatus();
   }
 #if KVLAB_WITH_CUDA
   const c10::DeviceGuard guard(q.device());
   const int64_t kv_heads = q.size(0), group = q.size(1), dim = q.size(2);
-  const int count = static_cast<int>(fused->size());
-  const cuda::DecodePlan plan = cuda::PlanDecodeAttention(kv_heads, group, dim, fused->data(),
+  const int count = static_cast<int>(rows_.size());
+  const cuda::DecodePlan plan = cuda::PlanDecodeAttention(kv_heads, group, dim, rows_.data(),
                                                           count, column_sums.defined());
   at::Tensor workspace = at::empty({std::max<int64_t>(1, plan.workspace_floats)}, q.options());
   const char* error = cuda::LaunchDecodeAttention(
-      q.data_ptr<float>(), kv_heads, group, dim, static_cast<float>(scale), fused->data(),
-      count, plan, workspace.data_ptr<float>(), out.data_ptr<float>(),
+      q.data_ptr<float>(), kv_heads, group, dim, static_cast<float>(scale), rows_.data(), count,
+      plan, workspace.data_ptr<float>(), out.data_ptr<float>(),
       column_sums.defined() ? column_sums.data_ptr<float>() : nullptr,
       column_sums.defined() ? column_sums.stride(0) : 0, CurrentCudaStream(q.device()));
   if (error != nullptr) return absl::InternalError(absl::StrCat("decode attention: ", error));
   return absl::OkStatus();
 #else
+  (void)scale;
   return CudaNotBuilt();
 #endif
 }

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "kernels/cache_views.h"
+#include "kernels/decode_attention_cuda.h"
 
 namespace kvlab::kernels {
 
@@ -50,9 +51,28 @@ absl::StatusOr<std::vector<DecodeSegment>> PairRuns(absl::Span<const CacheRowsVi
 absl::Status DecodeAttention(const at::Tensor& queries, absl::Span<const DecodeSegment> segments,
                              double scale, at::Tensor& out, at::Tensor column_sums = {});
 
-// Whether the fused CUDA kernels take this call (CUDA tensors, supported format and
-// shape, a build with CUDA); false means DecodeAttention composes the unfused kernels.
-bool DecodeAttentionIsFused(const at::Tensor& queries, absl::Span<const DecodeSegment> segments);
+// One decode step as the fused CUDA kernels take it, its segments described for them
+// once: a caller that must know whether the fused kernels take a step (and fall back
+// to something else if not) asks once and then runs what it prepared.
+class FusedDecodeStep {
+ public:
+  // FailedPrecondition says why the fused kernels cannot take the step (not on a CUDA
+  // device, a format or shape they do not read, a build without CUDA); InvalidArgument
+  // a malformed call. `queries` as for DecodeAttention.
+  static absl::StatusOr<FusedDecodeStep> Prepare(const at::Tensor& queries,
+                                                 absl::Span<const DecodeSegment> segments);
+
+  // DecodeAttention's result for the prepared step. The segments' views must still be
+  // valid (no Append or Retain on their stores since Prepare).
+  absl::Status Run(double scale, at::Tensor& out, at::Tensor column_sums = {}) const;
+
+ private:
+  FusedDecodeStep() = default;
+
+  at::Tensor queries_;  // contiguous
+  std::vector<cuda::DecodeSegmentRows> rows_;
+  int64_t tokens_ = 0;
+};
 
 }  // namespace kvlab::kernels
 

@@ -89,31 +89,35 @@ QuantizedStore::QuantizedView PerChannelQuantizedStore::View() const {
 }
 
 absl::Status PerChannelQuantizedStore::Retain(const at::Tensor& keep) {
-  KVLAB_ASSIGN_OR_RETURN(const RetainSplit split,
-                         SplitRetain(keep, spec_.kv_heads, levels_.length(), length()));
+  const int64_t blocks = scales_.length();
+  KVLAB_ASSIGN_OR_RETURN(
+      RetainSplit split,
+      SplitRetain(keep, spec_.kv_heads, levels_.length(), length(), block_of_.View(), blocks));
   if (split.residual_moves) {
     // Heads keep different numbers of residual tokens: quantize the whole residual as
     // one block, from which the heads that need to take their extra tokens.
     KVLAB_RETURN_IF_ERROR(AppendBlock(residual_.View()));
+    // The new block is in use: the heads' extra tokens are in it.
+    split.blocks_in_use =
+        at::cat({split.blocks_in_use, at::ones({1}, split.blocks_in_use.options())});
+    ++split.blocks_live;
   }
   const at::Tensor& to_quantized = split.to_quantized;
   KVLAB_RETURN_IF_ERROR(levels_.Retain(to_quantized));
   KVLAB_RETURN_IF_ERROR(block_of_.Retain(to_quantized));
   KVLAB_RETURN_IF_ERROR(residual_.Retain(split.to_residual));
-  return DropEmptyBlocks();
+  return DropEmptyBlocks(split.blocks_in_use, split.blocks_live);
 }
 
-absl::Status PerChannelQuantizedStore::DropEmptyBlocks() {
+absl::Status PerChannelQuantizedStore::DropEmptyBlocks(const at::Tensor& in_use, int64_t live) {
   const int64_t blocks = scales_.length();
-  if (blocks == 0) return absl::OkStatus();
-  const auto long_options = at::TensorOptions().dtype(at::kLong).device(residual_.View().device());
-  at::Tensor used = at::zeros({blocks}, long_options);
-  if (levels_.length() > 0) used.index_fill_(0, block_of_.View().reshape({-1}), 1);
-  const int64_t live = used.sum().item<int64_t>();
   if (live == blocks) return absl::OkStatus();
   // Old block index -> new index, in order.
+  const at::Tensor used = in_use.to(at::kLong);
   const at::Tensor renumber = at::cumsum(used, 0) - 1;
-  const at::Tensor kept = used.nonzero().squeeze(1).unsqueeze(0).expand({spec_.kv_heads, live});
+  // The count is known here, so the indices need no read back from the device.
+  const at::Tensor kept =
+      at::nonzero_static(used, live).squeeze(1).unsqueeze(0).expand({spec_.kv_heads, live});
   KVLAB_RETURN_IF_ERROR(scales_.Retain(kept.contiguous()));
   if (!format_.symmetric) KVLAB_RETURN_IF_ERROR(zeros_.Retain(kept.contiguous()));
   if (levels_.length() > 0) {

@@ -61,8 +61,9 @@ class PerChannelQuantizedStore : public QuantizedStore {
   QuantizedView View() const override;
   // Quantizes x [heads, n, head_dim] as one new block.
   absl::Status AppendBlock(const at::Tensor& x);
-  // Frees the scales of blocks no head holds a token of, renumbering the rest.
-  absl::Status DropEmptyBlocks();
+  // Frees the scales of blocks no head holds a token of (those not `in_use`, [blocks]
+  // bool with `live` of them true), renumbering the rest.
+  absl::Status DropEmptyBlocks(const at::Tensor& in_use, int64_t live);
 
   const ResidualFlush flush_;
   TokenBuffer block_of_;  // [heads, tokens] int64: each quantized token's block

@@ -1,6 +1,8 @@
 #include <ATen/ATen.h>
 
 #include <limits>
+#include <variant>
+#include <vector>
 
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
@@ -199,6 +201,32 @@ TEST(PerChannelStoreTest, RetainMovesUnevenResidualIntoABlock) {
   EXPECT_EQ(store->length(), 3);
   EXPECT_EQ(store->residual_length(), 1);
   EXPECT_EQ(store->blocks(), 2);
+}
+
+TEST(PerChannelStoreTest, RandomEvictionKeepsExactlyTheBlocksInUse) {
+  // Different tokens per head, uneven residuals and appends between evictions: after
+  // every Retain each block left is one some head still holds a token of, and the
+  // block indices are renumbered densely.
+  at::manual_seed(7);
+  auto store = *PerChannelQuantizedStore::Create({4, false, at::kFloat}, 4, Spec(3));
+  for (int round = 0; round < 20; ++round) {
+    AppendOneByOne(*store, at::randn({kHeads, 5, kDim}));
+    const int64_t length = store->length();
+    const int64_t m = length * 2 / 3;
+    std::vector<at::Tensor> rows;
+    for (int64_t h = 0; h < kHeads; ++h) {
+      rows.push_back(std::get<0>(at::sort(at::randperm(length, at::kLong).narrow(0, 0, m))));
+    }
+    ASSERT_THAT(store->Retain(at::stack(rows)), IsOk());
+    ASSERT_EQ(store->length(), m);
+    const auto runs = store->DecodeRuns();  // The quantized tokens first, then the residual.
+    ASSERT_TRUE(runs.has_value() && !runs->empty());
+    const auto* view = std::get_if<kernels::ChannelBlocksView>(&runs->front());
+    ASSERT_NE(view, nullptr);
+    const at::Tensor in_use = std::get<0>(at::_unique(view->block_of.reshape({-1})));
+    EXPECT_EQ(store->blocks(), in_use.numel()) << "round " << round;
+    EXPECT_TRUE(at::equal(in_use, at::arange(store->blocks(), at::kLong))) << "round " << round;
+  }
 }
 
 TEST(QuantizedStoreTest, NanInputIsAnError) {

@@ -26,12 +26,20 @@ struct RetainSplit {
   at::Tensor to_residual;
   // Whether any kept residual token moves to quantized storage.
   bool residual_moves = false;
+  // With `block_of` given: [blocks] bool, whether a kept quantized token still belongs
+  // to each of the store's blocks, and how many do.
+  at::Tensor blocks_in_use;
+  int64_t blocks_live = 0;
 };
 
 // `keep` [heads, m] holds ascending indices into the store's `length` tokens, of which
-// the first `quantized` are quantized. InvalidArgument for a malformed `keep`.
+// the first `quantized` are quantized. A per-channel store passes `block_of` [heads,
+// quantized], each quantized token's block among `blocks`, to learn which blocks stay
+// in use. The shapes that follow depend on the kept tokens, so this reads them from
+// the device, in one transfer. InvalidArgument for a malformed `keep`.
 absl::StatusOr<RetainSplit> SplitRetain(const at::Tensor& keep, int64_t heads, int64_t quantized,
-                                        int64_t length);
+                                        int64_t length, const at::Tensor& block_of = {},
+                                        int64_t blocks = 0);
 
 // Drops the `n` oldest tokens of every head of `residual`: they have just been
 // quantized and must not survive in full precision.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "base/annotate.h"
 #include "base/status_macros.h"
+#include "core/evicting_kv_cache.h"
 #include "eval/perplexity/memory_tracker.h"
 
 namespace kvlab::eval {
@@ -50,6 +51,7 @@ class Batch {
 
   // Replaces every cache with a fresh one.
   absl::Status Reset() {
+    CollectEvictions();
     caches_.clear();
     pointers_.clear();
     for (size_t i = 0; i < factories_.size(); ++i) {
@@ -85,12 +87,12 @@ class Batch {
     // residual stream and, by attention, spreads to every later position, so the
     // model's output shows a NaN or Inf born in any layer or cache of this step. (The
     // caches name the layer where keys or values arrive non-finite.)
-    const at::Tensor finite_rows = at::isfinite(*hidden).flatten(1).all(1);
-    if (!finite_rows.all().item<bool>()) {
-      const int64_t row = (~finite_rows).nonzero()[0][0].item<int64_t>();
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "NaN or Inf in the model's output after its last layer at positions %d..%d%s",
-          first, first + tokens.size(0) - 1, RowSuffix(row)));
+    UncheckedForward forward{at::isfinite(*hidden).flatten(1).all(1), first, tokens.size(0)};
+    if (forward.finite_rows.is_cpu()) {
+      KVLAB_RETURN_IF_ERROR(CheckFinite(forward));
+    } else {
+      // On a GPU, reading the flag would stall every step: it is read with the scores.
+      unchecked_.push_back(std::move(forward));
     }
     if (reference_ == nullptr) return hidden;
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor reference,
@@ -104,8 +106,8 @@ class Batch {
   // scores stay on their device until kScoresPerRead steps have been scored (or
   // Finish()): then all of them come to the host in one read, so a step costs no host
   // round trip.
-  void Score(const model::DecoderModel& model, const at::Tensor& hidden, const at::Tensor& targets,
-             int64_t bucket = -1) {
+  absl::Status Score(const model::DecoderModel& model, const at::Tensor& hidden,
+                     const at::Tensor& targets, int64_t bucket = -1) {
     // The reference's logits in a matmul of their own: the caches' are then exactly
     // those computed without a reference.
     const at::Tensor own =
@@ -131,15 +133,17 @@ class Batch {
       step.nll_difference = step.nll - Nll(reference.unsqueeze(0), targets);
     }
     pending_.push_back(std::move(step));
-    if (static_cast<int64_t>(pending_.size()) >= kScoresPerRead) ReadScores();
+    if (static_cast<int64_t>(pending_.size()) >= kScoresPerRead) return ReadScores();
+    return absl::OkStatus();
   }
   void AddProcessed(int64_t n) {
     for (PerplexityResult& r : results_) r.tokens_processed += n;
   }
   std::vector<PerplexityResult>& results() { return results_; }
 
-  std::vector<PerplexityResult> Finish(double seconds) {
-    ReadScores();
+  absl::StatusOr<std::vector<PerplexityResult>> Finish(double seconds) {
+    KVLAB_RETURN_IF_ERROR(ReadScores());
+    CollectEvictions();
     for (size_t i = 0; i < results_.size(); ++i) {
       trackers_[i].WriteTo(results_[i]);
       results_[i].seconds = seconds;
@@ -166,6 +170,48 @@ class Batch {
 
   static constexpr int64_t kScoresPerRead = 256;
 
+  // Moves what recording evicting caches kept to the host, one sequence per cache (at
+  // the end of a chunk or window: no read per step).
+  void CollectEvictions() {
+    for (size_t i = 0; i < caches_.size(); ++i) {
+      const auto* evicting = dynamic_cast<const EvictingKvCache*>(caches_[i].get());
+      if (evicting == nullptr || evicting->evictions() == nullptr) continue;
+      std::vector<LayerEvictionRecord> layers;
+      for (const LayerEvictions& e : *evicting->evictions()) {
+        LayerEvictionRecord record;
+        record.evictions = e.evictions;
+        if (e.evictions > 0) {
+          const at::Tensor mass = (e.retained_mass_sum / e.evictions).to(at::kCPU, at::kDouble);
+          record.mean_retained_mass.assign(mass.data_ptr<double>(),
+                                           mass.data_ptr<double>() + mass.numel());
+          const at::Tensor kept = e.kept_positions.to(at::kCPU).contiguous();
+          for (int64_t h = 0; h < kept.size(0); ++h) {
+            const int64_t* row = kept[h].data_ptr<int64_t>();
+            record.kept_positions.emplace_back(row, row + kept.size(1));
+          }
+        }
+        layers.push_back(std::move(record));
+      }
+      results_[i].evictions.push_back(std::move(layers));
+    }
+  }
+
+  // A forward's output rows, each all finite or not, and the positions it ran.
+  struct UncheckedForward {
+    at::Tensor finite_rows;  // bool [rows of Forward()]
+    int64_t first = 0;
+    int64_t n = 0;
+  };
+
+  absl::Status CheckFinite(const UncheckedForward& forward) const {
+    const at::Tensor finite_rows = forward.finite_rows.cpu();
+    if (finite_rows.all().item<bool>()) return absl::OkStatus();
+    const int64_t row = (~finite_rows).nonzero()[0][0].item<int64_t>();
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "NaN or Inf in the model's output after its last layer at positions %d..%d%s",
+        forward.first, forward.first + forward.n - 1, RowSuffix(row)));
+  }
+
   // One scored step's results, [size, m] each, on the device; the comparison with the
   // reference only when there is one.
   struct Pending {
@@ -185,8 +231,17 @@ class Batch {
 
   // Brings the pending scores to the host and adds them to the results, step by step
   // in the order scored (the sums are those of scoring each step at once).
-  void ReadScores() {
-    if (pending_.empty()) return;
+  absl::Status ReadScores() {
+    // The earliest forward that went non-finite is the error.
+    if (!unchecked_.empty()) {
+      std::vector<at::Tensor> flags;
+      for (const UncheckedForward& f : unchecked_) flags.push_back(f.finite_rows.all());
+      if (!at::stack(flags).all().item<bool>()) {
+        for (const UncheckedForward& f : unchecked_) KVLAB_RETURN_IF_ERROR(CheckFinite(f));
+      }
+      unchecked_.clear();
+    }
+    if (pending_.empty()) return absl::OkStatus();
     const at::Tensor all = Gather(&Pending::nll);
     at::Tensor kld, agree, difference;
     if (reference_ != nullptr) {
@@ -229,12 +284,14 @@ class Batch {
       }
     }
     pending_.clear();
+    return absl::OkStatus();
   }
 
   absl::Span<const CacheFactory> factories_;
   CacheFactory reference_factory_;
   std::unique_ptr<KvCache> reference_;
   std::vector<Pending> pending_;
+  std::vector<UncheckedForward> unchecked_;  // GPU forwards whose output is not yet checked.
   std::vector<std::unique_ptr<KvCache>> caches_;
   std::vector<KvCache*> pointers_;
   std::vector<MemoryTracker> trackers_;
@@ -345,7 +402,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunChunked(
     KVLAB_RETURN_IF_ERROR(batch.Reset());
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, batch.Forward(model, chunk, 0));
     // Logits only where predictions are scored: positions first .. n_ctx - 2.
-    batch.Score(model, hidden.narrow(1, first, n_ctx - first - 1), targets);
+    KVLAB_RETURN_IF_ERROR(batch.Score(model, hidden.narrow(1, first, n_ctx - first - 1), targets));
     batch.AddProcessed(n_ctx);
     if (progress) progress((c + 1) * n_ctx, chunks * n_ctx);
   }
@@ -380,7 +437,8 @@ absl::StatusOr<std::vector<PerplexityResult>> RunStreaming(
   // The step at position t predicts token t + 1; the last token predicts nothing.
   for (int64_t t = 0; t + 1 < total; ++t) {
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, batch.Forward(model, all.narrow(0, t, 1), t));
-    batch.Score(model, hidden, all.narrow(0, t + 1, 1), (t + 1) / options.bucket_size);
+    KVLAB_RETURN_IF_ERROR(
+        batch.Score(model, hidden, all.narrow(0, t + 1, 1), (t + 1) / options.bucket_size));
     batch.AddProcessed(1);
     if (progress) progress(t + 1, total - 1);
   }
@@ -421,7 +479,7 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
     KVLAB_ASSIGN_OR_RETURN(at::Tensor hidden, batch.Forward(model, span.narrow(0, 0, L), 0));
     at::Tensor last = hidden.narrow(1, L - 1, 1);
     for (int64_t t = L; t < window; ++t) {
-      batch.Score(model, last, span.narrow(0, t, 1));
+      KVLAB_RETURN_IF_ERROR(batch.Score(model, last, span.narrow(0, t, 1)));
       if (t + 1 == window) break;  // The last scored token predicts nothing further.
       KVLAB_ASSIGN_OR_RETURN(last, batch.Forward(model, span.narrow(0, t, 1), t));
     }

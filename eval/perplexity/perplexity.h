@@ -70,6 +70,15 @@ struct PrefillCompressOptions : ScoringOptions {
   int32_t bos_id = -1;
 };
 
+// What an evicting cache that records (CacheContext::record_evictions) kept in one
+// layer of one sequence: its evictions, per KV head the mean share of the last query's
+// attention on the kept tokens, and the original positions the latest eviction kept.
+struct LayerEvictionRecord {
+  int64_t evictions = 0;
+  std::vector<double> mean_retained_mass;           // [kv_heads]
+  std::vector<std::vector<int64_t>> kept_positions;  // [kv_heads][budget]
+};
+
 struct PerplexityResult {
   double nll_sum = 0.0;
   double nll_squared_sum = 0.0;  // Σ nll², for the standard error.
@@ -95,6 +104,9 @@ struct PerplexityResult {
   int64_t top1_agreements = 0;
   double nll_difference_sum = 0.0;
   double nll_difference_squared_sum = 0.0;
+  // Recording evicting caches only: per sequence (chunk, window or stream) the cache
+  // served, per layer.
+  std::vector<std::vector<LayerEvictionRecord>> evictions;
 
   double perplexity() const;
   // llama.cpp's: perplexity × the standard error of the mean NLL (NaN below 2 tokens).

@@ -10,6 +10,8 @@
 #include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
 #include "core/dense_tensor_store.h"
+#include "core/evicting_kv_cache.h"
+#include "core/eviction_policy.h"
 #include "eval/model/llama_model.h"
 #include "eval/model/tiny_llama.h"
 #include "eval/testing/default_model.h"
@@ -209,6 +211,60 @@ TEST_F(TinyModelTest, PrefillCompressWithDenseCacheScoresLikeOneForward) {
     for (int i = 39; i < 49; ++i) expected += nll[i];
   }
   EXPECT_NEAR(result->nll_sum, expected, 1e-3);
+}
+
+// Keeps the newest `budget` tokens of each head.
+class KeepNewest : public EvictionPolicy {
+ public:
+  std::string Name() const override { return "keep-newest"; }
+  absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) override {
+    const int64_t length = context.positions.size(1);
+    return at::arange(length - context.budget, length, at::kLong)
+        .unsqueeze(0)
+        .expand({context.positions.size(0), context.budget})
+        .contiguous();
+  }
+};
+
+TEST_F(TinyModelTest, RecordingEvictingCachesReportEachWindowsEvictions) {
+  PrefillCompressOptions options;
+  options.context_tokens = 40;
+  options.scored_tokens = 10;
+  options.max_windows = 2;
+  const int layers = model_->config().num_layers;
+  const auto evicting = [this, layers](bool record) -> CacheFactory {
+    return [this, layers, record]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+      KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> base, model_->NewDenseCache());
+      KVLAB_ASSIGN_OR_RETURN(
+          auto cache, EvictingKvCache::Create(std::move(base), std::make_unique<KeepNewest>(),
+                                              std::vector<int64_t>(layers, 16),
+                                              EvictionSchedule::kOnceAfterPrefill, 0, record));
+      return std::unique_ptr<KvCache>(std::move(cache));
+    };
+  };
+  ASSERT_OK_AND_ASSIGN(PerplexityResult recorded,
+                       RunPrefillCompress(*model_, tokens_, options, evicting(true)));
+  ASSERT_OK_AND_ASSIGN(PerplexityResult plain,
+                       RunPrefillCompress(*model_, tokens_, options, evicting(false)));
+  EXPECT_EQ(recorded.nll_sum, plain.nll_sum);  // Recording changes no number.
+  EXPECT_TRUE(plain.evictions.empty());
+  ASSERT_EQ(recorded.evictions.size(), 2u);  // One per window.
+  const int64_t kv_heads = model_->config().kv_heads;
+  for (size_t w = 0; w < 2; ++w) {
+    ASSERT_EQ(recorded.evictions[w].size(), static_cast<size_t>(layers));
+    for (const LayerEvictionRecord& layer : recorded.evictions[w]) {
+      EXPECT_EQ(layer.evictions, 1);  // The prefill, compressed once.
+      ASSERT_EQ(layer.mean_retained_mass.size(), static_cast<size_t>(kv_heads));
+      for (double mass : layer.mean_retained_mass) {
+        EXPECT_GT(mass, 0.0);
+        EXPECT_LE(mass, 1.0 + 1e-6);
+      }
+      ASSERT_EQ(layer.kept_positions.size(), static_cast<size_t>(kv_heads));
+      std::vector<int64_t> newest(16);
+      for (int64_t i = 0; i < 16; ++i) newest[i] = 24 + i;  // Of the 40 context tokens.
+      EXPECT_EQ(layer.kept_positions[0], newest);
+    }
+  }
 }
 
 // A lockstep batch gives each cache what it would give alone, up to fp32 rounding

@@ -16,40 +16,13 @@
 #include "eval/gguf/gguf_file.h"
 #include "eval/testing/default_model.h"
 #include "eval/tokenizer/bpe_tokenizer.h"
+#include "eval/tokenizer/unicode_text.h"
 
 namespace {
 
 std::optional<kvlab::tokenizer::BpeTokenizer>& Tokenizer() {
   static std::optional<kvlab::tokenizer::BpeTokenizer> tokenizer;
   return tokenizer;
-}
-
-bool IsValidUtf8(absl::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = 0;
-    uint32_t code_point = 0;
-    if (c < 0x80) { length = 1; code_point = c; }
-    else if ((c >> 5) == 0x6) { length = 2; code_point = c & 0x1f; }
-    else if ((c >> 4) == 0xe) { length = 3; code_point = c & 0x0f; }
-    else if ((c >> 3) == 0x1e) { length = 4; code_point = c & 0x07; }
-    else return false;
-    if (i + length > text.size()) return false;
-    for (size_t k = 1; k < length; ++k) {
-      const unsigned char next = static_cast<unsigned char>(text[i + k]);
-      if ((next >> 6) != 0x2) return false;
-      code_point = (code_point << 6) | (next & 0x3f);
-    }
-    // Overlong forms, surrogates and values beyond Unicode are not valid UTF-8.
-    static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code_point < kSmallest[length] || code_point > 0x10ffff ||
-        (code_point >= 0xd800 && code_point <= 0xdfff)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
 }
 
 }  // namespace
@@ -84,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   bool every_byte_has_a_token = true;
   for (size_t i = 0; i < size; ++i) every_byte_has_a_token &= tokenizer.HasByteToken(data[i]);
-  if (size % 2 == 0 && IsValidUtf8(text) && every_byte_has_a_token &&
+  if (size % 2 == 0 && kvlab::tokenizer::IsValidUtf8(text) && every_byte_has_a_token &&
       tokenizer.Decode(ids) != text) {
     std::fprintf(stderr, "valid UTF-8 did not decode back to itself\n");
     std::abort();

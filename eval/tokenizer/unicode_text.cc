@@ -1,6 +1,7 @@
 #include "eval/tokenizer/unicode_text.h"
 
 #include <unicode/uchar.h>
+#include <unicode/utf8.h>
 
 namespace kvlab::tokenizer {
 
@@ -47,6 +48,25 @@ std::vector<char32_t> DecodeUtf8(absl::string_view text) {
     }
   }
   return out;
+}
+
+bool IsValidUtf8(absl::string_view text) {
+  // ICU indexes with int32_t; longer texts are checked in pieces cut before a lead byte.
+  constexpr size_t kPiece = size_t{1} << 30;
+  while (text.size() > kPiece) {
+    size_t cut = kPiece;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    if (!IsValidUtf8(text.substr(0, cut))) return false;
+    text.remove_prefix(cut);
+  }
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const int32_t n = static_cast<int32_t>(text.size());
+  for (int32_t i = 0; i < n;) {
+    UChar32 cp;
+    U8_NEXT(s, i, n, cp);
+    if (cp < 0) return false;
+  }
+  return true;
 }
 
 void AppendUtf8(char32_t cp, std::string& out) {

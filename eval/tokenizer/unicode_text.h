@@ -19,6 +19,10 @@ inline constexpr char32_t kReplacementCharacter = 0xFFFD;
 // leniency, so that both split malformed text the same way.
 std::vector<char32_t> DecodeUtf8(absl::string_view text);
 
+// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or values beyond
+// U+10FFFF), as ICU judges it.
+bool IsValidUtf8(absl::string_view text);
+
 // Appends the UTF-8 encoding of `cp` to `out`.
 void AppendUtf8(char32_t cp, std::string& out);
 

@@ -72,7 +72,7 @@ int RunChecks() {
             const at::Tensor q = at::randn({kHeads, group, dim}, at::kCUDA);
             const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
             const int64_t total = tokens + residual;
-            all_fused = all_fused && DecodeAttentionIsFused(q, cache.segments);
+            all_fused = all_fused && FusedDecodeStep::Prepare(q, cache.segments).ok();
             at::Tensor out = at::full({kHeads, group, dim}, NAN, q.options());
             // Statistics into a strided view, on top of what is there.
             at::Tensor sums = at::rand({kHeads, total + 5}, q.options()).narrow(1, 0, total);
@@ -243,7 +243,7 @@ void RunBenchmarks() {
       at::Tensor sums = at::zeros({kHeads, tokens}, q.options());
       for (const bool stats : {false, true}) {
         if (stats && kind != CacheKind::kInt4Tokens && kind != CacheKind::kFloat16) continue;
-        if (!DecodeAttentionIsFused(q, cache.segments)) {
+        if (!FusedDecodeStep::Prepare(q, cache.segments).ok()) {
           std::printf("| %d | kvlab %s | not fused |\n", static_cast<int>(tokens),
                       testing::KindName(kind).c_str());
           continue;
