@@ -35,7 +35,7 @@ struct Revision {
   const char* policy;
   int revision;
 };
-constexpr Revision kMethodRevisions[] = {{"snapkv", 2}, {"knorm", 2}};
+constexpr Revision kMethodRevisions[] = {{"snapkv", 2}, {"knorm", 2}, {"random", 2}};
 
 }  // namespace
 

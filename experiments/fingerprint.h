@@ -16,7 +16,8 @@ absl::StatusOr<std::string> HashFile(const std::string& path);
 // How many times the computation of `cache`'s eviction policy has changed since
 // results were first fingerprinted: 1 for most; bumped for a policy whose scoring
 // changed (snapkv: the window scores the prefix only, with the paper runs' pooling;
-// knorm: layer 0 left uncompressed), so runs computed the old way are not reused.
+// knorm: layer 0 left uncompressed; random: each sequence after the first draws from
+// a stream of its own), so runs computed the old way are not reused.
 int MethodRevision(const config::CacheConfig& cache);
 
 // The fingerprint of running `cache` under `experiment`'s protocol, device and weights'

@@ -46,6 +46,8 @@ TEST(FingerprintTest, ChangedMethodsHaveANewRevision) {
   EXPECT_EQ(MethodRevision(cache), 2);
   cache.mutable_eviction()->set_policy("knorm");
   EXPECT_EQ(MethodRevision(cache), 2);
+  cache.mutable_eviction()->set_policy("random");
+  EXPECT_EQ(MethodRevision(cache), 2);
 }
 
 }  // namespace
