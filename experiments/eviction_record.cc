@@ -32,28 +32,20 @@ std::string EvictionsFile(const std::string& output_dir, const std::string& name
 
 std::string EvictionsToJson(const std::string& name,
                             const std::vector<SequenceEvictions>& sequences) {
-  using Json = nlohmann::ordered_json;
-  Json all = Json::array();
-  for (const SequenceEvictions& sequence : sequences) {
-    Json layers = Json::array();
-    for (size_t l = 0; l < sequence.size(); ++l) {
-      const eval::LayerEvictionRecord& r = sequence[l];
-      layers.push_back({{"layer", l},
-                        {"evictions", r.evictions},
-                        {"retained_mass", r.mean_retained_mass},
-                        {"kept_positions", r.kept_positions}});
-    }
-    all.push_back({{"layers", layers}});
-  }
   // One line per layer keeps the file compact and still readable with a pager.
-  std::string out = absl::StrFormat("{\"name\": %s, \"sequences\": [\n", Json(name).dump());
-  for (size_t s = 0; s < all.size(); ++s) {
+  std::string out =
+      absl::StrFormat("{\"name\": %s, \"sequences\": [\n", nlohmann::json(name).dump());
+  for (size_t s = 0; s < sequences.size(); ++s) {
     out += " {\"layers\": [\n";
-    const Json& layers = all[s]["layers"];
+    const SequenceEvictions& layers = sequences[s];
     for (size_t l = 0; l < layers.size(); ++l) {
-      out += "  " + layers[l].dump() + (l + 1 < layers.size() ? ",\n" : "\n");
+      const nlohmann::ordered_json layer = {{"layer", l},
+                                            {"evictions", layers[l].evictions},
+                                            {"retained_mass", layers[l].mean_retained_mass},
+                                            {"kept_positions", layers[l].kept_positions}};
+      out += "  " + layer.dump() + (l + 1 < layers.size() ? ",\n" : "\n");
     }
-    out += s + 1 < all.size() ? " ]},\n" : " ]}\n";
+    out += s + 1 < sequences.size() ? " ]},\n" : " ]}\n";
   }
   out += "]}\n";
   return out;

@@ -19,6 +19,8 @@ kvlab's targets are resolved here, relative to kvlab's repository, so a workspac
 that holds kvlab as an external repository uses the macro as `@kvlab//policies:policy.bzl`.
 """
 
+load("//core:plugin.bzl", "kvlab_plugin_targets")
+
 def kvlab_policy(
         name,
         visibility = None,
@@ -37,39 +39,14 @@ def kvlab_policy(
       test_deps: the test's deps beyond those listed above.
       test_size: the test's size.
     """
-    native.proto_library(
-        name = name + "_proto",
+    kvlab_plugin_targets(
+        stem = name,
+        library = name,
+        library_deps = [Label("//core:eviction_policy"), Label("@libtorch")],
+        test_deps = [],
         visibility = visibility,
-        srcs = [name + ".proto"],
-        deps = proto_deps,
-    )
-    native.cc_proto_library(
-        name = name + "_cc_proto",
-        visibility = visibility,
-        deps = [":" + name + "_proto"],
-    )
-    native.cc_library(
-        name = name,
-        visibility = visibility,
-        srcs = [name + ".cc"],
-        alwayslink = True,
-        deps = [
-            ":" + name + "_cc_proto",
-            Label("//core:eviction_policy"),
-            Label("@abseil//:status"),
-            Label("@abseil//:strings"),
-            Label("@libtorch"),
-        ] + deps,
-    )
-    native.cc_test(
-        name = name + "_test",
-        size = test_size,
-        srcs = [name + "_test.cc"],
-        deps = [
-            ":" + name,
-            ":" + name + "_cc_proto",
-            Label("//base:status_matchers"),
-            Label("@googletest//:gtest_main"),
-            Label("@libtorch"),
-        ] + test_deps,
+        deps = deps,
+        proto_deps = proto_deps,
+        extra_test_deps = test_deps,
+        test_size = test_size,
     )

@@ -25,6 +25,8 @@ a binary offers the quantizer by depending on `:<name>_quantizer` next to the
 experiment runner.
 """
 
+load("//core:plugin.bzl", "kvlab_plugin_targets")
+
 def kvlab_quantizer(
         name,
         visibility = None,
@@ -43,40 +45,14 @@ def kvlab_quantizer(
       test_deps: the test's deps beyond those listed above.
       test_size: the test's size.
     """
-    native.proto_library(
-        name = name + "_proto",
+    kvlab_plugin_targets(
+        stem = name,
+        library = name + "_quantizer",
+        library_deps = [Label("//core:quantizer"), Label("//base:status_macros")],
+        test_deps = [Label("//core:quantizer")],
         visibility = visibility,
-        srcs = [name + ".proto"],
-        deps = proto_deps,
-    )
-    native.cc_proto_library(
-        name = name + "_cc_proto",
-        visibility = visibility,
-        deps = [":" + name + "_proto"],
-    )
-    native.cc_library(
-        name = name + "_quantizer",
-        visibility = visibility,
-        srcs = [name + "_quantizer.cc"],
-        alwayslink = True,
-        deps = [
-            ":" + name + "_cc_proto",
-            Label("//core:quantizer"),
-            Label("//base:status_macros"),
-            Label("@abseil//:status"),
-            Label("@abseil//:strings"),
-        ] + deps,
-    )
-    native.cc_test(
-        name = name + "_quantizer_test",
-        size = test_size,
-        srcs = [name + "_quantizer_test.cc"],
-        deps = [
-            ":" + name + "_cc_proto",
-            ":" + name + "_quantizer",
-            Label("//core:quantizer"),
-            Label("//base:status_matchers"),
-            Label("@googletest//:gtest_main"),
-            Label("@libtorch"),
-        ] + test_deps,
+        deps = deps,
+        proto_deps = proto_deps,
+        extra_test_deps = test_deps,
+        test_size = test_size,
     )
