@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "base/annotate.h"
 #include "base/files.h"
+#include "base/json_text.h"
 #include "base/status_macros.h"
 #include "eval/tokenizer/hf_tokenizer.h"
 #include "nlohmann/json.hpp"
@@ -414,12 +415,6 @@ absl::Status ApplyConfig(const Json& config, HfTokenizerParts& parts) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Json> ParseJson(absl::string_view text) {
-  Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return absl::InvalidArgumentError("is not valid JSON");
-  return json;
-}
-
 // Checks ids against the vocabulary's extent, so that one stray huge id cannot ask
 // for gigabytes.
 absl::Status CheckIds(const HfTokenizerParts& parts) {
@@ -487,14 +482,12 @@ absl::StatusOr<HfTokenizerParts> ParseParts(const Json& root) {
 absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJsonText(
     absl::string_view tokenizer_json, absl::string_view config_json, absl::string_view source,
     absl::string_view config_source) {
-  absl::StatusOr<Json> root = ParseJson(tokenizer_json);
-  if (!root.ok()) return Annotate(root.status(), source);
-  absl::StatusOr<HfTokenizerParts> parts = ParseParts(*root);
+  KVLAB_ASSIGN_OR_RETURN(const Json root, ParseJsonText(source, tokenizer_json));
+  absl::StatusOr<HfTokenizerParts> parts = ParseParts(root);
   if (!parts.ok()) return Annotate(parts.status(), source);
   if (!config_json.empty()) {
-    absl::StatusOr<Json> config = ParseJson(config_json);
-    if (!config.ok()) return Annotate(config.status(), config_source);
-    const absl::Status applied = ApplyConfig(*config, *parts);
+    KVLAB_ASSIGN_OR_RETURN(const Json config, ParseJsonText(config_source, config_json));
+    const absl::Status applied = ApplyConfig(config, *parts);
     if (!applied.ok()) return Annotate(applied, config_source);
   }
   return std::make_unique<HfTokenizer>(*std::move(parts));
