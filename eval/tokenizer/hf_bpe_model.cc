@@ -36,8 +36,11 @@ struct Candidate {
   }
 };
 
-// Words longer than this are not cached (as the reference implementation).
+// Words of this many bytes or more are not cached, nor any word once the cache holds
+// kCacheCapacity words (the reference implementation's limits), so memory stays bounded
+// however varied the text.
 constexpr size_t kMaxCachedWordLength = 256;
+constexpr size_t kCacheCapacity = 10000;
 
 }  // namespace
 
@@ -95,7 +98,9 @@ void HfBpeModel::Tokenize(absl::string_view word, std::vector<int32_t>& out) {
   }
   std::vector<int32_t> ids = MergeWord(word);
   out.insert(out.end(), ids.begin(), ids.end());
-  if (word.size() < kMaxCachedWordLength) cache_.emplace(word, std::move(ids));
+  if (word.size() < kMaxCachedWordLength && cache_.size() < kCacheCapacity) {
+    cache_.emplace(word, std::move(ids));
+  }
 }
 
 std::vector<int32_t> HfBpeModel::MergeWord(absl::string_view word) const {

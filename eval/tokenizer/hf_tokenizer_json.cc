@@ -82,6 +82,15 @@ absl::StatusOr<std::string> RequireType(const Json& object, absl::string_view fi
   return RequireString(object, "type", field);
 }
 
+// Sequences nest; real files nest one or two deep, and a limit keeps a hostile file
+// from exhausting the stack.
+constexpr int kMaxSequenceDepth = 16;
+
+absl::Status CheckDepth(int depth, absl::string_view field) {
+  if (depth <= kMaxSequenceDepth) return absl::OkStatus();
+  return Invalid(field, absl::StrFormat("nests Sequences more than %d deep", kMaxSequenceDepth));
+}
+
 // ---- model ----
 
 absl::StatusOr<HfBpeModel> ParseModel(const Json& root) {
@@ -158,7 +167,8 @@ absl::StatusOr<HfBpeModel> ParseModel(const Json& root) {
 // ---- normalizer ----
 
 absl::Status ParseNormalizer(const Json& json, const std::string& field,
-                             std::vector<HfNormalizerStep>& steps) {
+                             std::vector<HfNormalizerStep>& steps, int depth = 0) {
+  KVLAB_RETURN_IF_ERROR(CheckDepth(depth, field));
   KVLAB_ASSIGN_OR_RETURN(const std::string type, RequireType(json, field));
   using Kind = HfNormalizerStep::Kind;
   static const auto* const kForms = new absl::flat_hash_map<std::string, Kind>{
@@ -171,7 +181,8 @@ absl::Status ParseNormalizer(const Json& json, const std::string& field,
     KVLAB_ASSIGN_OR_RETURN(const Json* list, RequireArray(json, "normalizers", field));
     for (size_t i = 0; i < list->size(); ++i) {
       KVLAB_RETURN_IF_ERROR(
-          ParseNormalizer((*list)[i], absl::StrFormat("%s.normalizers[%d]", field, i), steps));
+          ParseNormalizer((*list)[i], absl::StrFormat("%s.normalizers[%d]", field, i), steps,
+                          depth + 1));
     }
     return absl::OkStatus();
   }
@@ -202,7 +213,8 @@ absl::Status ParseNormalizer(const Json& json, const std::string& field,
 // ---- pre-tokenizer ----
 
 absl::Status ParsePreTokenizer(const Json& json, const std::string& field,
-                               std::vector<HfPreTokenizerStep>& steps) {
+                               std::vector<HfPreTokenizerStep>& steps, int depth = 0) {
+  KVLAB_RETURN_IF_ERROR(CheckDepth(depth, field));
   KVLAB_ASSIGN_OR_RETURN(const std::string type, RequireType(json, field));
   using Kind = HfPreTokenizerStep::Kind;
   HfPreTokenizerStep step;
@@ -210,7 +222,7 @@ absl::Status ParsePreTokenizer(const Json& json, const std::string& field,
     KVLAB_ASSIGN_OR_RETURN(const Json* list, RequireArray(json, "pretokenizers", field));
     for (size_t i = 0; i < list->size(); ++i) {
       KVLAB_RETURN_IF_ERROR(ParsePreTokenizer(
-          (*list)[i], absl::StrFormat("%s.pretokenizers[%d]", field, i), steps));
+          (*list)[i], absl::StrFormat("%s.pretokenizers[%d]", field, i), steps, depth + 1));
     }
     return absl::OkStatus();
   } else if (type == "ByteLevel") {
@@ -317,14 +329,15 @@ std::optional<int32_t> IdOf(const std::string& text, const HfTokenizerParts& par
 // ---- post-processor: a BOS before the text ----
 
 absl::Status ParsePostProcessor(const Json& json, const std::string& field,
-                                HfTokenizerParts& parts) {
+                                HfTokenizerParts& parts, int depth = 0) {
+  KVLAB_RETURN_IF_ERROR(CheckDepth(depth, field));
   KVLAB_ASSIGN_OR_RETURN(const std::string type, RequireType(json, field));
   if (type == "ByteLevel") return absl::OkStatus();  // Offsets only.
   if (type == "Sequence") {
     KVLAB_ASSIGN_OR_RETURN(const Json* list, RequireArray(json, "processors", field));
     for (size_t i = 0; i < list->size(); ++i) {
       KVLAB_RETURN_IF_ERROR(ParsePostProcessor(
-          (*list)[i], absl::StrFormat("%s.processors[%d]", field, i), parts));
+          (*list)[i], absl::StrFormat("%s.processors[%d]", field, i), parts, depth + 1));
     }
     return absl::OkStatus();
   }
@@ -490,7 +503,17 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJsonText(
     const absl::Status applied = ApplyConfig(config, *parts);
     if (!applied.ok()) return Annotate(applied, config_source);
   }
-  return std::make_unique<HfTokenizer>(*std::move(parts));
+  auto tokenizer = std::make_unique<HfTokenizer>(*std::move(parts));
+  // A template's ids come from its own special_tokens list, which may name any number.
+  for (const auto& [name, id] : {std::pair<const char*, int32_t>{"BOS", tokenizer->bos_id()},
+                                 {"EOS", tokenizer->eos_id()}}) {
+    if (id >= tokenizer->vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: post_processor: the %s id %d is not a token (the file has %d)", source, name, id,
+          tokenizer->vocab_size()));
+    }
+  }
+  return tokenizer;
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJson(const std::string& path) {

@@ -298,6 +298,14 @@ TEST(HfTokenizerJsonTest, MalformedFilesNameTheFileAndField) {
   json = ByteLevelJson();
   json["added_tokens"][0].erase("id");
   ExpectError(json, code, "added_tokens[0].id is missing");
+  json = ByteLevelJson();
+  for (int i = 0; i < 20; ++i) {
+    json["normalizer"] = {{"type", "Sequence"}, {"normalizers", {json["normalizer"]}}};
+  }
+  ExpectError(json, code, "nests Sequences more than 16 deep");
+  json = SpmJson();
+  json["post_processor"]["special_tokens"]["<s>"]["ids"] = {5000};
+  ExpectError(json, code, "post_processor: the BOS id 5000 is not a token (the file has 269)");
   ExpectError(SpmJson(), code, "bos_token is '<x>'", R"({"bos_token": "<x>"})");
   ExpectError(SpmJson(), absl::StatusCode::kDataLoss, "tokenizer_config.json: not valid JSON",
               "{");
