@@ -25,8 +25,7 @@ size_t TrailingWhitespace(absl::string_view text) {
 size_t LeadingWhitespace(absl::string_view text) {
   size_t n = 0;
   while (n < text.size()) {
-    const unsigned char lead = static_cast<unsigned char>(text[n]);
-    const size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    const size_t length = Utf8SequenceLength(text, n);
     const std::vector<char32_t> cp = DecodeUtf8(text.substr(n, length));
     if (cp.size() != 1 || !IsWhitespace(cp[0])) break;
     n += length;
