@@ -342,17 +342,12 @@ absl::StatusOr<std::vector<HfAddedToken>> ParseAddedTokens(const Json& root) {
     KVLAB_ASSIGN_OR_RETURN(token.id, GetId(*id, absl::StrCat(field, ".id")));
     KVLAB_ASSIGN_OR_RETURN(token.content, RequireString(item, "content", field));
     if (token.content.empty()) return Invalid(absl::StrCat(field, ".content"), "is empty");
-    KVLAB_ASSIGN_OR_RETURN(token.special, OptionalBool(item, "special", false, field));
-    KVLAB_ASSIGN_OR_RETURN(token.lstrip, OptionalBool(item, "lstrip", false, field));
-    KVLAB_ASSIGN_OR_RETURN(token.rstrip, OptionalBool(item, "rstrip", false, field));
-    KVLAB_ASSIGN_OR_RETURN(token.normalized,
-                           OptionalBool(item, "normalized", !token.special, field));
-    KVLAB_ASSIGN_OR_RETURN(const bool single_word,
-                           OptionalBool(item, "single_word", false, field));
-    if (single_word) {
-      return Unsupported(absl::StrCat(field, ".single_word"),
-                         "is true; kvlab matches added tokens anywhere in the text");
-    }
+    // Every option is required, as `tokenizers` requires it: none has a default to guess.
+    KVLAB_ASSIGN_OR_RETURN(token.special, RequireBool(item, "special", field));
+    KVLAB_ASSIGN_OR_RETURN(token.lstrip, RequireBool(item, "lstrip", field));
+    KVLAB_ASSIGN_OR_RETURN(token.rstrip, RequireBool(item, "rstrip", field));
+    KVLAB_ASSIGN_OR_RETURN(token.normalized, RequireBool(item, "normalized", field));
+    KVLAB_ASSIGN_OR_RETURN(token.single_word, RequireBool(item, "single_word", field));
     tokens.push_back(std::move(token));
   }
   return tokens;

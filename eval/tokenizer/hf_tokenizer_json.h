@@ -12,9 +12,9 @@
 // are not read either: they shape a batch of model inputs, and transformers, through
 // which these files are used, turns both off unless a call asks for them, as kvlab's
 // callers never do. Anything else that changes encoding (another model type or step,
-// dropout, word prefixes and suffixes, an added token's single_word) is an error naming
-// the field, as is any malformed input; every error is one line beginning with the
-// file's path.
+// dropout, word prefixes and suffixes) is an error naming the field, as is any malformed
+// input or any field `tokenizers` requires and the file lacks; every error is one line
+// beginning with the file's path.
 //
 //   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
 //                          TokenizerFromJson("models/gemma/tokenizer.json"));

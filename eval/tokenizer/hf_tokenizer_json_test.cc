@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,6 +21,16 @@ using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
 constexpr char kSpaceMark[] = "\xE2\x96\x81";  // U+2581
+
+// An added_tokens entry with every field `tokenizers` requires; `options` overrides them.
+Json AddedToken(int id, const std::string& content, bool special,
+                const Json& options = Json::object()) {
+  Json token = {{"id", id},           {"content", content}, {"special", special},
+                {"normalized", false}, {"lstrip", false},    {"rstrip", false},
+                {"single_word", false}};
+  token.update(options);
+  return token;
+}
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> Load(const Json& json, const std::string& config = "") {
   return TokenizerFromJsonText(json.dump(), config, "t/tokenizer.json",
@@ -39,7 +50,7 @@ Json ByteLevelJson() {
       {"pre_tokenizer",
        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
       {"added_tokens",
-       {{{"id", 0}, {"content", "<|endoftext|>"}, {"special", true}, {"normalized", false}}}},
+       {AddedToken(0, "<|endoftext|>", true)}},
   };
 }
 
@@ -157,9 +168,7 @@ Json SpmJson() {
                     {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
         {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
       {"added_tokens",
-       {{{"id", 0}, {"content", "<unk>"}, {"special", true}, {"normalized", false}},
-        {{"id", 1}, {"content", "<s>"}, {"special", true}, {"normalized", false}},
-        {{"id", 2}, {"content", "</s>"}, {"special", true}, {"normalized", false}}}},
+       {AddedToken(0, "<unk>", true), AddedToken(1, "<s>", true), AddedToken(2, "</s>", true)}},
   };
 }
 
@@ -226,8 +235,8 @@ TEST(HfTokenizerJsonTest, AddedTokensMatchLeftmostLongestAndStrip) {
   Json json = SpmJson();
   json["normalizer"] = nullptr;
   json["added_tokens"].push_back(
-      {{"id", 267}, {"content", "ab"}, {"normalized", false}, {"lstrip", true}});
-  json["added_tokens"].push_back({{"id", 268}, {"content", "bc"}, {"normalized", false}});
+      AddedToken(267, "ab", false, {{"lstrip", true}}));
+  json["added_tokens"].push_back(AddedToken(268, "bc", false));
   absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(json);
   ASSERT_THAT(t, IsOk());
   // "ab" starts first, so "bc" cannot match; lstrip takes the spaces before "ab".
@@ -342,6 +351,22 @@ TEST(HfTokenizerJsonTest, FieldsTheLibraryRefusesAreErrors) {
   json = SpmJson();
   json["post_processor"]["special_tokens"] = Json::array();
   ExpectError(json, code, "post_processor.special_tokens must be an object");
+  for (const char* key : {"special", "normalized", "lstrip", "rstrip", "single_word"}) {
+    json = ByteLevelJson();
+    json["added_tokens"][0].erase(key);
+    ExpectError(json, code, absl::StrCat("added_tokens[0].", key, " is missing"));
+  }
+}
+
+// "wor" inside " world" touches a word character, so BPE sees it as before; alone it is
+// the added token.
+TEST(HfTokenizerJsonTest, SingleWordAddedTokens) {
+  Json json = ByteLevelJson();
+  json["added_tokens"].push_back(AddedToken(19, "wor", false, {{"single_word", true}}));
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(json);
+  ASSERT_THAT(t, IsOk());
+  EXPECT_THAT((*t)->Encode("hello world", false), ElementsAre(12, 15, 3, 8));
+  EXPECT_THAT((*t)->Encode("wor", false), ElementsAre(19));
 }
 
 // A vocabulary's "\n" (or any control character) quoted in an error stays on one line.
@@ -391,7 +416,7 @@ TEST(HfTokenizerJsonTest, AddedTokenIdsAreThoseTheLibraryGives) {
               "added_tokens[0].id is 5, but tokenizers gives '<|endoftext|>' the id 0 (its "
               "model.vocab id)");
   json = ByteLevelJson();
-  json["added_tokens"].push_back({{"id", 20}, {"content", "<x>"}});
+  json["added_tokens"].push_back(AddedToken(20, "<x>", false));
   ExpectError(json, code,
               "added_tokens[1].id is 20, but tokenizers gives '<x>' the id 19 (numbering on "
               "after model.vocab's 19 tokens)");
@@ -400,7 +425,7 @@ TEST(HfTokenizerJsonTest, AddedTokenIdsAreThoseTheLibraryGives) {
   ASSERT_THAT(t, IsOk());
   EXPECT_THAT((*t)->Encode("he<x>", false), ElementsAre(9, 19));
   // Listed twice: one token, with the later entry's options (here rstrip).
-  json["added_tokens"].push_back({{"id", 19}, {"content", "<x>"}, {"rstrip", true}});
+  json["added_tokens"].push_back(AddedToken(19, "<x>", false, {{"rstrip", true}}));
   t = Load(json);
   ASSERT_THAT(t, IsOk());
   EXPECT_THAT((*t)->Encode("<x> he", false), ElementsAre(19, 9));

@@ -105,4 +105,12 @@ bool IsNumber(char32_t cp) {
 
 bool IsWhitespace(char32_t cp) { return u_isUWhiteSpace(static_cast<UChar32>(cp)) != 0; }
 
+bool IsWordCharacter(char32_t cp) {
+  const UChar32 c = static_cast<UChar32>(cp);
+  const uint32_t category = U_GET_GC_MASK(c);
+  return u_hasBinaryProperty(c, UCHAR_ALPHABETIC) ||
+         (category & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) != 0 ||
+         u_hasBinaryProperty(c, UCHAR_JOIN_CONTROL);
+}
+
 }  // namespace kvlab::tokenizer

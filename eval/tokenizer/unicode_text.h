@@ -34,6 +34,9 @@ void AppendUtf8(char32_t cp, std::string& out);
 bool IsLetter(char32_t cp);      // \p{L}
 bool IsNumber(char32_t cp);      // \p{N}
 bool IsWhitespace(char32_t cp);  // \s: the Unicode White_Space property
+// \w as Rust's regex crate reads it (Unicode's definition): Alphabetic, a mark, a
+// decimal digit, connector punctuation or a joiner.
+bool IsWordCharacter(char32_t cp);
 
 }  // namespace kvlab::tokenizer
 
