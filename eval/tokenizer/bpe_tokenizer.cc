@@ -6,24 +6,12 @@
 #include "absl/strings/str_format.h"
 #include "base/annotate.h"
 #include "base/status_macros.h"
+#include "eval/tokenizer/byte_alphabet.h"
 #include "eval/tokenizer/unicode_text.h"
 
 namespace kvlab::tokenizer {
 
 namespace {
-
-// GPT-2's byte-to-printable mapping: printable Latin-1 bytes stand for themselves,
-// the other 68 bytes map, in order, to U+0100 onwards.
-std::vector<std::string> MakeByteAlphabet() {
-  std::vector<std::string> symbols(256);
-  int next = 0;
-  for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    const char32_t cp = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + next++);
-    AppendUtf8(cp, symbols[b]);
-  }
-  return symbols;
-}
 
 // A symbol in the merge loop: a byte range of the word, linked to its neighbours.
 struct Symbol {

@@ -1,9 +1,11 @@
-// Prints the token ids of a text file under a GGUF model's tokenizer, in the form
-// llama.cpp's `llama-tokenize --ids` prints them, so the two can be compared:
+// Prints the token ids of a text file under a model's tokenizer, in the form llama.cpp's
+// `llama-tokenize --ids` prints them, so the two can be compared:
 //
 //   bazel run //eval/tokenizer:tokenize -- --file=../shared/data/wikitext-2-raw/wiki.test.raw
 //
-// (--model defaults to the default model; --add_bos and --count_only are optional.)
+// --model is a GGUF file (by default the default model), a Hugging Face tokenizer.json,
+// or a model directory holding one (model_path_tokenizer.h); --add_bos and --count_only
+// are optional.
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -13,11 +15,10 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/status_macros.h"
-#include "eval/gguf/gguf_file.h"
-#include "eval/tokenizer/gguf_tokenizer.h"
+#include "eval/tokenizer/model_path_tokenizer.h"
 
 ABSL_FLAG(std::string, model, "third_party/models/SmolLM2-135M-Instruct.Q4_1.gguf",
-          "GGUF file whose tokenizer to use");
+          "GGUF file, tokenizer.json or Hugging Face model directory whose tokenizer to use");
 ABSL_FLAG(std::string, file, "", "text file to tokenize");
 ABSL_FLAG(bool, add_bos, false, "prepend the BOS token");
 ABSL_FLAG(bool, count_only, false, "print only the number of tokens");
@@ -29,9 +30,8 @@ absl::Status Run() {
   const std::string model_path = ResolveUserPath(absl::GetFlag(FLAGS_model));
   const std::string text_path = ResolveUserPath(absl::GetFlag(FLAGS_file));
   if (absl::GetFlag(FLAGS_file).empty()) return absl::InvalidArgumentError("--file is required");
-  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(model_path));
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
-                         tokenizer::TokenizerFromGguf(*file));
+                         tokenizer::TokenizerFromModelPath(model_path));
   KVLAB_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(text_path));
   const std::vector<int32_t> ids = tokenizer->Encode(text, absl::GetFlag(FLAGS_add_bos));
   if (absl::GetFlag(FLAGS_count_only)) {
