@@ -16,17 +16,18 @@
 #include "base/torch_status.h"
 #include "core/cache_builder.h"
 #include "core/layer_budgets.h"
-#include "eval/gguf/gguf_file.h"
+#include "base/json_text.h"
 #include "eval/model/load_model.h"
 #include "eval/perplexity/perplexity.h"
 #include "eval/retrieval/chat_format.h"
 #include "eval/retrieval/retrieval.h"
 #include "eval/retrieval/retrieval_prompt.h"
-#include "eval/tokenizer/gguf_tokenizer.h"
+#include "eval/tokenizer/model_path_tokenizer.h"
 #include "experiments/aggregate.h"
 #include "experiments/bos_mode.h"
 #include "experiments/eviction_record.h"
 #include "experiments/fingerprint.h"
+#include "experiments/model_hash.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
 #include "experiments/protocol.h"
@@ -161,10 +162,32 @@ struct RunOutcome {
   std::vector<retrieval::RetrievalCell> retrieval;
 };
 
+// The model's chat template: a GGUF's tokenizer.chat_template, a Hugging Face
+// directory's tokenizer_config.json "chat_template" (or chat_template.jinja beside it);
+// "" when there is none.
+std::string ChatTemplate(const model::ModelFiles& files) {
+  if (files.gguf() != nullptr) {
+    const absl::StatusOr<std::string> chat_template =
+        files.gguf()->GetString("tokenizer.chat_template");
+    return chat_template.ok() ? *chat_template : "";
+  }
+  const std::string dir = files.path() + "/";
+  if (const absl::StatusOr<std::string> text = ReadFileToString(dir + "tokenizer_config.json");
+      text.ok()) {
+    const absl::StatusOr<nlohmann::json> config = ParseJsonText("tokenizer_config.json", *text);
+    if (config.ok() && config->is_object() && config->contains("chat_template") &&
+        (*config)["chat_template"].is_string()) {
+      return (*config)["chat_template"].get<std::string>();
+    }
+  }
+  const absl::StatusOr<std::string> jinja = ReadFileToString(dir + "chat_template.jinja");
+  return jinja.ok() ? *jinja : "";
+}
+
 // The model, its tokenizer and the text's tokens, loaded once for all of an
 // experiment's runs, with the hashes that fingerprint them.
 struct Inputs {
-  std::unique_ptr<gguf::GgufFile> file;  // Declared first: the model may read from it.
+  std::unique_ptr<model::ModelFiles> files;  // Declared first: the model may read from them.
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   at::ScalarType weight_dtype = at::kFloat;
   std::unique_ptr<model::DecoderModel> model;
@@ -178,20 +201,20 @@ struct Inputs {
 absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device& device,
                                   const std::string& model_path, const std::string& text_path) {
   Inputs in;
-  KVLAB_ASSIGN_OR_RETURN(in.file, gguf::GgufFile::Open(model_path));
-  KVLAB_ASSIGN_OR_RETURN(in.tokenizer, tokenizer::TokenizerFromGguf(*in.file));
+  KVLAB_ASSIGN_OR_RETURN(in.files, model::ModelFiles::Open(model_path));
+  KVLAB_ASSIGN_OR_RETURN(in.tokenizer, tokenizer::TokenizerFromModelPath(model_path));
   model::LoadOptions load_options;
   load_options.device = device;
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
   in.weight_dtype = load_options.weight_dtype;
-  KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.file, load_options));
+  KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.files, load_options));
   KVLAB_ASSIGN_OR_RETURN(in.text, ReadFileToString(text_path));
   // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
   // model) asks for it, which also shifts the chunk and window boundaries by one token.
   KVLAB_ASSIGN_OR_RETURN(in.bos,
                          UseBos(e, in.tokenizer->add_bos(), in.tokenizer->bos_id()));
   in.tokens = in.tokenizer->Encode(in.text, in.bos);
-  KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashFile(model_path));
+  KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashModel(*in.files));
   KVLAB_ASSIGN_OR_RETURN(in.text_hash, HashFile(text_path));
   return in;
 }
@@ -300,9 +323,7 @@ absl::StatusOr<std::vector<RunOutcome>> RunRetrievalProtocol(
     ProgressBar& bar) {
   const config::RetrievalProtocol& r = e.retrieval();
   bar.set_unit("prompts", "prompt");
-  const absl::StatusOr<std::string> chat_template = in.file->GetString("tokenizer.chat_template");
-  const retrieval::ChatFormat format =
-      retrieval::DetectChatFormat(chat_template.ok() ? *chat_template : "");
+  const retrieval::ChatFormat format = retrieval::DetectChatFormat(ChatTemplate(*in.files));
   const retrieval::RetrievalTask task = r.task() == config::RetrievalProtocol::NEEDLE
                                             ? retrieval::RetrievalTask::kNeedle
                                             : retrieval::RetrievalTask::kPasskey;

@@ -2,6 +2,10 @@
 
 #include <xxhash.h>
 
+#include <fstream>
+#include <memory>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/files.h"
@@ -48,8 +52,30 @@ int MethodRevision(const config::CacheConfig& cache) {
 }
 
 absl::StatusOr<std::string> HashFile(const std::string& path) {
-  KVLAB_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
-  return Hex(XXH3_128bits(bytes.data(), bytes.size()));
+  // Streamed: a checkpoint of several GiB is never held in memory at once. XXH3's
+  // streaming digest equals its one-shot digest of the same bytes.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrFormat("%s: cannot open to hash", path));
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
+                                                                 &XXH3_freeState);
+  XXH3_128bits_reset(state.get());
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    XXH3_128bits_update(state.get(), buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrFormat("%s: read error while hashing", path));
+  return Hex(XXH3_128bits_digest(state.get()));
+}
+
+absl::StatusOr<std::string> HashFiles(const std::vector<std::string>& paths) {
+  if (paths.size() == 1) return HashFile(paths[0]);
+  std::string listing;
+  for (const std::string& path : paths) {
+    KVLAB_ASSIGN_OR_RETURN(const std::string hash, HashFile(path));
+    absl::StrAppend(&listing, path.substr(path.rfind('/') + 1), " ", hash, "\n");
+  }
+  return Hex(XXH3_128bits(listing.data(), listing.size()));
 }
 
 std::string RunFingerprint(const config::Experiment& experiment, const config::CacheConfig& cache,

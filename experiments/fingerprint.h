@@ -4,6 +4,7 @@
 #define KVLAB_EXPERIMENTS_FINGERPRINT_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "experiments/experiment.pb.h"
@@ -12,6 +13,11 @@ namespace kvlab::experiments {
 
 // XXH3-128 of a file's bytes, as 32 hex digits. NotFound names the file.
 absl::StatusOr<std::string> HashFile(const std::string& path);
+
+// The content hash of a model kept in several files (a Hugging Face directory's
+// config.json, tokenizer and safetensors): XXH3-128 of each file's name and hash, in
+// order. One file hashes as HashFile does.
+absl::StatusOr<std::string> HashFiles(const std::vector<std::string>& paths);
 
 // How many times the computation of `cache`'s eviction policy has changed since
 // results were first fingerprinted: 1 for most; bumped for a policy whose scoring

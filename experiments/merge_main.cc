@@ -15,12 +15,12 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/status_macros.h"
-#include "eval/gguf/gguf_file.h"
 #include "eval/model/load_model.h"
 #include "experiments/aggregate.h"
 #include "experiments/experiment_flags.h"
 #include "experiments/fingerprint.h"
 #include "experiments/merge.h"
+#include "experiments/model_hash.h"
 #include "experiments/output_lock.h"
 
 namespace kvlab::experiments {
@@ -33,10 +33,11 @@ absl::Status Merge() {
   const std::string output_dir = ResolveUserPath(e.output_dir());
   // Shards still running hold the directory shared: the merge waits for none of them.
   KVLAB_ASSIGN_OR_RETURN(const OutputLock lock, OutputLock::Exclusive(output_dir));
-  // The model's name titles the tables; its header is all that is read.
-  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(model_path));
-  KVLAB_ASSIGN_OR_RETURN(const model::ModelInfo model_info, model::ReadModelInfo(*file));
-  KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashFile(model_path));
+  // The model's name titles the tables; its headers are all that is read.
+  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::ModelFiles> files,
+                         model::ModelFiles::Open(model_path));
+  KVLAB_ASSIGN_OR_RETURN(const model::ModelInfo model_info, model::ReadModelInfo(*files));
+  KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashModel(*files));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
 
   const MergedRuns merged = CollectFinishedRuns(e, output_dir, model_hash, text_hash);

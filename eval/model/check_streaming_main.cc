@@ -4,6 +4,7 @@
 //
 //   bazel run //eval/model:check_streaming -- --model=third_party/models/<file>.gguf \
 //       --tokens=600
+//   bazel run //eval/model:check_streaming -- --model=/path/to/hf-model-directory
 //
 // Tokens are random ids (seed 0). Prints the largest relative errors and the tokens
 // each layer's cache holds at the end; exits non-zero above --tolerance.
@@ -19,10 +20,10 @@
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/status_macros.h"
-#include "eval/gguf/gguf_file.h"
 #include "eval/model/load_model.h"
 
-ABSL_FLAG(std::string, model, "", "GGUF model file");
+ABSL_FLAG(std::string, model, "",
+          "GGUF model file, or Hugging Face model directory (config.json + safetensors)");
 ABSL_FLAG(int64_t, tokens, 600, "tokens to run (past the sliding window, for a model with one)");
 ABSL_FLAG(int64_t, logit_rows, 64, "last positions whose logits are compared too");
 ABSL_FLAG(double, tolerance, 1e-4, "largest relative error accepted");
@@ -41,10 +42,11 @@ absl::Status Check() {
   const std::string path = ResolveUserPath(absl::GetFlag(FLAGS_model));
   const int64_t n = absl::GetFlag(FLAGS_tokens);
   if (absl::GetFlag(FLAGS_model).empty() || n < 2) {
-    return absl::InvalidArgumentError("--model must name a GGUF file and --tokens be >= 2");
+    return absl::InvalidArgumentError(
+        "--model must name a GGUF file or a model directory, and --tokens be >= 2");
   }
-  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(path));
-  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, LoadModel(*file, {}));
+  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<ModelFiles> files, ModelFiles::Open(path));
+  KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, LoadModel(*files, {}));
   const ModelInfo info = model->info();
   const at::Tensor tokens = at::randint(0, info.vocab, {1, n}, at::kLong);
 

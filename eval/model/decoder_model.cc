@@ -8,8 +8,8 @@
 #include "base/device.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
-#include "eval/gguf/gguf_tensor.h"
 #include "core/dense_tensor_store.h"
+#include "eval/gguf/gguf_tensor.h"
 
 namespace kvlab::model {
 
@@ -23,23 +23,23 @@ absl::Status CheckLoadOptions(const LoadOptions& options) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<at::Tensor> GgufWeights::Matrix(const std::string& name,
-                                               std::vector<int64_t> shape) const {
-  KVLAB_ASSIGN_OR_RETURN(at::Tensor t,
-                         gguf::LoadTensor(file_, name, std::move(shape), options_.weight_dtype));
+absl::StatusOr<at::Tensor> ModelWeights::Matrix(const std::string& name,
+                                                std::vector<int64_t> shape) const {
+  KVLAB_ASSIGN_OR_RETURN(at::Tensor t, source_.Load(name, shape, options_.weight_dtype));
   return CatchTorchErrors(
-      absl::StrFormat("%s: moving '%s' to %s", file_.path(), name, options_.device.str()),
+      absl::StrFormat("%s: moving '%s' to %s", source_.name(), name, options_.device.str()),
       [&]() -> absl::StatusOr<at::Tensor> { return t.to(options_.device); });
 }
 
-absl::StatusOr<at::Tensor> GgufWeights::Norm(const std::string& name, int64_t size) const {
-  KVLAB_ASSIGN_OR_RETURN(at::Tensor t, gguf::LoadTensor(file_, name, {size}));
+absl::StatusOr<at::Tensor> ModelWeights::Vector(const std::string& name, int64_t size) const {
+  KVLAB_ASSIGN_OR_RETURN(at::Tensor t, source_.Load(name, {size}, at::kFloat));
   return t.to(options_.device);
 }
 
-at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight) {
-  if (weight.scalar_type() == at::kFloat) return at::linear(x, weight);
-  return at::linear(x.to(weight.scalar_type()), weight).to(at::kFloat);
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  if (weight.scalar_type() == at::kFloat) return at::linear(x, weight, bias);
+  at::Tensor y = at::linear(x.to(weight.scalar_type()), weight).to(at::kFloat);
+  return bias.defined() ? y.add_(bias) : y;
 }
 
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {

@@ -2,7 +2,8 @@
 // decoder-only language model, whatever its architecture.
 //
 // Each architecture (LlamaModel, Gemma3Model) implements it in its own files;
-// LoadModel() (load_model.h) picks one from the GGUF's general.architecture.
+// LoadModel() (load_model.h) picks one from a GGUF's general.architecture or a Hugging
+// Face directory's config.json.
 //
 //   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, LoadModel(*file, {}));
 //   KVLAB_ASSIGN_OR_RETURN(auto cache, model->NewDenseCache());
@@ -28,6 +29,7 @@
 #include "core/kv_cache.h"
 #include "core/rotary_embedding.h"
 #include "eval/gguf/gguf_file.h"
+#include "eval/model/weight_source.h"
 
 namespace kvlab::model {
 
@@ -103,23 +105,26 @@ absl::Status CheckForwardArguments(const at::Tensor& tokens, absl::Span<KvCache*
 // weight dtype the GGUF loader can produce.
 absl::Status CheckLoadOptions(const LoadOptions& options);
 
-// The weights of a GGUF file, loaded as `options` asks: matrices in its weight dtype
-// on its device, norm weights in fp32. Errors name the file and the tensor.
-class GgufWeights {
+// A model's weights from `source` (a GGUF file or a Hugging Face checkpoint), loaded
+// as `options` asks: matrices in its weight dtype on its device, vectors (norm weights,
+// biases) in fp32. Errors name the file and the tensor.
+class ModelWeights {
  public:
-  GgufWeights(const gguf::GgufFile& file, const LoadOptions& options)
-      : file_(file), options_(options) {}
+  // `source` must outlive this object.
+  ModelWeights(const WeightSource& source, const LoadOptions& options)
+      : source_(source), options_(options) {}
   absl::StatusOr<at::Tensor> Matrix(const std::string& name, std::vector<int64_t> shape) const;
-  // Norm weights stay fp32: they scale activations and cost nothing.
-  absl::StatusOr<at::Tensor> Norm(const std::string& name, int64_t size) const;
+  // Norm weights and biases stay fp32: they scale or shift activations and cost nothing.
+  absl::StatusOr<at::Tensor> Vector(const std::string& name, int64_t size) const;
 
  private:
-  const gguf::GgufFile& file_;
+  const WeightSource& source_;
   LoadOptions options_;
 };
 
-// y = x W^T in W's dtype (x rounded to it), returned as fp32.
-at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight);
+// y = x W^T in W's dtype (x rounded to it), returned as fp32, plus `bias` (fp32) when
+// it is defined.
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
 // x / sqrt(mean(x^2) + eps) * weight over the last axis.
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);

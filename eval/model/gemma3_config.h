@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "core/base_kv_cache.h"
 #include "eval/gguf/gguf_file.h"
+#include "eval/model/hf_config.h"
 
 namespace kvlab::model {
 
@@ -47,6 +48,13 @@ struct Gemma3Config {
 
   // Reads and validates the configuration; errors name the file and the key.
   static absl::StatusOr<Gemma3Config> FromGguf(const gguf::GgufFile& file);
+  // From config.json (model_type "gemma3_text", Gemma3ForCausalLM), as transformers'
+  // Gemma3TextConfig reads it: local layers from layer_types ("sliding_attention") or
+  // else sliding_window_pattern P (layer i local unless (i + 1) % P == 0), the query
+  // scale query_pre_attn_scalar^-1/2, local layers rotating with
+  // rope_local_base_freq; absent fields take its defaults except the sizes, which are
+  // required. Errors name the file and the field.
+  static absl::StatusOr<Gemma3Config> FromHf(const HfConfig& config);
 
   // The cache geometry, with each local layer's window.
   AttentionShape attention_shape() const;

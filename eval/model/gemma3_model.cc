@@ -9,13 +9,19 @@
 #include "base/device.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
-#include "eval/gguf/gguf_tensor.h"
+#include "eval/model/gguf_weight_source.h"
 
 namespace kvlab::model {
 
 absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const gguf::GgufFile& file,
                                                               const LoadOptions& options) {
-  KVLAB_ASSIGN_OR_RETURN(Gemma3Config config, Gemma3Config::FromGguf(file));
+  KVLAB_ASSIGN_OR_RETURN(const Gemma3Config config, Gemma3Config::FromGguf(file));
+  return Load(config, GgufWeightSource(file), options);
+}
+
+absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const Gemma3Config& config,
+                                                              const WeightSource& source,
+                                                              const LoadOptions& options) {
   KVLAB_RETURN_IF_ERROR(CheckLoadOptions(options));
   // Local and global layers rotate with different bases.
   KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding global_rope,
@@ -32,12 +38,12 @@ absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const gguf::GgufF
   std::unique_ptr<Gemma3Model> model(new Gemma3Model(config, std::move(ropes), options));
 
   const int64_t h = config.hidden, d = config.head_dim;
-  const GgufWeights weights(file, options);
+  const ModelWeights weights(source, options);
   const auto load = [&](const std::string& name, std::vector<int64_t> shape) {
     return weights.Matrix(name, std::move(shape));
   };
   const auto load_norm = [&](const std::string& name, int64_t size) {
-    return weights.Norm(name, size);
+    return weights.Vector(name, size);
   };
   c10::InferenceMode inference;
   KVLAB_ASSIGN_OR_RETURN(model->token_embedding_, load("token_embd.weight", {config.vocab, h}));

@@ -11,7 +11,8 @@
 //
 // Gemma's RMSNorm multiplies by (1 + weight); llama.cpp's converter stores weight + 1
 // in the GGUF (conversion/gemma.py, Gemma3Model.norm_shift), so the norms here
-// multiply by the stored weight as they are.
+// multiply by the stored weight as they are (a Hugging Face checkpoint's norm weights
+// get the + 1 on load, hf_tensor_layout.h).
 #ifndef KVLAB_EVAL_MODEL_GEMMA3_MODEL_H_
 #define KVLAB_EVAL_MODEL_GEMMA3_MODEL_H_
 
@@ -24,12 +25,18 @@
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/decoder_model.h"
 #include "eval/model/gemma3_config.h"
+#include "eval/model/weight_source.h"
 
 namespace kvlab::model {
 
 class Gemma3Model : public DecoderModel {
  public:
   static absl::StatusOr<std::unique_ptr<Gemma3Model>> Load(const gguf::GgufFile& file,
+                                                           const LoadOptions& options);
+  // The model `config` describes, its weights from `weights` (GGUF names, norm weights
+  // holding Gemma's + 1 as llama.cpp stores them).
+  static absl::StatusOr<std::unique_ptr<Gemma3Model>> Load(const Gemma3Config& config,
+                                                           const WeightSource& weights,
                                                            const LoadOptions& options);
 
   const Gemma3Config& config() const { return config_; }

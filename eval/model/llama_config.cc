@@ -8,13 +8,19 @@ namespace kvlab::model {
 
 absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
   KVLAB_ASSIGN_OR_RETURN(const std::string architecture, file.GetString("general.architecture"));
-  if (architecture != "llama") {
+  if (architecture != "llama" && architecture != "qwen2") {
     return absl::UnimplementedError(absl::StrFormat(
-        "%s: general.architecture is '%s'; kvlab runs 'llama' models", file.path(), architecture));
+        "%s: general.architecture is '%s'; kvlab runs 'llama' and 'qwen2' models here",
+        file.path(), architecture));
   }
   LlamaConfig c;
+  c.architecture = architecture;
+  // As llama.cpp: qwen2 rotates NEOX pairs and was converted without permuting Q and K.
+  c.rope_style = architecture == "qwen2" ? RopeStyle::kHalf : RopeStyle::kInterleaved;
+  c.qkv_bias = file.FindTensor("blk.0.attn_q.bias").ok();
+  const std::string a = architecture;
   KVLAB_RETURN_IF_ERROR(ReadOptionalString(file, "general.name", c.name));
-  KVLAB_ASSIGN_OR_RETURN(const DecoderSizes sizes, ReadDecoderSizes(file, "llama"));
+  KVLAB_ASSIGN_OR_RETURN(const DecoderSizes sizes, ReadDecoderSizes(file, a));
   const int64_t layers = sizes.layers;
   c.num_layers = static_cast<int>(layers);
   c.hidden = sizes.hidden;
@@ -24,18 +30,18 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
   if (c.num_layers <= 0 || c.hidden <= 0 || c.ffn <= 0 || c.q_heads <= 0 || c.kv_heads <= 0 ||
       c.q_heads % c.kv_heads != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: inconsistent llama hyperparameters: block_count=%d embedding_length=%d "
+        "%s: inconsistent %s hyperparameters: block_count=%d embedding_length=%d "
         "feed_forward_length=%d head_count=%d head_count_kv=%d",
-        file.path(), c.num_layers, c.hidden, c.ffn, c.q_heads, c.kv_heads));
+        file.path(), a, c.num_layers, c.hidden, c.ffn, c.q_heads, c.kv_heads));
   }
   c.head_dim = c.hidden / c.q_heads;
-  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "llama.attention.key_length", c.head_dim));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".attention.key_length", c.head_dim));
   c.rope_dim = c.head_dim;
-  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "llama.rope.dimension_count", c.rope_dim));
-  KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, "llama.rope.freq_base", c.rope_base));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".rope.dimension_count", c.rope_dim));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, a + ".rope.freq_base", c.rope_base));
   KVLAB_RETURN_IF_ERROR(
-      ReadOptionalDouble(file, "llama.attention.layer_norm_rms_epsilon", c.rms_eps));
-  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "llama.context_length", c.context_length));
+      ReadOptionalDouble(file, a + ".attention.layer_norm_rms_epsilon", c.rms_eps));
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".context_length", c.context_length));
   KVLAB_ASSIGN_OR_RETURN(const Embedding embedding, ReadEmbedding(file, c.hidden));
   c.vocab = embedding.vocab;
   c.tied_embeddings = embedding.tied;

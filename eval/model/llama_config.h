@@ -1,4 +1,11 @@
-// LlamaConfig: the hyperparameters of a Llama-family model, read from GGUF metadata.
+// LlamaConfig: the hyperparameters of a Llama-family model, read from GGUF metadata or
+// a Hugging Face config.json.
+//
+// Two architectures share it: "llama" and "qwen2" (Llama with biases on the query, key
+// and value projections, rotating pairs (x[i], x[i + d/2]) where Llama rotates
+// (x[2i], x[2i+1]); llama.cpp's converter permutes Llama's query and key rows so that
+// its GGUF files rotate interleaved pairs, and the Hugging Face loader permutes them
+// the same way, so a Llama model rotates interleaved pairs whichever file it came from).
 #ifndef KVLAB_EVAL_MODEL_LLAMA_CONFIG_H_
 #define KVLAB_EVAL_MODEL_LLAMA_CONFIG_H_
 
@@ -7,11 +14,14 @@
 
 #include "absl/status/statusor.h"
 #include "core/base_kv_cache.h"
+#include "core/rotary_embedding.h"
 #include "eval/gguf/gguf_file.h"
+#include "eval/model/hf_config.h"
 
 namespace kvlab::model {
 
 struct LlamaConfig {
+  std::string architecture = "llama";  // general.architecture: "llama" or "qwen2"
   std::string name;       // general.name, for reports.
   int num_layers = 0;     // llama.block_count
   int64_t hidden = 0;     // llama.embedding_length
@@ -25,9 +35,17 @@ struct LlamaConfig {
   double rms_eps = 1e-5;       // llama.attention.layer_norm_rms_epsilon
   int64_t context_length = 0;  // llama.context_length (0 if absent)
   bool tied_embeddings = false;  // true when the file has no output.weight
+  // Which dims RoPE pairs: interleaved for llama, halves (NEOX) for qwen2.
+  RopeStyle rope_style = RopeStyle::kInterleaved;
+  bool qkv_bias = false;  // Biases on the Q, K and V projections (qwen2).
 
   // Reads and validates the configuration; errors name the file and the key.
   static absl::StatusOr<LlamaConfig> FromGguf(const gguf::GgufFile& file);
+  // From config.json (model_type "llama" or "qwen2"); fields absent from it take
+  // transformers' defaults, except the sizes, which are required. Errors name the file
+  // and the field; features kvlab does not run (rope scaling, attention or MLP biases
+  // on Llama, Qwen2's sliding window) are Unimplemented.
+  static absl::StatusOr<LlamaConfig> FromHf(const HfConfig& config);
 
   AttentionShape attention_shape() const {
     return AttentionShape{num_layers, q_heads, kv_heads, head_dim};

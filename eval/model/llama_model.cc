@@ -7,24 +7,30 @@
 #include "base/device.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
-#include "eval/gguf/gguf_tensor.h"
+#include "eval/model/gguf_weight_source.h"
 
 namespace kvlab::model {
 
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const gguf::GgufFile& file,
                                                             const LoadOptions& options) {
-  KVLAB_ASSIGN_OR_RETURN(LlamaConfig config, LlamaConfig::FromGguf(file));
+  KVLAB_ASSIGN_OR_RETURN(const LlamaConfig config, LlamaConfig::FromGguf(file));
+  return Load(config, GgufWeightSource(file), options);
+}
+
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const LlamaConfig& config,
+                                                            const WeightSource& source,
+                                                            const LoadOptions& options) {
   KVLAB_RETURN_IF_ERROR(CheckLoadOptions(options));
   KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding rope,
                          RotaryEmbedding::Create(config.head_dim, config.rope_dim,
-                                                 config.rope_base, RopeStyle::kInterleaved));
+                                                 config.rope_base, config.rope_style));
   std::unique_ptr<LlamaModel> model(new LlamaModel(config, std::move(rope), options));
   const int64_t h = config.hidden, d = config.head_dim;
-  const GgufWeights weights(file, options);
+  const ModelWeights weights(source, options);
   const auto load = [&](const std::string& name, std::vector<int64_t> shape) {
     return weights.Matrix(name, std::move(shape));
   };
-  const auto load_norm = [&](const std::string& name) { return weights.Norm(name, h); };
+  const auto load_norm = [&](const std::string& name) { return weights.Vector(name, h); };
   c10::InferenceMode inference;
   KVLAB_ASSIGN_OR_RETURN(model->token_embedding_, load("token_embd.weight", {config.vocab, h}));
   KVLAB_ASSIGN_OR_RETURN(model->output_norm_, load_norm("output_norm.weight"));
@@ -42,6 +48,15 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const gguf::GgufFil
     KVLAB_ASSIGN_OR_RETURN(at::Tensor v, load(prefix + "attn_v.weight", {config.kv_heads * d, h}));
     // One projection for Q, K and V (and one for gate and up) halves the matmul count.
     layer.qkv = at::cat({q, k, v}, 0);
+    if (config.qkv_bias) {
+      KVLAB_ASSIGN_OR_RETURN(at::Tensor q_bias,
+                             weights.Vector(prefix + "attn_q.bias", config.q_heads * d));
+      KVLAB_ASSIGN_OR_RETURN(at::Tensor k_bias,
+                             weights.Vector(prefix + "attn_k.bias", config.kv_heads * d));
+      KVLAB_ASSIGN_OR_RETURN(at::Tensor v_bias,
+                             weights.Vector(prefix + "attn_v.bias", config.kv_heads * d));
+      layer.qkv_bias = at::cat({q_bias, k_bias, v_bias}, 0);
+    }
     KVLAB_ASSIGN_OR_RETURN(layer.output,
                            load(prefix + "attn_output.weight", {h, config.q_heads * d}));
     KVLAB_ASSIGN_OR_RETURN(layer.ffn_norm, load_norm(prefix + "ffn_norm.weight"));
@@ -59,6 +74,7 @@ int64_t LlamaModel::WeightBytes() const {
   int64_t total = bytes(token_embedding_) + bytes(output_norm_);
   if (!output_.is_same(token_embedding_)) total += bytes(output_);
   for (const Layer& l : layers_) {
+    if (l.qkv_bias.defined()) total += bytes(l.qkv_bias);
     total += bytes(l.attn_norm) + bytes(l.qkv) + bytes(l.output) + bytes(l.ffn_norm) +
              bytes(l.gate_up) + bytes(l.down);
   }
@@ -88,7 +104,7 @@ absl::StatusOr<at::Tensor> LlamaModel::ForwardUnchecked(const at::Tensor& tokens
   for (int i = 0; i < config_.num_layers; ++i) {
     const Layer& layer = layers_[i];
     // [batch, n, heads * d] -> [batch, heads, n, d]
-    const at::Tensor qkv = Linear(RmsNorm(x, layer.attn_norm), layer.qkv);
+    const at::Tensor qkv = Linear(RmsNorm(x, layer.attn_norm), layer.qkv, layer.qkv_bias);
     const auto heads = [&](int64_t offset, int64_t count) {
       return qkv.narrow(-1, offset * d, count * d).view({batch, n, count, d}).transpose(1, 2);
     };

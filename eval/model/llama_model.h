@@ -1,8 +1,9 @@
 // LlamaModel: the forward pass of a Llama-family decoder, in LibTorch (a DecoderModel).
 //
-// Loads weights from a GGUF file (dequantized to fp32, bf16 or fp16 on a device) and runs
-// RMSNorm -> attention -> residual -> RMSNorm -> SwiGLU MLP -> residual per layer, with
-// grouped-query attention and a tied or separate output projection. Attention goes
+// Loads weights from a GGUF file (dequantized to fp32, bf16 or fp16 on a device) or a
+// Hugging Face checkpoint (weight_source.h) and runs RMSNorm -> attention -> residual ->
+// RMSNorm -> SwiGLU MLP -> residual per layer, with grouped-query attention, a tied or
+// separate output projection and, for qwen2, biases on the Q, K and V projections. Attention goes
 // through KvCache::Attend() only: the model never holds keys or values itself.
 //
 //   KVLAB_ASSIGN_OR_RETURN(auto model, LlamaModel::Load(*file, {}));
@@ -27,6 +28,7 @@
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/decoder_model.h"
 #include "eval/model/llama_config.h"
+#include "eval/model/weight_source.h"
 
 namespace kvlab::model {
 
@@ -34,13 +36,17 @@ class LlamaModel : public DecoderModel {
  public:
   static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(const gguf::GgufFile& file,
                                                           const LoadOptions& options);
+  // The model `config` describes, its weights from `weights` (GGUF names).
+  static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(const LlamaConfig& config,
+                                                          const WeightSource& weights,
+                                                          const LoadOptions& options);
 
   const LlamaConfig& config() const { return config_; }
   const RotaryEmbedding& rope() const { return rope_; }
 
   // DecoderModel (decoder_model.h says what each does).
   ModelInfo info() const override {
-    return {"llama", config_.name, config_.attention_shape(), config_.vocab,
+    return {config_.architecture, config_.name, config_.attention_shape(), config_.vocab,
             config_.context_length};
   }
   LayerRopes ropes() const override { return rope_; }
@@ -57,6 +63,7 @@ class LlamaModel : public DecoderModel {
   struct Layer {
     at::Tensor attn_norm;  // [hidden]
     at::Tensor qkv;        // [(q_heads + 2 kv_heads) * head_dim, hidden]
+    at::Tensor qkv_bias;   // [(q_heads + 2 kv_heads) * head_dim] fp32; undefined if none
     at::Tensor output;     // [hidden, q_heads * head_dim]
     at::Tensor ffn_norm;   // [hidden]
     at::Tensor gate_up;    // [2 ffn, hidden]

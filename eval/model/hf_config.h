@@ -1,0 +1,77 @@
+// HfConfig: a Hugging Face model's config.json, with typed field reads whose errors are
+// one line naming the file and the field.
+//
+//   KVLAB_ASSIGN_OR_RETURN(HfConfig config, HfConfig::Read(dir + "/config.json"));
+//   KVLAB_ASSIGN_OR_RETURN(int64_t layers, config.Int("num_hidden_layers"));
+//   KVLAB_ASSIGN_OR_RETURN(double eps, config.Double("rms_norm_eps", 1e-6));  // Default.
+//
+// Which architecture it describes (Architecture()) follows transformers: model_type
+// ("llama", "qwen2", "gemma3_text"), else the first of "architectures"
+// (LlamaForCausalLM, Qwen2ForCausalLM, Gemma3ForCausalLM).
+#ifndef KVLAB_EVAL_MODEL_HF_CONFIG_H_
+#define KVLAB_EVAL_MODEL_HF_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace kvlab::model {
+
+class HfConfig {
+ public:
+  // Reads and parses `path`; NotFound if unreadable, DataLoss unless a JSON object.
+  static absl::StatusOr<HfConfig> Read(const std::string& path);
+  // Parses `text` as the contents of `path`.
+  static absl::StatusOr<HfConfig> Parse(const std::string& path, absl::string_view text);
+
+  const std::string& path() const { return path_; }
+  const nlohmann::json& json() const { return json_; }
+
+  // kvlab's name of the architecture: "llama", "qwen2" or "gemma3". Unimplemented
+  // naming the file, what it names and the supported ones for any other.
+  absl::StatusOr<std::string> Architecture() const;
+
+  // Required fields: InvalidArgument naming the file and field when absent (or null)
+  // or of another type. Int accepts only whole numbers; Double any number.
+  absl::StatusOr<int64_t> Int(const std::string& field) const;
+  absl::StatusOr<double> Double(const std::string& field) const;
+  // Optional fields: `fallback` when absent or null, an error when of another type.
+  absl::StatusOr<int64_t> Int(const std::string& field, int64_t fallback) const;
+  absl::StatusOr<double> Double(const std::string& field, double fallback) const;
+  absl::StatusOr<bool> Bool(const std::string& field, bool fallback) const;
+  absl::StatusOr<std::string> String(const std::string& field, const std::string& fallback) const;
+  // The field when present and not null, else nullptr.
+  const nlohmann::json* Find(const std::string& field) const;
+
+  // An error about `field` ("<path>: <field> <problem>"), with `code`.
+  absl::Status FieldError(const std::string& field, absl::string_view problem) const;
+  absl::Status Unsupported(const std::string& field, absl::string_view problem) const;
+
+ private:
+  HfConfig(std::string path, nlohmann::json json) : path_(std::move(path)), json_(std::move(json)) {}
+
+  std::string path_;
+  nlohmann::json json_;
+};
+
+// The RoPE base of a model whose rotary embedding has no frequency scaling:
+// rope_parameters.rope_theta (transformers 5; rope_parameters.<layer_type>.rope_theta
+// when it holds one object per layer type), else the field `theta_field` (earlier
+// versions), else `fallback`. A rope_scaling or rope_type other than "default" is
+// Unimplemented, naming the field: kvlab would otherwise run another model than the
+// one described.
+absl::StatusOr<double> HfRopeBase(const HfConfig& config, const std::string& theta_field,
+                                  double fallback, const std::string& layer_type = "");
+
+// The architectures HfConfig::Architecture() knows, in kvlab's names.
+const std::vector<std::string>& SupportedHfArchitectures();
+
+}  // namespace kvlab::model
+
+#endif  // KVLAB_EVAL_MODEL_HF_CONFIG_H_
