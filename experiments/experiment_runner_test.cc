@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "base/files.h"
 #include "base/status_matchers.h"
+#include "eval/model/gguf_to_hf.h"
 #include "eval/model/tiny_llama.h"
 #include "experiments/config_loader.h"
 #include "experiments/output_lock.h"
@@ -63,6 +64,26 @@ TEST_F(ExperimentRunnerTest, WritesEveryRunAndTheTables) {
   }
   EXPECT_THAT(ReadFileToString(dir_ + "/out/results.md"),
               IsOkAndHolds(::testing::HasSubstr("dense (baseline)")));
+}
+
+// The tiny model written as a Hugging Face directory (sharded safetensors, config.json,
+// tokenizer.json): the same tokens, the same numbers, and its own fingerprint.
+TEST_F(ExperimentRunnerTest, AHuggingFaceDirectoryGivesTheGgufsResults) {
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> gguf, RunExperiment(Load(kTwoCaches)));
+  ASSERT_THAT(model::ConvertGgufToHf(dir_ + "/tiny.gguf", dir_ + "/tiny-hf", /*shard_bytes=*/20000),
+              IsOk());
+  ASSERT_TRUE(std::filesystem::exists(dir_ + "/tiny-hf/model.safetensors.index.json"));
+  config::Experiment e = Load(kTwoCaches);
+  e.set_model_path(dir_ + "/tiny-hf");
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> hf, RunExperiment(e));
+  ASSERT_EQ(hf.size(), gguf.size());
+  for (size_t i = 0; i < hf.size(); ++i) {
+    EXPECT_EQ(hf[i].result.tokens_scored, gguf[i].result.tokens_scored);
+    EXPECT_DOUBLE_EQ(hf[i].result.nll_sum, gguf[i].result.nll_sum);
+    EXPECT_EQ(hf[i].result.peak_held_bytes, gguf[i].result.peak_held_bytes);
+    // Run again, not reused: the model's files differ.
+    EXPECT_NE(hf[i].result.seconds, gguf[i].result.seconds);
+  }
 }
 
 TEST_F(ExperimentRunnerTest, ResumeReusesFinishedRunsAndRerunsChangedOnes) {

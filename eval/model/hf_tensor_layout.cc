@@ -77,6 +77,12 @@ at::Tensor PermuteToInterleavedRope(const at::Tensor& weight, int64_t heads) {
   return weight.reshape(split).transpose(1, 2).reshape(weight.sizes()).contiguous();
 }
 
+at::Tensor PermuteToHalfRope(const at::Tensor& weight, int64_t heads) {
+  std::vector<int64_t> split = {heads, weight.size(0) / heads / 2, 2};
+  for (int64_t i = 1; i < weight.dim(); ++i) split.push_back(weight.size(i));
+  return weight.reshape(split).transpose(1, 2).reshape(weight.sizes()).contiguous();
+}
+
 HfTensorLayout LlamaHfLayout(const LlamaConfig& config) {
   HfTensorLayout layout;
   layout.hf_name = Translator(LlamaLayerNames());

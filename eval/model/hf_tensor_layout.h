@@ -28,6 +28,8 @@ HfTensorLayout Gemma3HfLayout(const Gemma3Config& config);
 // reordered within each head from rotate-half order (dims j and j + d/2 form a pair)
 // to interleaved order (dims 2j and 2j + 1): row 2j + s of a head is row s * d/2 + j.
 at::Tensor PermuteToInterleavedRope(const at::Tensor& weight, int64_t heads);
+// The inverse: interleaved order back to rotate-half order.
+at::Tensor PermuteToHalfRope(const at::Tensor& weight, int64_t heads);
 
 }  // namespace kvlab::model
 
