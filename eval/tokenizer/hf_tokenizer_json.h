@@ -13,8 +13,9 @@
 // which these files are used, turns both off unless a call asks for them, as kvlab's
 // callers never do. Anything else that changes encoding (another model type or step,
 // dropout, word prefixes and suffixes) is an error naming the field, as is any malformed
-// input or any field `tokenizers` requires and the file lacks; every error is one line
-// beginning with the file's path.
+// input, and a file lacking a field that `tokenizers` requires and that changes encoding
+// (fields that do not, such as ByteLevel's trim_offsets, are not looked for); every
+// error is one line beginning with the file's path.
 //
 //   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
 //                          TokenizerFromJson("models/gemma/tokenizer.json"));

@@ -69,6 +69,18 @@ TEST(HfTokenizerJsonTest, ByteLevelMergesByRank) {
   EXPECT_THAT((*t)->Encode("hello<|endoftext|>hello", false), ElementsAre(12, 0, 12));
 }
 
+// A merges.txt header copied into the list is passed over, as `tokenizers` does, and
+// takes no rank.
+TEST(HfTokenizerJsonTest, MergesPassOverAVersionHeader) {
+  Json json = ByteLevelJson();
+  Json merges = Json::array({"#version: 0.2"});
+  for (const Json& merge : json["model"]["merges"]) merges.push_back(merge);
+  json["model"]["merges"] = merges;
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(json);
+  ASSERT_THAT(t, IsOk());
+  EXPECT_THAT((*t)->Encode("hello world", false), ElementsAre(12, 15, 3, 8));
+}
+
 TEST(HfTokenizerJsonTest, MergesAsPairsReadLikeStrings) {
   Json json = ByteLevelJson();
   Json pairs = Json::array();
@@ -317,6 +329,8 @@ TEST(HfTokenizerJsonTest, MalformedFilesNameTheFileAndField) {
   json["post_processor"]["special_tokens"]["<s>"]["ids"] = {5000};
   ExpectError(json, code, "post_processor: the BOS id 5000 is not a token (the file has 269)");
   ExpectError(SpmJson(), code, "bos_token is '<x>'", R"({"bos_token": "<x>"})");
+  ExpectError(SpmJson(), unsupported, "tokenizer_config.json: add_eos_token is true",
+              R"({"add_eos_token": true})");
   ExpectError(SpmJson(), absl::StatusCode::kDataLoss, "tokenizer_config.json: not valid JSON",
               "{");
 }
