@@ -142,6 +142,9 @@ TEST(HfTokenizerJsonTest, Llama3SplitRegex) {
   EXPECT_THAT((*t)->Encode("1212", false), ElementsAre(18, 16, 17));
   // " world" is one word under this regex too.
   EXPECT_THAT((*t)->Encode("hello world", false), ElementsAre(12, 15, 3, 8));
+  // Bytes beyond U+10FFFF and a surrogate's: each byte one U+FFFD, which has no token
+  // here, so only "he" and "l" and "o" are left (ICU reads the text as kvlab does).
+  EXPECT_THAT((*t)->Encode("he\xF6\xB6\xB6\xB6l\xED\xA0\x80o", false), ElementsAre(9, 3, 4));
 }
 
 // A SentencePiece-style vocabulary: <unk>, <s>, </s>, the 256 byte tokens (3 .. 258),
