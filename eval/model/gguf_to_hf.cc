@@ -101,7 +101,8 @@ absl::Status WriteTokenizer(const gguf::GgufFile& file, const std::string& dir) 
     vocab[tokens[i]] = i;
     if (i < types.size() && types[i] == 3) {
       added.push_back({{"id", i}, {"content", tokens[i]}, {"special", true},
-                       {"normalized", false}});
+                       {"normalized", false}, {"lstrip", false}, {"rstrip", false},
+                       {"single_word", false}});
     }
   }
   const nlohmann::json byte_level = {

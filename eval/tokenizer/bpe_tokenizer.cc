@@ -107,7 +107,6 @@ BpeTokenizer::BpeTokenizer(BpeVocabulary vocabulary, PreTokenizer pre_tokenizer)
   for (size_t i = 0; i < vocabulary_.merges.size(); ++i) {
     merge_ranks_.emplace(vocabulary_.merges[i], static_cast<int32_t>(i));
   }
-  for (int b = 0; b < 256; ++b) symbol_to_byte_.emplace(byte_to_symbol_[b], b);
 }
 
 std::vector<int32_t> BpeTokenizer::Encode(absl::string_view text, bool add_bos) {
@@ -196,16 +195,7 @@ std::string BpeTokenizer::Decode(const std::vector<int32_t>& ids) const {
       text += token;
       continue;
     }
-    for (char32_t cp : DecodeUtf8(token)) {
-      std::string one;
-      AppendUtf8(cp, one);
-      auto it = symbol_to_byte_.find(one);
-      if (it != symbol_to_byte_.end()) {
-        text.push_back(static_cast<char>(it->second));
-      } else {
-        text += one;
-      }
-    }
+    AppendByteAlphabetDecoded(token, text);
   }
   return text;
 }

@@ -71,7 +71,6 @@ class BpeTokenizer : public Tokenizer {
   absl::flat_hash_map<std::string, int32_t> merge_ranks_;
   // GPT-2's byte alphabet: byte -> UTF-8 of its printable stand-in, and back.
   std::vector<std::string> byte_to_symbol_;
-  absl::flat_hash_map<std::string, uint8_t> symbol_to_byte_;
   absl::flat_hash_map<std::string, std::vector<int32_t>> word_cache_;
 };
 

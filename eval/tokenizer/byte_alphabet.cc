@@ -1,5 +1,9 @@
 #include "eval/tokenizer/byte_alphabet.h"
 
+#include <cstdint>
+
+#include "absl/container/flat_hash_map.h"
+
 #include "eval/tokenizer/unicode_text.h"
 
 namespace kvlab::tokenizer {
@@ -13,6 +17,23 @@ std::vector<std::string> MakeByteAlphabet() {
     AppendUtf8(cp, symbols[b]);
   }
   return symbols;
+}
+
+void AppendByteAlphabetDecoded(absl::string_view token, std::string& out) {
+  // Built once, on first use (no static initialization order to worry about).
+  static const auto* const byte_of = [] {
+    auto* map = new absl::flat_hash_map<char32_t, uint8_t>();
+    const std::vector<std::string> alphabet = MakeByteAlphabet();
+    for (int b = 0; b < 256; ++b) map->emplace(DecodeUtf8(alphabet[b])[0], b);
+    return map;
+  }();
+  for (char32_t cp : DecodeUtf8(token)) {
+    if (auto it = byte_of->find(cp); it != byte_of->end()) {
+      out.push_back(static_cast<char>(it->second));
+    } else {
+      AppendUtf8(cp, out);
+    }
+  }
 }
 
 }  // namespace kvlab::tokenizer

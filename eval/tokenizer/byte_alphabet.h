@@ -8,10 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace kvlab::tokenizer {
 
 // The UTF-8 of each byte's stand-in, indexed by byte.
 std::vector<std::string> MakeByteAlphabet();
+
+// Appends the bytes `token` stands for: each character of the alphabet as its byte, any
+// other character (a vocabulary's added or control tokens hold some) as its own UTF-8.
+void AppendByteAlphabetDecoded(absl::string_view token, std::string& out);
 
 }  // namespace kvlab::tokenizer
 

@@ -1,6 +1,7 @@
 #include "eval/tokenizer/hf_added_tokens.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "eval/tokenizer/unicode_text.h"
 
@@ -8,30 +9,47 @@ namespace kvlab::tokenizer {
 
 namespace {
 
-// Bytes of whitespace at the end (start) of `text`, by code point.
+// The code point that ends at `end` (begins at `begin`) of well-formed `text`, and its
+// length in bytes.
+std::pair<char32_t, size_t> CharacterBefore(absl::string_view text, size_t end) {
+  size_t begin = end - 1;
+  while (begin > 0 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) --begin;
+  return {DecodeUtf8(text.substr(begin, end - begin))[0], end - begin};
+}
+
+std::pair<char32_t, size_t> CharacterAt(absl::string_view text, size_t begin) {
+  const size_t length = Utf8SequenceLength(text, begin);
+  return {DecodeUtf8(text.substr(begin, length))[0], length};
+}
+
+// Bytes of whitespace at the end (start) of `text`.
 size_t TrailingWhitespace(absl::string_view text) {
-  size_t n = 0;
-  while (n < text.size()) {
-    // Step back over one UTF-8 sequence.
-    size_t begin = text.size() - n - 1;
-    while (begin > 0 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) --begin;
-    const std::vector<char32_t> cp = DecodeUtf8(text.substr(begin, text.size() - n - begin));
-    if (cp.size() != 1 || !IsWhitespace(cp[0])) break;
-    n = text.size() - begin;
+  size_t end = text.size();
+  while (end > 0) {
+    const auto [cp, length] = CharacterBefore(text, end);
+    if (!IsWhitespace(cp)) break;
+    end -= length;
   }
-  return n;
+  return text.size() - end;
 }
 
 size_t LeadingWhitespace(absl::string_view text) {
-  size_t n = 0;
-  while (n < text.size()) {
-    const unsigned char lead = static_cast<unsigned char>(text[n]);
-    const size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    const std::vector<char32_t> cp = DecodeUtf8(text.substr(n, length));
-    if (cp.size() != 1 || !IsWhitespace(cp[0])) break;
-    n += length;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    const auto [cp, length] = CharacterAt(text, begin);
+    if (!IsWhitespace(cp)) break;
+    begin += length;
   }
-  return n;
+  return begin;
+}
+
+// Whether a word character ends (begins) at `at`: what single_word forbids.
+bool TouchesWordBefore(absl::string_view text, size_t at) {
+  return at > 0 && IsWordCharacter(CharacterBefore(text, at).first);
+}
+
+bool TouchesWordAfter(absl::string_view text, size_t at) {
+  return at < text.size() && IsWordCharacter(CharacterAt(text, at).first);
 }
 
 }  // namespace
@@ -41,8 +59,8 @@ HfAddedTokenSplitter::HfAddedTokenSplitter(const std::vector<HfAddedToken>& toke
     : by_first_byte_(256) {
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (patterns[i].empty()) continue;
-    by_first_byte_[static_cast<unsigned char>(patterns[i][0])].push_back(
-        Pattern{patterns[i], tokens[i].id, tokens[i].lstrip, tokens[i].rstrip});
+    by_first_byte_[static_cast<unsigned char>(patterns[i][0])].push_back(Pattern{
+        patterns[i], tokens[i].id, tokens[i].lstrip, tokens[i].rstrip, tokens[i].single_word});
     ++count_;
   }
   for (std::vector<Pattern>& bucket : by_first_byte_) {
@@ -69,6 +87,10 @@ std::vector<TextPiece> HfAddedTokenSplitter::Split(absl::string_view text) const
     }
     size_t begin = at;
     size_t end = at + match->text.size();
+    if (match->single_word && (TouchesWordBefore(text, begin) || TouchesWordAfter(text, end))) {
+      at = end;  // The search resumes after it, as Aho-Corasick's leftmost iteration does.
+      continue;
+    }
     if (match->lstrip) begin -= TrailingWhitespace(text.substr(done, begin - done));
     if (match->rstrip) end += LeadingWhitespace(text.substr(end));
     if (begin > done) pieces.push_back(TextPiece{-1, text.substr(done, begin - done)});

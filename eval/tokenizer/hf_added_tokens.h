@@ -1,8 +1,10 @@
 // HfAddedTokenSplitter: finds a tokenizer.json's added tokens in text before anything
 // else sees it, as `tokenizers` does: leftmost match first, the longest token at that
-// position, matches never overlapping; a token with lstrip (rstrip) also takes the
-// whitespace before (after) it. Every added token is matched, special or not (what
-// `tokenizers` does unless asked to split special tokens as text).
+// position, matches never overlapping; a token with single_word is passed over (and the
+// search goes on after it) where a word character (\w) touches it on either side; a
+// token with lstrip (rstrip) also takes the whitespace before (after) it. Every added
+// token is matched, special or not (what `tokenizers` does unless asked to split special
+// tokens as text).
 #ifndef KVLAB_EVAL_TOKENIZER_HF_ADDED_TOKENS_H_
 #define KVLAB_EVAL_TOKENIZER_HF_ADDED_TOKENS_H_
 
@@ -21,6 +23,7 @@ struct HfAddedToken {
   bool special = false;     // Control token (decoded as its literal text either way).
   bool lstrip = false;
   bool rstrip = false;
+  bool single_word = false;  // Matched only where no word character touches it.
   bool normalized = false;  // Matched in normalized rather than raw text.
 };
 
@@ -43,6 +46,7 @@ class HfAddedTokenSplitter {
     int32_t id;
     bool lstrip;
     bool rstrip;
+    bool single_word;
   };
   std::vector<std::vector<Pattern>> by_first_byte_;  // Each longest first.
   size_t count_ = 0;

@@ -3,20 +3,14 @@
 #include <cstdio>
 #include <queue>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "eval/tokenizer/unicode_text.h"
 
 namespace kvlab::tokenizer {
 
 namespace {
-
-// Length of the UTF-8 sequence a lead byte starts; the input is well-formed.
-size_t Utf8Length(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if (lead < 0xE0) return 2;
-  if (lead < 0xF0) return 3;
-  return 4;
-}
 
 // A symbol of the word being merged: a token id, linked to its neighbours.
 struct Symbol {
@@ -53,8 +47,9 @@ absl::StatusOr<HfBpeModel> HfBpeModel::Create(
   if (model.options_.unk_token.has_value()) {
     auto it = model.vocab_.find(*model.options_.unk_token);
     if (it == model.vocab_.end()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "model.unk_token '%s' is not in model.vocab", *model.options_.unk_token));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("model.unk_token '%s' is not in model.vocab",
+                          absl::Utf8SafeCEscape(*model.options_.unk_token)));
     }
     model.unk_id_ = it->second;
   }
@@ -65,9 +60,10 @@ absl::StatusOr<HfBpeModel> HfBpeModel::Create(
     merged = absl::StrCat(left, right);
     for (const std::string* part : {&left, &right, static_cast<const std::string*>(&merged)}) {
       if (!model.vocab_.contains(*part)) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "model.merges[%d] ('%s' '%s') needs '%s', which is not in model.vocab", i, left,
-            right, *part));
+        return absl::InvalidArgumentError(
+            absl::StrFormat("model.merges[%d] ('%s' '%s') needs '%s', which is not in model.vocab",
+                            i, absl::Utf8SafeCEscape(left), absl::Utf8SafeCEscape(right),
+                            absl::Utf8SafeCEscape(*part)));
       }
     }
     // A pair listed twice keeps its last rank, as the reference implementation does.
@@ -113,8 +109,7 @@ std::vector<int32_t> HfBpeModel::MergeWord(absl::string_view word) const {
   // A pending unknown token: its id and the bytes it covers so far.
   std::optional<std::pair<int32_t, size_t>> unk;
   for (size_t offset = 0; offset < word.size();) {
-    const size_t length =
-        std::min(Utf8Length(static_cast<unsigned char>(word[offset])), word.size() - offset);
+    const size_t length = Utf8SequenceLength(word, offset);
     const absl::string_view character = word.substr(offset, length);
     offset += length;
     if (auto it = vocab_.find(character); it != vocab_.end()) {

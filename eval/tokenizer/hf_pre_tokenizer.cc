@@ -1,5 +1,6 @@
 #include "eval/tokenizer/hf_pre_tokenizer.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -39,6 +40,109 @@ std::string ToUtf8(const icu::UnicodeString& text, int32_t begin, int32_t end) {
   return out;
 }
 
+// A stretch of a word that does or does not match a step's pattern; a word's stretches
+// cover it in order, each beginning where the one before it ends.
+struct Stretch {
+  size_t end;
+  bool is_match;
+};
+
+// The stretches of `text` that match `step`'s pattern and those between them; `gpt2`
+// and `regex` run the step's regex when it has one.
+std::vector<Stretch> FindMatches(const HfPreTokenizerStep& step, const PreTokenizer* gpt2,
+                                 const icu::RegexPattern* regex, absl::string_view text) {
+  std::vector<Stretch> stretches;
+  // Text up to `begin`, then a match up to `end`.
+  auto add_match = [&stretches](size_t begin, size_t end) {
+    const size_t last = stretches.empty() ? 0 : stretches.back().end;
+    if (begin > last) stretches.push_back(Stretch{begin, false});
+    stretches.push_back(Stretch{end, true});
+  };
+  if (gpt2 != nullptr) {
+    // GPT-2's regex matches every character, so its words are its matches.
+    size_t end = 0;
+    for (const std::string& word : gpt2->Split(text)) {
+      end += word.size();
+      stretches.push_back(Stretch{end, true});
+    }
+  } else if (regex != nullptr) {
+    const icu::UnicodeString utf16 = icu::UnicodeString::fromUTF8(text);
+    UErrorCode error = U_ZERO_ERROR;
+    std::unique_ptr<icu::RegexMatcher> matcher(regex->matcher(utf16, error));
+    // ICU reports UTF-16 offsets; stretches are in UTF-8 bytes.
+    int32_t last = 0;
+    size_t last_byte = 0;
+    while (U_SUCCESS(error) && matcher->find(error)) {
+      const int32_t begin = matcher->start(error);
+      const int32_t end = matcher->end(error);
+      const size_t begin_byte = last_byte + ToUtf8(utf16, last, begin).size();
+      const size_t end_byte = begin_byte + ToUtf8(utf16, begin, end).size();
+      add_match(begin_byte, end_byte);
+      last = end;
+      last_byte = end_byte;
+    }
+  } else if (step.kind == HfPreTokenizerStep::Kind::kSplit) {
+    for (size_t at = text.find(step.literal); at != absl::string_view::npos;
+         at = text.find(step.literal, at + step.literal.size())) {
+      add_match(at, at + step.literal.size());
+    }
+  } else {
+    // Digits and Metaspace: each character of a class (\p{N}, the replacement) is a
+    // match of its own.
+    for (size_t at = 0; at < text.size();) {
+      const size_t length = Utf8SequenceLength(text, at);
+      const absl::string_view character = text.substr(at, length);
+      const bool match = step.kind == HfPreTokenizerStep::Kind::kDigits
+                             ? IsNumber(DecodeUtf8(character)[0])
+                             : character == step.replacement;
+      if (match) add_match(at, at + length);
+      at += length;
+    }
+  }
+  const size_t last = stretches.empty() ? 0 : stretches.back().end;
+  if (text.size() > last) stretches.push_back(Stretch{text.size(), false});
+  if (step.kind == HfPreTokenizerStep::Kind::kSplit && step.invert) {
+    for (Stretch& stretch : stretches) stretch.is_match = !stretch.is_match;
+  }
+  return stretches;
+}
+
+// The pieces of a word a split keeps, as [begin, end) byte ranges, from its stretches,
+// as `tokenizers`' NormalizedString::split computes them: a match joins the piece before
+// it (kMergedWithPrevious) or after it (kMergedWithNext) only when that piece is no
+// match; kContiguous joins neighbours that agree. Empty pieces are dropped, as
+// PreTokenizedString::split drops them.
+std::vector<std::pair<size_t, size_t>> ApplyBehavior(const std::vector<Stretch>& stretches,
+                                                     HfSplitBehavior behavior) {
+  struct Piece {
+    size_t begin;
+    size_t end;
+    bool removed;
+  };
+  std::vector<Piece> pieces;
+  size_t begin = 0;
+  for (size_t i = 0; i < stretches.size(); ++i) {
+    const auto [end, is_match] = stretches[i];
+    const bool previous_match = i > 0 && stretches[i - 1].is_match;
+    const bool joins_previous =
+        i > 0 &&
+        ((behavior == HfSplitBehavior::kContiguous && is_match == previous_match) ||
+         (behavior == HfSplitBehavior::kMergedWithPrevious && is_match && !previous_match) ||
+         (behavior == HfSplitBehavior::kMergedWithNext && previous_match && !is_match));
+    if (joins_previous) {
+      pieces.back().end = end;
+    } else {
+      pieces.push_back(Piece{begin, end, behavior == HfSplitBehavior::kRemoved && is_match});
+    }
+    begin = end;
+  }
+  std::vector<std::pair<size_t, size_t>> kept;
+  for (const Piece& piece : pieces) {
+    if (!piece.removed && piece.end > piece.begin) kept.emplace_back(piece.begin, piece.end);
+  }
+  return kept;
+}
+
 }  // namespace
 
 absl::StatusOr<HfPreTokenizer> HfPreTokenizer::Create(std::vector<HfPreTokenizerStep> steps) {
@@ -51,17 +155,28 @@ absl::StatusOr<HfPreTokenizer> HfPreTokenizer::Create(std::vector<HfPreTokenizer
           "ByteLevel must be the last pre-tokenizer step (kvlab writes bytes in GPT-2's "
           "alphabet only once the words are split)");
     }
+    const bool split = step.kind == HfPreTokenizerStep::Kind::kSplit;
+    if (split && step.regex.empty() == step.literal.empty()) {
+      return absl::InvalidArgumentError("a Split needs one pattern, a regex or a string");
+    }
+    if (step.kind == HfPreTokenizerStep::Kind::kMetaspace &&
+        (step.replacement.empty() ||
+         Utf8SequenceLength(step.replacement, 0) != step.replacement.size())) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("Metaspace replacement '%s' is not one character",
+                          absl::Utf8SafeCEscape(step.replacement)));
+    }
     const bool gpt2 = (step.kind == HfPreTokenizerStep::Kind::kByteLevel && step.use_regex) ||
-                      (step.kind == HfPreTokenizerStep::Kind::kSplit && step.regex == kGpt2Regex);
+                      (split && step.regex == kGpt2Regex);
     if (gpt2) {
       absl::StatusOr<PreTokenizer> p = PreTokenizer::ForName("gpt2");
       if (!p.ok()) return p.status();
       compiled.gpt2 = std::make_shared<const PreTokenizer>(*std::move(p));
-    } else if (step.kind == HfPreTokenizerStep::Kind::kSplit) {
+    } else if (split && !step.regex.empty()) {
       if (step.regex != kLlama3Regex && step.regex != kQwen2Regex) {
         return absl::UnimplementedError(absl::StrFormat(
             "Split regex '%s' is not one kvlab runs (known: GPT-2's, Llama 3's and Qwen2's)",
-            step.regex));
+            absl::Utf8SafeCEscape(step.regex)));
       }
       UErrorCode error = U_ZERO_ERROR;
       UParseError parse_error;
@@ -101,90 +216,52 @@ std::vector<std::string> HfPreTokenizer::Split(absl::string_view text, bool at_t
 }
 
 void HfPreTokenizer::RunStep(const Compiled& compiled, std::vector<Word>& words) const {
+  using Kind = HfPreTokenizerStep::Kind;
   const HfPreTokenizerStep& step = compiled.step;
+  HfSplitBehavior behavior = step.behavior;
+  switch (step.kind) {
+    case Kind::kByteLevel:
+      behavior = HfSplitBehavior::kIsolated;
+      break;
+    case Kind::kDigits:
+      behavior = step.individual_digits ? HfSplitBehavior::kIsolated : HfSplitBehavior::kContiguous;
+      break;
+    case Kind::kMetaspace:
+      behavior = HfSplitBehavior::kMergedWithNext;
+      break;
+    case Kind::kSplit:
+      break;
+  }
   std::vector<Word> out;
   out.reserve(words.size());
-  // Appends text[begin, end) of a word as a word of its own (none if empty).
-  auto emit = [&out](const Word& from, absl::string_view piece, bool first) {
-    if (!piece.empty()) out.push_back(Word{std::string(piece), first && from.at_text_start});
-  };
   for (Word& word : words) {
-    switch (step.kind) {
-      case HfPreTokenizerStep::Kind::kByteLevel:
-      case HfPreTokenizerStep::Kind::kSplit: {
-        if (step.kind == HfPreTokenizerStep::Kind::kByteLevel && step.add_prefix_space &&
-            !absl::StartsWith(word.text, " ")) {
-          word.text.insert(0, " ");
-        }
-        if (compiled.gpt2 != nullptr) {
-          bool first = true;
-          for (std::string& piece : compiled.gpt2->Split(word.text)) {
-            emit(word, piece, first);
-            first = false;
-          }
-        } else if (compiled.regex != nullptr) {
-          const icu::UnicodeString text = icu::UnicodeString::fromUTF8(word.text);
-          UErrorCode error = U_ZERO_ERROR;
-          std::unique_ptr<icu::RegexMatcher> matcher(
-              compiled.regex->pattern->matcher(text, error));
-          int32_t last = 0;
-          while (U_SUCCESS(error) && matcher->find(error)) {
-            const int32_t begin = matcher->start(error);
-            const int32_t end = matcher->end(error);
-            if (begin > last) emit(word, ToUtf8(text, last, begin), last == 0);
-            if (end > begin) emit(word, ToUtf8(text, begin, end), begin == 0);
-            last = std::max(last, end);
-          }
-          if (last < text.length()) emit(word, ToUtf8(text, last, text.length()), last == 0);
-        } else {
-          out.push_back(std::move(word));
-        }
-        break;
+    if (step.kind == Kind::kByteLevel && step.add_prefix_space &&
+        !absl::StartsWith(word.text, " ")) {
+      word.text.insert(0, " ");
+    }
+    if (step.kind == Kind::kMetaspace) {
+      word.text = absl::StrReplaceAll(word.text, {{" ", step.replacement}});
+      const bool prepend =
+          step.prepend == HfPreTokenizerStep::Prepend::kAlways ||
+          (step.prepend == HfPreTokenizerStep::Prepend::kFirst && word.at_text_start);
+      if (prepend && !absl::StartsWith(word.text, step.replacement)) {
+        word.text.insert(0, step.replacement);
       }
-      case HfPreTokenizerStep::Kind::kDigits: {
-        const std::vector<char32_t> cps = DecodeUtf8(word.text);
-        std::string piece;
-        bool first = true;
-        bool piece_is_number = false;
-        for (char32_t cp : cps) {
-          const bool number = IsNumber(cp);
-          // A digit ends the piece before it; with individual digits, also itself.
-          if (!piece.empty() &&
-              (number != piece_is_number || (number && step.individual_digits))) {
-            emit(word, piece, first);
-            first = false;
-            piece.clear();
-          }
-          AppendUtf8(cp, piece);
-          piece_is_number = number;
-        }
-        emit(word, piece, first);
-        break;
-      }
-      case HfPreTokenizerStep::Kind::kMetaspace: {
-        std::string text = absl::StrReplaceAll(word.text, {{" ", step.replacement}});
-        const bool prepend =
-            step.prepend == HfPreTokenizerStep::Prepend::kAlways ||
-            (step.prepend == HfPreTokenizerStep::Prepend::kFirst && word.at_text_start);
-        if (prepend && !absl::StartsWith(text, step.replacement)) {
-          text.insert(0, step.replacement);
-        }
-        if (!step.split || step.replacement.empty()) {
-          emit(word, text, true);
-          break;
-        }
-        // Each replacement starts a word (the delimiter merged with what follows).
-        size_t start = 0;
-        for (size_t at = text.find(step.replacement, 1); at != std::string::npos;
-             at = text.find(step.replacement, at + step.replacement.size())) {
-          if (at > start) {
-            emit(word, absl::string_view(text).substr(start, at - start), start == 0);
-            start = at;
-          }
-        }
-        emit(word, absl::string_view(text).substr(start), start == 0);
-        break;
-      }
+    }
+    const bool splits = (step.kind == Kind::kByteLevel && step.use_regex) ||
+                        (step.kind == Kind::kMetaspace && step.split) ||
+                        step.kind == Kind::kDigits || step.kind == Kind::kSplit;
+    if (!splits) {
+      out.push_back(std::move(word));
+      continue;
+    }
+    // Only the piece at the word's start can be at the text's start (Metaspace "first").
+    for (const auto& [begin, end] : ApplyBehavior(
+             FindMatches(step, compiled.gpt2.get(),
+                         compiled.regex == nullptr ? nullptr : compiled.regex->pattern.get(),
+                         word.text),
+             behavior)) {
+      out.push_back(Word{word.text.substr(begin, end - begin), begin == 0 && word.at_text_start});
     }
   }
   words = std::move(out);

@@ -41,10 +41,6 @@ HfTokenizer::HfTokenizer(HfTokenizerParts parts)
     id_to_token_[token.id] = token.content;
     is_added_[token.id] = true;
   }
-  if (parts_.pre_tokenizer.byte_level()) {
-    const std::vector<std::string> alphabet = MakeByteAlphabet();
-    for (int b = 0; b < 256; ++b) symbol_to_byte_.emplace(alphabet[b], b);
-  }
 }
 
 std::vector<int32_t> HfTokenizer::Encode(absl::string_view text, bool add_bos) {
@@ -89,17 +85,8 @@ std::string HfTokenizer::Decode(const std::vector<int32_t>& ids) const {
     const std::string& token = id_to_token_[id];
     if (is_added_[id]) {
       text += token;
-    } else if (!symbol_to_byte_.empty()) {
-      for (char32_t cp : DecodeUtf8(token)) {
-        std::string one;
-        AppendUtf8(cp, one);
-        auto it = symbol_to_byte_.find(one);
-        if (it != symbol_to_byte_.end()) {
-          text.push_back(static_cast<char>(it->second));
-        } else {
-          text += one;
-        }
-      }
+    } else if (parts_.pre_tokenizer.byte_level()) {
+      AppendByteAlphabetDecoded(token, text);
     } else if (unsigned int byte; token.size() == 6 &&
                                   std::sscanf(token.c_str(), "<0x%2X>", &byte) == 1 &&
                                   parts_.model.byte_ids()[byte] == id) {

@@ -23,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "eval/tokenizer/hf_added_tokens.h"
 #include "eval/tokenizer/hf_bpe_model.h"
@@ -67,7 +66,6 @@ class HfTokenizer : public Tokenizer {
   HfAddedTokenSplitter normalized_splitter_;  // Tokens with normalized == true.
   std::vector<std::string> id_to_token_;
   std::vector<bool> is_added_;
-  absl::flat_hash_map<std::string, uint8_t> symbol_to_byte_;
 };
 
 }  // namespace kvlab::tokenizer

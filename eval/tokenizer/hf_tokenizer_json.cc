@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -14,6 +15,7 @@
 #include "base/json_text.h"
 #include "base/status_macros.h"
 #include "eval/tokenizer/hf_tokenizer.h"
+#include "eval/tokenizer/unicode_text.h"
 #include "nlohmann/json.hpp"
 
 namespace kvlab::tokenizer {
@@ -29,6 +31,10 @@ absl::Status Invalid(absl::string_view field, absl::string_view problem) {
 absl::Status Unsupported(absl::string_view field, absl::string_view problem) {
   return absl::UnimplementedError(absl::StrCat(field, " ", problem));
 }
+
+// A token's or a name's text as an error quotes it: on one line, whatever it holds
+// (vocabularies hold "\n" and control characters as tokens).
+std::string Printable(absl::string_view text) { return absl::Utf8SafeCEscape(text); }
 
 // `object[key]`, or nullptr when absent or null.
 const Json* Find(const Json& object, const char* key) {
@@ -58,6 +64,12 @@ absl::StatusOr<bool> OptionalBool(const Json& object, const char* key, bool defa
                                   absl::string_view field) {
   const Json* value = Find(object, key);
   if (value == nullptr) return default_value;
+  if (!value->is_boolean()) return Invalid(absl::StrCat(field, ".", key), "must be true or false");
+  return value->get<bool>();
+}
+
+absl::StatusOr<bool> RequireBool(const Json& object, const char* key, absl::string_view field) {
+  KVLAB_ASSIGN_OR_RETURN(const Json* value, Require(object, key, field));
   if (!value->is_boolean()) return Invalid(absl::StrCat(field, ".", key), "must be true or false");
   return value->get<bool>();
 }
@@ -100,7 +112,8 @@ absl::StatusOr<HfBpeModel> ParseModel(const Json& root) {
   if (Find(*model, "type") != nullptr || Find(*model, "merges") == nullptr) {
     KVLAB_ASSIGN_OR_RETURN(const std::string type, RequireType(*model, "model"));
     if (type != "BPE") {
-      return Unsupported("model.type", absl::StrFormat("is '%s'; kvlab reads BPE models", type));
+      return Unsupported("model.type",
+                         absl::StrFormat("is '%s'; kvlab reads BPE models", Printable(type)));
     }
   }
   KVLAB_ASSIGN_OR_RETURN(const Json* vocab_json, Require(*model, "vocab", "model"));
@@ -110,10 +123,10 @@ absl::StatusOr<HfBpeModel> ParseModel(const Json& root) {
   absl::flat_hash_map<std::string, int32_t> vocab;
   vocab.reserve(vocab_json->size());
   for (const auto& [token, id] : vocab_json->items()) {
-    KVLAB_ASSIGN_OR_RETURN(vocab[token], GetId(id, absl::StrFormat("model.vocab['%s']", token)));
+    KVLAB_ASSIGN_OR_RETURN(vocab[token],
+                           GetId(id, absl::StrFormat("model.vocab['%s']", Printable(token))));
   }
   KVLAB_ASSIGN_OR_RETURN(const Json* merges_json, RequireArray(*model, "merges", "model"));
-  if (merges_json->empty()) return Invalid("model.merges", "is empty; a BPE model needs merges");
   std::vector<std::pair<std::string, std::string>> merges;
   merges.reserve(merges_json->size());
   for (size_t i = 0; i < merges_json->size(); ++i) {
@@ -124,8 +137,8 @@ absl::StatusOr<HfBpeModel> ParseModel(const Json& root) {
       const std::string text = merge.get<std::string>();
       const size_t space = text.find(' ');
       if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
-        return Invalid(field, absl::StrFormat(
-                                  "is '%s'; expected two tokens separated by one space", text));
+        return Invalid(field, absl::StrFormat("is '%s'; expected two tokens separated by one space",
+                                              Printable(text)));
       }
       merges.emplace_back(text.substr(0, space), text.substr(space + 1));
     } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() &&
@@ -148,8 +161,9 @@ absl::StatusOr<HfBpeModel> ParseModel(const Json& root) {
       KVLAB_ASSIGN_OR_RETURN(const std::string text,
                              GetString(*affix, absl::StrCat("model.", key)));
       if (!text.empty()) {
-        return Unsupported(absl::StrCat("model.", key),
-                           absl::StrFormat("is '%s'; kvlab reads BPE models without one", text));
+        return Unsupported(
+            absl::StrCat("model.", key),
+            absl::StrFormat("is '%s'; kvlab reads BPE models without one", Printable(text)));
       }
     }
   }
@@ -207,7 +221,7 @@ absl::Status ParseNormalizer(const Json& json, const std::string& field,
   return Unsupported(absl::StrCat(field, ".type"),
                      absl::StrFormat("is '%s'; kvlab runs NFC, NFD, NFKC, NFKD, Replace, "
                                      "Prepend and Sequence",
-                                     type));
+                                     Printable(type)));
 }
 
 // ---- pre-tokenizer ----
@@ -227,34 +241,59 @@ absl::Status ParsePreTokenizer(const Json& json, const std::string& field,
     return absl::OkStatus();
   } else if (type == "ByteLevel") {
     step.kind = Kind::kByteLevel;
-    KVLAB_ASSIGN_OR_RETURN(step.add_prefix_space,
-                           OptionalBool(json, "add_prefix_space", true, field));
+    // Required, as `tokenizers` requires it: no default to guess.
+    KVLAB_ASSIGN_OR_RETURN(step.add_prefix_space, RequireBool(json, "add_prefix_space", field));
     KVLAB_ASSIGN_OR_RETURN(step.use_regex, OptionalBool(json, "use_regex", true, field));
   } else if (type == "Digits") {
     step.kind = Kind::kDigits;
-    KVLAB_ASSIGN_OR_RETURN(step.individual_digits,
-                           OptionalBool(json, "individual_digits", false, field));
+    KVLAB_ASSIGN_OR_RETURN(step.individual_digits, RequireBool(json, "individual_digits", field));
   } else if (type == "Split") {
     step.kind = Kind::kSplit;
     KVLAB_ASSIGN_OR_RETURN(const Json* pattern, Require(json, "pattern", field));
-    if (!pattern->is_object() || Find(*pattern, "Regex") == nullptr) {
-      return Unsupported(absl::StrCat(field, ".pattern"),
-                         "must be {\"Regex\": ...}; kvlab splits at known regexes only");
+    const std::string pattern_field = absl::StrCat(field, ".pattern");
+    const Json* regex = pattern->is_object() ? Find(*pattern, "Regex") : nullptr;
+    const Json* literal = pattern->is_object() ? Find(*pattern, "String") : nullptr;
+    if ((regex == nullptr) == (literal == nullptr)) {
+      return Invalid(pattern_field, "must be {\"Regex\": ...} or {\"String\": ...}");
     }
-    KVLAB_ASSIGN_OR_RETURN(step.regex,
-                           GetString((*pattern)["Regex"], absl::StrCat(field, ".pattern.Regex")));
+    if (regex != nullptr) {
+      KVLAB_ASSIGN_OR_RETURN(step.regex, GetString(*regex, absl::StrCat(pattern_field, ".Regex")));
+      if (step.regex.empty()) return Invalid(absl::StrCat(pattern_field, ".Regex"), "is empty");
+    } else {
+      KVLAB_ASSIGN_OR_RETURN(step.literal,
+                             GetString(*literal, absl::StrCat(pattern_field, ".String")));
+      if (step.literal.empty()) return Invalid(absl::StrCat(pattern_field, ".String"), "is empty");
+    }
     KVLAB_ASSIGN_OR_RETURN(const std::string behavior, RequireString(json, "behavior", field));
-    if (behavior != "Isolated") {
-      return Unsupported(absl::StrCat(field, ".behavior"),
-                         absl::StrFormat("is '%s'; kvlab runs Isolated splits", behavior));
+    static const auto* const kBehaviors = new absl::flat_hash_map<std::string, HfSplitBehavior>{
+        {"Removed", HfSplitBehavior::kRemoved},
+        {"Isolated", HfSplitBehavior::kIsolated},
+        {"MergedWithPrevious", HfSplitBehavior::kMergedWithPrevious},
+        {"MergedWithNext", HfSplitBehavior::kMergedWithNext},
+        {"Contiguous", HfSplitBehavior::kContiguous}};
+    auto it = kBehaviors->find(behavior);
+    if (it == kBehaviors->end()) {
+      return Invalid(absl::StrCat(field, ".behavior"),
+                     absl::StrFormat("is '%s'; expected Removed, Isolated, MergedWithPrevious, "
+                                     "MergedWithNext or Contiguous",
+                                     Printable(behavior)));
     }
-    KVLAB_ASSIGN_OR_RETURN(const bool invert, OptionalBool(json, "invert", false, field));
-    if (invert) return Unsupported(absl::StrCat(field, ".invert"), "is true; kvlab runs false");
+    step.behavior = it->second;
+    KVLAB_ASSIGN_OR_RETURN(step.invert, RequireBool(json, "invert", field));
   } else if (type == "Metaspace") {
     step.kind = Kind::kMetaspace;
     KVLAB_ASSIGN_OR_RETURN(step.replacement, RequireString(json, "replacement", field));
-    if (step.replacement.empty()) return Invalid(absl::StrCat(field, ".replacement"), "is empty");
+    if (DecodeUtf8(step.replacement).size() != 1) {
+      return Invalid(
+          absl::StrCat(field, ".replacement"),
+          absl::StrFormat("is '%s'; expected one character", Printable(step.replacement)));
+    }
     KVLAB_ASSIGN_OR_RETURN(step.split, OptionalBool(json, "split", true, field));
+    // Older files say add_prefix_space instead; `tokenizers` reads false as "never" and
+    // refuses it beside any other scheme.
+    KVLAB_ASSIGN_OR_RETURN(const bool add_prefix_space,
+                           OptionalBool(json, "add_prefix_space", true, field));
+    step.prepend = HfPreTokenizerStep::Prepend::kAlways;
     if (const Json* scheme = Find(json, "prepend_scheme"); scheme != nullptr) {
       KVLAB_ASSIGN_OR_RETURN(const std::string name,
                              GetString(*scheme, absl::StrCat(field, ".prepend_scheme")));
@@ -265,20 +304,23 @@ absl::Status ParsePreTokenizer(const Json& json, const std::string& field,
       } else if (name == "never") {
         step.prepend = HfPreTokenizerStep::Prepend::kNever;
       } else {
-        return Invalid(absl::StrCat(field, ".prepend_scheme"),
-                       absl::StrFormat("is '%s'; expected always, first or never", name));
+        return Invalid(
+            absl::StrCat(field, ".prepend_scheme"),
+            absl::StrFormat("is '%s'; expected always, first or never", Printable(name)));
       }
-    } else {
-      // Older files: add_prefix_space instead of prepend_scheme.
-      KVLAB_ASSIGN_OR_RETURN(const bool add, OptionalBool(json, "add_prefix_space", true, field));
-      step.prepend = add ? HfPreTokenizerStep::Prepend::kAlways
-                         : HfPreTokenizerStep::Prepend::kNever;
+    }
+    if (!add_prefix_space) {
+      if (step.prepend != HfPreTokenizerStep::Prepend::kNever) {
+        return Invalid(absl::StrCat(field, ".add_prefix_space"),
+                       "is false, which contradicts prepend_scheme (only \"never\" agrees)");
+      }
+      step.prepend = HfPreTokenizerStep::Prepend::kNever;
     }
   } else {
     return Unsupported(absl::StrCat(field, ".type"),
                        absl::StrFormat("is '%s'; kvlab runs ByteLevel, Digits, Split, "
                                        "Metaspace and Sequence",
-                                       type));
+                                       Printable(type)));
   }
   steps.push_back(std::move(step));
   return absl::OkStatus();
@@ -300,20 +342,57 @@ absl::StatusOr<std::vector<HfAddedToken>> ParseAddedTokens(const Json& root) {
     KVLAB_ASSIGN_OR_RETURN(token.id, GetId(*id, absl::StrCat(field, ".id")));
     KVLAB_ASSIGN_OR_RETURN(token.content, RequireString(item, "content", field));
     if (token.content.empty()) return Invalid(absl::StrCat(field, ".content"), "is empty");
-    KVLAB_ASSIGN_OR_RETURN(token.special, OptionalBool(item, "special", false, field));
-    KVLAB_ASSIGN_OR_RETURN(token.lstrip, OptionalBool(item, "lstrip", false, field));
-    KVLAB_ASSIGN_OR_RETURN(token.rstrip, OptionalBool(item, "rstrip", false, field));
-    KVLAB_ASSIGN_OR_RETURN(token.normalized,
-                           OptionalBool(item, "normalized", !token.special, field));
-    KVLAB_ASSIGN_OR_RETURN(const bool single_word,
-                           OptionalBool(item, "single_word", false, field));
-    if (single_word) {
-      return Unsupported(absl::StrCat(field, ".single_word"),
-                         "is true; kvlab matches added tokens anywhere in the text");
-    }
+    // Every option is required, as `tokenizers` requires it: none has a default to guess.
+    KVLAB_ASSIGN_OR_RETURN(token.special, RequireBool(item, "special", field));
+    KVLAB_ASSIGN_OR_RETURN(token.lstrip, RequireBool(item, "lstrip", field));
+    KVLAB_ASSIGN_OR_RETURN(token.rstrip, RequireBool(item, "rstrip", field));
+    KVLAB_ASSIGN_OR_RETURN(token.normalized, RequireBool(item, "normalized", field));
+    KVLAB_ASSIGN_OR_RETURN(token.single_word, RequireBool(item, "single_word", field));
     tokens.push_back(std::move(token));
   }
   return tokens;
+}
+
+// Gives the added tokens the ids `tokenizers` gives them, which it does not read from
+// the file: a token listed before keeps its id (taking the later entry's options), one
+// in the model's vocabulary takes that id, and the others are numbered on from the
+// vocabulary's size in the file's order. `tokenizers` only logs a warning where the
+// file says otherwise; here that is an error, since such a file encodes differently
+// there than its ids suggest.
+absl::Status AssignAddedTokenIds(const HfBpeModel& model, std::vector<HfAddedToken>& tokens) {
+  absl::flat_hash_map<std::string, size_t> index_of;  // Content -> index in `kept`.
+  std::vector<HfAddedToken> kept;
+  int64_t next_id = static_cast<int64_t>(model.vocab().size());
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    HfAddedToken& token = tokens[i];
+    int64_t expected;
+    std::string why;
+    auto listed = index_of.find(token.content);
+    auto in_vocab = model.vocab().find(token.content);
+    if (listed != index_of.end()) {
+      expected = kept[listed->second].id;
+      why = "(an earlier entry's)";
+    } else if (in_vocab != model.vocab().end()) {
+      expected = in_vocab->second;
+      why = "(its model.vocab id)";
+    } else {
+      expected = next_id++;
+      why = absl::StrFormat("(numbering on after model.vocab's %d tokens)", model.vocab().size());
+    }
+    if (token.id != expected) {
+      return Invalid(absl::StrFormat("added_tokens[%d].id", i),
+                     absl::StrFormat("is %d, but tokenizers gives '%s' the id %d %s", token.id,
+                                     Printable(token.content), expected, why));
+    }
+    if (listed != index_of.end()) {
+      kept[listed->second] = std::move(token);
+    } else {
+      index_of.emplace(token.content, kept.size());
+      kept.push_back(std::move(token));
+    }
+  }
+  tokens = std::move(kept);
+  return absl::OkStatus();
 }
 
 // The id of a token named by its text: an added token first, then the model's.
@@ -345,7 +424,7 @@ absl::Status ParsePostProcessor(const Json& json, const std::string& field,
     return Unsupported(absl::StrCat(field, ".type"),
                        absl::StrFormat("is '%s'; kvlab reads TemplateProcessing, ByteLevel and "
                                        "Sequence",
-                                       type));
+                                       Printable(type)));
   }
   KVLAB_ASSIGN_OR_RETURN(const Json* single, RequireArray(json, "single", field));
   std::vector<std::string> before;
@@ -365,7 +444,7 @@ absl::Status ParsePostProcessor(const Json& json, const std::string& field,
     if (seen_text) {
       return Unsupported(item_field, absl::StrFormat("puts '%s' after the text; kvlab adds only "
                                                      "a BOS before it",
-                                                     name));
+                                                     Printable(name)));
     }
     before.push_back(name);
   }
@@ -377,9 +456,13 @@ absl::Status ParsePostProcessor(const Json& json, const std::string& field,
   }
   // The template's token: its ids from special_tokens, else by its text.
   int32_t id = -1;
-  const std::string special_field = absl::StrFormat("%s.special_tokens['%s']", field, before[0]);
+  const std::string special_field =
+      absl::StrFormat("%s.special_tokens['%s']", field, Printable(before[0]));
   const Json* specials = Find(json, "special_tokens");
-  if (specials != nullptr && specials->is_object() && Find(*specials, before[0].c_str()) != nullptr) {
+  if (specials != nullptr && !specials->is_object()) {
+    return Invalid(absl::StrCat(field, ".special_tokens"), "must be an object");
+  }
+  if (specials != nullptr && specials->contains(before[0])) {
     KVLAB_ASSIGN_OR_RETURN(const Json* ids,
                            RequireArray((*specials)[before[0]], "ids", special_field));
     if (ids->size() != 1) return Unsupported(absl::StrCat(special_field, ".ids"), "must hold one id");
@@ -409,7 +492,8 @@ absl::StatusOr<std::optional<int32_t>> ConfigToken(const Json& config, const cha
   }
   std::optional<int32_t> id = IdOf(text, parts);
   if (!id.has_value()) {
-    return Invalid(key, absl::StrFormat("is '%s', which is not a token of tokenizer.json", text));
+    return Invalid(
+        key, absl::StrFormat("is '%s', which is not a token of tokenizer.json", Printable(text)));
   }
   return id;
 }
@@ -435,7 +519,7 @@ absl::Status CheckIds(const HfTokenizerParts& parts) {
       static_cast<int64_t>(parts.model.vocab().size() + parts.added_tokens.size());
   for (const auto& [text, id] : parts.model.vocab()) {
     if (id >= listed) {
-      return Invalid(absl::StrFormat("model.vocab['%s']", text),
+      return Invalid(absl::StrFormat("model.vocab['%s']", Printable(text)),
                      absl::StrFormat("is %d, beyond the %d tokens the file lists", id, listed));
     }
   }
@@ -451,9 +535,17 @@ absl::Status CheckIds(const HfTokenizerParts& parts) {
 
 absl::StatusOr<HfTokenizerParts> ParseParts(const Json& root) {
   if (!root.is_object()) return absl::InvalidArgumentError("must be a JSON object");
+  // The only version there is; `tokenizers` refuses any other.
+  if (const Json* version = Find(root, "version"); version != nullptr) {
+    KVLAB_ASSIGN_OR_RETURN(const std::string text, GetString(*version, "version"));
+    if (text != "1.0") {
+      return Unsupported("version", absl::StrFormat("is '%s'; kvlab reads 1.0", Printable(text)));
+    }
+  }
   HfTokenizerParts parts;
   KVLAB_ASSIGN_OR_RETURN(parts.model, ParseModel(root));
   KVLAB_ASSIGN_OR_RETURN(parts.added_tokens, ParseAddedTokens(root));
+  KVLAB_RETURN_IF_ERROR(AssignAddedTokenIds(parts.model, parts.added_tokens));
   KVLAB_RETURN_IF_ERROR(CheckIds(parts));
   std::vector<HfNormalizerStep> normalizer;
   if (const Json* json = Find(root, "normalizer"); json != nullptr) {

@@ -1,15 +1,20 @@
 // Reads a Hugging Face tokenizer.json (the `tokenizers` library's file) into a
 // Tokenizer (hf_tokenizer.h), with tokenizer_config.json beside it when present.
 //
-// What is read: model (type "BPE": vocab, merges as "a b" strings or [a, b] pairs,
-// byte_fallback, unk_token, fuse_unk, ignore_merges), normalizer (NFC, NFD, NFKC, NFKD,
-// Replace of a literal string, Prepend, Sequence), pre_tokenizer (ByteLevel, Digits,
-// Split with GPT-2's, Llama 3's or Qwen2's regex, Metaspace, Sequence), added_tokens,
-// and the post_processor's template (a BOS before the text). tokenizer_config.json's
-// add_bos_token, bos_token and eos_token, when given, take precedence. The decoder is
-// not read (see HfTokenizer::Decode). Anything else that changes encoding (another
-// model type or step, dropout, word prefixes and suffixes) is an error naming the field,
-// as is any malformed input; every error begins with the file's path.
+// What is read: version (1.0), model (type "BPE": vocab, merges as "a b" strings or
+// [a, b] pairs, byte_fallback, unk_token, fuse_unk, ignore_merges), normalizer (NFC, NFD,
+// NFKC, NFKD, Replace of a literal string, Prepend, Sequence), pre_tokenizer (ByteLevel,
+// Digits, Split at a literal string or at GPT-2's, Llama 3's or Qwen2's regex with any
+// behavior, Metaspace, Sequence), added_tokens (their ids checked against those
+// `tokenizers` gives them), and the post_processor's template (a BOS before the text).
+// tokenizer_config.json's add_bos_token, bos_token and eos_token, when given, take
+// precedence. The decoder is not read (see HfTokenizer::Decode). truncation and padding
+// are not read either: they shape a batch of model inputs, and transformers, through
+// which these files are used, turns both off unless a call asks for them, as kvlab's
+// callers never do. Anything else that changes encoding (another model type or step,
+// dropout, word prefixes and suffixes) is an error naming the field, as is any malformed
+// input or any field `tokenizers` requires and the file lacks; every error is one line
+// beginning with the file's path.
 //
 //   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
 //                          TokenizerFromJson("models/gemma/tokenizer.json"));

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -33,9 +34,14 @@ using Json = nlohmann::json;
 constexpr char kSpaceMark[] = "\xE2\x96\x81";  // U+2581
 
 Json AddedTokens() {
-  return Json::array({{{"id", 0}, {"content", "<s>"}, {"special", true}, {"normalized", false}},
-                      {{"id", 1}, {"content", "</s>"}, {"special", true}, {"normalized", false}},
-                      {{"id", 2}, {"content", "<sep>"}, {"normalized", false}}});
+  Json tokens = Json::array();
+  for (const auto& [id, content, special] : std::vector<std::tuple<int, const char*, bool>>{
+           {0, "<s>", true}, {1, "</s>", true}, {2, "<sep>", false}}) {
+    tokens.push_back({{"id", id}, {"content", content}, {"special", special},
+                      {"normalized", false}, {"lstrip", false}, {"rstrip", false},
+                      {"single_word", false}});
+  }
+  return tokens;
 }
 
 // Byte-level: the 256 byte symbols and merges of a few English words.

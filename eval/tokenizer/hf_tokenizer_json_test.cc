@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,6 +21,16 @@ using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
 constexpr char kSpaceMark[] = "\xE2\x96\x81";  // U+2581
+
+// An added_tokens entry with every field `tokenizers` requires; `options` overrides them.
+Json AddedToken(int id, const std::string& content, bool special,
+                const Json& options = Json::object()) {
+  Json token = {{"id", id},           {"content", content}, {"special", special},
+                {"normalized", false}, {"lstrip", false},    {"rstrip", false},
+                {"single_word", false}};
+  token.update(options);
+  return token;
+}
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> Load(const Json& json, const std::string& config = "") {
   return TokenizerFromJsonText(json.dump(), config, "t/tokenizer.json",
@@ -39,7 +50,7 @@ Json ByteLevelJson() {
       {"pre_tokenizer",
        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
       {"added_tokens",
-       {{{"id", 0}, {"content", "<|endoftext|>"}, {"special", true}, {"normalized", false}}}},
+       {AddedToken(0, "<|endoftext|>", true)}},
   };
 }
 
@@ -157,9 +168,7 @@ Json SpmJson() {
                     {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
         {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
       {"added_tokens",
-       {{{"id", 0}, {"content", "<unk>"}, {"special", true}, {"normalized", false}},
-        {{"id", 1}, {"content", "<s>"}, {"special", true}, {"normalized", false}},
-        {{"id", 2}, {"content", "</s>"}, {"special", true}, {"normalized", false}}}},
+       {AddedToken(0, "<unk>", true), AddedToken(1, "<s>", true), AddedToken(2, "</s>", true)}},
   };
 }
 
@@ -226,8 +235,8 @@ TEST(HfTokenizerJsonTest, AddedTokensMatchLeftmostLongestAndStrip) {
   Json json = SpmJson();
   json["normalizer"] = nullptr;
   json["added_tokens"].push_back(
-      {{"id", 267}, {"content", "ab"}, {"normalized", false}, {"lstrip", true}});
-  json["added_tokens"].push_back({{"id", 268}, {"content", "bc"}, {"normalized", false}});
+      AddedToken(267, "ab", false, {{"lstrip", true}}));
+  json["added_tokens"].push_back(AddedToken(268, "bc", false));
   absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(json);
   ASSERT_THAT(t, IsOk());
   // "ab" starts first, so "bc" cannot match; lstrip takes the spaces before "ab".
@@ -268,8 +277,6 @@ TEST(HfTokenizerJsonTest, MalformedFilesNameTheFileAndField) {
   Json json = ByteLevelJson();
   json["model"].erase("merges");
   ExpectError(json, code, "model.merges is missing");
-  json["model"]["merges"] = Json::array();
-  ExpectError(json, code, "model.merges is empty");
   json["model"]["merges"] = {"h e", "h q"};
   ExpectError(json, code, "model.merges[1] ('h' 'q') needs 'q'");
   json["model"]["merges"] = {"h e f"};
@@ -289,9 +296,12 @@ TEST(HfTokenizerJsonTest, MalformedFilesNameTheFileAndField) {
   json = ByteLevelJson();
   json["pre_tokenizer"] = {{"type", "Whitespace"}};
   ExpectError(json, unsupported, "pre_tokenizer.type is 'Whitespace'");
-  json["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "\\w+"}}},
-                           {"behavior", "Isolated"}};
-  ExpectError(json, unsupported, "Split regex '\\w+' is not one kvlab runs");
+  json["pre_tokenizer"] = {{"type", "Split"},
+                           {"pattern", {{"Regex", "\\w+"}}},
+                           {"behavior", "Isolated"},
+                           {"invert", false}};
+  // Quoted as the file's JSON writes it.
+  ExpectError(json, unsupported, "Split regex '\\\\w+' is not one kvlab runs");
   json = ByteLevelJson();
   json["normalizer"] = {{"type", "Lowercase"}};
   ExpectError(json, unsupported, "normalizer.type is 'Lowercase'");
@@ -309,6 +319,126 @@ TEST(HfTokenizerJsonTest, MalformedFilesNameTheFileAndField) {
   ExpectError(SpmJson(), code, "bos_token is '<x>'", R"({"bos_token": "<x>"})");
   ExpectError(SpmJson(), absl::StatusCode::kDataLoss, "tokenizer_config.json: not valid JSON",
               "{");
+}
+
+// Fields `tokenizers` refuses, and kvlab with it, rather than guess what they meant.
+TEST(HfTokenizerJsonTest, FieldsTheLibraryRefusesAreErrors) {
+  const auto code = absl::StatusCode::kInvalidArgument;
+  Json json = ByteLevelJson();
+  json["version"] = "2.0";
+  ExpectError(json, absl::StatusCode::kUnimplemented, "version is '2.0'");
+  json = ByteLevelJson();
+  json["pre_tokenizer"].erase("add_prefix_space");
+  ExpectError(json, code, "pre_tokenizer.add_prefix_space is missing");
+  json = ByteLevelJson();
+  json["pre_tokenizer"] = {
+      {"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "Isolated"}};
+  ExpectError(json, code, "pre_tokenizer.invert is missing");
+  json["pre_tokenizer"]["invert"] = false;
+  json["pre_tokenizer"]["behavior"] = "Merged";
+  ExpectError(json, code, "pre_tokenizer.behavior is 'Merged'; expected Removed");
+  json["pre_tokenizer"]["behavior"] = "Isolated";
+  json["pre_tokenizer"]["pattern"] = {{"String", " "}, {"Regex", " "}};
+  ExpectError(json, code, "pre_tokenizer.pattern must be");
+  json = SpmJson();
+  json["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "__"}};
+  ExpectError(json, code, "pre_tokenizer.replacement is '__'; expected one character");
+  json["pre_tokenizer"] = {{"type", "Metaspace"},
+                           {"replacement", kSpaceMark},
+                           {"add_prefix_space", false},
+                           {"prepend_scheme", "first"}};
+  ExpectError(json, code, "pre_tokenizer.add_prefix_space is false, which contradicts");
+  json = SpmJson();
+  json["post_processor"]["special_tokens"] = Json::array();
+  ExpectError(json, code, "post_processor.special_tokens must be an object");
+  for (const char* key : {"special", "normalized", "lstrip", "rstrip", "single_word"}) {
+    json = ByteLevelJson();
+    json["added_tokens"][0].erase(key);
+    ExpectError(json, code, absl::StrCat("added_tokens[0].", key, " is missing"));
+  }
+}
+
+// "wor" inside " world" touches a word character, so BPE sees it as before; alone it is
+// the added token.
+TEST(HfTokenizerJsonTest, SingleWordAddedTokens) {
+  Json json = ByteLevelJson();
+  json["added_tokens"].push_back(AddedToken(19, "wor", false, {{"single_word", true}}));
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(json);
+  ASSERT_THAT(t, IsOk());
+  EXPECT_THAT((*t)->Encode("hello world", false), ElementsAre(12, 15, 3, 8));
+  EXPECT_THAT((*t)->Encode("wor", false), ElementsAre(19));
+}
+
+// A vocabulary's "\n" (or any control character) quoted in an error stays on one line.
+TEST(HfTokenizerJsonTest, ErrorsQuoteTokensOnOneLine) {
+  Json json = ByteLevelJson();
+  json["model"]["vocab"]["a\nb"] = "one";
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(json);
+  EXPECT_THAT(
+      t, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("model.vocab['a\\nb'] must be")));
+  EXPECT_EQ(t.status().message().find('\n'), absl::string_view::npos);
+  json = ByteLevelJson();
+  json["model"]["merges"] = {"h \t"};
+  t = Load(json);
+  EXPECT_THAT(t, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("needs '\\t'")));
+}
+
+// Gemma's files split at the literal " " after a normalizer has replaced every space,
+// which leaves the split nothing to do; the file reads, and encodes as without it.
+TEST(HfTokenizerJsonTest, SplitAtALiteralString) {
+  Json json = SpmJson();
+  json["normalizer"] = {
+      {"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", kSpaceMark}};
+  absl::StatusOr<std::unique_ptr<Tokenizer>> plain = Load(json);
+  json["pre_tokenizer"] = {{"type", "Split"},
+                           {"pattern", {{"String", " "}}},
+                           {"behavior", "MergedWithPrevious"},
+                           {"invert", false}};
+  absl::StatusOr<std::unique_ptr<Tokenizer>> gemma = Load(json);
+  ASSERT_THAT(plain, IsOk());
+  ASSERT_THAT(gemma, IsOk());
+  EXPECT_THAT((*gemma)->Encode("hi hi", false), ElementsAre(262, 263));
+  EXPECT_EQ((*gemma)->Encode("hi hi", false), (*plain)->Encode("hi hi", false));
+  // Without the normalizer the split has work: "hi " and "hi", so no word holds "▁hi".
+  json["normalizer"] = nullptr;
+  absl::StatusOr<std::unique_ptr<Tokenizer>> split = Load(json);
+  ASSERT_THAT(split, IsOk());
+  EXPECT_THAT((*split)->Encode("hi hi", false), ElementsAre(262, 3 + ' ', 262));
+}
+
+// `tokenizers` takes an added token's id from the vocabulary (or numbers it on from
+// the vocabulary's size), not from the file; a file that says otherwise is an error.
+TEST(HfTokenizerJsonTest, AddedTokenIdsAreThoseTheLibraryGives) {
+  const auto code = absl::StatusCode::kInvalidArgument;
+  Json json = ByteLevelJson();
+  json["added_tokens"][0]["id"] = 5;
+  ExpectError(json, code,
+              "added_tokens[0].id is 5, but tokenizers gives '<|endoftext|>' the id 0 (its "
+              "model.vocab id)");
+  json = ByteLevelJson();
+  json["added_tokens"].push_back(AddedToken(20, "<x>", false));
+  ExpectError(json, code,
+              "added_tokens[1].id is 20, but tokenizers gives '<x>' the id 19 (numbering on "
+              "after model.vocab's 19 tokens)");
+  json["added_tokens"][1]["id"] = 19;
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(json);
+  ASSERT_THAT(t, IsOk());
+  EXPECT_THAT((*t)->Encode("he<x>", false), ElementsAre(9, 19));
+  // Listed twice: one token, with the later entry's options (here rstrip).
+  json["added_tokens"].push_back(AddedToken(19, "<x>", false, {{"rstrip", true}}));
+  t = Load(json);
+  ASSERT_THAT(t, IsOk());
+  EXPECT_THAT((*t)->Encode("<x> he", false), ElementsAre(19, 9));
+  EXPECT_EQ((*t)->vocab_size(), 20);
+}
+
+// A BPE model without merges encodes character by character, as `tokenizers` does.
+TEST(HfTokenizerJsonTest, ModelWithoutMergesEncodesCharacters) {
+  Json json = ByteLevelJson();
+  json["model"]["merges"] = Json::array();
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(json);
+  ASSERT_THAT(t, IsOk());
+  EXPECT_THAT((*t)->Encode("hello", false), ElementsAre(1, 2, 3, 3, 4));
 }
 
 TEST(HfTokenizerJsonTest, MissingFileIsNotFound) {

@@ -62,7 +62,8 @@ TEST(ModelPathTokenizerTest, DefaultModelAsGgufAndAsTokenizerJsonAgree) {
     vocab[(*tokens)[i]] = i;
     if ((*types)[i] == 3) {
       added.push_back({{"id", i}, {"content", (*tokens)[i]}, {"special", true},
-                       {"normalized", false}});
+                       {"normalized", false}, {"lstrip", false}, {"rstrip", false},
+                       {"single_word", false}});
     }
   }
   const Json json = {
@@ -148,8 +149,10 @@ TEST(ModelPathTokenizerTest, SentencePieceVocabularyAsGgufAndAsTokenizerJsonAgre
          {{{"type", "Prepend"}, {"prepend", mark}},
           {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", mark}}}}}},
       {"added_tokens",
-       {{{"id", 1}, {"content", "<s>"}, {"special", true}, {"normalized", false}},
-        {{"id", 2}, {"content", "</s>"}, {"special", true}, {"normalized", false}}}}};
+       {{{"id", 1}, {"content", "<s>"}, {"special", true}, {"normalized", false},
+         {"lstrip", false}, {"rstrip", false}, {"single_word", false}},
+        {{"id", 2}, {"content", "</s>"}, {"special", true}, {"normalized", false},
+         {"lstrip", false}, {"rstrip", false}, {"single_word", false}}}}};
   const std::string dir =
       WriteDir("spm", json, {{"add_bos_token", true}, {"bos_token", "<s>"}, {"eos_token", "</s>"}});
   absl::StatusOr<std::unique_ptr<Tokenizer>> from_json = TokenizerFromModelPath(dir);

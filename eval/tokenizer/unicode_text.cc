@@ -1,5 +1,7 @@
 #include "eval/tokenizer/unicode_text.h"
 
+#include <algorithm>
+
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
@@ -10,6 +12,12 @@ namespace {
 bool IsContinuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
 
 }  // namespace
+
+size_t Utf8SequenceLength(absl::string_view text, size_t at) {
+  const unsigned char lead = static_cast<unsigned char>(text[at]);
+  const size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+  return std::min(length, text.size() - at);
+}
 
 std::vector<char32_t> DecodeUtf8(absl::string_view text) {
   std::vector<char32_t> out;
@@ -96,5 +104,13 @@ bool IsNumber(char32_t cp) {
 }
 
 bool IsWhitespace(char32_t cp) { return u_isUWhiteSpace(static_cast<UChar32>(cp)) != 0; }
+
+bool IsWordCharacter(char32_t cp) {
+  const UChar32 c = static_cast<UChar32>(cp);
+  const uint32_t category = U_GET_GC_MASK(c);
+  return u_hasBinaryProperty(c, UCHAR_ALPHABETIC) ||
+         (category & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) != 0 ||
+         u_hasBinaryProperty(c, UCHAR_JOIN_CONTROL);
+}
 
 }  // namespace kvlab::tokenizer

@@ -23,6 +23,10 @@ std::vector<char32_t> DecodeUtf8(absl::string_view text);
 // U+10FFFF), as ICU judges it.
 bool IsValidUtf8(absl::string_view text);
 
+// Bytes of the UTF-8 sequence that starts at text[at], read from its lead byte alone,
+// for text already known to be well-formed (at most what is left of `text`).
+size_t Utf8SequenceLength(absl::string_view text, size_t at);
+
 // Appends the UTF-8 encoding of `cp` to `out`.
 void AppendUtf8(char32_t cp, std::string& out);
 
@@ -30,6 +34,9 @@ void AppendUtf8(char32_t cp, std::string& out);
 bool IsLetter(char32_t cp);      // \p{L}
 bool IsNumber(char32_t cp);      // \p{N}
 bool IsWhitespace(char32_t cp);  // \s: the Unicode White_Space property
+// \w as Rust's regex crate reads it (Unicode's definition): Alphabetic, a mark, a
+// decimal digit, connector punctuation or a joiner.
+bool IsWordCharacter(char32_t cp);
 
 }  // namespace kvlab::tokenizer
 

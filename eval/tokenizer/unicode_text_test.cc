@@ -30,5 +30,25 @@ TEST(DecodeUtf8Test, EachMalformedByteIsOneReplacementCharacter) {
   EXPECT_EQ(DecodeUtf8("\xC5\x8D"), (std::vector<char32_t>{0x14D}));
 }
 
+TEST(Utf8SequenceLengthTest, ReadsTheLeadByteAndStopsAtTheEnd) {
+  const std::string text = "a\xC5\x8D\xE6\x97\xA5\xF0\x9F\x99\x82";
+  EXPECT_EQ(Utf8SequenceLength(text, 0), 1u);
+  EXPECT_EQ(Utf8SequenceLength(text, 1), 2u);
+  EXPECT_EQ(Utf8SequenceLength(text, 3), 3u);
+  EXPECT_EQ(Utf8SequenceLength(text, 6), 4u);
+  EXPECT_EQ(Utf8SequenceLength(text.substr(0, 8), 6), 2u);
+}
+
+// Rust regex's \w: letters of any script, marks, decimal digits, '_' and the joiners.
+TEST(IsWordCharacterTest, FollowsUnicodesWordClass) {
+  for (char32_t cp : {U'a', U'Z', U'_', U'7', U'\u00E9', U'\u65E5', U'\u0301', U'\u0661',
+                      U'\u200D', U'\u2163'}) {
+    EXPECT_TRUE(IsWordCharacter(cp)) << static_cast<uint32_t>(cp);
+  }
+  for (char32_t cp : {U' ', U'-', U'.', U'<', U'\u00BD', U'\u00B2', U'\U0001F600', U'\u2581'}) {
+    EXPECT_FALSE(IsWordCharacter(cp)) << static_cast<uint32_t>(cp);
+  }
+}
+
 }  // namespace
 }  // namespace kvlab::tokenizer

@@ -38,9 +38,22 @@ TEXTS = [
 ]
 
 
-def split(regex, text):
-    pre = pre_tokenizers.Split(Regex(regex), behavior="isolated", invert=False)
+BEHAVIORS = ["removed", "isolated", "merged_with_previous", "merged_with_next", "contiguous"]
+
+
+def words(pre, text):
     return [w for w, _ in pre.pre_tokenize_str(text)]
+
+
+def split(regex, text):
+    return words(pre_tokenizers.Split(Regex(regex), behavior="isolated", invert=False), text)
+
+
+def behaviors(pattern, text):
+    """The words of `text` split at `pattern` under every behavior, inverted and not."""
+    return {f"{behavior}{'_invert' if invert else ''}":
+            words(pre_tokenizers.Split(pattern, behavior=behavior, invert=invert), text)
+            for behavior in BEHAVIORS for invert in (False, True)}
 
 
 def main():
@@ -55,6 +68,14 @@ def main():
             "qwen2": split(QWEN2, text),
             "byte_level": [w for w, _ in byte_level.pre_tokenize_str(text)],
             "digits": [w for w, _ in digits.pre_tokenize_str(text)],
+            "digits_contiguous": words(pre_tokenizers.Digits(individual_digits=False), text),
+            "split_space": behaviors(" ", text),
+            "split_llama3": behaviors(Regex(LLAMA3), text),
+            "metaspace": {
+                f"{scheme}{'' if split else '_unsplit'}": words(
+                    pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme=scheme,
+                                             split=split), text)
+                for scheme in ("always", "first", "never") for split in (True, False)},
             "nfc": normalizers.NFC().normalize_str(text),
             "nfkc": normalizers.NFKC().normalize_str(text),
         })

@@ -11,8 +11,10 @@ tokenizer_config.json, laid out as the model family's published files are:
   GGUF `llama` (SentencePiece)   BPE with byte_fallback, merges made from the tokens and
                                  scores by transformers' own SentencePiece converter
                                  (generate_merges), spaces as U+2581 by a Replace
-                                 normalizer (with Prepend when add_space_prefix), as
-                                 Gemma's and Llama 2's files are.
+                                 normalizer: with Prepend when add_space_prefix, as
+                                 Llama 2's file is; otherwise with a Split at " "
+                                 (merged with the previous piece) after it, as
+                                 transformers' GemmaConverter writes Gemma's.
 
 Control tokens (type 3) become special added tokens, user-defined ones (type 4) plain
 added tokens, both matched in raw text; BOS is added by the post-processor when the GGUF
@@ -99,6 +101,8 @@ def main(gguf_path, out_dir, pre_override=None):
         if field(reader, "tokenizer.ggml.add_space_prefix", True):
             steps.insert(0, normalizers.Prepend("\u2581"))
         tok.normalizer = steps[0] if len(steps) == 1 else normalizers.Sequence(steps)
+        if len(steps) == 1:
+            tok.pre_tokenizer = pre_tokenizers.Split(" ", "merged_with_previous")
         tok.decoder = decoders.Sequence(
             [decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()] +
             ([decoders.Strip(" ", 1, 0)] if len(steps) == 2 else []))
