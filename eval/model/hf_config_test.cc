@@ -198,6 +198,11 @@ TEST(LlamaHfConfigTest, ErrorsNameTheFileAndField) {
                        HasSubstr("m/config.json: num_hidden_layers must be an integer, got string")));
   EXPECT_THAT(LlamaError(With(kSmolLm2Config, "num_key_value_heads", "4")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("inconsistent sizes")));
+  EXPECT_THAT(LlamaError(With(kSmolLm2Config, "hidden_size", "4611686018427387904")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("within bounds")));
+  EXPECT_THAT(LlamaError(With(kSmolLm2Config, "head_dim", "63")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("head_dim must be even, > 0 and <= 65536, got 63")));
   EXPECT_THAT(LlamaError(With(kSmolLm2Config, "rms_norm_eps", "\"1e-5\"")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("rms_norm_eps must be a number, got string")));

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "eval/gguf/gguf_writer.h"
+#include "eval/safetensors/half_bytes.h"
 #include "eval/safetensors/safetensors_writer.h"
 
 namespace kvlab::model {

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "base/status_matchers.h"
+#include "eval/safetensors/half_bytes.h"
 #include "eval/safetensors/safetensors_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -1,8 +1,5 @@
 #include "eval/safetensors/safetensors_writer.h"
 
-#include <c10/util/BFloat16.h>
-#include <c10/util/Half.h>
-
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,20 +7,6 @@
 #include "absl/strings/str_format.h"
 
 namespace kvlab::safetensors {
-
-namespace {
-
-template <typename T>
-std::string Bytes(const std::vector<float>& values) {
-  std::string out(values.size() * sizeof(T), '\0');
-  for (size_t i = 0; i < values.size(); ++i) {
-    const T value(values[i]);
-    std::memcpy(out.data() + i * sizeof(T), &value, sizeof(T));
-  }
-  return out;
-}
-
-}  // namespace
 
 void SafetensorsWriter::AddTensor(std::string name, std::string dtype, std::vector<int64_t> shape,
                                   std::string data) {
@@ -75,8 +58,10 @@ std::string SafetensorsBytes(const std::string& header_json, const std::string& 
   return out + header_json + data;
 }
 
-std::string F32Bytes(const std::vector<float>& values) { return Bytes<float>(values); }
-std::string BF16Bytes(const std::vector<float>& values) { return Bytes<c10::BFloat16>(values); }
-std::string F16Bytes(const std::vector<float>& values) { return Bytes<c10::Half>(values); }
+std::string F32Bytes(const std::vector<float>& values) {
+  std::string out(values.size() * sizeof(float), '\0');
+  if (!values.empty()) std::memcpy(out.data(), values.data(), out.size());
+  return out;
+}
 
 }  // namespace kvlab::safetensors

@@ -45,10 +45,8 @@ class SafetensorsWriter {
 // A complete file with the given header text and data bytes (for malformed files).
 std::string SafetensorsBytes(const std::string& header_json, const std::string& data);
 
-// Raw storage of `values` as F32, and rounded (to nearest even) to BF16 and F16.
+// Raw storage of `values` as F32 (half-precision storage: half_bytes.h).
 std::string F32Bytes(const std::vector<float>& values);
-std::string BF16Bytes(const std::vector<float>& values);
-std::string F16Bytes(const std::vector<float>& values);
 
 }  // namespace kvlab::safetensors
 
