@@ -505,6 +505,14 @@ absl::Status ApplyConfig(const Json& config, HfTokenizerParts& parts) {
   if (!config.is_object()) return Invalid("tokenizer_config", "must be a JSON object");
   KVLAB_ASSIGN_OR_RETURN(const std::optional<int32_t> bos, ConfigToken(config, "bos_token", parts));
   KVLAB_ASSIGN_OR_RETURN(const std::optional<int32_t> eos, ConfigToken(config, "eos_token", parts));
+  // Without add_bos_token the template's BOS is what encoding puts first (in
+  // transformers too); a different bos_token would leave kvlab one BOS id for two tokens.
+  if (bos.has_value() && parts.add_bos && *bos != parts.bos_id &&
+      Find(config, "add_bos_token") == nullptr) {
+    return Invalid("bos_token", absl::StrFormat("is id %d, but tokenizer.json's template puts "
+                                                "id %d first (and add_bos_token is not given)",
+                                                *bos, parts.bos_id));
+  }
   if (bos.has_value()) parts.bos_id = *bos;
   if (eos.has_value()) parts.eos_id = *eos;
   KVLAB_ASSIGN_OR_RETURN(parts.add_bos,

@@ -259,6 +259,11 @@ TEST(HfTokenizerJsonTest, AddedTokensMatchLeftmostLongestAndStrip) {
 }
 
 TEST(HfTokenizerJsonTest, TokenizerConfigDecidesBos) {
+  // Given with add_bos_token, a bos_token replaces the template's.
+  absl::StatusOr<std::unique_ptr<Tokenizer>> replaced =
+      Load(SpmJson(), R"({"add_bos_token": true, "bos_token": "</s>"})");
+  ASSERT_THAT(replaced, IsOk());
+  EXPECT_THAT((*replaced)->Encode("hi", true), ElementsAre(2, 263));
   const std::string no_bos = R"({"add_bos_token": false, "eos_token": {"content": "</s>"}})";
   absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(SpmJson(), no_bos);
   ASSERT_THAT(t, IsOk());
@@ -334,6 +339,10 @@ TEST(HfTokenizerJsonTest, MalformedFilesNameTheFileAndField) {
   ExpectError(SpmJson(), code, "bos_token is '<x>'", R"({"bos_token": "<x>"})");
   ExpectError(SpmJson(), unsupported, "tokenizer_config.json: add_eos_token is true",
               R"({"add_eos_token": true})");
+  ExpectError(SpmJson(), code,
+              "tokenizer_config.json: bos_token is id 2, but tokenizer.json's template puts id 1 "
+              "first",
+              R"({"bos_token": "</s>"})");
   ExpectError(SpmJson(), absl::StatusCode::kDataLoss, "tokenizer_config.json: not valid JSON",
               "{");
 }
