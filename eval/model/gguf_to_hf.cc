@@ -105,8 +105,12 @@ absl::Status WriteTokenizer(const gguf::GgufFile& file, const std::string& dir) 
                        {"single_word", false}});
     }
   }
-  const nlohmann::json byte_level = {
-      {"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};
+  // Every field the tokenizers library requires of a ByteLevel step, so the file
+  // loads there as well as here.
+  const nlohmann::json byte_level = {{"type", "ByteLevel"},
+                                     {"add_prefix_space", false},
+                                     {"trim_offsets", false},
+                                     {"use_regex", true}};
   const absl::StatusOr<std::string> pre = file.GetString("tokenizer.ggml.pre");
   nlohmann::json pre_tokenizer = byte_level;
   if (pre.ok() && *pre == "smollm") {
@@ -119,8 +123,8 @@ absl::Status WriteTokenizer(const gguf::GgufFile& file, const std::string& dir) 
   }
   const nlohmann::json json = {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}},
                                {"pre_tokenizer", pre_tokenizer},
-                               {"post_processor", {{"type", "ByteLevel"}}},
-                               {"decoder", {{"type", "ByteLevel"}}},
+                               {"post_processor", byte_level},
+                               {"decoder", byte_level},
                                {"added_tokens", added}};
   KVLAB_RETURN_IF_ERROR(WriteText(dir + "/tokenizer.json", json.dump()));
   nlohmann::json config = {{"add_bos_token", false}};
