@@ -73,6 +73,18 @@ TEST(GgufTokenizerTest, MissingScoresNameTheFileAndKey) {
                        AllOf(HasSubstr("no_scores.gguf"), HasSubstr("tokenizer.ggml.scores"))));
 }
 
+// A byte-level BPE vocabulary is nothing without its merges: a file that lists tokens
+// but no merges is an error naming the file and the key, not a tokenizer that spells
+// every word byte by byte.
+TEST(GgufTokenizerTest, MissingMergesNameTheFileAndKey) {
+  gguf::GgufWriter w;
+  w.AddString("tokenizer.ggml.model", "gpt2");
+  w.AddStringArray("tokenizer.ggml.tokens", {"h", "i", "hi"});
+  EXPECT_THAT(WriteAndLoad(w, "no_merges.gguf"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       AllOf(HasSubstr("no_merges.gguf"), HasSubstr("tokenizer.ggml.merges"))));
+}
+
 TEST(GgufTokenizerTest, UnknownModelIsUnimplemented) {
   gguf::GgufWriter w;
   w.AddString("tokenizer.ggml.model", "bert");
