@@ -69,7 +69,9 @@ std::vector<Stretch> FindMatches(const HfPreTokenizerStep& step, const PreTokeni
     const icu::UnicodeString utf16 = icu::UnicodeString::fromUTF8(text);
     UErrorCode error = U_ZERO_ERROR;
     std::unique_ptr<icu::RegexMatcher> matcher(regex->matcher(utf16, error));
-    // ICU reports UTF-16 offsets; stretches are in UTF-8 bytes.
+    // ICU reports UTF-16 offsets; stretches are in UTF-8 bytes. The two agree only on
+    // well-formed text (ICU reads each ill-formed byte as U+FFFD, three bytes), which
+    // is why HfTokenizer repairs its input first.
     int32_t last = 0;
     size_t last_byte = 0;
     while (U_SUCCESS(error) && matcher->find(error)) {

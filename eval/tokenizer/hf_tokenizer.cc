@@ -49,7 +49,7 @@ std::vector<int32_t> HfTokenizer::Encode(absl::string_view text, bool add_bos) {
   if (add_bos && parts_.bos_id >= 0) ids.push_back(parts_.bos_id);
   std::string repaired;
   if (!IsValidUtf8(text)) {
-    for (char32_t cp : DecodeUtf8(text)) AppendUtf8(cp, repaired);
+    repaired = ToValidUtf8(text);
     text = repaired;
   }
   for (const TextPiece& piece : raw_splitter_.Split(text)) {

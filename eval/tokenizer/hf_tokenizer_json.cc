@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -133,8 +134,10 @@ absl::StatusOr<HfBpeModel> ParseModel(const Json& root) {
     const Json& merge = (*merges_json)[i];
     const std::string field = absl::StrFormat("model.merges[%d]", i);
     if (merge.is_string()) {
-      // The older form: "left right", split at the only space.
+      // The older form: "left right", split at the only space. A merges.txt header copied
+      // in ("#version: 0.2") is no merge, and `tokenizers` passes over it.
       const std::string text = merge.get<std::string>();
+      if (absl::StartsWith(text, "#version")) continue;
       const size_t space = text.find(' ');
       if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
         return Invalid(field, absl::StrFormat("is '%s'; expected two tokens separated by one space",
@@ -502,10 +505,23 @@ absl::Status ApplyConfig(const Json& config, HfTokenizerParts& parts) {
   if (!config.is_object()) return Invalid("tokenizer_config", "must be a JSON object");
   KVLAB_ASSIGN_OR_RETURN(const std::optional<int32_t> bos, ConfigToken(config, "bos_token", parts));
   KVLAB_ASSIGN_OR_RETURN(const std::optional<int32_t> eos, ConfigToken(config, "eos_token", parts));
+  // Without add_bos_token the template's BOS is what encoding puts first (in
+  // transformers too); a different bos_token would leave kvlab one BOS id for two tokens.
+  if (bos.has_value() && parts.add_bos && *bos != parts.bos_id &&
+      Find(config, "add_bos_token") == nullptr) {
+    return Invalid("bos_token", absl::StrFormat("is id %d, but tokenizer.json's template puts "
+                                                "id %d first (and add_bos_token is not given)",
+                                                *bos, parts.bos_id));
+  }
   if (bos.has_value()) parts.bos_id = *bos;
   if (eos.has_value()) parts.eos_id = *eos;
   KVLAB_ASSIGN_OR_RETURN(parts.add_bos,
                          OptionalBool(config, "add_bos_token", parts.add_bos, "tokenizer_config"));
+  // transformers appends the EOS to every text when this is true; kvlab's callers score
+  // running text, where an EOS after each would be wrong, so kvlab has no such option.
+  KVLAB_ASSIGN_OR_RETURN(const bool add_eos,
+                         OptionalBool(config, "add_eos_token", false, "tokenizer_config"));
+  if (add_eos) return Unsupported("add_eos_token", "is true; kvlab adds no EOS after the text");
   if (parts.add_bos && parts.bos_id < 0) {
     return Invalid("add_bos_token", "is true but no bos_token is given");
   }

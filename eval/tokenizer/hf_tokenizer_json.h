@@ -8,13 +8,17 @@
 // behavior, Metaspace, Sequence), added_tokens (their ids checked against those
 // `tokenizers` gives them), and the post_processor's template (a BOS before the text).
 // tokenizer_config.json's add_bos_token, bos_token and eos_token, when given, take
-// precedence. The decoder is not read (see HfTokenizer::Decode). truncation and padding
+// precedence over the template, as transformers 4's Llama tokenizers let them (transformers
+// 5.2's AutoTokenizer keeps the template and reads add_bos_token nowhere); a bos_token
+// other than the template's, without add_bos_token, is an error, and so is
+// add_eos_token true (kvlab appends no EOS). The decoder is not read (see HfTokenizer::Decode). truncation and padding
 // are not read either: they shape a batch of model inputs, and transformers, through
 // which these files are used, turns both off unless a call asks for them, as kvlab's
 // callers never do. Anything else that changes encoding (another model type or step,
 // dropout, word prefixes and suffixes) is an error naming the field, as is any malformed
-// input or any field `tokenizers` requires and the file lacks; every error is one line
-// beginning with the file's path.
+// input, and a file lacking a field that `tokenizers` requires and that changes encoding
+// (fields that do not, such as ByteLevel's trim_offsets, are not looked for); every
+// error is one line beginning with the file's path.
 //
 //   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
 //                          TokenizerFromJson("models/gemma/tokenizer.json"));

@@ -69,6 +69,18 @@ TEST(HfTokenizerJsonTest, ByteLevelMergesByRank) {
   EXPECT_THAT((*t)->Encode("hello<|endoftext|>hello", false), ElementsAre(12, 0, 12));
 }
 
+// A merges.txt header copied into the list is passed over, as `tokenizers` does, and
+// takes no rank.
+TEST(HfTokenizerJsonTest, MergesPassOverAVersionHeader) {
+  Json json = ByteLevelJson();
+  Json merges = Json::array({"#version: 0.2"});
+  for (const Json& merge : json["model"]["merges"]) merges.push_back(merge);
+  json["model"]["merges"] = merges;
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(json);
+  ASSERT_THAT(t, IsOk());
+  EXPECT_THAT((*t)->Encode("hello world", false), ElementsAre(12, 15, 3, 8));
+}
+
 TEST(HfTokenizerJsonTest, MergesAsPairsReadLikeStrings) {
   Json json = ByteLevelJson();
   Json pairs = Json::array();
@@ -130,6 +142,9 @@ TEST(HfTokenizerJsonTest, Llama3SplitRegex) {
   EXPECT_THAT((*t)->Encode("1212", false), ElementsAre(18, 16, 17));
   // " world" is one word under this regex too.
   EXPECT_THAT((*t)->Encode("hello world", false), ElementsAre(12, 15, 3, 8));
+  // Bytes beyond U+10FFFF and a surrogate's: each byte one U+FFFD, which has no token
+  // here, so only "he" and "l" and "o" are left (ICU reads the text as kvlab does).
+  EXPECT_THAT((*t)->Encode("he\xF6\xB6\xB6\xB6l\xED\xA0\x80o", false), ElementsAre(9, 3, 4));
 }
 
 // A SentencePiece-style vocabulary: <unk>, <s>, </s>, the 256 byte tokens (3 .. 258),
@@ -244,6 +259,11 @@ TEST(HfTokenizerJsonTest, AddedTokensMatchLeftmostLongestAndStrip) {
 }
 
 TEST(HfTokenizerJsonTest, TokenizerConfigDecidesBos) {
+  // Given with add_bos_token, a bos_token replaces the template's.
+  absl::StatusOr<std::unique_ptr<Tokenizer>> replaced =
+      Load(SpmJson(), R"({"add_bos_token": true, "bos_token": "</s>"})");
+  ASSERT_THAT(replaced, IsOk());
+  EXPECT_THAT((*replaced)->Encode("hi", true), ElementsAre(2, 263));
   const std::string no_bos = R"({"add_bos_token": false, "eos_token": {"content": "</s>"}})";
   absl::StatusOr<std::unique_ptr<Tokenizer>> t = Load(SpmJson(), no_bos);
   ASSERT_THAT(t, IsOk());
@@ -317,6 +337,12 @@ TEST(HfTokenizerJsonTest, MalformedFilesNameTheFileAndField) {
   json["post_processor"]["special_tokens"]["<s>"]["ids"] = {5000};
   ExpectError(json, code, "post_processor: the BOS id 5000 is not a token (the file has 269)");
   ExpectError(SpmJson(), code, "bos_token is '<x>'", R"({"bos_token": "<x>"})");
+  ExpectError(SpmJson(), unsupported, "tokenizer_config.json: add_eos_token is true",
+              R"({"add_eos_token": true})");
+  ExpectError(SpmJson(), code,
+              "tokenizer_config.json: bos_token is id 2, but tokenizer.json's template puts id 1 "
+              "first",
+              R"({"bos_token": "</s>"})");
   ExpectError(SpmJson(), absl::StatusCode::kDataLoss, "tokenizer_config.json: not valid JSON",
               "{");
 }

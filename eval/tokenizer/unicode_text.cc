@@ -77,6 +77,29 @@ bool IsValidUtf8(absl::string_view text) {
   return true;
 }
 
+std::string ToValidUtf8(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  // Indexes are int32_t for ICU's macro; texts of 2 GiB or more go in pieces.
+  constexpr size_t kPiece = size_t{1} << 30;
+  for (size_t offset = 0; offset < text.size(); offset += kPiece) {
+    const int32_t n = static_cast<int32_t>(std::min(kPiece, text.size() - offset));
+    for (int32_t i = 0; i < n;) {
+      const int32_t start = i;
+      UChar32 cp;
+      U8_NEXT(s + offset, i, n, cp);
+      if (cp < 0) {
+        AppendUtf8(kReplacementCharacter, out);
+        i = start + 1;
+      } else {
+        out.append(text.data() + offset + start, i - start);
+      }
+    }
+  }
+  return out;
+}
+
 void AppendUtf8(char32_t cp, std::string& out) {
   if (cp < 0x80) {
     out.push_back(static_cast<char>(cp));

@@ -27,6 +27,12 @@ bool IsValidUtf8(absl::string_view text);
 // for text already known to be well-formed (at most what is left of `text`).
 size_t Utf8SequenceLength(absl::string_view text, size_t at);
 
+// `text` made well-formed: each byte that does not begin a well-formed sequence (as ICU
+// judges: no overlong forms, surrogates or values beyond U+10FFFF) becomes one U+FFFD.
+// Unlike re-encoding what DecodeUtf8 reads, which keeps surrogates and values beyond
+// U+10FFFF, the result is always valid.
+std::string ToValidUtf8(absl::string_view text);
+
 // Appends the UTF-8 encoding of `cp` to `out`.
 void AppendUtf8(char32_t cp, std::string& out);
 

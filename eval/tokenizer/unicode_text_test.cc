@@ -30,6 +30,18 @@ TEST(DecodeUtf8Test, EachMalformedByteIsOneReplacementCharacter) {
   EXPECT_EQ(DecodeUtf8("\xC5\x8D"), (std::vector<char32_t>{0x14D}));
 }
 
+// Surrogates and values beyond U+10FFFF, which DecodeUtf8 passes through, are
+// replaced too, byte by byte.
+TEST(ToValidUtf8Test, EachByteOfAMalformedSequenceIsOneReplacementCharacter) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(ToValidUtf8("plain \xC5\x8D \xF0\x9F\x99\x82"), "plain \xC5\x8D \xF0\x9F\x99\x82");
+  EXPECT_EQ(ToValidUtf8("a\xFF" "b"), "a" + fffd + "b");
+  EXPECT_EQ(ToValidUtf8("\xED\xA0\x80"), fffd + fffd + fffd);
+  EXPECT_EQ(ToValidUtf8("\xF6\xB6\xB6\xB6x"), fffd + fffd + fffd + fffd + "x");
+  EXPECT_EQ(ToValidUtf8("\xE6\x97"), fffd + fffd);
+  EXPECT_TRUE(IsValidUtf8(ToValidUtf8("\xC0\xAF\xF4\x90\x80\x80\xED\xBF\xBF")));
+}
+
 TEST(Utf8SequenceLengthTest, ReadsTheLeadByteAndStopsAtTheEnd) {
   const std::string text = "a\xC5\x8D\xE6\x97\xA5\xF0\x9F\x99\x82";
   EXPECT_EQ(Utf8SequenceLength(text, 0), 1u);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes split_reference.json: how Hugging Face's `tokenizers` (Oniguruma regexes, Rust's
 Unicode tables) splits and normalizes a set of awkward texts, for hf_pre_tokenizer_test
-to hold kvlab's reading of the same tokenizer.json steps to.
+and hf_normalizer_test to hold kvlab's reading of the same tokenizer.json steps to.
 
 Run once, in a virtual environment with PyPI's tokenizers (0.22.2):
 
@@ -77,6 +77,14 @@ def main():
                                              split=split), text)
                 for scheme in ("always", "first", "never") for split in (True, False)},
             "nfc": normalizers.NFC().normalize_str(text),
+            "nfd": normalizers.NFD().normalize_str(text),
+            "nfkd": normalizers.NFKD().normalize_str(text),
+            "prepend_replace": normalizers.Sequence([
+                normalizers.Prepend("\u2581"),
+                normalizers.Replace(" ", "\u2581")]).normalize_str(text),
+            "replace_twice": normalizers.Sequence([
+                normalizers.Replace("  ", " "),
+                normalizers.Replace(" ", "__")]).normalize_str(text),
             "nfkc": normalizers.NFKC().normalize_str(text),
         })
     print(json.dumps({"tokenizers": importlib.metadata.version("tokenizers"),
