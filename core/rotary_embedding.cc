@@ -60,6 +60,15 @@ absl::StatusOr<RotaryEmbedding> RotaryEmbedding::WithFrequencies(
   return rope;
 }
 
+at::Tensor RotaryEmbedding::FrequenciesOn(const c10::Device& device) const {
+  if (device.is_cpu()) return inverse_frequencies_;
+  std::lock_guard<std::mutex> lock(device_copy_->mutex);
+  if (!device_copy_->frequencies.defined() || device_copy_->frequencies.device() != device) {
+    device_copy_->frequencies = inverse_frequencies_.to(device);
+  }
+  return device_copy_->frequencies;
+}
+
 std::pair<at::Tensor, at::Tensor> RotaryEmbedding::CosSin(const at::Tensor& positions) const {
   const bool in_table = table_ != nullptr && positions.numel() > 0 && positions.is_cpu() &&
                         positions.max().item<int64_t>() < table_->cos.size(0) &&
@@ -73,7 +82,7 @@ std::pair<at::Tensor, at::Tensor> RotaryEmbedding::CosSin(const at::Tensor& posi
     };
     return {shape(table_->cos), shape(table_->sin)};
   }
-  const at::Tensor angles = Angles(positions, inverse_frequencies_);
+  const at::Tensor angles = Angles(positions, FrequenciesOn(positions.device()));
   return {angles.cos().to(at::kFloat), angles.sin().to(at::kFloat)};
 }
 

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -72,6 +73,14 @@ class RotaryEmbedding {
   int64_t head_dim_;
   int64_t rotary_dim_;
   at::Tensor inverse_frequencies_;  // Shared by copies, never modified.
+  // The frequencies on the last non-CPU device asked for, so that rotating on a GPU
+  // copies them there once rather than on every call. Shared by copies.
+  struct DeviceCopy {
+    std::mutex mutex;
+    at::Tensor frequencies;  // Guarded by mutex.
+  };
+  std::shared_ptr<DeviceCopy> device_copy_ = std::make_shared<DeviceCopy>();
+  at::Tensor FrequenciesOn(const c10::Device& device) const;
   RopeStyle style_;
   // Shared by copies: caches copy the model's embedding.
   std::shared_ptr<const Table> table_;
