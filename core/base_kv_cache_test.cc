@@ -2,10 +2,14 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+#include <vector>
+
 #include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "core/kv_cache_test_util.h"
 #include "core/reference_attention.h"
+#include "core/rope_scaling.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -102,6 +106,59 @@ TEST(BaseKvCacheTest, ModesDifferOnlyInPositionsAfterEviction) {
                                              Rotate(kept_k, 0, 4), kept_v);
     }
     EXPECT_TRUE(at::allclose(out, expected, 1e-4, 1e-5));
+  }
+}
+
+// Interleaved pairs of x [heads, n, d] turned by positions[t] * frequencies[i], written
+// out pair by pair.
+at::Tensor RotateByFrequencies(const at::Tensor& x, const std::vector<int64_t>& positions,
+                               const std::vector<double>& frequencies) {
+  at::Tensor out = x.clone();
+  for (int64_t h = 0; h < x.size(0); ++h) {
+    for (size_t t = 0; t < positions.size(); ++t) {
+      for (size_t i = 0; i < frequencies.size(); ++i) {
+        const double angle = positions[t] * frequencies[i];
+        const double a = x[h][t][2 * i].item<double>(), b = x[h][t][2 * i + 1].item<double>();
+        out[h][t][2 * i] = a * std::cos(angle) - b * std::sin(angle);
+        out[h][t][2 * i + 1] = a * std::sin(angle) + b * std::cos(angle);
+      }
+    }
+  }
+  return out;
+}
+
+// A scaled rotary embedding (llama3's frequencies) rotates every read the cache makes:
+// keys stored at their positions, and keys re-rotated by their slots after eviction.
+TEST(BaseKvCacheTest, ScaledFrequenciesRotateKeysInBothPositionModes) {
+  RopeScaling llama3;
+  llama3.type = RopeScaling::Type::kLlama3;
+  // Wavelengths 6.3, 63, 628 and 6283: kept, blended, divided, divided.
+  llama3.original_context = 100;
+  llama3.factor = 8.0;
+  ASSERT_OK_AND_ASSIGN(const std::vector<double> frequencies,
+                       RopeInverseFrequencies(kBase, kHeadDim, llama3));
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::WithFrequencies(kHeadDim, frequencies,
+                                                        RopeStyle::kInterleaved));
+  const Sequence s = RandomSequence(8);
+  const at::Tensor kept = at::tensor({0, 5, 6}, at::kLong);
+  const at::Tensor kept_k = at::cat({s.k.index_select(1, kept), s.k.narrow(1, 7, 1)}, 1);
+  const at::Tensor kept_v = at::cat({s.v.index_select(1, kept), s.v.narrow(1, 7, 1)}, 1);
+  const at::Tensor query = s.q.narrow(1, 7, 1).contiguous();
+  for (PositionMode mode : {PositionMode::kOriginal, PositionMode::kCacheSlot}) {
+    ASSERT_OK_AND_ASSIGN(auto cache, testing::DenseCache({1, kQHeads, kKvHeads, kHeadDim}, rope,
+                                                         mode));
+    ASSERT_THAT(cache->Attend(0, Slice(s, 0, 7)), IsOk());
+    ASSERT_THAT(cache->Retain(0, kept.repeat({kKvHeads, 1})), IsOk());
+    ASSERT_OK_AND_ASSIGN(const AttentionResult step, cache->Attend(0, Slice(s, 7, 1)));
+    const bool original = mode == PositionMode::kOriginal;
+    const at::Tensor expected = testing::ReferenceAttention(
+        RotateByFrequencies(query, {original ? 7 : 3}, frequencies),
+        RotateByFrequencies(kept_k, original ? std::vector<int64_t>{0, 5, 6, 7}
+                                             : std::vector<int64_t>{0, 1, 2, 3},
+                            frequencies),
+        kept_v);
+    EXPECT_TRUE(at::allclose(step.output, expected, 1e-4, 1e-5)) << static_cast<int>(mode);
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 #include "absl/strings/str_format.h"
 
 namespace kvlab {
@@ -9,11 +11,8 @@ namespace kvlab {
 namespace {
 
 // Angles in double: positions times frequencies lose precision in fp32 at long range.
-at::Tensor Angles(const at::Tensor& positions, double base, int64_t rotary_dim) {
-  const auto options = at::TensorOptions().dtype(at::kDouble).device(positions.device());
-  const at::Tensor inv_freq =
-      at::pow(base, at::arange(0, rotary_dim / 2, options) * (-2.0 / rotary_dim));
-  return positions.to(at::kDouble).unsqueeze(-1) * inv_freq;
+at::Tensor Angles(const at::Tensor& positions, const at::Tensor& inverse_frequencies) {
+  return positions.to(at::kDouble).unsqueeze(-1) * inverse_frequencies.to(positions.device());
 }
 
 }  // namespace
@@ -28,13 +27,46 @@ absl::StatusOr<RotaryEmbedding> RotaryEmbedding::Create(int64_t head_dim, int64_
   if (!(base > 1.0)) {
     return absl::InvalidArgumentError(absl::StrFormat("rope base must be > 1, got %g", base));
   }
-  RotaryEmbedding rope(head_dim, rotary_dim, base, style);
+  absl::StatusOr<std::vector<double>> inverse_frequencies =
+      RopeInverseFrequencies(base, rotary_dim, RopeScaling{});
+  if (!inverse_frequencies.ok()) return inverse_frequencies.status();
+  return WithFrequencies(head_dim, *std::move(inverse_frequencies), style, table_positions);
+}
+
+absl::StatusOr<RotaryEmbedding> RotaryEmbedding::WithFrequencies(
+    int64_t head_dim, std::vector<double> inverse_frequencies, RopeStyle style,
+    int64_t table_positions) {
+  const int64_t rotary_dim = 2 * static_cast<int64_t>(inverse_frequencies.size());
+  if (rotary_dim <= 0 || rotary_dim > head_dim) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "rope dimension must be in (0, head_dim=%d], got %d (%d frequencies)", head_dim,
+        rotary_dim, inverse_frequencies.size()));
+  }
+  for (size_t i = 0; i < inverse_frequencies.size(); ++i) {
+    if (!std::isfinite(inverse_frequencies[i]) || !(inverse_frequencies[i] > 0.0)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "rope inverse frequency %d must be finite and > 0, got %g", i, inverse_frequencies[i]));
+    }
+  }
+  RotaryEmbedding rope(head_dim, rotary_dim,
+                       at::tensor(inverse_frequencies, at::TensorOptions().dtype(at::kDouble)),
+                       style);
   if (table_positions > 0) {
-    const at::Tensor angles = Angles(at::arange(table_positions, at::kLong), base, rotary_dim);
+    const at::Tensor angles =
+        Angles(at::arange(table_positions, at::kLong), rope.inverse_frequencies_);
     rope.table_ = std::make_shared<const Table>(
         Table{angles.cos().to(at::kFloat), angles.sin().to(at::kFloat)});
   }
   return rope;
+}
+
+at::Tensor RotaryEmbedding::FrequenciesOn(const c10::Device& device) const {
+  if (device.is_cpu()) return inverse_frequencies_;
+  std::lock_guard<std::mutex> lock(device_copy_->mutex);
+  if (!device_copy_->frequencies.defined() || device_copy_->frequencies.device() != device) {
+    device_copy_->frequencies = inverse_frequencies_.to(device);
+  }
+  return device_copy_->frequencies;
 }
 
 std::pair<at::Tensor, at::Tensor> RotaryEmbedding::CosSin(const at::Tensor& positions) const {
@@ -50,7 +82,7 @@ std::pair<at::Tensor, at::Tensor> RotaryEmbedding::CosSin(const at::Tensor& posi
     };
     return {shape(table_->cos), shape(table_->sin)};
   }
-  const at::Tensor angles = Angles(positions, base_, rotary_dim_);
+  const at::Tensor angles = Angles(positions, FrequenciesOn(positions.device()));
   return {angles.cos().to(at::kFloat), angles.sin().to(at::kFloat)};
 }
 

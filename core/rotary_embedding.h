@@ -3,7 +3,11 @@
 // GGUF "llama" files store Q and K projections permuted so that RoPE rotates adjacent
 // pairs (x[2i], x[2i+1]) ("interleaved", llama.cpp's LLAMA_ROPE_TYPE_NORM); Hugging Face
 // checkpoints rotate (x[i], x[i + d/2]) ("half", NEOX). Pair i turns by
-// position * base^(-2i / rotary_dim); dimensions past rotary_dim pass through.
+// position * inv_freq[i], where inv_freq[i] = base^(-2i / rotary_dim) unless the model
+// scales its frequencies (rope_scaling.h: Llama 3's and linear scaling, GGUF's
+// rope_freqs); dimensions past rotary_dim pass through. Every rotation of a model, the
+// caches' re-rotation of keys at new positions included, goes through one
+// RotaryEmbedding and so uses the model's frequencies.
 //
 // Rotations compose (R(a) R(b) = R(a + b)) and preserve norms, which lets caches
 // re-position keys at read time.
@@ -14,10 +18,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/rope_scaling.h"
 
 namespace kvlab {
 
@@ -30,6 +36,13 @@ class RotaryEmbedding {
   // double precision) and looked up; later positions are computed per call.
   static absl::StatusOr<RotaryEmbedding> Create(int64_t head_dim, int64_t rotary_dim, double base,
                                                 RopeStyle style, int64_t table_positions = 8192);
+  // Pair i turns by position * inverse_frequencies[i]; rotary_dim is twice their
+  // number. Fails with InvalidArgument unless 0 < rotary_dim <= head_dim and every
+  // frequency is finite and > 0.
+  static absl::StatusOr<RotaryEmbedding> WithFrequencies(int64_t head_dim,
+                                                         std::vector<double> inverse_frequencies,
+                                                         RopeStyle style,
+                                                         int64_t table_positions = 8192);
 
   // Rotates x [heads, n, head_dim] (fp32). `positions` is [n] (shared by all heads) or
   // [heads, n], int64, on x's device. Returns a new tensor.
@@ -37,12 +50,17 @@ class RotaryEmbedding {
 
   int64_t head_dim() const { return head_dim_; }
   int64_t rotary_dim() const { return rotary_dim_; }
-  double base() const { return base_; }
+  // [rotary_dim / 2] fp64, CPU: what pair i turns by per position.
+  const at::Tensor& inverse_frequencies() const { return inverse_frequencies_; }
   RopeStyle style() const { return style_; }
 
  private:
-  RotaryEmbedding(int64_t head_dim, int64_t rotary_dim, double base, RopeStyle style)
-      : head_dim_(head_dim), rotary_dim_(rotary_dim), base_(base), style_(style) {}
+  RotaryEmbedding(int64_t head_dim, int64_t rotary_dim, at::Tensor inverse_frequencies,
+                  RopeStyle style)
+      : head_dim_(head_dim),
+        rotary_dim_(rotary_dim),
+        inverse_frequencies_(std::move(inverse_frequencies)),
+        style_(style) {}
   // cos and sin of position * inv_freq: [n, rotary_dim / 2] (with a leading head dim
   // if positions is [heads, n]), fp32 on the positions' device.
   std::pair<at::Tensor, at::Tensor> CosSin(const at::Tensor& positions) const;
@@ -54,7 +72,15 @@ class RotaryEmbedding {
 
   int64_t head_dim_;
   int64_t rotary_dim_;
-  double base_;
+  at::Tensor inverse_frequencies_;  // Shared by copies, never modified.
+  // The frequencies on the last non-CPU device asked for, so that rotating on a GPU
+  // copies them there once rather than on every call. Shared by copies.
+  struct DeviceCopy {
+    std::mutex mutex;
+    at::Tensor frequencies;  // Guarded by mutex.
+  };
+  std::shared_ptr<DeviceCopy> device_copy_ = std::make_shared<DeviceCopy>();
+  at::Tensor FrequenciesOn(const c10::Device& device) const;
   RopeStyle style_;
   // Shared by copies: caches copy the model's embedding.
   std::shared_ptr<const Table> table_;

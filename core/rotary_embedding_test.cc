@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 #include "base/status_matchers.h"
 #include "core/reference_attention.h"
 #include "gmock/gmock.h"
@@ -80,11 +82,47 @@ TEST(RotaryEmbeddingTest, TablePositionsAndComputedPositionsAgree) {
                            testing::ReferenceRope(x, positions, 10000.0, 8, true), 1e-5, 1e-5));
 }
 
+TEST(RotaryEmbeddingTest, EachPairTurnsByItsOwnFrequency) {
+  // Interleaved pairs (0, 1) and (2, 3) turn by 0.5 and 0.003 radians per position;
+  // dims 4 and 5 pass through. Position 1000 is past the table, 7 in it.
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::WithFrequencies(6, {0.5, 0.003}, RopeStyle::kInterleaved,
+                                                        /*table_positions=*/16));
+  EXPECT_EQ(rope.rotary_dim(), 4);
+  const at::Tensor x = at::randn({1, 2, 6});
+  const at::Tensor out = rope.Apply(x, Positions({7, 1000}));
+  const int64_t positions[] = {7, 1000};
+  for (int t = 0; t < 2; ++t) {
+    for (int pair = 0; pair < 2; ++pair) {
+      const double angle = positions[t] * (pair == 0 ? 0.5 : 0.003);
+      const float a = x[0][t][2 * pair].item<float>(), b = x[0][t][2 * pair + 1].item<float>();
+      EXPECT_NEAR(out[0][t][2 * pair].item<float>(), a * std::cos(angle) - b * std::sin(angle),
+                  1e-5);
+      EXPECT_NEAR(out[0][t][2 * pair + 1].item<float>(),
+                  a * std::sin(angle) + b * std::cos(angle), 1e-5);
+    }
+    EXPECT_TRUE(at::equal(out[0][t].narrow(0, 4, 2), x[0][t].narrow(0, 4, 2)));
+  }
+  // The same frequencies from Create and from WithFrequencies rotate alike.
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding by_base,
+                       RotaryEmbedding::Create(8, 8, 10000.0, RopeStyle::kHalf));
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding by_list,
+                       RotaryEmbedding::WithFrequencies(8, {1.0, 0.1, 0.01, 0.001},
+                                                        RopeStyle::kHalf));
+  const at::Tensor y = at::randn({2, 3, 8});
+  EXPECT_TRUE(at::allclose(by_base.Apply(y, Positions({1, 50, 9000})),
+                           by_list.Apply(y, Positions({1, 50, 9000})), 1e-5, 1e-5));
+}
+
 TEST(RotaryEmbeddingTest, RejectsBadShapes) {
   EXPECT_THAT(RotaryEmbedding::Create(64, 65, 1e4, RopeStyle::kInterleaved),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("even")));
   EXPECT_THAT(RotaryEmbedding::Create(64, 64, 1.0, RopeStyle::kInterleaved),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("base")));
+  EXPECT_THAT(RotaryEmbedding::WithFrequencies(4, {1.0, 0.1, 0.01}, RopeStyle::kHalf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("head_dim=4")));
+  EXPECT_THAT(RotaryEmbedding::WithFrequencies(4, {1.0, -0.1}, RopeStyle::kHalf),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("frequency 1")));
 }
 
 }  // namespace

@@ -81,6 +81,14 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromGguf(const gguf::GgufFile& file) 
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.rope.dimension_count", c.rope_dim));
   KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, "gemma3.rope.freq_base", c.rope_base));
   KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, "gemma3.rope.freq_base_swa", c.local_rope_base));
+  if (c.rope_dim <= 0 || c.rope_dim % 2 != 0 || c.rope_dim > c.head_dim) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: gemma3.rope.dimension_count must be even and in (0, %d], got %d", file.path(),
+        c.head_dim, c.rope_dim));
+  }
+  // As llama.cpp: the scaling applies to the global layers; local layers stay unscaled.
+  KVLAB_ASSIGN_OR_RETURN(c.rope_scaling, ReadRopeScaling(file, "gemma3", c.rope_dim,
+                                                         /*frequency_factors=*/false));
   KVLAB_ASSIGN_OR_RETURN(c.rms_eps, file.GetDouble("gemma3.attention.layer_norm_rms_epsilon"));
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.context_length", c.context_length));
   KVLAB_RETURN_IF_ERROR(

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/base_kv_cache.h"
+#include "core/rope_scaling.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/hf_config.h"
 
@@ -36,6 +37,11 @@ struct Gemma3Config {
   int64_t rope_dim = 0;   // gemma3.rope.dimension_count (default: head_dim)
   double rope_base = 10000.0;        // gemma3.rope.freq_base (global layers)
   double local_rope_base = 10000.0;  // gemma3.rope.freq_base_swa (local layers)
+  // Global layers' frequency scaling (gemma3.rope.scaling.type and .factor; config.json's
+  // rope_scaling, or rope_parameters.full_attention), and the local layers' (none from
+  // GGUF, as llama.cpp; rope_parameters.sliding_attention).
+  RopeScaling rope_scaling;
+  RopeScaling local_rope_scaling;
   double rms_eps = 1e-6;             // gemma3.attention.layer_norm_rms_epsilon
   int64_t context_length = 0;        // gemma3.context_length (0 if absent)
   // Tokens a local layer's query sees, itself included (gemma3.attention.sliding_window);

@@ -73,9 +73,16 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromHf(const HfConfig& config) {
     return config.FieldError("head_dim", absl::StrFormat("must be even, > 0 and <= 65536, got %d", c.head_dim));
   }
   c.rope_dim = c.head_dim;
-  KVLAB_ASSIGN_OR_RETURN(c.rope_base, HfRopeBase(config, "rope_theta", 1e6, "full_attention"));
-  KVLAB_ASSIGN_OR_RETURN(c.local_rope_base, HfRopeBase(config, "rope_local_base_freq", 1e4,
-                                                       "sliding_attention"));
+  // As transformers' Gemma3TextConfig: rope_scaling scales the global layers only.
+  KVLAB_ASSIGN_OR_RETURN(const HfRope global,
+                         ReadHfRope(config, "rope_theta", 1e6, "full_attention"));
+  KVLAB_ASSIGN_OR_RETURN(const HfRope local,
+                         ReadHfRope(config, "rope_local_base_freq", 1e4, "sliding_attention",
+                                    /*legacy_scaling_applies=*/false));
+  c.rope_base = global.base;
+  c.rope_scaling = global.scaling;
+  c.local_rope_base = local.base;
+  c.local_rope_scaling = local.scaling;
   if (!(c.rope_base > 1.0) || !(c.local_rope_base > 1.0)) {
     return config.FieldError("rope_theta", "and rope_local_base_freq must be > 1");
   }

@@ -24,12 +24,18 @@ absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const Gemma3Confi
                                                               const LoadOptions& options) {
   KVLAB_RETURN_IF_ERROR(CheckLoadOptions(options));
   // Local and global layers rotate with different bases.
+  KVLAB_ASSIGN_OR_RETURN(
+      std::vector<double> global_frequencies,
+      RopeInverseFrequencies(config.rope_base, config.rope_dim, config.rope_scaling));
+  KVLAB_ASSIGN_OR_RETURN(std::vector<double> local_frequencies,
+                         RopeInverseFrequencies(config.local_rope_base, config.rope_dim,
+                                                config.local_rope_scaling));
   KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding global_rope,
-                         RotaryEmbedding::Create(config.head_dim, config.rope_dim,
-                                                 config.rope_base, RopeStyle::kHalf));
+                         RotaryEmbedding::WithFrequencies(
+                             config.head_dim, std::move(global_frequencies), RopeStyle::kHalf));
   KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding local_rope,
-                         RotaryEmbedding::Create(config.head_dim, config.rope_dim,
-                                                 config.local_rope_base, RopeStyle::kHalf));
+                         RotaryEmbedding::WithFrequencies(
+                             config.head_dim, std::move(local_frequencies), RopeStyle::kHalf));
   std::vector<RotaryEmbedding> per_layer;
   for (int i = 0; i < config.num_layers; ++i) {
     per_layer.push_back(config.local_layers[i] ? local_rope : global_rope);

@@ -95,8 +95,8 @@ TEST(Gemma3ModelTest, ReadsConfigFromGguf) {
   EXPECT_EQ(info.architecture, "gemma3");
   EXPECT_THAT(info.attention.sliding_window, ElementsAre(8, 8, 0, 8));
   const LayerRopes ropes = model->ropes();
-  EXPECT_DOUBLE_EQ(ropes[0].base(), 1e4);
-  EXPECT_DOUBLE_EQ(ropes[2].base(), 1e6);
+  EXPECT_NEAR(ropes[0].inverse_frequencies()[1].item<double>(), std::pow(1e4, -2.0 / ropes[0].rotary_dim()), 1e-15);
+  EXPECT_NEAR(ropes[2].inverse_frequencies()[1].item<double>(), std::pow(1e6, -2.0 / ropes[2].rotary_dim()), 1e-15);
   EXPECT_EQ(ropes[2].style(), RopeStyle::kHalf);
 }
 

@@ -1,5 +1,8 @@
 #include "eval/model/gguf_keys.h"
 
+#include <cmath>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
@@ -25,6 +28,60 @@ absl::Status ReadOptionalString(const gguf::GgufFile& file, const std::string& k
   if (file.FindMetadata(key) == nullptr) return absl::OkStatus();
   KVLAB_ASSIGN_OR_RETURN(value, file.GetString(key));
   return absl::OkStatus();
+}
+
+absl::StatusOr<RopeScaling> ReadRopeScaling(const gguf::GgufFile& file,
+                                            absl::string_view architecture, int64_t rope_dim,
+                                            bool frequency_factors) {
+  const std::string prefix = absl::StrCat(architecture, ".rope.");
+  RopeScaling scaling;
+  std::string type = "linear";
+  KVLAB_RETURN_IF_ERROR(ReadOptionalString(file, prefix + "scaling.type", type));
+  if (type != "none" && type != "linear") {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: %sscaling.type '%s' is not supported (kvlab runs 'none' and 'linear', and "
+        "Llama 3's scaling as rope_freqs.weight)", file.path(), prefix, type));
+  }
+  double factor = 0.0;
+  std::string factor_key = prefix + "scaling.factor";
+  if (file.FindMetadata(factor_key) == nullptr) factor_key = prefix + "scale_linear";
+  KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, factor_key, factor));
+  if (!std::isfinite(factor) || factor < 0.0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %s must be > 0 (or 0: none), got %g", file.path(), factor_key, factor));
+  }
+  // llama.cpp never scales when the type is "none", whatever the factor.
+  if (type == "linear" && factor != 0.0 && factor != 1.0) {
+    scaling.type = RopeScaling::Type::kLinear;
+    scaling.factor = factor;
+  }
+  if (!frequency_factors) return scaling;
+  absl::StatusOr<const gguf::TensorInfo*> tensor = file.FindTensor("rope_freqs.weight");
+  if (!tensor.ok()) return scaling;
+  const gguf::TensorInfo& info = **tensor;
+  if (info.type != gguf::TensorType::kF32 || info.dims.size() != 1 ||
+      info.dims[0] != rope_dim / 2) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: rope_freqs.weight must be F32 of shape [%d] (one factor per rotated pair)",
+        file.path(), rope_dim / 2));
+  }
+  const absl::Span<const uint8_t> bytes = file.TensorBytes(info);
+  if (bytes.size() != static_cast<size_t>(rope_dim / 2) * sizeof(float)) {
+    return absl::DataLossError(absl::StrFormat("%s: rope_freqs.weight holds %d bytes, not %d",
+                                               file.path(), bytes.size(),
+                                               rope_dim / 2 * sizeof(float)));
+  }
+  scaling.frequency_divisors.resize(rope_dim / 2);
+  for (int64_t i = 0; i < rope_dim / 2; ++i) {
+    float divisor;
+    std::memcpy(&divisor, bytes.data() + i * sizeof(float), sizeof(float));
+    if (!std::isfinite(divisor) || !(divisor > 0.0f)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: rope_freqs.weight[%d] must be finite and > 0, got %g", file.path(), i, divisor));
+    }
+    scaling.frequency_divisors[i] = divisor;
+  }
+  return scaling;
 }
 
 absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/rope_scaling.h"
 #include "eval/gguf/gguf_file.h"
 
 namespace kvlab::model {
@@ -36,6 +37,17 @@ struct DecoderSizes {
 };
 absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
                                               absl::string_view architecture);
+
+// The rotary embedding's frequency scaling, as llama.cpp reads it:
+// <architecture>.rope.scaling.type ("none", or "linear", the default when absent) with
+// .rope.scaling.factor (older files: .rope.scale_linear; absent or 0: no scaling), each
+// frequency divided by the factor unless the type is "none"; and, when
+// `frequency_factors`, the tensor rope_freqs.weight (F32, one divisor per rotated pair:
+// Llama 3's scaling as llama.cpp's converter writes it). Other types ("yarn",
+// "longrope") are Unimplemented naming the key and the supported ones.
+absl::StatusOr<RopeScaling> ReadRopeScaling(const gguf::GgufFile& file,
+                                            absl::string_view architecture, int64_t rope_dim,
+                                            bool frequency_factors);
 
 // The vocabulary from token_embd.weight, which must be [vocab, hidden] (torch order),
 // and whether the output projection is tied to it (no output.weight).

@@ -31,6 +31,21 @@ absl::Status WriteText(const std::string& path, const std::string& text) {
   return absl::OkStatus();
 }
 
+// config.json's rope_scaling for a GGUF's scaling: null, or linear. Per-pair divisors
+// (rope_freqs.weight) have no config.json form that transformers would read back as
+// the same frequencies, so such a file is refused before anything is written.
+absl::StatusOr<nlohmann::json> RopeScalingJson(const RopeScaling& scaling,
+                                               const std::string& gguf_path) {
+  if (!scaling.frequency_divisors.empty()) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: rope_freqs.weight (per-pair frequency factors) has no config.json equivalent; "
+        "convert the original checkpoint instead", gguf_path));
+  }
+  if (scaling.type == RopeScaling::Type::kNone) return nlohmann::json();
+  return nlohmann::json{{"rope_type", RopeScalingTypeName(scaling.type)},
+                        {"factor", scaling.factor}};
+}
+
 nlohmann::json LlamaConfigJson(const LlamaConfig& c) {
   const bool qwen2 = c.architecture == "qwen2";
   return {{"architectures", {qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
@@ -156,6 +171,8 @@ absl::Status ConvertGgufToHf(const std::string& gguf_path, const std::string& di
     KVLAB_ASSIGN_OR_RETURN(const Gemma3Config c, Gemma3Config::FromGguf(*file));
     layout = Gemma3HfLayout(c);
     config = Gemma3ConfigJson(c);
+    // Global layers only, as transformers reads Gemma 3's rope_scaling.
+    KVLAB_ASSIGN_OR_RETURN(config["rope_scaling"], RopeScalingJson(c.rope_scaling, gguf_path));
     to_hf = [](const std::string& name, at::Tensor t) {
       return absl::EndsWith(name, "norm.weight") ? t - 1.0 : t;
     };
@@ -163,6 +180,7 @@ absl::Status ConvertGgufToHf(const std::string& gguf_path, const std::string& di
     KVLAB_ASSIGN_OR_RETURN(const LlamaConfig c, LlamaConfig::FromGguf(*file));
     layout = LlamaHfLayout(c);
     config = LlamaConfigJson(c);
+    KVLAB_ASSIGN_OR_RETURN(config["rope_scaling"], RopeScalingJson(c.rope_scaling, gguf_path));
     to_hf = [c](const std::string& name, at::Tensor t) {
       if (c.rope_style != RopeStyle::kInterleaved) return t;
       if (absl::StrContains(name, ".attn_q.")) return PermuteToHalfRope(t, c.q_heads);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -149,45 +150,125 @@ absl::StatusOr<std::string> HfConfig::String(const std::string& field,
   return value->get<std::string>();
 }
 
-absl::StatusOr<double> HfRopeBase(const HfConfig& config, const std::string& theta_field,
-                                  double fallback, const std::string& layer_type) {
-  // transformers < 5: rope_scaling (null or {"rope_type"/"type": ...}) beside rope_theta.
-  if (const nlohmann::json* scaling = config.Find("rope_scaling"); scaling != nullptr) {
-    if (!scaling->is_object()) return config.FieldError("rope_scaling", "must be an object or null");
-    std::string type = "default";
-    for (const char* key : {"rope_type", "type"}) {
-      const auto it = scaling->find(key);
-      if (it != scaling->end() && it->is_string()) type = it->get<std::string>();
-    }
-    if (type != "default") {
-      return config.Unsupported(
-          "rope_scaling", absl::StrFormat("of type '%s' is not supported (kvlab's rotary "
-                                          "embedding has no frequency scaling)", type));
+namespace {
+
+// A number inside a rope object, named "<object_field>.<key>" in errors; `fallback`
+// when absent or null, required when there is none.
+absl::StatusOr<double> RopeNumber(const HfConfig& config, const nlohmann::json& object,
+                                  const std::string& object_field, const std::string& key,
+                                  std::optional<double> fallback = std::nullopt) {
+  const std::string field = object_field + "." + key;
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    if (fallback.has_value()) return *fallback;
+    return config.FieldError(field, "is missing (a number is required)");
+  }
+  if (!it->is_number() || !std::isfinite(it->get<double>())) {
+    return config.FieldError(field, absl::StrFormat("must be a finite number, got %s", it->dump()));
+  }
+  return it->get<double>();
+}
+
+// The scaling an object with rope_type (or type) describes; `field` names it in errors.
+absl::StatusOr<RopeScaling> ReadScaling(const HfConfig& config, const nlohmann::json& object,
+                                        const std::string& field) {
+  std::string type = "default";
+  std::string type_field = field + ".rope_type";
+  for (const char* key : {"rope_type", "type"}) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) continue;
+    type_field = field + "." + key;
+    if (!it->is_string()) return config.FieldError(type_field, "must be a string");
+    type = it->get<std::string>();
+    break;
+  }
+  RopeScaling scaling;
+  if (type == "default") return scaling;
+  if (type != "linear" && type != "llama3") {
+    return config.Unsupported(
+        type_field, absl::StrFormat("'%s' is not supported (kvlab runs 'default', 'linear' and "
+                                    "'llama3' rotary embeddings)", type));
+  }
+  KVLAB_ASSIGN_OR_RETURN(scaling.factor, RopeNumber(config, object, field, "factor"));
+  if (!(scaling.factor > 0.0)) return config.FieldError(field + ".factor", "must be > 0");
+  if (type == "linear") {
+    scaling.type = RopeScaling::Type::kLinear;
+    return scaling;
+  }
+  scaling.type = RopeScaling::Type::kLlama3;
+  KVLAB_ASSIGN_OR_RETURN(scaling.low_freq_factor,
+                         RopeNumber(config, object, field, "low_freq_factor"));
+  KVLAB_ASSIGN_OR_RETURN(scaling.high_freq_factor,
+                         RopeNumber(config, object, field, "high_freq_factor"));
+  if (!(scaling.low_freq_factor > 0.0) ||
+      !(scaling.high_freq_factor > scaling.low_freq_factor)) {
+    return config.FieldError(field + ".high_freq_factor",
+                             absl::StrFormat("must be > low_freq_factor > 0, got %g and %g",
+                                             scaling.high_freq_factor, scaling.low_freq_factor));
+  }
+  // transformers' standardize_rope_params: a top-level original_max_position_embeddings
+  // wins, then the object's, then max_position_embeddings.
+  std::string context_field = "original_max_position_embeddings";
+  const nlohmann::json* context = config.Find(context_field);
+  if (context == nullptr) {
+    const auto it = object.find("original_max_position_embeddings");
+    if (it != object.end() && !it->is_null()) {
+      context = &*it;
+      context_field = field + ".original_max_position_embeddings";
     }
   }
+  if (context == nullptr) {
+    context_field = "max_position_embeddings";
+    context = config.Find(context_field);
+  }
+  if (context == nullptr || !context->is_number() || !(context->get<double>() > 0.0) ||
+      !std::isfinite(context->get<double>())) {
+    return config.FieldError(context_field, "must be a number > 0 (llama3 rope scaling's "
+                                            "original context)");
+  }
+  scaling.original_context = context->get<double>();
+  return scaling;
+}
+
+}  // namespace
+
+absl::StatusOr<HfRope> ReadHfRope(const HfConfig& config, const std::string& theta_field,
+                                  double fallback, const std::string& layer_type,
+                                  bool legacy_scaling_applies) {
+  HfRope rope;
+  // transformers >= 5: rope_parameters {"rope_theta", "rope_type", ...}, or one such
+  // object per layer type.
   const nlohmann::json* parameters = config.Find("rope_parameters");
-  if (parameters == nullptr) return config.Double(theta_field, fallback);
-  // transformers >= 5: rope_parameters {"rope_theta", "rope_type"}, or one such object
-  // per layer type.
   std::string field = "rope_parameters";
-  if (!parameters->is_object()) return config.FieldError(field, "must be an object");
-  if (!layer_type.empty() && parameters->contains(layer_type)) {
-    field += "." + layer_type;
-    parameters = &(*parameters)[layer_type];
+  if (parameters != nullptr) {
     if (!parameters->is_object()) return config.FieldError(field, "must be an object");
+    if (!layer_type.empty() && parameters->contains(layer_type)) {
+      field += "." + layer_type;
+      parameters = &(*parameters)[layer_type];
+      if (!parameters->is_object()) return config.FieldError(field, "must be an object");
+    }
   }
-  const auto type = parameters->find("rope_type");
-  if (type != parameters->end() && !(type->is_string() && *type == "default")) {
-    return config.Unsupported(field + ".rope_type",
-                              absl::StrFormat("%s is not supported (kvlab's rotary embedding has "
-                                              "no frequency scaling)", type->dump()));
+  // The base.
+  if (parameters != nullptr && parameters->contains("rope_theta") &&
+      !parameters->at("rope_theta").is_null()) {
+    KVLAB_ASSIGN_OR_RETURN(rope.base, RopeNumber(config, *parameters, field, "rope_theta"));
+  } else {
+    KVLAB_ASSIGN_OR_RETURN(rope.base, config.Double(theta_field, fallback));
   }
-  const auto theta = parameters->find("rope_theta");
-  if (theta == parameters->end()) return config.Double(theta_field, fallback);
-  if (!theta->is_number() || !std::isfinite(theta->get<double>())) {
-    return config.FieldError(field + ".rope_theta", "must be a number");
+  // The scaling: transformers < 5's rope_scaling (null or an object) beside rope_theta
+  // takes the place of rope_parameters, as transformers 5 reads it.
+  const nlohmann::json* legacy = config.Find("rope_scaling");
+  if (legacy != nullptr && !legacy->is_object()) {
+    return config.FieldError("rope_scaling", "must be an object or null");
   }
-  return theta->get<double>();
+  if (legacy != nullptr) {
+    if (legacy_scaling_applies) {
+      KVLAB_ASSIGN_OR_RETURN(rope.scaling, ReadScaling(config, *legacy, "rope_scaling"));
+    }
+  } else if (parameters != nullptr) {
+    KVLAB_ASSIGN_OR_RETURN(rope.scaling, ReadScaling(config, *parameters, field));
+  }
+  return rope;
 }
 
 }  // namespace kvlab::model

@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/rope_scaling.h"
 
 namespace kvlab::model {
 
@@ -60,14 +61,26 @@ class HfConfig {
   nlohmann::json json_;
 };
 
-// The RoPE base of a model whose rotary embedding has no frequency scaling:
-// rope_parameters.rope_theta (transformers 5; rope_parameters.<layer_type>.rope_theta
-// when it holds one object per layer type), else the field `theta_field` (earlier
-// versions), else `fallback`. A rope_scaling or rope_type other than "default" is
-// Unimplemented, naming the field: kvlab would otherwise run another model than the
-// one described.
-absl::StatusOr<double> HfRopeBase(const HfConfig& config, const std::string& theta_field,
-                                  double fallback, const std::string& layer_type = "");
+// A rotary embedding as config.json describes it: its base and frequency scaling.
+struct HfRope {
+  double base = 10000.0;
+  RopeScaling scaling;
+};
+
+// Reads the rotary embedding as transformers does. The base: rope_parameters.rope_theta
+// (transformers 5; rope_parameters.<layer_type>.rope_theta when it holds one object per
+// layer type), else the field `theta_field` (earlier versions), else `fallback`. The
+// scaling: the object rope_scaling (earlier versions; for Gemma 3 it scales the global
+// layers only, so a caller reading the local layers' rope passes
+// `legacy_scaling_applies` false), else the rope_parameters object the base came from.
+// Its rope_type (or type) "default" is none, "linear" needs factor, "llama3" needs
+// factor, low_freq_factor and high_freq_factor, with original_max_position_embeddings
+// from the top level, the object, or else max_position_embeddings (transformers'
+// order). Any other type is Unimplemented naming the field, the type and the supported
+// ones; a missing or malformed parameter is InvalidArgument naming it.
+absl::StatusOr<HfRope> ReadHfRope(const HfConfig& config, const std::string& theta_field,
+                                  double fallback, const std::string& layer_type = "",
+                                  bool legacy_scaling_applies = true);
 
 // The architectures HfConfig::Architecture() knows, in kvlab's names.
 const std::vector<std::string>& SupportedHfArchitectures();

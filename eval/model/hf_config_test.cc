@@ -1,5 +1,6 @@
 #include "eval/model/hf_config.h"
 
+#include "absl/strings/str_format.h"
 #include "base/status_matchers.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/gemma3_config.h"
@@ -184,9 +185,87 @@ TEST(LlamaHfConfigTest, ReadsTransformers5RopeParameters) {
   text = With(text, "rope_parameters", R"({"rope_theta": 500000.0, "rope_type": "default"})");
   ASSERT_OK_AND_ASSIGN(const LlamaConfig c, LlamaConfig::FromHf(Parse(text)));
   EXPECT_DOUBLE_EQ(c.rope_base, 500000.0);
-  EXPECT_THAT(LlamaError(With(text, "rope_parameters", R"({"rope_theta": 5e5, "rope_type": "llama3"})")),
+  EXPECT_EQ(c.rope_scaling.type, RopeScaling::Type::kNone);
+  // Llama 3.2's scaling in transformers 5's form; original_max_position_embeddings
+  // absent from it falls back to max_position_embeddings, as transformers does.
+  ASSERT_OK_AND_ASSIGN(
+      const LlamaConfig llama3,
+      LlamaConfig::FromHf(Parse(With(With(text, "max_position_embeddings", "131072"),
+                                     "rope_parameters",
+                                     R"({"rope_theta": 5e5, "rope_type": "llama3", "factor": 32.0,
+                                         "low_freq_factor": 1.0, "high_freq_factor": 4.0})"))));
+  EXPECT_DOUBLE_EQ(llama3.rope_base, 5e5);
+  EXPECT_EQ(llama3.rope_scaling.type, RopeScaling::Type::kLlama3);
+  EXPECT_DOUBLE_EQ(llama3.rope_scaling.factor, 32.0);
+  EXPECT_DOUBLE_EQ(llama3.rope_scaling.original_context, 131072);
+  EXPECT_EQ(llama3.context_length, 131072);
+}
+
+// Llama 3.1's config.json (transformers 4's rope_scaling beside rope_theta): the scaling
+// is read, and the context the runner guards stays max_position_embeddings, the
+// context the model was trained for, not the original 8192.
+TEST(LlamaHfConfigTest, ReadsLlama3AndLinearRopeScaling) {
+  std::string text = With(kSmolLm2Config, "max_position_embeddings", "131072");
+  text = With(text, "rope_scaling", R"({"rope_type": "llama3", "factor": 8.0,
+      "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192})");
+  ASSERT_OK_AND_ASSIGN(const LlamaConfig c, LlamaConfig::FromHf(Parse(text)));
+  EXPECT_EQ(c.rope_scaling.type, RopeScaling::Type::kLlama3);
+  EXPECT_DOUBLE_EQ(c.rope_scaling.factor, 8.0);
+  EXPECT_DOUBLE_EQ(c.rope_scaling.low_freq_factor, 1.0);
+  EXPECT_DOUBLE_EQ(c.rope_scaling.high_freq_factor, 4.0);
+  EXPECT_DOUBLE_EQ(c.rope_scaling.original_context, 8192);
+  EXPECT_DOUBLE_EQ(c.rope_base, 100000);
+  EXPECT_EQ(c.context_length, 131072);
+  // A top-level original_max_position_embeddings wins over the object's, as in
+  // transformers' standardize_rope_params.
+  ASSERT_OK_AND_ASSIGN(const LlamaConfig top,
+                       LlamaConfig::FromHf(Parse(With(text, "original_max_position_embeddings",
+                                                      "4096"))));
+  EXPECT_DOUBLE_EQ(top.rope_scaling.original_context, 4096);
+  // transformers 4's older spelling, "type".
+  ASSERT_OK_AND_ASSIGN(const LlamaConfig linear,
+                       LlamaConfig::FromHf(Parse(With(kSmolLm2Config, "rope_scaling",
+                                                      R"({"type": "linear", "factor": 2.0})"))));
+  EXPECT_EQ(linear.rope_scaling.type, RopeScaling::Type::kLinear);
+  EXPECT_DOUBLE_EQ(linear.rope_scaling.factor, 2.0);
+}
+
+TEST(LlamaHfConfigTest, OtherRopeTypesAndMissingParametersAreErrorsNamingThem) {
+  for (const char* type : {"yarn", "dynamic", "longrope"}) {
+    EXPECT_THAT(LlamaError(With(kSmolLm2Config, "rope_scaling",
+                                absl::StrFormat(R"({"rope_type": "%s", "factor": 4.0})", type))),
+                StatusIs(absl::StatusCode::kUnimplemented,
+                         HasSubstr(absl::StrFormat(
+                             "m/config.json: rope_scaling.rope_type '%s' is not supported (kvlab "
+                             "runs 'default', 'linear' and 'llama3' rotary embeddings)", type))));
+  }
+  EXPECT_THAT(LlamaError(With(With(kSmolLm2Config, "rope_theta", ""), "rope_parameters",
+                              R"({"rope_theta": 1e4, "rope_type": "yarn", "factor": 4.0})")),
               StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("rope_parameters.rope_type \"llama3\" is not supported")));
+                       HasSubstr("rope_parameters.rope_type 'yarn' is not supported")));
+  EXPECT_THAT(LlamaError(With(kSmolLm2Config, "rope_scaling",
+                              R"({"rope_type": "llama3", "factor": 32.0})")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("m/config.json: rope_scaling.low_freq_factor is missing")));
+  EXPECT_THAT(LlamaError(With(kSmolLm2Config, "rope_scaling", R"({"rope_type": "linear"})")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rope_scaling.factor is missing")));
+  EXPECT_THAT(LlamaError(With(kSmolLm2Config, "rope_scaling",
+                              R"({"rope_type": "linear", "factor": "8"})")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rope_scaling.factor must be a finite number, got \"8\"")));
+  EXPECT_THAT(LlamaError(With(kSmolLm2Config, "rope_scaling",
+                              R"({"rope_type": "linear", "factor": -2})")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rope_scaling.factor must be > 0")));
+  EXPECT_THAT(LlamaError(With(kSmolLm2Config, "rope_scaling",
+                              R"({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0,
+                                  "high_freq_factor": 1.0})")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rope_scaling.high_freq_factor must be > low_freq_factor > 0")));
+  EXPECT_THAT(LlamaError(With(kSmolLm2Config, "rope_scaling", R"([1, 2])")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rope_scaling must be an object or null")));
 }
 
 TEST(LlamaHfConfigTest, ErrorsNameTheFileAndField) {
@@ -209,10 +288,6 @@ TEST(LlamaHfConfigTest, ErrorsNameTheFileAndField) {
   EXPECT_THAT(LlamaError(With(kSmolLm2Config, "tie_word_embeddings", "1")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("tie_word_embeddings must be true or false")));
-  EXPECT_THAT(LlamaError(With(kSmolLm2Config, "rope_scaling",
-                              R"({"rope_type": "llama3", "factor": 32.0})")),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("m/config.json: rope_scaling of type 'llama3' is not supported")));
   EXPECT_THAT(LlamaError(With(kSmolLm2Config, "attention_bias", "true")),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("attention_bias true")));
   EXPECT_THAT(LlamaError(With(kSmolLm2Config, "hidden_act", "\"gelu\"")),
@@ -263,6 +338,30 @@ TEST(Gemma3HfConfigTest, ReadsTransformers5RopeParametersPerLayerType) {
   ASSERT_OK_AND_ASSIGN(const Gemma3Config c, Gemma3Config::FromHf(Parse(text)));
   EXPECT_DOUBLE_EQ(c.rope_base, 2e6);
   EXPECT_DOUBLE_EQ(c.local_rope_base, 2e4);
+  // Each layer type reads its own scaling.
+  text = With(text, "rope_parameters",
+              R"({"full_attention": {"rope_theta": 1e6, "rope_type": "linear", "factor": 8.0},
+                  "sliding_attention": {"rope_theta": 1e4, "rope_type": "default"}})");
+  ASSERT_OK_AND_ASSIGN(const Gemma3Config scaled, Gemma3Config::FromHf(Parse(text)));
+  EXPECT_EQ(scaled.rope_scaling.type, RopeScaling::Type::kLinear);
+  EXPECT_DOUBLE_EQ(scaled.rope_scaling.factor, 8.0);
+  EXPECT_EQ(scaled.local_rope_scaling.type, RopeScaling::Type::kNone);
+}
+
+// Gemma 3 4B's config.json: rope_scaling scales the global layers only, as in
+// transformers' Gemma3TextConfig; the local layers rotate unscaled with
+// rope_local_base_freq.
+TEST(Gemma3HfConfigTest, RopeScalingScalesTheGlobalLayersOnly) {
+  const std::string text = With(With(kGemma3Config, "rope_scaling",
+                                     R"({"rope_type": "linear", "factor": 8.0})"),
+                                "max_position_embeddings", "131072");
+  ASSERT_OK_AND_ASSIGN(const Gemma3Config c, Gemma3Config::FromHf(Parse(text)));
+  EXPECT_EQ(c.rope_scaling.type, RopeScaling::Type::kLinear);
+  EXPECT_DOUBLE_EQ(c.rope_scaling.factor, 8.0);
+  EXPECT_DOUBLE_EQ(c.rope_base, 1e6);
+  EXPECT_EQ(c.local_rope_scaling.type, RopeScaling::Type::kNone);
+  EXPECT_DOUBLE_EQ(c.local_rope_base, 1e4);
+  EXPECT_EQ(c.context_length, 131072);
 }
 
 TEST(Gemma3HfConfigTest, ErrorsNameTheFileAndField) {
@@ -285,9 +384,9 @@ TEST(Gemma3HfConfigTest, ErrorsNameTheFileAndField) {
   EXPECT_THAT(Gemma3Error(With(kGemma3Config, "attn_logit_softcapping", "50.0")),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("attn_logit_softcapping")));
   EXPECT_THAT(Gemma3Error(With(kGemma3Config, "rope_scaling",
-                               R"({"rope_type": "linear", "factor": 8.0})")),
+                               R"({"rope_type": "yarn", "factor": 8.0})")),
               StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("rope_scaling of type 'linear' is not supported")));
+                       HasSubstr("rope_scaling.rope_type 'yarn' is not supported")));
   EXPECT_THAT(Gemma3Error(With(kGemma3Config, "num_attention_heads", "")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("num_attention_heads is missing")));

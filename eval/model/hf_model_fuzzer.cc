@@ -12,9 +12,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "core/rope_scaling.h"
+#include "core/rotary_embedding.h"
 #include "eval/model/gemma3_config.h"
 #include "eval/model/hf_config.h"
 #include "eval/model/llama_config.h"
@@ -42,15 +45,26 @@ void ReadSafetensors(const std::string& bytes) {
   }
 }
 
+// The rotary embedding a configuration asks for (no angle table: only the frequencies).
+void MakeRope(int64_t head_dim, int64_t rope_dim, double base, const RopeScaling& scaling) {
+  absl::StatusOr<std::vector<double>> frequencies = RopeInverseFrequencies(base, rope_dim, scaling);
+  if (!frequencies.ok()) return;
+  (void)RotaryEmbedding::WithFrequencies(head_dim, *std::move(frequencies), RopeStyle::kHalf,
+                                         /*table_positions=*/0);
+}
+
 void ReadConfig(absl::string_view text) {
   absl::StatusOr<model::HfConfig> config = model::HfConfig::Parse("config.json", text);
   if (!config.ok()) return;
   (void)config->Architecture();
   if (auto llama = model::LlamaConfig::FromHf(*config); llama.ok()) {
     (void)llama->attention_shape();
+    MakeRope(llama->head_dim, llama->rope_dim, llama->rope_base, llama->rope_scaling);
   }
   if (auto gemma = model::Gemma3Config::FromHf(*config); gemma.ok()) {
     (void)gemma->attention_shape();
+    MakeRope(gemma->head_dim, gemma->rope_dim, gemma->rope_base, gemma->rope_scaling);
+    MakeRope(gemma->head_dim, gemma->rope_dim, gemma->local_rope_base, gemma->local_rope_scaling);
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "base/status_matchers.h"
 #include "core/reference_attention.h"
+#include "eval/model/gguf_to_hf.h"
 #include "eval/model/load_model.h"
 #include "eval/model/model_test_util.h"
 #include "eval/model/tiny_hf.h"
@@ -130,6 +131,94 @@ INSTANTIATE_TEST_SUITE_P(Architectures, BothFormatsTest,
 
 // transformers' LlamaForCausalLM / Qwen2ForCausalLM written out from the checkpoint's
 // own tensors: rotate-half RoPE on the rows as stored, biases added when present.
+// RoPE scaling read from config.json (rope_scaling) and from the GGUF as llama.cpp's
+// converter writes it (rope_freqs.weight for llama3; rope.scaling.type and .factor for
+// linear) gives one model, which differs from the unscaled one; Gemma 3's local layers
+// stay unscaled; the context the runner guards stays max_position_embeddings.
+TEST(HfModelTest, RopeScalingFromConfigJsonAndFromGgufGivesOneModel) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"llama", "llama3"}, {"llama", "linear"}, {"qwen2", "linear"}, {"gemma3", "linear"}};
+  for (const auto& [architecture, scaling] : cases) {
+    SCOPED_TRACE(architecture + " " + scaling);
+    TinyHfOptions o;
+    o.architecture = architecture;
+    // Unscaled wavelengths 2π, 20, 63 and 199 positions: with original_context 128,
+    // llama3 keeps the first two (< 128 / 4), blends the third and divides the fourth
+    // (> 128 / 1).
+    o.rope_base = 100.0;
+    o.rope_scaling = scaling;
+    if (architecture == "gemma3") {
+      o.q_heads = 2;
+      o.kv_heads = 1;
+      o.head_dim = 16;
+    }
+    const std::string name = "rope_" + architecture + "_" + scaling;
+    BothFormats both;
+    LoadBoth(o, name, both);
+    ASSERT_NE(both.hf, nullptr);
+    ExpectSameInfo(*both.hf, *both.gguf);
+    // The GGUF's divisors are fp32.
+    ExpectSameLogits(both, o.vocab, 1e-5);
+    EXPECT_EQ(both.hf->info().context_length, 4096);
+    EXPECT_EQ(both.gguf->info().context_length, 4096);
+
+    const int global = architecture == "gemma3" ? o.pattern - 1 : 0;
+    const int64_t pairs = o.head_dim / 2;
+    std::vector<double> expected(pairs);
+    for (int64_t i = 0; i < pairs; ++i) {
+      const double f = std::pow(o.rope_base, -2.0 * i / o.head_dim);
+      if (scaling == "linear") {
+        expected[i] = f / 8.0;
+      } else if (i < 2) {
+        expected[i] = f;
+      } else if (i == 3) {
+        expected[i] = f / 8.0;
+      } else {
+        const double s = (128.0 * f / (2 * M_PI) - 1.0) / 3.0;  // Pair 2: wavelength 62.8.
+        expected[i] = (1 - s) * f / 8.0 + s * f;
+      }
+    }
+    for (const DecoderModel* model : {both.hf.get(), both.gguf.get()}) {
+      const at::Tensor frequencies = model->ropes()[global].inverse_frequencies();
+      for (int64_t i = 0; i < pairs; ++i) {
+        EXPECT_NEAR(frequencies[i].item<double>() / expected[i], 1.0, 1e-7) << "pair " << i;
+      }
+      if (architecture == "gemma3") {  // Layer 0 is local: unscaled, with its own base.
+        const at::Tensor local = model->ropes()[0].inverse_frequencies();
+        EXPECT_NEAR(local[1].item<double>(), std::pow(o.local_rope_base, -2.0 / o.head_dim),
+                    1e-15);
+      }
+    }
+
+    TinyHfOptions unscaled_options = o;
+    unscaled_options.rope_scaling = "";
+    BothFormats unscaled;
+    LoadBoth(unscaled_options, name + "_unscaled", unscaled);
+    ASSERT_NE(unscaled.hf, nullptr);
+    at::Tensor scaled_logits, unscaled_logits, streamed;
+    FullAndStreamedLogits(*both.hf, Tokens(o.vocab), scaled_logits, streamed);
+    FullAndStreamedLogits(*unscaled.hf, Tokens(o.vocab), unscaled_logits, streamed);
+    EXPECT_GT(MaxRelativeError(scaled_logits, unscaled_logits), 1e-3);
+  }
+}
+
+// A GGUF whose frequencies are divided by rope_freqs.weight has no config.json form:
+// converting it is refused before anything is written, rather than writing a
+// directory that describes an unscaled model.
+TEST(HfModelTest, GgufToHfRefusesPerPairFrequencyFactors) {
+  TinyHfOptions o;
+  o.rope_scaling = "llama3";
+  const std::string gguf = ::testing::TempDir() + "/rope_freqs_to_hf.gguf";
+  const std::string dir = ::testing::TempDir() + "/rope_freqs_to_hf";
+  ASSERT_THAT(WriteTinyHfModelAsGguf(gguf, o), IsOk());
+  EXPECT_THAT(ConvertGgufToHf(gguf, dir),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("rope_freqs_to_hf.gguf: rope_freqs.weight (per-pair frequency "
+                                 "factors) has no config.json equivalent")));
+  struct stat info;
+  EXPECT_NE(::stat(dir.c_str(), &info), 0);
+}
+
 at::Tensor TransformersLlamaLogits(const safetensors::SafetensorsCheckpoint& checkpoint,
                                    const TinyHfOptions& o, const at::Tensor& tokens) {
   const auto w = [&](const std::string& name) -> at::Tensor {

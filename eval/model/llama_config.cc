@@ -39,6 +39,14 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
   c.rope_dim = c.head_dim;
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".rope.dimension_count", c.rope_dim));
   KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, a + ".rope.freq_base", c.rope_base));
+  if (c.rope_dim <= 0 || c.rope_dim % 2 != 0 || c.rope_dim > c.head_dim) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %s.rope.dimension_count must be even and in (0, %d], got %d", file.path(), a,
+        c.head_dim, c.rope_dim));
+  }
+  // As llama.cpp: only llama's graph divides its frequencies by rope_freqs.weight.
+  KVLAB_ASSIGN_OR_RETURN(c.rope_scaling,
+                         ReadRopeScaling(file, a, c.rope_dim, /*frequency_factors=*/a == "llama"));
   KVLAB_RETURN_IF_ERROR(
       ReadOptionalDouble(file, a + ".attention.layer_norm_rms_epsilon", c.rms_eps));
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".context_length", c.context_length));

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/base_kv_cache.h"
+#include "core/rope_scaling.h"
 #include "core/rotary_embedding.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/hf_config.h"
@@ -32,6 +33,10 @@ struct LlamaConfig {
   int64_t vocab = 0;      // rows of token_embd.weight
   int64_t rope_dim = 0;   // llama.rope.dimension_count (default: head_dim)
   double rope_base = 10000.0;  // llama.rope.freq_base
+  // From GGUF: llama.rope.scaling.type and .factor (linear), and rope_freqs.weight (per-pair
+  // divisors, how llama.cpp's converter writes Llama 3's scaling); from config.json:
+  // rope_scaling or rope_parameters.
+  RopeScaling rope_scaling;
   double rms_eps = 1e-5;       // llama.attention.layer_norm_rms_epsilon
   int64_t context_length = 0;  // llama.context_length (0 if absent)
   bool tied_embeddings = false;  // true when the file has no output.weight

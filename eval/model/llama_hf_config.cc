@@ -40,7 +40,9 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromHf(const HfConfig& config) {
                                                          c.head_dim));
   }
   c.rope_dim = c.head_dim;
-  KVLAB_ASSIGN_OR_RETURN(c.rope_base, HfRopeBase(config, "rope_theta", 10000.0));
+  KVLAB_ASSIGN_OR_RETURN(const HfRope rope, ReadHfRope(config, "rope_theta", 10000.0));
+  c.rope_base = rope.base;
+  c.rope_scaling = rope.scaling;
   if (!(c.rope_base > 1.0)) return config.FieldError("rope_theta", "must be > 1");
   KVLAB_ASSIGN_OR_RETURN(c.rms_eps, config.Double("rms_norm_eps", 1e-6));
   if (!(c.rms_eps > 0.0)) return config.FieldError("rms_norm_eps", "must be > 0");

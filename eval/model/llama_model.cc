@@ -21,9 +21,12 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const LlamaConfig& 
                                                             const WeightSource& source,
                                                             const LoadOptions& options) {
   KVLAB_RETURN_IF_ERROR(CheckLoadOptions(options));
+  KVLAB_ASSIGN_OR_RETURN(
+      std::vector<double> frequencies,
+      RopeInverseFrequencies(config.rope_base, config.rope_dim, config.rope_scaling));
   KVLAB_ASSIGN_OR_RETURN(RotaryEmbedding rope,
-                         RotaryEmbedding::Create(config.head_dim, config.rope_dim,
-                                                 config.rope_base, config.rope_style));
+                         RotaryEmbedding::WithFrequencies(config.head_dim, std::move(frequencies),
+                                                          config.rope_style));
   std::unique_ptr<LlamaModel> model(new LlamaModel(config, std::move(rope), options));
   const int64_t h = config.hidden, d = config.head_dim;
   const ModelWeights weights(source, options);

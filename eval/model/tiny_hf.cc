@@ -105,6 +105,15 @@ nlohmann::json ConfigJson(const TinyHfOptions& o) {
       {"max_position_embeddings", 4096},
       {"torch_dtype", o.dtype == "BF16" ? "bfloat16" : o.dtype == "F16" ? "float16" : "float32"},
   };
+  if (!o.rope_scaling.empty() && o.rope_scaling != "llama3") {
+    c["rope_scaling"] = {{"rope_type", o.rope_scaling}, {"factor", o.rope_factor}};
+  } else if (o.rope_scaling == "llama3") {
+    c["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", o.rope_factor},
+                         {"low_freq_factor", o.low_freq_factor},
+                         {"high_freq_factor", o.high_freq_factor},
+                         {"original_max_position_embeddings", o.original_context}};
+  }
   if (o.architecture == "gemma3") {
     c["model_type"] = "gemma3_text";
     c["architectures"] = {"Gemma3ForCausalLM"};
@@ -241,6 +250,29 @@ absl::Status WriteTinyHfModelAsGguf(const std::string& path, const TinyHfOptions
     w.AddFloat32(a + ".rope.freq_base_swa", o.local_rope_base);
     w.AddUint32(a + ".attention.sliding_window", o.sliding_window);
     w.AddUint32(a + ".attention.sliding_window_pattern", o.pattern);
+  }
+  if (!o.rope_scaling.empty() && o.rope_scaling != "llama3") {
+    w.AddString(a + ".rope.scaling.type", o.rope_scaling);
+    w.AddFloat32(a + ".rope.scaling.factor", o.rope_factor);
+  } else if (o.rope_scaling == "llama3") {
+    // llama.cpp's converter: each pair's divisor from its unscaled wavelength.
+    std::vector<float> divisors;
+    for (int64_t i = 0; i < o.head_dim / 2; ++i) {
+      const double wavelength = 2 * M_PI * std::pow(o.rope_base, 2.0 * i / o.head_dim);
+      const double short_wavelengths = o.original_context / o.high_freq_factor;
+      const double long_wavelengths = o.original_context / o.low_freq_factor;
+      if (wavelength < short_wavelengths) {
+        divisors.push_back(1.0f);
+      } else if (wavelength > long_wavelengths) {
+        divisors.push_back(static_cast<float>(o.rope_factor));
+      } else {
+        const double smooth = (o.original_context / wavelength - o.low_freq_factor) /
+                              (o.high_freq_factor - o.low_freq_factor);
+        divisors.push_back(static_cast<float>(1.0 / ((1 - smooth) / o.rope_factor + smooth)));
+      }
+    }
+    w.AddTensor("rope_freqs.weight", {o.head_dim / 2}, gguf::TensorType::kF32,
+                gguf::FloatBytes(divisors));
   }
   for (const Tensor& t : MakeTensors(o)) {
     std::vector<float> values = t.values;

@@ -26,6 +26,16 @@ struct TinyHfOptions {
   int64_t vocab = 96;
   bool tied_embeddings = true;
   double rope_base = 10000.0;
+  // Frequency scaling of the (global) layers: "" (none), "llama3" (all four below) or
+  // another type with rope_factor ("linear"; others to test their errors). config.json
+  // gets rope_scaling; the GGUF what llama.cpp's converter writes: the tensor
+  // rope_freqs.weight (one divisor per rotated pair) for llama3, <arch>.rope.scaling.type
+  // and .factor for the others.
+  std::string rope_scaling;
+  double rope_factor = 8.0;
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+  int64_t original_context = 128;
   // gemma3 only.
   double local_rope_base = 100.0;
   int64_t sliding_window = 6;
