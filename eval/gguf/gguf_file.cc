@@ -1,16 +1,11 @@
 #include "eval/gguf/gguf_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/annotate.h"
+#include "base/mapped_file.h"
 #include "base/status_macros.h"
 
 namespace kvlab::gguf {
@@ -283,33 +278,9 @@ std::vector<int64_t> TensorInfo::TorchShape() const {
 absl::StatusOr<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
   std::unique_ptr<GgufFile> file(new GgufFile());
   file->path_ = path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::NotFoundError(
-        absl::StrFormat("%s: cannot open GGUF file: %s", path, std::strerror(errno)));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return absl::NotFoundError(absl::StrFormat("%s: cannot stat: %s", path, std::strerror(err)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(absl::StrFormat("%s: not a regular file", path));
-  }
-  file->size_ = static_cast<size_t>(st.st_size);
-  if (file->size_ > 0) {
-    void* mapping = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (mapping == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      return absl::InternalError(absl::StrFormat("%s: mmap failed: %s", path, std::strerror(err)));
-    }
-    file->data_ = static_cast<const uint8_t*>(mapping);
-    file->mapped_ = true;
-  }
-  ::close(fd);  // The mapping keeps the file alive.
+  KVLAB_ASSIGN_OR_RETURN(file->mapping_, MappedFile::Open(path, "GGUF file"));
+  file->data_ = file->mapping_.bytes().data();
+  file->size_ = file->mapping_.bytes().size();
   KVLAB_RETURN_IF_ERROR(file->Parse());
   return file;
 }
@@ -322,10 +293,6 @@ absl::StatusOr<std::unique_ptr<GgufFile>> GgufFile::FromBytes(const std::string&
   file->size_ = bytes.size();
   KVLAB_RETURN_IF_ERROR(file->Parse());
   return file;
-}
-
-GgufFile::~GgufFile() {
-  if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 absl::Status GgufFile::Parse() {

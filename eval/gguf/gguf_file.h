@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/mapped_file.h"
 #include "eval/gguf/gguf_types.h"
 #include "eval/gguf/gguf_value.h"
 
@@ -56,7 +57,6 @@ class GgufFile {
   static absl::StatusOr<std::unique_ptr<GgufFile>> FromBytes(const std::string& name,
                                                              absl::Span<const uint8_t> bytes);
 
-  ~GgufFile();
   GgufFile(const GgufFile&) = delete;
   GgufFile& operator=(const GgufFile&) = delete;
 
@@ -95,7 +95,7 @@ class GgufFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  bool mapped_ = false;  // data_ is this file's own mapping.
+  MappedFile mapping_;  // Holds data_ when opened from a path; empty from FromBytes.
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   std::vector<std::string> metadata_keys_;

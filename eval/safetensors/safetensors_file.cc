@@ -1,18 +1,12 @@
 #include "eval/safetensors/safetensors_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_format.h"
 #include "base/annotate.h"
 #include "base/json_text.h"
+#include "base/mapped_file.h"
 #include "base/status_macros.h"
 
 namespace kvlab::safetensors {
@@ -136,28 +130,9 @@ int64_t SafetensorsTensor::NumElements() const {
 absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::string& path) {
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::NotFoundError(
-        absl::StrFormat("%s: cannot open safetensors file: %s", path, std::strerror(errno)));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(absl::StrFormat("%s: not a regular file", path));
-  }
-  file->size_ = static_cast<size_t>(st.st_size);
-  if (file->size_ > 0) {
-    void* mapping = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (mapping == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      return absl::InternalError(absl::StrFormat("%s: mmap failed: %s", path, std::strerror(err)));
-    }
-    file->data_ = static_cast<const uint8_t*>(mapping);
-    file->mapped_ = true;
-  }
-  ::close(fd);  // The mapping keeps the file alive.
+  KVLAB_ASSIGN_OR_RETURN(file->mapping_, MappedFile::Open(path, "safetensors file"));
+  file->data_ = file->mapping_.bytes().data();
+  file->size_ = file->mapping_.bytes().size();
   KVLAB_RETURN_IF_ERROR(Annotate(file->Parse(), path));
   return file;
 }
@@ -170,10 +145,6 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::FromBytes(
   file->size_ = bytes.size();
   KVLAB_RETURN_IF_ERROR(Annotate(file->Parse(), name));
   return file;
-}
-
-SafetensorsFile::~SafetensorsFile() {
-  if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 absl::Status SafetensorsFile::Parse() {

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/mapped_file.h"
 
 namespace kvlab::safetensors {
 
@@ -65,7 +66,6 @@ class SafetensorsFile {
   static absl::StatusOr<std::unique_ptr<SafetensorsFile>> FromBytes(
       const std::string& name, absl::Span<const uint8_t> bytes);
 
-  ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
@@ -86,7 +86,7 @@ class SafetensorsFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  bool mapped_ = false;  // data_ is this file's own mapping.
+  MappedFile mapping_;  // Holds data_ when opened from a path; empty from FromBytes.
   uint64_t data_offset_ = 0;  // Where the data section starts: 8 + header length.
   std::vector<SafetensorsTensor> tensors_;
   absl::flat_hash_map<std::string, size_t> index_;
