@@ -50,28 +50,16 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromHf(const HfConfig& config) {
         absl::StrFormat("%s: describes a %s model, not gemma3", config.path(), architecture));
   }
   Gemma3Config c;
-  KVLAB_ASSIGN_OR_RETURN(const int64_t layers, config.Int("num_hidden_layers"));
-  KVLAB_ASSIGN_OR_RETURN(c.hidden, config.Int("hidden_size"));
-  KVLAB_ASSIGN_OR_RETURN(c.ffn, config.Int("intermediate_size"));
-  KVLAB_ASSIGN_OR_RETURN(c.q_heads, config.Int("num_attention_heads"));
-  KVLAB_ASSIGN_OR_RETURN(c.kv_heads, config.Int("num_key_value_heads", 4));
-  KVLAB_ASSIGN_OR_RETURN(c.vocab, config.Int("vocab_size"));
-  if (layers <= 0 || layers > 4096 || c.hidden <= 0 || c.ffn <= 0 || c.q_heads <= 0 ||
-      c.kv_heads <= 0 || c.q_heads % c.kv_heads != 0 || c.vocab <= 0 ||
-      // Far above any published model, and low enough that no product of sizes overflows.
-      c.hidden > (1 << 20) || c.ffn > (1 << 22) || c.q_heads > (1 << 14) ||
-      c.vocab > (1 << 24)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: inconsistent sizes: num_hidden_layers=%d hidden_size=%d intermediate_size=%d "
-        "num_attention_heads=%d num_key_value_heads=%d vocab_size=%d (all > 0 and within "
-        "bounds, the heads a multiple of the key-value heads)",
-        config.path(), layers, c.hidden, c.ffn, c.q_heads, c.kv_heads, c.vocab));
-  }
-  c.num_layers = static_cast<int>(layers);
-  KVLAB_ASSIGN_OR_RETURN(c.head_dim, config.Int("head_dim", 256));
-  if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > (1 << 16)) {
-    return config.FieldError("head_dim", absl::StrFormat("must be even, > 0 and <= 65536, got %d", c.head_dim));
-  }
+  // Gemma3TextConfig's defaults: 4 key-value heads of 256 dimensions.
+  KVLAB_ASSIGN_OR_RETURN(const HfSizes sizes, ReadHfSizes(config, /*default_kv_heads=*/4,
+                                                        /*default_head_dim=*/256));
+  c.num_layers = sizes.num_layers;
+  c.hidden = sizes.hidden;
+  c.ffn = sizes.ffn;
+  c.q_heads = sizes.q_heads;
+  c.kv_heads = sizes.kv_heads;
+  c.vocab = sizes.vocab;
+  c.head_dim = sizes.head_dim;
   c.rope_dim = c.head_dim;
   // As transformers' Gemma3TextConfig: rope_scaling scales the global layers only.
   KVLAB_ASSIGN_OR_RETURN(const HfRope global,

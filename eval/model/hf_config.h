@@ -61,6 +61,27 @@ class HfConfig {
   nlohmann::json json_;
 };
 
+// The sizes of a decoder as config.json gives them.
+struct HfSizes {
+  int num_layers = 0;     // num_hidden_layers
+  int64_t hidden = 0;     // hidden_size
+  int64_t ffn = 0;        // intermediate_size
+  int64_t q_heads = 0;    // num_attention_heads
+  int64_t kv_heads = 0;   // num_key_value_heads
+  int64_t vocab = 0;      // vocab_size
+  int64_t head_dim = 0;   // head_dim
+};
+
+// Reads the sizes: all required but num_key_value_heads, `default_kv_heads` when absent
+// (nullopt: num_attention_heads, as Llama and Qwen2), and head_dim, `default_head_dim`
+// when absent (nullopt: hidden_size / num_attention_heads). InvalidArgument naming the
+// file and every size unless all are > 0, the heads a multiple of the key-value heads,
+// head_dim even, and each within a bound far above any published model and low enough
+// that no product of sizes overflows.
+absl::StatusOr<HfSizes> ReadHfSizes(const HfConfig& config,
+                                    std::optional<int64_t> default_kv_heads,
+                                    std::optional<int64_t> default_head_dim);
+
 // A rotary embedding as config.json describes it: its base and frequency scaling.
 struct HfRope {
   double base = 10000.0;
