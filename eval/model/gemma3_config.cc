@@ -55,19 +55,11 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromGguf(const gguf::GgufFile& file) 
   Gemma3Config c;
   KVLAB_RETURN_IF_ERROR(ReadOptionalString(file, "general.name", c.name));
   KVLAB_ASSIGN_OR_RETURN(const DecoderSizes sizes, ReadDecoderSizes(file, "gemma3"));
-  const int64_t layers = sizes.layers;
-  c.num_layers = static_cast<int>(layers);
+  c.num_layers = sizes.layers;
   c.hidden = sizes.hidden;
   c.ffn = sizes.ffn;
   c.q_heads = sizes.q_heads;
   c.kv_heads = sizes.kv_heads;
-  if (layers <= 0 || layers > 4096 || c.hidden <= 0 || c.ffn <= 0 || c.q_heads <= 0 ||
-      c.kv_heads <= 0 || c.q_heads % c.kv_heads != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: inconsistent gemma3 hyperparameters: block_count=%d embedding_length=%d "
-        "feed_forward_length=%d head_count=%d head_count_kv=%d",
-        file.path(), layers, c.hidden, c.ffn, c.q_heads, c.kv_heads));
-  }
   c.head_dim = c.hidden / c.q_heads;
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.key_length", c.head_dim));
   int64_t value_dim = c.head_dim;

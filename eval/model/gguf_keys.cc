@@ -88,12 +88,22 @@ absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
                                               absl::string_view architecture) {
   const std::string prefix = absl::StrCat(architecture, ".");
   DecoderSizes s;
-  KVLAB_ASSIGN_OR_RETURN(s.layers, file.GetInt(prefix + "block_count"));
+  KVLAB_ASSIGN_OR_RETURN(const int64_t layers, file.GetInt(prefix + "block_count"));
   KVLAB_ASSIGN_OR_RETURN(s.hidden, file.GetInt(prefix + "embedding_length"));
   KVLAB_ASSIGN_OR_RETURN(s.ffn, file.GetInt(prefix + "feed_forward_length"));
   KVLAB_ASSIGN_OR_RETURN(s.q_heads, file.GetInt(prefix + "attention.head_count"));
   s.kv_heads = s.q_heads;
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, prefix + "attention.head_count_kv", s.kv_heads));
+  if (layers <= 0 || layers > 4096 || s.hidden <= 0 || s.ffn <= 0 || s.q_heads <= 0 ||
+      s.kv_heads <= 0 || s.q_heads % s.kv_heads != 0 || s.hidden > (1 << 20) ||
+      s.ffn > (1 << 22) || s.q_heads > (1 << 14)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: inconsistent %s hyperparameters: block_count=%d embedding_length=%d "
+        "feed_forward_length=%d head_count=%d head_count_kv=%d (all > 0 and within bounds, "
+        "head_count a multiple of head_count_kv)",
+        file.path(), architecture, layers, s.hidden, s.ffn, s.q_heads, s.kv_heads));
+  }
+  s.layers = static_cast<int>(layers);
   return s;
 }
 

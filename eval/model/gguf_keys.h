@@ -26,10 +26,12 @@ absl::Status ReadOptionalString(const gguf::GgufFile& file, const std::string& k
 
 // The sizes every architecture names under its own prefix: <arch>.block_count,
 // .embedding_length, .feed_forward_length and .attention.head_count (required), and
-// .attention.head_count_kv (default: head_count). Not validated: each config checks
-// them against its own limits.
+// .attention.head_count_kv (default: head_count). InvalidArgument naming the file and
+// every size unless all are > 0, the heads a multiple of the key-value heads, and each
+// within a bound far above any published model and low enough that no product of sizes
+// overflows (the bounds config.json's sizes get).
 struct DecoderSizes {
-  int64_t layers = 0;
+  int layers = 0;
   int64_t hidden = 0;
   int64_t ffn = 0;
   int64_t q_heads = 0;

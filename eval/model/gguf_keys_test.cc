@@ -1,5 +1,8 @@
-// ReadRopeScaling reads a GGUF's frequency scaling as llama.cpp does.
+// ReadDecoderSizes and ReadRopeScaling read a GGUF's sizes and frequency scaling as
+// llama.cpp does.
 #include "eval/model/gguf_keys.h"
+
+#include <tuple>
 
 #include "base/status_matchers.h"
 #include "eval/gguf/gguf_writer.h"
@@ -97,6 +100,44 @@ TEST(ReadRopeScalingTest, ErrorsNameTheFileAndKey) {
   EXPECT_THAT(ReadRopeScaling(*file, "llama", 8, true).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("rope_freqs.weight[1] must be finite and > 0")));
+}
+
+// A GGUF holding `<arch>.` sizes; head_count_kv only when `kv_heads` > 0.
+std::unique_ptr<gguf::GgufFile> WriteSizes(const std::string& name, uint32_t layers,
+                                           uint32_t q_heads, uint32_t kv_heads) {
+  gguf::GgufWriter w;
+  w.AddUint32("llama.block_count", layers);
+  w.AddUint32("llama.embedding_length", 576);
+  w.AddUint32("llama.feed_forward_length", 1536);
+  w.AddUint32("llama.attention.head_count", q_heads);
+  if (kv_heads > 0) w.AddUint32("llama.attention.head_count_kv", kv_heads);
+  return Write(w, name);
+}
+
+TEST(ReadDecoderSizesTest, KeyValueHeadsDefaultToTheHeads) {
+  auto file = WriteSizes("sizes", 30, 9, 0);
+  ASSERT_NE(file, nullptr);
+  ASSERT_OK_AND_ASSIGN(const DecoderSizes s, ReadDecoderSizes(*file, "llama"));
+  EXPECT_EQ(s.layers, 30);
+  EXPECT_EQ(s.hidden, 576);
+  EXPECT_EQ(s.ffn, 1536);
+  EXPECT_EQ(s.q_heads, 9);
+  EXPECT_EQ(s.kv_heads, 9);
+}
+
+TEST(ReadDecoderSizesTest, InconsistentOrUnboundedSizesNameTheFile) {
+  for (const auto& [name, layers, kv_heads] :
+       {std::tuple<const char*, uint32_t, uint32_t>{"heads_not_multiple", 30, 4},
+        {"no_layers", 0, 3},
+        {"too_many_layers", 1u << 31, 3}}) {
+    auto file = WriteSizes(name, layers, 9, kv_heads);
+    ASSERT_NE(file, nullptr);
+    EXPECT_THAT(ReadDecoderSizes(*file, "llama").status(),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(std::string(name) +
+                                   ".gguf: inconsistent llama hyperparameters")))
+        << name;
+  }
 }
 
 }  // namespace
