@@ -14,9 +14,6 @@ class GgufWeightSource : public WeightSource {
   explicit GgufWeightSource(const gguf::GgufFile& file) : file_(file) {}
 
   const std::string& name() const override { return file_.path(); }
-  bool Contains(const std::string& tensor) const override {
-    return file_.FindTensor(tensor).ok();
-  }
   absl::StatusOr<at::Tensor> Load(const std::string& tensor, const std::vector<int64_t>& shape,
                                   at::ScalarType dtype) const override;
 

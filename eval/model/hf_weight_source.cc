@@ -7,11 +7,6 @@
 
 namespace kvlab::model {
 
-bool HfWeightSource::Contains(const std::string& tensor) const {
-  const std::string hf = layout_.hf_name(tensor);
-  return !hf.empty() && checkpoint_.Find(hf) != nullptr;
-}
-
 absl::StatusOr<at::Tensor> HfWeightSource::Load(const std::string& tensor,
                                                 const std::vector<int64_t>& shape,
                                                 at::ScalarType dtype) const {

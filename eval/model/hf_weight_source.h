@@ -36,7 +36,6 @@ class HfWeightSource : public WeightSource {
       : checkpoint_(checkpoint), layout_(std::move(layout)), name_(std::move(name)) {}
 
   const std::string& name() const override { return name_; }
-  bool Contains(const std::string& tensor) const override;
   absl::StatusOr<at::Tensor> Load(const std::string& tensor, const std::vector<int64_t>& shape,
                                   at::ScalarType dtype) const override;
 

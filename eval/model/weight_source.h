@@ -28,8 +28,6 @@ class WeightSource {
 
   // The file or directory the weights come from, for messages.
   virtual const std::string& name() const = 0;
-  // Whether the source holds the tensor the model calls `tensor`.
-  virtual bool Contains(const std::string& tensor) const = 0;
   // The tensor the model calls `tensor`, as a new CPU tensor of `dtype` (at::kFloat,
   // at::kBFloat16 or at::kHalf) and PyTorch shape `shape` ([out, in] for a
   // projection). NotFound naming the file and tensor if absent, InvalidArgument if its
