@@ -11,7 +11,8 @@ macros, kvlab_policy() (policies/policy.bzl) and kvlab_quantizer()
     <library>         cc_library of <library>.cc, alwayslink (without it the linker
                       drops the self-registration, and the name is unknown at run time)
     <library>_test    cc_test of <library>_test.cc, with the library, its options,
-                      GoogleTest's main, kvlab's status matchers and LibTorch
+                      kvlab's test main (GoogleTest's, with ATen seeded before
+                      each test), kvlab's status matchers and LibTorch
 
 Labels of kvlab's targets are resolved here, relative to kvlab's repository, so a
 workspace holding kvlab as an external repository can use the public macros too.
@@ -70,7 +71,7 @@ def kvlab_plugin_targets(
             ":" + library,
             ":" + stem + "_cc_proto",
             Label("//base:status_matchers"),
-            Label("@googletest//:gtest_main"),
+            Label("//base:torch_test_main"),
             Label("@libtorch"),
         ] + test_deps + extra_test_deps,
     )

@@ -8,7 +8,8 @@ its KVLAB_REGISTER_EVICTION_POLICY line) and `<name>_test.cc`. One call declares
     <name>            cc_library of <name>.cc, alwayslink (without it the linker drops
                       the self-registration, and the name is unknown at run time)
     <name>_test       cc_test of <name>_test.cc, with <name>, <name>_cc_proto,
-                      GoogleTest's main, kvlab's status matchers and LibTorch
+                      kvlab's test main (GoogleTest's, with ATen seeded before
+                      each test), kvlab's status matchers and LibTorch
 
     load("//policies:policy.bzl", "kvlab_policy")
     kvlab_policy(name = "window", visibility = visible_above("policies"))

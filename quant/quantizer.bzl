@@ -12,8 +12,9 @@ One call declares:
                               the linker drops the self-registration, and the name is
                               unknown at run time)
     <name>_quantizer_test     cc_test of <name>_quantizer_test.cc, with the library, its
-                              options, //core:quantizer, GoogleTest's main, kvlab's
-                              status matchers and LibTorch
+                              options, //core:quantizer, kvlab's test main
+                              (GoogleTest's, with ATen seeded before each test),
+                              kvlab's status matchers and LibTorch
 
     load("//quant:quantizer.bzl", "kvlab_quantizer")
     kvlab_quantizer(name = "fp8", visibility = visible_above("quant"), deps = [":fp8_store"])
