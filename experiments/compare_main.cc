@@ -1,8 +1,7 @@
 // Prints a side-by-side table of two or more result sets, with deltas against the
 // first:
 //
-//   bazel run //experiments:compare -- results/quant_chunked/results.json \
-//       docs/results/quant_chunked/results.json
+//   bazel run //experiments:compare -- results/quant_chunked docs/results/quant_chunked
 //
 // Each argument is a results.json or the directory holding one.
 #include <cstdio>

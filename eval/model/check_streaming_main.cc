@@ -2,8 +2,7 @@
 // hidden states and logits of one causal forward over the same tokens, for any model
 // LoadModel() runs (the tests check the same on tiny random models):
 //
-//   bazel run //eval/model:check_streaming -- --model=third_party/models/<file>.gguf \
-//       --tokens=600
+//   bazel run //eval/model:check_streaming -- --model=third_party/models/<file>.gguf --tokens=600
 //   bazel run //eval/model:check_streaming -- --model=/path/to/hf-model-directory
 //
 // Tokens are random ids (seed 0). Prints the largest relative errors and the tokens

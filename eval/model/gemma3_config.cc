@@ -60,13 +60,12 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromGguf(const gguf::GgufFile& file) 
   c.ffn = sizes.ffn;
   c.q_heads = sizes.q_heads;
   c.kv_heads = sizes.kv_heads;
-  c.head_dim = c.hidden / c.q_heads;
-  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.key_length", c.head_dim));
+  c.head_dim = sizes.head_dim;
   int64_t value_dim = c.head_dim;
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.value_length", value_dim));
-  if (c.head_dim <= 0 || value_dim != c.head_dim) {
+  if (value_dim != c.head_dim) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: gemma3.attention.key_length (%d) and value_length (%d) must be equal and > 0",
+        "%s: gemma3.attention.key_length (%d) and value_length (%d) must be equal",
         file.path(), c.head_dim, value_dim));
   }
   c.rope_dim = c.head_dim;

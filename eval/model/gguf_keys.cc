@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "eval/model/decoder_size_limits.h"
 
 namespace kvlab::model {
 
@@ -94,9 +95,7 @@ absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
   KVLAB_ASSIGN_OR_RETURN(s.q_heads, file.GetInt(prefix + "attention.head_count"));
   s.kv_heads = s.q_heads;
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, prefix + "attention.head_count_kv", s.kv_heads));
-  if (layers <= 0 || layers > 4096 || s.hidden <= 0 || s.ffn <= 0 || s.q_heads <= 0 ||
-      s.kv_heads <= 0 || s.q_heads % s.kv_heads != 0 || s.hidden > (1 << 20) ||
-      s.ffn > (1 << 22) || s.q_heads > (1 << 14)) {
+  if (!DecoderSizesWithinLimits(layers, s.hidden, s.ffn, s.q_heads, s.kv_heads)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: inconsistent %s hyperparameters: block_count=%d embedding_length=%d "
         "feed_forward_length=%d head_count=%d head_count_kv=%d (all > 0 and within bounds, "
@@ -104,6 +103,14 @@ absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
         file.path(), architecture, layers, s.hidden, s.ffn, s.q_heads, s.kv_heads));
   }
   s.layers = static_cast<int>(layers);
+  s.head_dim = s.hidden / s.q_heads;
+  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, prefix + "attention.key_length", s.head_dim));
+  if (!HeadDimWithinLimits(s.head_dim)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: %sattention.key_length must be even, > 0 and <= %d, got %d (or "
+        "embedding_length / head_count)",
+        file.path(), prefix, kMaxHeadDim, s.head_dim));
+  }
   return s;
 }
 

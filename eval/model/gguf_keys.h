@@ -25,17 +25,17 @@ absl::Status ReadOptionalString(const gguf::GgufFile& file, const std::string& k
                                 std::string& value);
 
 // The sizes every architecture names under its own prefix: <arch>.block_count,
-// .embedding_length, .feed_forward_length and .attention.head_count (required), and
-// .attention.head_count_kv (default: head_count). InvalidArgument naming the file and
-// every size unless all are > 0, the heads a multiple of the key-value heads, and each
-// within a bound far above any published model and low enough that no product of sizes
-// overflows (the bounds config.json's sizes get).
+// .embedding_length, .feed_forward_length and .attention.head_count (required),
+// .attention.head_count_kv (default: head_count) and .attention.key_length (default:
+// embedding_length / head_count). InvalidArgument naming the file and the keys unless
+// they are within decoder_size_limits.h's limits, as config.json's sizes must be.
 struct DecoderSizes {
   int layers = 0;
   int64_t hidden = 0;
   int64_t ffn = 0;
   int64_t q_heads = 0;
   int64_t kv_heads = 0;
+  int64_t head_dim = 0;
 };
 absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
                                               absl::string_view architecture);

@@ -114,7 +114,7 @@ std::unique_ptr<gguf::GgufFile> WriteSizes(const std::string& name, uint32_t lay
   return Write(w, name);
 }
 
-TEST(ReadDecoderSizesTest, KeyValueHeadsDefaultToTheHeads) {
+TEST(ReadDecoderSizesTest, KeyValueHeadsAndHeadDimTakeLlamaCppsDefaults) {
   auto file = WriteSizes("sizes", 30, 9, 0);
   ASSERT_NE(file, nullptr);
   ASSERT_OK_AND_ASSIGN(const DecoderSizes s, ReadDecoderSizes(*file, "llama"));
@@ -123,6 +123,7 @@ TEST(ReadDecoderSizesTest, KeyValueHeadsDefaultToTheHeads) {
   EXPECT_EQ(s.ffn, 1536);
   EXPECT_EQ(s.q_heads, 9);
   EXPECT_EQ(s.kv_heads, 9);
+  EXPECT_EQ(s.head_dim, 64);  // embedding_length / head_count.
 }
 
 TEST(ReadDecoderSizesTest, InconsistentOrUnboundedSizesNameTheFile) {
@@ -138,6 +139,18 @@ TEST(ReadDecoderSizesTest, InconsistentOrUnboundedSizesNameTheFile) {
                                    ".gguf: inconsistent llama hyperparameters")))
         << name;
   }
+  gguf::GgufWriter odd;
+  odd.AddUint32("llama.block_count", 30);
+  odd.AddUint32("llama.embedding_length", 576);
+  odd.AddUint32("llama.feed_forward_length", 1536);
+  odd.AddUint32("llama.attention.head_count", 9);
+  odd.AddUint32("llama.attention.key_length", 63);
+  auto file = Write(odd, "odd_key_length");
+  ASSERT_NE(file, nullptr);
+  EXPECT_THAT(ReadDecoderSizes(*file, "llama").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("odd_key_length.gguf: llama.attention.key_length must be even, "
+                                 "> 0 and <= 65536, got 63")));
 }
 
 }  // namespace

@@ -7,10 +7,10 @@
 //
 //   KVLAB_RETURN_IF_ERROR(ConvertGgufToHf(gguf_path, dir));
 // or
-//   bazel run //eval/model:gguf_to_hf -- \
-//       --gguf=third_party/models/SmolLM2-135M-Instruct.Q4_1.gguf --out=/tmp/smollm2-hf
-//   bazel run //experiments:run -- --config=experiments/configs/baseline.pbtxt \
-//       --model=/tmp/smollm2-hf --output_dir=/tmp/smollm2-hf-out
+//   MODEL=third_party/models/SmolLM2-135M-Instruct.Q4_1.gguf
+//   bazel run //eval/model:gguf_to_hf -- --gguf=$MODEL --out=/tmp/smollm2-hf
+//   bazel run //experiments:run -- --config=experiments/configs/baseline.pbtxt
+//       --model=/tmp/smollm2-hf --output_dir=/tmp/smollm2-hf-out  (one line)
 #ifndef KVLAB_EVAL_MODEL_GGUF_TO_HF_H_
 #define KVLAB_EVAL_MODEL_GGUF_TO_HF_H_
 

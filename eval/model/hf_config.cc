@@ -9,6 +9,7 @@
 #include "base/files.h"
 #include "base/json_text.h"
 #include "base/status_macros.h"
+#include "eval/model/decoder_size_limits.h"
 
 namespace kvlab::model {
 
@@ -243,10 +244,8 @@ absl::StatusOr<HfSizes> ReadHfSizes(const HfConfig& config,
   KVLAB_ASSIGN_OR_RETURN(s.kv_heads,
                          config.Int("num_key_value_heads", default_kv_heads.value_or(s.q_heads)));
   KVLAB_ASSIGN_OR_RETURN(s.vocab, config.Int("vocab_size"));
-  if (layers <= 0 || layers > 4096 || s.hidden <= 0 || s.ffn <= 0 || s.q_heads <= 0 ||
-      s.kv_heads <= 0 || s.q_heads % s.kv_heads != 0 || s.vocab <= 0 ||
-      s.hidden > (1 << 20) || s.ffn > (1 << 22) || s.q_heads > (1 << 14) ||
-      s.vocab > (1 << 24)) {
+  if (!DecoderSizesWithinLimits(layers, s.hidden, s.ffn, s.q_heads, s.kv_heads) ||
+      s.vocab <= 0 || s.vocab > kMaxVocab) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: inconsistent sizes: num_hidden_layers=%d hidden_size=%d intermediate_size=%d "
         "num_attention_heads=%d num_key_value_heads=%d vocab_size=%d (all > 0 and within "
@@ -256,9 +255,9 @@ absl::StatusOr<HfSizes> ReadHfSizes(const HfConfig& config,
   s.num_layers = static_cast<int>(layers);
   KVLAB_ASSIGN_OR_RETURN(s.head_dim,
                          config.Int("head_dim", default_head_dim.value_or(s.hidden / s.q_heads)));
-  if (s.head_dim <= 0 || s.head_dim % 2 != 0 || s.head_dim > (1 << 16)) {
+  if (!HeadDimWithinLimits(s.head_dim)) {
     return config.FieldError(
-        "head_dim", absl::StrFormat("must be even, > 0 and <= 65536, got %d%s", s.head_dim,
+        "head_dim", absl::StrFormat("must be even, > 0 and <= %d, got %d%s", kMaxHeadDim, s.head_dim,
                                     default_head_dim.has_value()
                                         ? ""
                                         : " (or hidden_size / num_attention_heads)"));

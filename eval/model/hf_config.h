@@ -75,9 +75,7 @@ struct HfSizes {
 // Reads the sizes: all required but num_key_value_heads, `default_kv_heads` when absent
 // (nullopt: num_attention_heads, as Llama and Qwen2), and head_dim, `default_head_dim`
 // when absent (nullopt: hidden_size / num_attention_heads). InvalidArgument naming the
-// file and every size unless all are > 0, the heads a multiple of the key-value heads,
-// head_dim even, and each within a bound far above any published model and low enough
-// that no product of sizes overflows.
+// file and the fields unless they are within decoder_size_limits.h's limits.
 absl::StatusOr<HfSizes> ReadHfSizes(const HfConfig& config,
                                     std::optional<int64_t> default_kv_heads,
                                     std::optional<int64_t> default_head_dim);

@@ -26,8 +26,7 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
   c.ffn = sizes.ffn;
   c.q_heads = sizes.q_heads;
   c.kv_heads = sizes.kv_heads;
-  c.head_dim = c.hidden / c.q_heads;
-  KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".attention.key_length", c.head_dim));
+  c.head_dim = sizes.head_dim;
   c.rope_dim = c.head_dim;
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".rope.dimension_count", c.rope_dim));
   KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, a + ".rope.freq_base", c.rope_base));

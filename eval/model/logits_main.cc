@@ -2,8 +2,7 @@
 // cache, as raw little-endian fp32 [tokens, vocab], for comparison with another
 // implementation (hf_reference/compare_with_transformers.py):
 //
-//   bazel run //eval/model:logits -- --model=/path/to/hf-dir --tokens=2,236743,107 \
-//       --out=/tmp/logits.f32
+//   bazel run //eval/model:logits -- --model=/path/to/hf-dir --tokens=2,236743,107 --out=/tmp/l.f32
 #include <ATen/ATen.h>
 
 #include <cstdio>
