@@ -55,12 +55,13 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromGguf(const gguf::GgufFile& file) 
   Gemma3Config c;
   KVLAB_RETURN_IF_ERROR(ReadOptionalString(file, "general.name", c.name));
   KVLAB_ASSIGN_OR_RETURN(const DecoderSizes sizes, ReadDecoderSizes(file, "gemma3"));
-  c.num_layers = sizes.layers;
+  c.num_layers = sizes.num_layers;
   c.hidden = sizes.hidden;
   c.ffn = sizes.ffn;
   c.q_heads = sizes.q_heads;
   c.kv_heads = sizes.kv_heads;
   c.head_dim = sizes.head_dim;
+  c.vocab = sizes.vocab;
   int64_t value_dim = c.head_dim;
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.value_length", value_dim));
   if (value_dim != c.head_dim) {
@@ -97,9 +98,8 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromGguf(const gguf::GgufFile& file) 
   c.query_scale = 1.0 / std::sqrt(static_cast<double>(
                             c.num_layers == 62 ? c.hidden / c.q_heads : c.head_dim));
 
-  KVLAB_ASSIGN_OR_RETURN(const Embedding embedding, ReadEmbedding(file, c.hidden));
-  c.vocab = embedding.vocab;
-  c.tied_embeddings = embedding.tied;
+  // llama.cpp ties the output projection to the embedding when the file has none.
+  c.tied_embeddings = !file.FindTensor("output.weight").ok();
   return c;
 }
 

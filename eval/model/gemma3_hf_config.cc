@@ -51,8 +51,8 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromHf(const HfConfig& config) {
   }
   Gemma3Config c;
   // Gemma3TextConfig's defaults: 4 key-value heads of 256 dimensions.
-  KVLAB_ASSIGN_OR_RETURN(const HfSizes sizes, ReadHfSizes(config, /*default_kv_heads=*/4,
-                                                        /*default_head_dim=*/256));
+  KVLAB_ASSIGN_OR_RETURN(const DecoderSizes sizes,
+                         ReadHfSizes(config, /*default_kv_heads=*/4, /*default_head_dim=*/256));
   c.num_layers = sizes.num_layers;
   c.hidden = sizes.hidden;
   c.ffn = sizes.ffn;

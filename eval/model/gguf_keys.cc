@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
-#include "eval/model/decoder_size_limits.h"
+#include "eval/model/decoder_sizes.h"
 
 namespace kvlab::model {
 
@@ -102,7 +102,7 @@ absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
         "head_count a multiple of head_count_kv)",
         file.path(), architecture, layers, s.hidden, s.ffn, s.q_heads, s.kv_heads));
   }
-  s.layers = static_cast<int>(layers);
+  s.num_layers = static_cast<int>(layers);
   s.head_dim = s.hidden / s.q_heads;
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, prefix + "attention.key_length", s.head_dim));
   if (!HeadDimWithinLimits(s.head_dim)) {
@@ -111,19 +111,15 @@ absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
         "embedding_length / head_count)",
         file.path(), prefix, kMaxHeadDim, s.head_dim));
   }
-  return s;
-}
-
-absl::StatusOr<Embedding> ReadEmbedding(const gguf::GgufFile& file, int64_t hidden) {
   KVLAB_ASSIGN_OR_RETURN(const gguf::TensorInfo* embedding, file.FindTensor("token_embd.weight"));
-  if (embedding->dims.size() != 2 || embedding->dims[0] != hidden) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: token_embd.weight must be [vocab, %d]", file.path(), hidden));
+  if (embedding->dims.size() != 2 || embedding->dims[0] != s.hidden ||
+      embedding->dims[1] <= 0 || embedding->dims[1] > kMaxVocab) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: token_embd.weight must be [vocab, %d] with 0 < vocab <= %d", file.path(), s.hidden,
+        kMaxVocab));
   }
-  Embedding e;
-  e.vocab = embedding->dims[1];
-  e.tied = !file.FindTensor("output.weight").ok();
-  return e;
+  s.vocab = embedding->dims[1];
+  return s;
 }
 
 }  // namespace kvlab::model

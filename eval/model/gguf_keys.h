@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "core/rope_scaling.h"
 #include "eval/gguf/gguf_file.h"
+#include "eval/model/decoder_sizes.h"
 
 namespace kvlab::model {
 
@@ -27,16 +28,10 @@ absl::Status ReadOptionalString(const gguf::GgufFile& file, const std::string& k
 // The sizes every architecture names under its own prefix: <arch>.block_count,
 // .embedding_length, .feed_forward_length and .attention.head_count (required),
 // .attention.head_count_kv (default: head_count) and .attention.key_length (default:
-// embedding_length / head_count). InvalidArgument naming the file and the keys unless
-// they are within decoder_size_limits.h's limits, as config.json's sizes must be.
-struct DecoderSizes {
-  int layers = 0;
-  int64_t hidden = 0;
-  int64_t ffn = 0;
-  int64_t q_heads = 0;
-  int64_t kv_heads = 0;
-  int64_t head_dim = 0;
-};
+// embedding_length / head_count), and the vocabulary as token_embd.weight's rows
+// (which must be [vocab, embedding_length] in torch order). InvalidArgument naming the
+// file and the keys unless they are within decoder_sizes.h's limits, as config.json's
+// sizes must be.
 absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
                                               absl::string_view architecture);
 
@@ -51,13 +46,6 @@ absl::StatusOr<RopeScaling> ReadRopeScaling(const gguf::GgufFile& file,
                                             absl::string_view architecture, int64_t rope_dim,
                                             bool frequency_factors);
 
-// The vocabulary from token_embd.weight, which must be [vocab, hidden] (torch order),
-// and whether the output projection is tied to it (no output.weight).
-struct Embedding {
-  int64_t vocab = 0;
-  bool tied = false;
-};
-absl::StatusOr<Embedding> ReadEmbedding(const gguf::GgufFile& file, int64_t hidden);
 
 }  // namespace kvlab::model
 

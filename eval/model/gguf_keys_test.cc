@@ -3,6 +3,7 @@
 #include "eval/model/gguf_keys.h"
 
 #include <tuple>
+#include <vector>
 
 #include "base/status_matchers.h"
 #include "eval/gguf/gguf_writer.h"
@@ -102,15 +103,23 @@ TEST(ReadRopeScalingTest, ErrorsNameTheFileAndKey) {
                        HasSubstr("rope_freqs.weight[1] must be finite and > 0")));
 }
 
-// A GGUF holding `<arch>.` sizes; head_count_kv only when `kv_heads` > 0.
+// A GGUF holding `llama.` sizes (head_count_kv only when `kv_heads` > 0) and a
+// token_embd.weight of `embedding_dims` (none if empty).
 std::unique_ptr<gguf::GgufFile> WriteSizes(const std::string& name, uint32_t layers,
-                                           uint32_t q_heads, uint32_t kv_heads) {
+                                           uint32_t q_heads, uint32_t kv_heads,
+                                           std::vector<int64_t> embedding_dims = {576, 8}) {
   gguf::GgufWriter w;
   w.AddUint32("llama.block_count", layers);
   w.AddUint32("llama.embedding_length", 576);
   w.AddUint32("llama.feed_forward_length", 1536);
   w.AddUint32("llama.attention.head_count", q_heads);
   if (kv_heads > 0) w.AddUint32("llama.attention.head_count_kv", kv_heads);
+  if (!embedding_dims.empty()) {
+    int64_t elements = 1;
+    for (const int64_t d : embedding_dims) elements *= d;
+    w.AddTensor("token_embd.weight", embedding_dims, gguf::TensorType::kF32,
+                gguf::FloatBytes(std::vector<float>(elements)));
+  }
   return Write(w, name);
 }
 
@@ -118,12 +127,25 @@ TEST(ReadDecoderSizesTest, KeyValueHeadsAndHeadDimTakeLlamaCppsDefaults) {
   auto file = WriteSizes("sizes", 30, 9, 0);
   ASSERT_NE(file, nullptr);
   ASSERT_OK_AND_ASSIGN(const DecoderSizes s, ReadDecoderSizes(*file, "llama"));
-  EXPECT_EQ(s.layers, 30);
+  EXPECT_EQ(s.num_layers, 30);
   EXPECT_EQ(s.hidden, 576);
   EXPECT_EQ(s.ffn, 1536);
   EXPECT_EQ(s.q_heads, 9);
   EXPECT_EQ(s.kv_heads, 9);
   EXPECT_EQ(s.head_dim, 64);  // embedding_length / head_count.
+  EXPECT_EQ(s.vocab, 8);      // token_embd.weight's rows.
+}
+
+TEST(ReadDecoderSizesTest, TheEmbeddingMustMatchTheWidth) {
+  auto file = WriteSizes("narrow_embedding", 30, 9, 3, {512, 8});
+  ASSERT_NE(file, nullptr);
+  EXPECT_THAT(ReadDecoderSizes(*file, "llama").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("narrow_embedding.gguf: token_embd.weight must be [vocab, 576]")));
+  file = WriteSizes("no_embedding", 30, 9, 3, {});
+  ASSERT_NE(file, nullptr);
+  EXPECT_THAT(ReadDecoderSizes(*file, "llama").status(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("token_embd.weight")));
 }
 
 TEST(ReadDecoderSizesTest, InconsistentOrUnboundedSizesNameTheFile) {

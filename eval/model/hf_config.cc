@@ -9,7 +9,7 @@
 #include "base/files.h"
 #include "base/json_text.h"
 #include "base/status_macros.h"
-#include "eval/model/decoder_size_limits.h"
+#include "eval/model/decoder_sizes.h"
 
 namespace kvlab::model {
 
@@ -233,10 +233,10 @@ absl::StatusOr<RopeScaling> ReadScaling(const HfConfig& config, const nlohmann::
 
 }  // namespace
 
-absl::StatusOr<HfSizes> ReadHfSizes(const HfConfig& config,
-                                    std::optional<int64_t> default_kv_heads,
-                                    std::optional<int64_t> default_head_dim) {
-  HfSizes s;
+absl::StatusOr<DecoderSizes> ReadHfSizes(const HfConfig& config,
+                                          std::optional<int64_t> default_kv_heads,
+                                          std::optional<int64_t> default_head_dim) {
+  DecoderSizes s;
   KVLAB_ASSIGN_OR_RETURN(const int64_t layers, config.Int("num_hidden_layers"));
   KVLAB_ASSIGN_OR_RETURN(s.hidden, config.Int("hidden_size"));
   KVLAB_ASSIGN_OR_RETURN(s.ffn, config.Int("intermediate_size"));

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/rope_scaling.h"
+#include "eval/model/decoder_sizes.h"
 
 namespace kvlab::model {
 
@@ -61,24 +62,13 @@ class HfConfig {
   nlohmann::json json_;
 };
 
-// The sizes of a decoder as config.json gives them.
-struct HfSizes {
-  int num_layers = 0;     // num_hidden_layers
-  int64_t hidden = 0;     // hidden_size
-  int64_t ffn = 0;        // intermediate_size
-  int64_t q_heads = 0;    // num_attention_heads
-  int64_t kv_heads = 0;   // num_key_value_heads
-  int64_t vocab = 0;      // vocab_size
-  int64_t head_dim = 0;   // head_dim
-};
-
 // Reads the sizes: all required but num_key_value_heads, `default_kv_heads` when absent
 // (nullopt: num_attention_heads, as Llama and Qwen2), and head_dim, `default_head_dim`
 // when absent (nullopt: hidden_size / num_attention_heads). InvalidArgument naming the
-// file and the fields unless they are within decoder_size_limits.h's limits.
-absl::StatusOr<HfSizes> ReadHfSizes(const HfConfig& config,
-                                    std::optional<int64_t> default_kv_heads,
-                                    std::optional<int64_t> default_head_dim);
+// file and the fields unless they are within decoder_sizes.h's limits.
+absl::StatusOr<DecoderSizes> ReadHfSizes(const HfConfig& config,
+                                          std::optional<int64_t> default_kv_heads,
+                                          std::optional<int64_t> default_head_dim);
 
 // A rotary embedding as config.json describes it: its base and frequency scaling.
 struct HfRope {

@@ -299,16 +299,16 @@ TEST(LlamaHfConfigTest, ErrorsNameTheFileAndField) {
                        HasSubstr("describes a gemma3 model, not llama or qwen2")));
 }
 
-TEST(HfSizesTest, AbsentKeyValueHeadsAndHeadDimTakeTheArchitecturesDefaults) {
+TEST(ReadHfSizesTest, AbsentKeyValueHeadsAndHeadDimTakeTheArchitecturesDefaults) {
   const HfConfig config =
       Parse(With(With(kSmolLm2Config, "num_key_value_heads", ""), "head_dim", ""));
-  ASSERT_OK_AND_ASSIGN(const HfSizes derived,
+  ASSERT_OK_AND_ASSIGN(const DecoderSizes derived,
                        ReadHfSizes(config, /*default_kv_heads=*/std::nullopt,
                                    /*default_head_dim=*/std::nullopt));
   EXPECT_EQ(derived.num_layers, 30);
   EXPECT_EQ(derived.kv_heads, 9);    // num_attention_heads.
   EXPECT_EQ(derived.head_dim, 64);   // hidden_size / num_attention_heads.
-  ASSERT_OK_AND_ASSIGN(const HfSizes fixed, ReadHfSizes(config, /*default_kv_heads=*/3,
+  ASSERT_OK_AND_ASSIGN(const DecoderSizes fixed, ReadHfSizes(config, /*default_kv_heads=*/3,
                                                         /*default_head_dim=*/256));
   EXPECT_EQ(fixed.kv_heads, 3);
   EXPECT_EQ(fixed.head_dim, 256);

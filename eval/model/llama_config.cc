@@ -21,12 +21,13 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
   const std::string a = architecture;
   KVLAB_RETURN_IF_ERROR(ReadOptionalString(file, "general.name", c.name));
   KVLAB_ASSIGN_OR_RETURN(const DecoderSizes sizes, ReadDecoderSizes(file, a));
-  c.num_layers = sizes.layers;
+  c.num_layers = sizes.num_layers;
   c.hidden = sizes.hidden;
   c.ffn = sizes.ffn;
   c.q_heads = sizes.q_heads;
   c.kv_heads = sizes.kv_heads;
   c.head_dim = sizes.head_dim;
+  c.vocab = sizes.vocab;
   c.rope_dim = c.head_dim;
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".rope.dimension_count", c.rope_dim));
   KVLAB_RETURN_IF_ERROR(ReadOptionalDouble(file, a + ".rope.freq_base", c.rope_base));
@@ -41,9 +42,8 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
   KVLAB_RETURN_IF_ERROR(
       ReadOptionalDouble(file, a + ".attention.layer_norm_rms_epsilon", c.rms_eps));
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".context_length", c.context_length));
-  KVLAB_ASSIGN_OR_RETURN(const Embedding embedding, ReadEmbedding(file, c.hidden));
-  c.vocab = embedding.vocab;
-  c.tied_embeddings = embedding.tied;
+  // llama.cpp ties the output projection to the embedding when the file has none.
+  c.tied_embeddings = !file.FindTensor("output.weight").ok();
   return c;
 }
 

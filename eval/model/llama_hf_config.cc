@@ -15,8 +15,9 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromHf(const HfConfig& config) {
   const bool qwen2 = architecture == "qwen2";
   LlamaConfig c;
   c.architecture = architecture;
-  KVLAB_ASSIGN_OR_RETURN(const HfSizes sizes, ReadHfSizes(config, /*default_kv_heads=*/std::nullopt,
-                                                        /*default_head_dim=*/std::nullopt));
+  KVLAB_ASSIGN_OR_RETURN(const DecoderSizes sizes,
+                         ReadHfSizes(config, /*default_kv_heads=*/std::nullopt,
+                                     /*default_head_dim=*/std::nullopt));
   c.num_layers = sizes.num_layers;
   c.hidden = sizes.hidden;
   c.ffn = sizes.ffn;

@@ -1,4 +1,4 @@
-#include "eval/model/decoder_size_limits.h"
+#include "eval/model/decoder_sizes.h"
 
 namespace kvlab::model {
 

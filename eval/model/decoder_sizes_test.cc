@@ -1,11 +1,11 @@
-#include "eval/model/decoder_size_limits.h"
+#include "eval/model/decoder_sizes.h"
 
 #include "gtest/gtest.h"
 
 namespace kvlab::model {
 namespace {
 
-TEST(DecoderSizeLimitsTest, PublishedModelsAreWithinLimits) {
+TEST(DecoderSizesTest, PublishedModelsAreWithinLimits) {
   EXPECT_TRUE(DecoderSizesWithinLimits(30, 576, 1536, 9, 3));         // SmolLM2-135M.
   EXPECT_TRUE(DecoderSizesWithinLimits(18, 640, 2048, 4, 1));         // Gemma 3 270M.
   EXPECT_TRUE(DecoderSizesWithinLimits(126, 16384, 53248, 128, 8));  // Llama 3.1 405B.
@@ -13,7 +13,7 @@ TEST(DecoderSizeLimitsTest, PublishedModelsAreWithinLimits) {
   EXPECT_TRUE(HeadDimWithinLimits(256));
 }
 
-TEST(DecoderSizeLimitsTest, ZeroNegativeOrPastTheLimitIsRejected) {
+TEST(DecoderSizesTest, ZeroNegativeOrPastTheLimitIsRejected) {
   EXPECT_FALSE(DecoderSizesWithinLimits(0, 576, 1536, 9, 3));
   EXPECT_FALSE(DecoderSizesWithinLimits(30, -576, 1536, 9, 3));
   EXPECT_FALSE(DecoderSizesWithinLimits(kMaxLayers + 1, 576, 1536, 9, 3));
@@ -25,7 +25,7 @@ TEST(DecoderSizeLimitsTest, ZeroNegativeOrPastTheLimitIsRejected) {
   EXPECT_FALSE(HeadDimWithinLimits(kMaxHeadDim + 2));
 }
 
-TEST(DecoderSizeLimitsTest, HeadsMustShareKeyValueHeadsEvenly) {
+TEST(DecoderSizesTest, HeadsMustShareKeyValueHeadsEvenly) {
   EXPECT_FALSE(DecoderSizesWithinLimits(30, 576, 1536, 9, 4));
   EXPECT_FALSE(DecoderSizesWithinLimits(30, 576, 1536, 3, 9));  // More key-value heads.
   EXPECT_FALSE(HeadDimWithinLimits(63));  // Rotary pairs need an even dimension.
