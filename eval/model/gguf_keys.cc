@@ -107,7 +107,7 @@ absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, prefix + "attention.key_length", s.head_dim));
   if (!HeadDimWithinLimits(s.head_dim)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: %sattention.key_length must be even, > 0 and <= %d, got %d (or "
+        "%s: %sattention.key_length must be even, > 0 and <= %d, got %d (when absent: "
         "embedding_length / head_count)",
         file.path(), prefix, kMaxHeadDim, s.head_dim));
   }

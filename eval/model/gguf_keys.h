@@ -46,7 +46,6 @@ absl::StatusOr<RopeScaling> ReadRopeScaling(const gguf::GgufFile& file,
                                             absl::string_view architecture, int64_t rope_dim,
                                             bool frequency_factors);
 
-
 }  // namespace kvlab::model
 
 #endif  // KVLAB_EVAL_MODEL_GGUF_KEYS_H_
