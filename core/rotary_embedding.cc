@@ -11,8 +11,9 @@ namespace kvlab {
 namespace {
 
 // Angles in double: positions times frequencies lose precision in fp32 at long range.
+// `inverse_frequencies` is on the positions' device.
 at::Tensor Angles(const at::Tensor& positions, const at::Tensor& inverse_frequencies) {
-  return positions.to(at::kDouble).unsqueeze(-1) * inverse_frequencies.to(positions.device());
+  return positions.to(at::kDouble).unsqueeze(-1) * inverse_frequencies;
 }
 
 }  // namespace
@@ -20,13 +21,8 @@ at::Tensor Angles(const at::Tensor& positions, const at::Tensor& inverse_frequen
 absl::StatusOr<RotaryEmbedding> RotaryEmbedding::Create(int64_t head_dim, int64_t rotary_dim,
                                                         double base, RopeStyle style,
                                                         int64_t table_positions) {
-  if (rotary_dim <= 0 || rotary_dim > head_dim || rotary_dim % 2 != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "rope dimension must be even and in (0, head_dim=%d], got %d", head_dim, rotary_dim));
-  }
-  if (!(base > 1.0)) {
-    return absl::InvalidArgumentError(absl::StrFormat("rope base must be > 1, got %g", base));
-  }
+  // RopeInverseFrequencies checks the base and that rotary_dim is even and > 0;
+  // WithFrequencies that it fits in head_dim.
   absl::StatusOr<std::vector<double>> inverse_frequencies =
       RopeInverseFrequencies(base, rotary_dim, RopeScaling{});
   if (!inverse_frequencies.ok()) return inverse_frequencies.status();
