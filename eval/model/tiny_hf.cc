@@ -105,14 +105,14 @@ nlohmann::json ConfigJson(const TinyHfOptions& o) {
       {"max_position_embeddings", 4096},
       {"torch_dtype", o.dtype == "BF16" ? "bfloat16" : o.dtype == "F16" ? "float16" : "float32"},
   };
-  if (!o.rope_scaling.empty() && o.rope_scaling != "llama3") {
-    c["rope_scaling"] = {{"rope_type", o.rope_scaling}, {"factor", o.rope_factor}};
-  } else if (o.rope_scaling == "llama3") {
+  if (o.rope_scaling == "llama3") {
     c["rope_scaling"] = {{"rope_type", "llama3"},
                          {"factor", o.rope_factor},
                          {"low_freq_factor", o.low_freq_factor},
                          {"high_freq_factor", o.high_freq_factor},
                          {"original_max_position_embeddings", o.original_context}};
+  } else if (!o.rope_scaling.empty()) {
+    c["rope_scaling"] = {{"rope_type", o.rope_scaling}, {"factor", o.rope_factor}};
   }
   if (o.architecture == "gemma3") {
     c["model_type"] = "gemma3_text";
@@ -251,11 +251,10 @@ absl::Status WriteTinyHfModelAsGguf(const std::string& path, const TinyHfOptions
     w.AddUint32(a + ".attention.sliding_window", o.sliding_window);
     w.AddUint32(a + ".attention.sliding_window_pattern", o.pattern);
   }
-  if (!o.rope_scaling.empty() && o.rope_scaling != "llama3") {
-    w.AddString(a + ".rope.scaling.type", o.rope_scaling);
-    w.AddFloat32(a + ".rope.scaling.factor", o.rope_factor);
-  } else if (o.rope_scaling == "llama3") {
-    // llama.cpp's converter: each pair's divisor from its unscaled wavelength.
+  if (o.rope_scaling == "llama3") {
+    // llama.cpp's converter: each pair's divisor from its unscaled wavelength (written
+    // out here rather than taken from core/rope_scaling, so the test that compares the
+    // two formats compares two derivations).
     std::vector<float> divisors;
     for (int64_t i = 0; i < o.head_dim / 2; ++i) {
       const double wavelength = 2 * M_PI * std::pow(o.rope_base, 2.0 * i / o.head_dim);
@@ -273,6 +272,9 @@ absl::Status WriteTinyHfModelAsGguf(const std::string& path, const TinyHfOptions
     }
     w.AddTensor("rope_freqs.weight", {o.head_dim / 2}, gguf::TensorType::kF32,
                 gguf::FloatBytes(divisors));
+  } else if (!o.rope_scaling.empty()) {
+    w.AddString(a + ".rope.scaling.type", o.rope_scaling);
+    w.AddFloat32(a + ".rope.scaling.factor", o.rope_factor);
   }
   for (const Tensor& t : MakeTensors(o)) {
     std::vector<float> values = t.values;
