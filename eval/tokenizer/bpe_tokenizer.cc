@@ -132,6 +132,13 @@ void BpeTokenizer::EncodeWord(const std::string& word, std::vector<int32_t>& out
     encoded += s;
   }
   if (!symbols.empty()) symbols.back().next = -1;
+  if (pre_tokenizer_.ignore_merges()) {
+    if (auto it = token_ids_.find(encoded); it != token_ids_.end()) {
+      out.push_back(it->second);
+      word_cache_.emplace(word, std::vector<int32_t>{it->second});
+      return;
+    }
+  }
 
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
   std::string pair;

@@ -2,9 +2,11 @@
 //
 // Reads `tokenizer.ggml.{model,pre,tokens,merges,token_type,bos_token_id,
 // eos_token_id,add_bos_token}`. Encoding follows llama.cpp: pre-tokenize (see
-// pre_tokenizer.h), map each word's bytes to GPT-2's printable byte alphabet, merge
-// the lowest-ranked adjacent pair (leftmost on ties) until none applies, and look the
-// resulting symbols up in the vocabulary, falling back to one token per byte.
+// pre_tokenizer.h), map each word's bytes to GPT-2's printable byte alphabet, take a
+// word that is a token of its own as that token where the pre-tokenizer says so
+// (ignore_merges), else merge the lowest-ranked adjacent pair (leftmost on ties) until
+// none applies, and look the resulting symbols up in the vocabulary, falling back to one
+// token per byte.
 //
 //   KVLAB_ASSIGN_OR_RETURN(BpeTokenizer tokenizer, BpeTokenizer::FromGguf(*file));
 //   std::vector<int32_t> ids = tokenizer.Encode("Hello world");
@@ -37,7 +39,8 @@ struct BpeVocabulary {
   std::vector<std::string> tokens;  // In GPT-2's byte alphabet.
   std::vector<std::string> merges;  // "left right", in rank order.
   std::vector<int32_t> token_types;  // 1 normal, 2 unknown, 3 control, 4 user, 6 byte.
-  std::string pre_tokenizer = "gpt2";
+  // tokenizer.ggml.pre; llama.cpp takes a GGUF without it as "default".
+  std::string pre_tokenizer = "default";
   int32_t bos_id = -1;
   int32_t eos_id = -1;
   bool add_bos = false;
