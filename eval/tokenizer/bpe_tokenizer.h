@@ -15,8 +15,11 @@
 // llama.cpp skips it (SmolLM2's vocabulary lacks 21 of the 256, among them \x04 and
 // the lead byte 0xF1 of U+40000..U+7FFFF); HasByteToken() says which bytes survive.
 //
-// Special tokens in the text are not parsed: "<|im_start|>" is encoded as plain text,
-// as llama.cpp does for control tokens when it is not asked to parse them.
+// Control tokens in the text are not parsed: "<|im_start|>" is encoded as plain text,
+// as llama.cpp does when it is not asked to parse special tokens. User-defined tokens
+// (type 4: DeepSeek's single accented letters, GPT-NeoX's runs of spaces) are split out
+// of the text first and encoded as themselves, as llama.cpp always does
+// (special_token_split.h).
 // Encode() is thread-compatible (it caches words); the tokenizer is movable.
 #ifndef KVLAB_EVAL_TOKENIZER_BPE_TOKENIZER_H_
 #define KVLAB_EVAL_TOKENIZER_BPE_TOKENIZER_H_
@@ -30,6 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/tokenizer/pre_tokenizer.h"
+#include "eval/tokenizer/special_token_split.h"
 #include "eval/tokenizer/tokenizer.h"
 
 namespace kvlab::tokenizer {
@@ -75,6 +79,7 @@ class BpeTokenizer : public Tokenizer {
   // GPT-2's byte alphabet: byte -> UTF-8 of its printable stand-in, and back.
   std::vector<std::string> byte_to_symbol_;
   absl::flat_hash_map<std::string, std::vector<int32_t>> word_cache_;
+  SpecialTokenSplitter user_defined_splitter_;
 };
 
 }  // namespace kvlab::tokenizer

@@ -48,6 +48,18 @@ TEST(BpeTokenizerTest, IgnoreMergesTakesAWordThatIsAToken) {
   EXPECT_THAT(qwen2.Encode("xyz"), ElementsAre('x', 'y', 'z'));
 }
 
+TEST(BpeTokenizerTest, UserDefinedTokensAreSplitOutFirst) {
+  // "zz" (type 4, stored as raw text) is taken wherever it occurs, as llama.cpp takes it;
+  // the text around it is pre-tokenized on its own.
+  BpeVocabulary v = TinyVocabulary();
+  v.tokens.push_back("zz");
+  v.token_types.assign(v.tokens.size(), 1);
+  v.token_types.back() = 4;
+  ASSERT_OK_AND_ASSIGN(BpeTokenizer tokenizer, BpeTokenizer::FromVocabulary(v));
+  EXPECT_THAT(tokenizer.Encode("azzb"), ElementsAre('a', 260, 'b'));
+  EXPECT_THAT(tokenizer.Encode("zz lo"), ElementsAre(260, 259));
+}
+
 TEST(BpeTokenizerTest, UnmergeableBytesFallBackToByteTokens) {
   ASSERT_OK_AND_ASSIGN(BpeTokenizer tokenizer, BpeTokenizer::FromVocabulary(TinyVocabulary()));
   EXPECT_THAT(tokenizer.Encode("xyz"), ElementsAre('x', 'y', 'z'));

@@ -3,6 +3,8 @@
 // tokenizations part:
 //
 //   bazel run //eval/tokenizer:pre_tokenize -- --pre=qwen2 --file=/tmp/text.txt
+//
+// --list prints the supported names instead, one per line.
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -14,11 +16,18 @@
 
 ABSL_FLAG(std::string, pre, "", "pre-tokenizer name, as tokenizer.ggml.pre writes it");
 ABSL_FLAG(std::string, file, "", "text file to split");
+ABSL_FLAG(bool, list, false, "print the supported pre-tokenizer names and exit");
 
 namespace kvlab {
 namespace {
 
 absl::Status Run() {
+  if (absl::GetFlag(FLAGS_list)) {
+    for (const std::string& name : tokenizer::PreTokenizer::SupportedNames()) {
+      std::cout << name << "\n";
+    }
+    return absl::OkStatus();
+  }
   if (absl::GetFlag(FLAGS_file).empty()) return absl::InvalidArgumentError("--file is required");
   KVLAB_ASSIGN_OR_RETURN(const tokenizer::PreTokenizer pre,
                          tokenizer::PreTokenizer::ForName(absl::GetFlag(FLAGS_pre)));
