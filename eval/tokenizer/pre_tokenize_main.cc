@@ -4,7 +4,8 @@
 //
 //   bazel run //eval/tokenizer:pre_tokenize -- --pre=qwen2 --file=/tmp/text.txt
 //
-// --list prints the supported names instead, one per line.
+// --list prints the supported names instead, one per line; --patterns the name's split
+// patterns (regexes as llama.cpp writes them), one per line.
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -17,6 +18,7 @@
 ABSL_FLAG(std::string, pre, "", "pre-tokenizer name, as tokenizer.ggml.pre writes it");
 ABSL_FLAG(std::string, file, "", "text file to split");
 ABSL_FLAG(bool, list, false, "print the supported pre-tokenizer names and exit");
+ABSL_FLAG(bool, patterns, false, "print --pre's split patterns and exit");
 
 namespace kvlab {
 namespace {
@@ -28,9 +30,13 @@ absl::Status Run() {
     }
     return absl::OkStatus();
   }
-  if (absl::GetFlag(FLAGS_file).empty()) return absl::InvalidArgumentError("--file is required");
   KVLAB_ASSIGN_OR_RETURN(const tokenizer::PreTokenizer pre,
                          tokenizer::PreTokenizer::ForName(absl::GetFlag(FLAGS_pre)));
+  if (absl::GetFlag(FLAGS_patterns)) {
+    for (absl::string_view regex : pre.regexes()) std::cout << regex << "\n";
+    return absl::OkStatus();
+  }
+  if (absl::GetFlag(FLAGS_file).empty()) return absl::InvalidArgumentError("--file is required");
   KVLAB_ASSIGN_OR_RETURN(const std::string text,
                          ReadFileToString(ResolveUserPath(absl::GetFlag(FLAGS_file))));
   for (const std::string& word : pre.Split(text)) std::cout << absl::CHexEscape(word) << "\n";

@@ -208,12 +208,14 @@ absl::StatusOr<PreTokenizer> PreTokenizer::ForName(absl::string_view name) {
   for (const NamedPreTokenizer& row : Table()) {
     if (std::find(row.names.begin(), row.names.end(), name) == row.names.end()) continue;
     std::vector<CompiledSplitPattern> patterns;
+    std::vector<absl::string_view> regexes;
     for (const SplitPattern& pattern : row.patterns) {
       absl::StatusOr<CompiledSplitPattern> compiled = CompiledSplitPattern::Compile(pattern);
       if (!compiled.ok()) return compiled.status();
       patterns.push_back(*std::move(compiled));
+      regexes.push_back(pattern.regex);
     }
-    return PreTokenizer(std::move(patterns), row.ignore_merges);
+    return PreTokenizer(std::move(patterns), std::move(regexes), row.ignore_merges);
   }
   const bool raw_utf8 = std::find(std::begin(kRawUtf8Names), std::end(kRawUtf8Names), name) !=
                         std::end(kRawUtf8Names);

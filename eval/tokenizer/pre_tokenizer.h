@@ -42,10 +42,18 @@ class PreTokenizer {
   // hold tokens its merges never build.
   bool ignore_merges() const { return ignore_merges_; }
 
+  // The split patterns' regexes, in order, as llama.cpp writes them (for comparing
+  // with llama.cpp's own splitting).
+  const std::vector<absl::string_view>& regexes() const { return regexes_; }
+
  private:
-  PreTokenizer(std::vector<CompiledSplitPattern> patterns, bool ignore_merges)
-      : patterns_(std::move(patterns)), ignore_merges_(ignore_merges) {}
+  PreTokenizer(std::vector<CompiledSplitPattern> patterns, std::vector<absl::string_view> regexes,
+               bool ignore_merges)
+      : patterns_(std::move(patterns)),
+        regexes_(std::move(regexes)),
+        ignore_merges_(ignore_merges) {}
   std::vector<CompiledSplitPattern> patterns_;
+  std::vector<absl::string_view> regexes_;
   bool ignore_merges_;
 };
 

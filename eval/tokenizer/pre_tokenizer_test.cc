@@ -230,6 +230,13 @@ TEST(PreTokenizerTest, IgnoreMergesAsLlamaCppSetsIt) {
   }
 }
 
+TEST(PreTokenizerTest, RegexesAreLlamaCppsInOrder) {
+  ASSERT_OK_AND_ASSIGN(PreTokenizer smollm, PreTokenizer::ForName("smollm"));
+  EXPECT_THAT(smollm.regexes(),
+              ElementsAre(R"(\p{N})",
+                          R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S))"));
+}
+
 TEST(PreTokenizerTest, UnknownNameListsSupported) {
   EXPECT_THAT(PreTokenizer::ForName("gpt2"),
               StatusIs(absl::StatusCode::kUnimplemented,
