@@ -1,5 +1,8 @@
 #include "eval/tokenizer/regex_split.h"
 
+#include <pthread.h>
+
+#include <functional>
 #include <regex>
 #include <utility>
 
@@ -309,6 +312,31 @@ void AppendStdRegexSplit(Iterator text_begin, CodePointRange piece, const Regex&
 
 constexpr auto kStdRegexFlags = std::regex_constants::optimize | std::regex_constants::nosubs;
 
+// libstdc++'s std::regex recurses once per character a match spans, so one long word
+// overflows an ordinary 8 MiB stack (llama.cpp, which matches the same way, crashes on a
+// run of some 50,000 letters). The matching runs on a thread with a 1 GiB stack instead
+// (reserved, and touched only as deep as the recursion goes), which takes words of
+// millions of characters.
+void RunOnLargeStack(const std::function<void()>& work) {
+  constexpr size_t kStackBytes = size_t{1} << 30;
+  pthread_attr_t attributes;
+  pthread_t thread;
+  auto run = [](void* argument) -> void* {
+    (*static_cast<const std::function<void()>*>(argument))();
+    return nullptr;
+  };
+  const bool started = pthread_attr_init(&attributes) == 0 &&
+                       pthread_attr_setstacksize(&attributes, kStackBytes) == 0 &&
+                       pthread_create(&thread, &attributes, run,
+                                      const_cast<std::function<void()>*>(&work)) == 0;
+  pthread_attr_destroy(&attributes);
+  if (started) {
+    pthread_join(thread, nullptr);
+  } else {
+    work();  // No thread to be had: match on this one.
+  }
+}
+
 }  // namespace
 
 struct CompiledSplitPattern::Compiled {
@@ -411,23 +439,25 @@ std::vector<CodePointRange> CompiledSplitPattern::Refine(
       break;
     }
     case Engine::kStdRegex:
-      if (c.collapsed) {
-        std::string collapsed(text.size(), kCollapsedOther);
-        for (size_t i = 0; i < text.size(); ++i) collapsed[i] = CollapsedStandIn(text[i]);
-        for (const CodePointRange& piece : pieces) {
-          AppendStdRegexSplit(collapsed.cbegin(), piece, c.narrow, ends);
+      RunOnLargeStack([&] {
+        if (c.collapsed) {
+          std::string collapsed(text.size(), kCollapsedOther);
+          for (size_t i = 0; i < text.size(); ++i) collapsed[i] = CollapsedStandIn(text[i]);
+          for (const CodePointRange& piece : pieces) {
+            AppendStdRegexSplit(collapsed.cbegin(), piece, c.narrow, ends);
+          }
+        } else {
+          std::wstring wide(text.size(), L'\0');
+          for (size_t i = 0; i < text.size(); ++i) {
+            wide[i] = text[i] >= 0x80 && IsLlamaCppWhitespace(text[i])
+                          ? static_cast<wchar_t>(kCollapsedWhitespace)
+                          : static_cast<wchar_t>(text[i]);
+          }
+          for (const CodePointRange& piece : pieces) {
+            AppendStdRegexSplit(wide.cbegin(), piece, c.wide, ends);
+          }
         }
-      } else {
-        std::wstring wide(text.size(), L'\0');
-        for (size_t i = 0; i < text.size(); ++i) {
-          wide[i] = text[i] >= 0x80 && IsLlamaCppWhitespace(text[i])
-                        ? static_cast<wchar_t>(kCollapsedWhitespace)
-                        : static_cast<wchar_t>(text[i]);
-        }
-        for (const CodePointRange& piece : pieces) {
-          AppendStdRegexSplit(wide.cbegin(), piece, c.wide, ends);
-        }
-      }
+      });
       break;
   }
   // The pieces tile the text in order, and every engine ends each piece's run of ends

@@ -23,8 +23,9 @@
 //                     llama.cpp's \p{Lu} and \p{Ll} tell case apart in ASCII only, and why
 //                     \s, \d and \w are ASCII classes there.
 //
-//   std::vector<CodePointRange> pieces = {{0, cps.size()}};
-//   for (const SplitPattern& p : patterns) KVLAB_ASSIGN_OR_RETURN(pieces, Refine(p, cps, pieces));
+//   KVLAB_ASSIGN_OR_RETURN(CompiledSplitPattern digits,
+//                          CompiledSplitPattern::Compile({Engine::kStdRegex, R"(\p{N})"}));
+//   std::vector<CodePointRange> pieces = digits.Refine(cps, {{0, cps.size()}});
 #ifndef KVLAB_EVAL_TOKENIZER_REGEX_SPLIT_H_
 #define KVLAB_EVAL_TOKENIZER_REGEX_SPLIT_H_
 

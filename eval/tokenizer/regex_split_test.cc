@@ -96,6 +96,14 @@ TEST(RegexSplitTest, NewlineRuns) {
   EXPECT_THAT(Words({Engine::kNewlines, ""}, "a b\n\nc\n"), ElementsAre("a b", "\n\n", "c", "\n"));
 }
 
+TEST(RegexSplitTest, AWordOfAHundredThousandLettersDoesNotOverflowTheStack) {
+  // The standard library's matcher recurses per character; an ordinary stack ends near
+  // 50,000 (where llama.cpp crashes).
+  const std::string word(100000, 'a');
+  EXPECT_THAT(Words({Engine::kStdRegex, R"( ?[^(\s|.,!?)]+)"}, word + " b"),
+              ElementsAre(word, " b"));
+}
+
 TEST(RegexSplitTest, BadRegexIsAnError) {
   EXPECT_THAT(CompiledSplitPattern::Compile({Engine::kStdRegex, "(ab"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'(ab'")));
