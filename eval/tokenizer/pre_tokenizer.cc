@@ -14,7 +14,8 @@ using Engine = SplitPattern::Engine;
 
 // llama.cpp's split patterns, as its BPE tokenizer writes them (src/llama-vocab.cpp,
 // llm_tokenizer_bpe); a regex with an engine other than kStdRegex is one llama.cpp
-// matches with code of its own rather than a regex library. The contractions are
+// matches with code of its own rather than a regex library, except SuperBPE's lookahead,
+// which kvlab finds by hand in linear time (regex_split.h). The contractions are
 // spelled with explicit case ('[sS]), as llama.cpp spells them, not (?i:...).
 constexpr SplitPattern kDefaultPunctuation{Engine::kStdRegex, R"re([\p{P}\$\+<=>\^~\|]+)re"};
 constexpr SplitPattern kGpt2{
@@ -84,7 +85,7 @@ constexpr SplitPattern kTinyAyaDigits{Engine::kDigitGroups, R"re(\d{1,3}(?=(?:\d
 constexpr SplitPattern kTinyAyaWords{
     Engine::kStdRegex,
     R"re([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)re"};
-constexpr SplitPattern kSuperbpeThousands{Engine::kStdRegex, R"re((?=(\d{3})+(?!\d)))re"};
+constexpr SplitPattern kSuperbpeThousands{Engine::kThousandsCuts, R"re((?=(\d{3})+(?!\d)))re"};
 constexpr SplitPattern kBailingmoe{
     Engine::kStdRegex,
     R"re('(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+)re"};

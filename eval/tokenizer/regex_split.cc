@@ -198,6 +198,27 @@ void SplitNewlines(absl::Span<const char32_t> text, CodePointRange piece,
   }
 }
 
+// Cuts before each group of three ASCII digits counted from the end of their run
+// ((?=(\d{3})+(?!\d)): the lookahead holds where a positive multiple of three digits
+// follows up to the run's end).
+void SplitThousands(absl::Span<const char32_t> text, CodePointRange piece,
+                    std::vector<size_t>& ends) {
+  auto digit_at = [&](size_t i) { return i < piece.end && text[i] >= U'0' && text[i] <= U'9'; };
+  size_t pos = piece.begin;
+  while (pos < piece.end) {
+    if (!digit_at(pos)) {
+      ++pos;
+      continue;
+    }
+    const size_t run = pos;
+    while (digit_at(pos)) ++pos;
+    for (size_t cut = run + (pos - run) % 3; cut < pos; cut += 3) {
+      if (cut > piece.begin && (ends.empty() || ends.back() < cut)) ends.push_back(cut);
+    }
+  }
+  if (ends.empty() || ends.back() < piece.end) ends.push_back(piece.end);
+}
+
 // --- Regexes run by ICU (Llama 3's, Qwen2's, Qwen3.5's). ---
 
 // The regex with llama.cpp's classes spelled out for ICU: \s as White_Space (ICU's \s
@@ -404,6 +425,9 @@ std::vector<CodePointRange> CompiledSplitPattern::Refine(
       break;
     case Engine::kNewlines:
       for (const CodePointRange& piece : pieces) SplitNewlines(text, piece, ends);
+      break;
+    case Engine::kThousandsCuts:
+      for (const CodePointRange& piece : pieces) SplitThousands(text, piece, ends);
       break;
     case Engine::kLlama3:
     case Engine::kQwen2:

@@ -13,6 +13,10 @@
 //                     the text before a run joins the run's first group (a later
 //                     pattern separates them again);
 //   kNewlines         runs of '\n' and runs of anything else;
+//   kThousandsCuts    SuperBPE's (?=(\d{3})+(?!\d)): a cut before each group of three
+//                     ASCII digits counted from the end of a run of them, the cuts the
+//                     standard library's engine finds in time quadratic in the run's
+//                     length (and, past some 20,000 digits, with a stack overflow);
 //   kStdRegex         any other regex, run by the C++ standard library's ECMAScript
 //                     engine as llama.cpp runs it: when the regex names a Unicode
 //                     category (\p{N}, \p{L}, \p{P}, \p{M}, \p{S}, \p{Lu}, ...), over the
@@ -66,6 +70,7 @@ struct SplitPattern {
     kKimiK2,
     kDigitGroups,
     kNewlines,
+    kThousandsCuts,
     kStdRegex
   };
   Engine engine;

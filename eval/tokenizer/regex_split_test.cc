@@ -81,6 +81,15 @@ TEST(RegexSplitTest, EmptyMatchesCutWithoutMakingEmptyPieces) {
               ElementsAre("1", "234", "567"));
 }
 
+TEST(RegexSplitTest, ThousandsCutsAreTheLookaheadsEmptyMatches) {
+  const SplitPattern by_hand{Engine::kThousandsCuts, ""};
+  const SplitPattern by_regex{Engine::kStdRegex, R"((?=(\d{3})+(?!\d)))"};
+  for (const std::string text : {"1234567", "x123456y", "12 3456 7", "\xd9\xa3" "1234", ""}) {
+    EXPECT_EQ(Words(by_hand, text), Words(by_regex, text)) << text;
+  }
+  EXPECT_THAT(Words(by_hand, "x1234567y"), ElementsAre("x1", "234", "567y"));
+}
+
 TEST(RegexSplitTest, DigitGroupsJoinTheTextBeforeThemAsLlamaCppDoes) {
   EXPECT_THAT(Words({Engine::kDigitGroups, ""}, "ab12345cd"), ElementsAre("ab12", "345", "cd"));
 }
