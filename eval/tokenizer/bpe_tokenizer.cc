@@ -30,6 +30,20 @@ struct Candidate {
   }
 };
 
+constexpr int32_t kUserDefined = 4;
+
+// The user-defined tokens' texts and ids.
+std::pair<std::vector<std::string>, std::vector<int32_t>> UserDefinedTokens(
+    const BpeVocabulary& vocabulary) {
+  std::pair<std::vector<std::string>, std::vector<int32_t>> tokens;
+  for (size_t i = 0; i < vocabulary.token_types.size(); ++i) {
+    if (vocabulary.token_types[i] != kUserDefined) continue;
+    tokens.first.push_back(vocabulary.tokens[i]);
+    tokens.second.push_back(static_cast<int32_t>(i));
+  }
+  return tokens;
+}
+
 }  // namespace
 
 absl::StatusOr<BpeTokenizer> BpeTokenizer::FromGguf(const gguf::GgufFile& file) {
@@ -97,7 +111,9 @@ absl::StatusOr<BpeTokenizer> BpeTokenizer::FromVocabulary(BpeVocabulary vocabula
 BpeTokenizer::BpeTokenizer(BpeVocabulary vocabulary, PreTokenizer pre_tokenizer)
     : vocabulary_(std::move(vocabulary)),
       pre_tokenizer_(std::move(pre_tokenizer)),
-      byte_to_symbol_(MakeByteAlphabet()) {
+      byte_to_symbol_(MakeByteAlphabet()),
+      user_defined_splitter_(UserDefinedTokens(vocabulary_).first,
+                             UserDefinedTokens(vocabulary_).second) {
   token_ids_.reserve(vocabulary_.tokens.size());
   for (size_t i = 0; i < vocabulary_.tokens.size(); ++i) {
     // The first occurrence wins if a vocabulary repeats a string.
@@ -113,7 +129,13 @@ std::vector<int32_t> BpeTokenizer::Encode(absl::string_view text, bool add_bos) 
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 1);
   if (add_bos && vocabulary_.bos_id >= 0) ids.push_back(vocabulary_.bos_id);
-  for (const std::string& word : pre_tokenizer_.Split(text)) EncodeWord(word, ids);
+  for (const TextPiece& piece : user_defined_splitter_.Split(text)) {
+    if (piece.id >= 0) {
+      ids.push_back(piece.id);
+      continue;
+    }
+    for (const std::string& word : pre_tokenizer_.Split(piece.text)) EncodeWord(word, ids);
+  }
   return ids;
 }
 
@@ -132,6 +154,13 @@ void BpeTokenizer::EncodeWord(const std::string& word, std::vector<int32_t>& out
     encoded += s;
   }
   if (!symbols.empty()) symbols.back().next = -1;
+  if (pre_tokenizer_.ignore_merges()) {
+    if (auto it = token_ids_.find(encoded); it != token_ids_.end()) {
+      out.push_back(it->second);
+      word_cache_.emplace(word, std::vector<int32_t>{it->second});
+      return;
+    }
+  }
 
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
   std::string pair;

@@ -2,9 +2,11 @@
 //
 // Reads `tokenizer.ggml.{model,pre,tokens,merges,token_type,bos_token_id,
 // eos_token_id,add_bos_token}`. Encoding follows llama.cpp: pre-tokenize (see
-// pre_tokenizer.h), map each word's bytes to GPT-2's printable byte alphabet, merge
-// the lowest-ranked adjacent pair (leftmost on ties) until none applies, and look the
-// resulting symbols up in the vocabulary, falling back to one token per byte.
+// pre_tokenizer.h), map each word's bytes to GPT-2's printable byte alphabet, take a
+// word that is a token of its own as that token where the pre-tokenizer says so
+// (ignore_merges), else merge the lowest-ranked adjacent pair (leftmost on ties) until
+// none applies, and look the resulting symbols up in the vocabulary, falling back to one
+// token per byte.
 //
 //   KVLAB_ASSIGN_OR_RETURN(BpeTokenizer tokenizer, BpeTokenizer::FromGguf(*file));
 //   std::vector<int32_t> ids = tokenizer.Encode("Hello world");
@@ -13,8 +15,11 @@
 // llama.cpp skips it (SmolLM2's vocabulary lacks 21 of the 256, among them \x04 and
 // the lead byte 0xF1 of U+40000..U+7FFFF); HasByteToken() says which bytes survive.
 //
-// Special tokens in the text are not parsed: "<|im_start|>" is encoded as plain text,
-// as llama.cpp does for control tokens when it is not asked to parse them.
+// Control tokens in the text are not parsed: "<|im_start|>" is encoded as plain text,
+// as llama.cpp does when it is not asked to parse special tokens. User-defined tokens
+// (type 4: DeepSeek's single accented letters, GPT-NeoX's runs of spaces) are split out
+// of the text first and encoded as themselves, as llama.cpp always does
+// (special_token_split.h).
 // Encode() is thread-compatible (it caches words); the tokenizer is movable.
 #ifndef KVLAB_EVAL_TOKENIZER_BPE_TOKENIZER_H_
 #define KVLAB_EVAL_TOKENIZER_BPE_TOKENIZER_H_
@@ -28,6 +33,7 @@
 #include "absl/strings/string_view.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/tokenizer/pre_tokenizer.h"
+#include "eval/tokenizer/special_token_split.h"
 #include "eval/tokenizer/tokenizer.h"
 
 namespace kvlab::tokenizer {
@@ -37,7 +43,8 @@ struct BpeVocabulary {
   std::vector<std::string> tokens;  // In GPT-2's byte alphabet.
   std::vector<std::string> merges;  // "left right", in rank order.
   std::vector<int32_t> token_types;  // 1 normal, 2 unknown, 3 control, 4 user, 6 byte.
-  std::string pre_tokenizer = "gpt2";
+  // tokenizer.ggml.pre; llama.cpp takes a GGUF without it as "default".
+  std::string pre_tokenizer = "default";
   int32_t bos_id = -1;
   int32_t eos_id = -1;
   bool add_bos = false;
@@ -72,6 +79,7 @@ class BpeTokenizer : public Tokenizer {
   // GPT-2's byte alphabet: byte -> UTF-8 of its printable stand-in, and back.
   std::vector<std::string> byte_to_symbol_;
   absl::flat_hash_map<std::string, std::vector<int32_t>> word_cache_;
+  SpecialTokenSplitter user_defined_splitter_;
 };
 
 }  // namespace kvlab::tokenizer

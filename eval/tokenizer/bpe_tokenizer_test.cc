@@ -16,7 +16,7 @@ using ::testing::IsEmpty;
 // A vocabulary small enough to follow by hand: the 256 byte symbols, then merges.
 BpeVocabulary TinyVocabulary() {
   BpeVocabulary v;
-  v.pre_tokenizer = "gpt2";
+  v.pre_tokenizer = "gpt-2";
   for (int b = 0; b < 256; ++b) v.tokens.push_back("");
   // GPT-2's alphabet maps printable ASCII to itself and space to U+0120 ("\xc4\xa0").
   for (int b = 0x21; b <= 0x7E; ++b) v.tokens[b] = std::string(1, static_cast<char>(b));
@@ -33,6 +33,31 @@ TEST(BpeTokenizerTest, MergesByRankThenLeftmost) {
   // " low": the space word-prefix merges with "lo" (rank 3) only after l+o.
   EXPECT_THAT(tokenizer.Encode(" lo"), ElementsAre(259));
   EXPECT_EQ(tokenizer.Decode(tokenizer.Encode("lower lo")), "lower lo");
+}
+
+TEST(BpeTokenizerTest, IgnoreMergesTakesAWordThatIsAToken) {
+  // "xyz" is a token no merge builds: Llama 3's names take it whole, Qwen2's do not.
+  BpeVocabulary v = TinyVocabulary();
+  v.tokens.push_back("xyz");
+  v.pre_tokenizer = "llama-bpe";
+  ASSERT_OK_AND_ASSIGN(BpeTokenizer llama3, BpeTokenizer::FromVocabulary(v));
+  EXPECT_THAT(llama3.Encode("xyz"), ElementsAre(260));
+  EXPECT_THAT(llama3.Encode("lower"), ElementsAre(257, 258));
+  v.pre_tokenizer = "qwen2";
+  ASSERT_OK_AND_ASSIGN(BpeTokenizer qwen2, BpeTokenizer::FromVocabulary(v));
+  EXPECT_THAT(qwen2.Encode("xyz"), ElementsAre('x', 'y', 'z'));
+}
+
+TEST(BpeTokenizerTest, UserDefinedTokensAreSplitOutFirst) {
+  // "zz" (type 4, stored as raw text) is taken wherever it occurs, as llama.cpp takes it;
+  // the text around it is pre-tokenized on its own.
+  BpeVocabulary v = TinyVocabulary();
+  v.tokens.push_back("zz");
+  v.token_types.assign(v.tokens.size(), 1);
+  v.token_types.back() = 4;
+  ASSERT_OK_AND_ASSIGN(BpeTokenizer tokenizer, BpeTokenizer::FromVocabulary(v));
+  EXPECT_THAT(tokenizer.Encode("azzb"), ElementsAre('a', 260, 'b'));
+  EXPECT_THAT(tokenizer.Encode("zz lo"), ElementsAre(260, 259));
 }
 
 TEST(BpeTokenizerTest, UnmergeableBytesFallBackToByteTokens) {

@@ -171,7 +171,7 @@ absl::StatusOr<HfPreTokenizer> HfPreTokenizer::Create(std::vector<HfPreTokenizer
     const bool gpt2 = (step.kind == HfPreTokenizerStep::Kind::kByteLevel && step.use_regex) ||
                       (split && step.regex == kGpt2Regex);
     if (gpt2) {
-      absl::StatusOr<PreTokenizer> p = PreTokenizer::ForName("gpt2");
+      absl::StatusOr<PreTokenizer> p = PreTokenizer::ForName("gpt-2");
       if (!p.ok()) return p.status();
       compiled.gpt2 = std::make_shared<const PreTokenizer>(*std::move(p));
     } else if (split && !step.regex.empty()) {
