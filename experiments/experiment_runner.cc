@@ -15,7 +15,6 @@
 #include "base/status_macros.h"
 #include "base/torch_status.h"
 #include "core/cache_builder.h"
-#include "core/layer_budgets.h"
 #include "eval/model/load_model.h"
 #include "eval/tokenizer/model_path_tokenizer.h"
 #include "experiments/aggregate.h"
@@ -82,8 +81,8 @@ absl::Status CheckTrainedContext(const config::Experiment& e, const Protocol& pr
     const int64_t step = protocol.TokensPerStep(e);
     if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT && step > 0) {
       KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
-                             LayerBudgets(c.eviction().budget(), mc.attention.num_layers,
-                                          reference_tokens));
+                             EvictionLayerBudgets(c.eviction(), mc.attention.num_layers,
+                                                  reference_tokens));
       const int64_t held = *std::max_element(budgets.begin(), budgets.end()) + step;
       positions = std::min(positions, held);
     }
@@ -255,7 +254,7 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, ProtocolOutcome
     record.policy = c.eviction().policy();
     KVLAB_ASSIGN_OR_RETURN(
         const std::vector<int64_t> budgets,
-        LayerBudgets(c.eviction().budget(), plan.mc.attention.num_layers, plan.reference_tokens));
+        EvictionLayerBudgets(c.eviction(), plan.mc.attention.num_layers, plan.reference_tokens));
     record.budget = std::accumulate(budgets.begin(), budgets.end(), int64_t{0}) /
                     plan.mc.attention.num_layers;
   }
