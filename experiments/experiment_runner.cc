@@ -13,11 +13,14 @@
 #include "base/files.h"
 #include "base/annotate.h"
 #include "base/status_macros.h"
+#include "base/text_file.h"
 #include "base/torch_status.h"
 #include "core/cache_builder.h"
 #include "core/layer_budgets.h"
 #include "base/json_text.h"
+#include "eval/model/checkpoint_tensors.h"
 #include "eval/model/load_model.h"
+#include "eval/model/vocabulary_agreement.h"
 #include "eval/perplexity/perplexity.h"
 #include "eval/retrieval/chat_format.h"
 #include "eval/retrieval/retrieval.h"
@@ -27,11 +30,14 @@
 #include "experiments/bos_mode.h"
 #include "experiments/eviction_record.h"
 #include "experiments/fingerprint.h"
+#include "experiments/idle_budgets.h"
+#include "experiments/library_build.h"
 #include "experiments/model_hash.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
 #include "experiments/protocol.h"
 #include "experiments/run_lock.h"
+#include "experiments/run_settings.h"
 #include "experiments/run_store.h"
 
 namespace kvlab::experiments {
@@ -203,17 +209,23 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
   Inputs in;
   KVLAB_ASSIGN_OR_RETURN(in.files, model::ModelFiles::Open(model_path));
   KVLAB_ASSIGN_OR_RETURN(in.tokenizer, tokenizer::TokenizerFromModelPath(model_path));
+  // Before the weights load: a tokenizer of another model is refused at once.
+  KVLAB_ASSIGN_OR_RETURN(const model::ModelInfo info, model::ReadModelInfo(*in.files));
+  KVLAB_RETURN_IF_ERROR(model::CheckVocabularyAgreement(*in.tokenizer, *in.files, info));
+  KVLAB_RETURN_IF_ERROR(model::CheckEveryTensorIsRead(*in.files, info));
+  // Also before the weights: text that is not text is refused at once.
+  KVLAB_ASSIGN_OR_RETURN(in.text, ReadTextFile(text_path, e.raw_bytes_text()));
   model::LoadOptions load_options;
   load_options.device = device;
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
   in.weight_dtype = load_options.weight_dtype;
   KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.files, load_options));
-  KVLAB_ASSIGN_OR_RETURN(in.text, ReadFileToString(text_path));
   // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
   // model) asks for it, which also shifts the chunk and window boundaries by one token.
   KVLAB_ASSIGN_OR_RETURN(in.bos,
                          UseBos(e, in.tokenizer->add_bos(), in.tokenizer->bos_id()));
   in.tokens = in.tokenizer->Encode(in.text, in.bos);
+  KVLAB_RETURN_IF_ERROR(model::CheckTextTokens(in.tokens, *in.files, info));
   KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashModel(*in.files));
   KVLAB_ASSIGN_OR_RETURN(in.text_hash, HashFile(text_path));
   return in;
@@ -241,6 +253,8 @@ struct RunPlan {
   std::vector<KvCacheFactory> factories;  // One per cache, in config order.
   std::vector<std::string> fingerprints;  // Likewise.
   std::vector<std::optional<RunRecord>> records;
+  int threads = 0;            // Resolved (run_settings.h).
+  std::string library_build;  // library_build.h
 };
 
 // Validates every cache configuration before any time is spent on the first run: a
@@ -254,7 +268,9 @@ absl::Status MakeFactories(const CacheContext& context, RunPlan& plan) {
       return Annotate(factory.status(), absl::StrFormat("caches[%d] '%s'", i, c.name()));
     }
     plan.factories.push_back(*std::move(factory));
-    plan.fingerprints.push_back(RunFingerprint(e, c, plan.in.model_hash, plan.in.text_hash));
+    plan.fingerprints.push_back(
+        WithRunSettings(RunFingerprint(e, c, plan.in.model_hash, plan.in.text_hash), e, i,
+                        plan.threads, plan.library_build));
   }
   plan.records.resize(e.caches_size());
   return absl::OkStatus();
@@ -287,8 +303,8 @@ int FindFinishedRuns(const std::vector<std::vector<int>>& batches, RunPlan& plan
 
 // Shards share the directory: claims each of the `pending` runs with a lock file into
 // `locks`. Returns false, and names the runs in `held_elsewhere`, when another live
-// process holds one of them (that process runs the batch); otherwise drops from
-// `pending` the runs another process finished between the first look and the claim.
+// process holds one of them (that process runs the batch); otherwise empties `pending`
+// when another process finished all of them between the first look and the claim.
 absl::StatusOr<bool> ClaimBatch(RunPlan& plan, std::vector<int>& pending,
                                 std::vector<RunLock>& locks,
                                 std::vector<std::string>& held_elsewhere) {
@@ -309,10 +325,12 @@ absl::StatusOr<bool> ClaimBatch(RunPlan& plan, std::vector<int>& pending,
     return false;
   }
   KVLAB_RETURN_IF_ERROR(claimed);
+  // Another process may have finished the batch between the first look and the claim.
   for (const int i : pending) FindFinishedRun(i, plan);
-  pending.erase(std::remove_if(pending.begin(), pending.end(),
-                               [&](int i) { return plan.records[i].has_value(); }),
-                pending.end());
+  if (std::all_of(pending.begin(), pending.end(),
+                  [&](int i) { return plan.records[i].has_value(); })) {
+    pending.clear();
+  }
   return true;
 }
 
@@ -440,6 +458,9 @@ absl::StatusOr<std::vector<std::string>> RunPendingBatches(
       if (!plan.records[i].has_value()) pending.push_back(i);
     }
     if (pending.empty()) continue;
+    // A run's numbers depend on its lockstep company (run_settings.h): a batch of which
+    // some runs finished (a kill between its records' writes) runs whole again.
+    pending = batch;
     std::vector<RunLock> locks;  // Held until the batch's records are written.
     if (!shard.is_whole()) {
       KVLAB_ASSIGN_OR_RETURN(const bool claimed,
@@ -455,8 +476,7 @@ absl::StatusOr<std::vector<std::string>> RunPendingBatches(
 
 absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e,
                                                      const Shard& shard) {
-  const int threads =
-      e.threads() > 0 ? e.threads() : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  KVLAB_ASSIGN_OR_RETURN(const int threads, ResolveThreads(e.threads()));
   at::set_num_threads(threads);
   KVLAB_ASSIGN_OR_RETURN(const c10::Device device, ParseDevice(e.device()));
 
@@ -473,11 +493,17 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   PrintInputs(e, in, text_path, threads);
 
   RunPlan plan{e, output_dir, std::move(in)};
+  plan.threads = threads;
+  plan.library_build = LibraryBuild();
   plan.mc = plan.in.model->info();
   const int64_t text_tokens = static_cast<int64_t>(plan.in.tokens.size());
   plan.reference_tokens = BudgetReferenceTokens(e, text_tokens);
   const ProtocolExtent extent = MeasureProtocol(e, text_tokens);
   KVLAB_RETURN_IF_ERROR(CheckTrainedContext(e, extent, plan.mc, plan.reference_tokens));
+  for (const std::string& line : IdleBudgets(e, extent.window_tokens,
+                                             plan.mc.attention.num_layers, plan.reference_tokens)) {
+    absl::FPrintF(stderr, "warning: %s\n", line);
+  }
   // Retrieval scores answers, not predictions.
   if (!e.has_retrieval()) KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, text_tokens));
   CacheContext context{plan.mc.attention, plan.in.model->ropes(), device, plan.reference_tokens};
