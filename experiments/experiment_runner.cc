@@ -13,19 +13,25 @@
 #include "base/files.h"
 #include "base/annotate.h"
 #include "base/status_macros.h"
+#include "base/text_file.h"
 #include "base/torch_status.h"
 #include "core/cache_builder.h"
+#include "eval/model/checkpoint_tensors.h"
 #include "eval/model/load_model.h"
+#include "eval/model/vocabulary_agreement.h"
 #include "eval/tokenizer/model_path_tokenizer.h"
 #include "experiments/aggregate.h"
 #include "experiments/bos_mode.h"
 #include "experiments/eviction_record.h"
 #include "experiments/fingerprint.h"
+#include "experiments/idle_budgets.h"
+#include "experiments/library_build.h"
 #include "experiments/model_hash.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
 #include "experiments/protocols/protocol.h"
 #include "experiments/run_lock.h"
+#include "experiments/run_settings.h"
 #include "experiments/run_store.h"
 
 namespace kvlab::experiments {
@@ -126,17 +132,23 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
   Inputs in;
   KVLAB_ASSIGN_OR_RETURN(in.files, model::ModelFiles::Open(model_path));
   KVLAB_ASSIGN_OR_RETURN(in.tokenizer, tokenizer::TokenizerFromModelPath(model_path));
+  // Before the weights load: a tokenizer of another model is refused at once.
+  KVLAB_ASSIGN_OR_RETURN(const model::ModelInfo info, model::ReadModelInfo(*in.files));
+  KVLAB_RETURN_IF_ERROR(model::CheckVocabularyAgreement(*in.tokenizer, *in.files, info));
+  KVLAB_RETURN_IF_ERROR(model::CheckEveryTensorIsRead(*in.files, info));
+  // Also before the weights: text that is not text is refused at once.
+  KVLAB_ASSIGN_OR_RETURN(in.text, ReadTextFile(text_path, e.raw_bytes_text()));
   model::LoadOptions load_options;
   load_options.device = device;
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
   in.weight_dtype = load_options.weight_dtype;
   KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.files, load_options));
-  KVLAB_ASSIGN_OR_RETURN(in.text, ReadFileToString(text_path));
   // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
   // model) asks for it, which also shifts the chunk and window boundaries by one token.
   KVLAB_ASSIGN_OR_RETURN(in.bos,
                          UseBos(e, in.tokenizer->add_bos(), in.tokenizer->bos_id()));
   in.tokens = in.tokenizer->Encode(in.text, in.bos);
+  KVLAB_RETURN_IF_ERROR(model::CheckTextTokens(in.tokens, *in.files, info));
   KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashModel(*in.files));
   KVLAB_ASSIGN_OR_RETURN(in.text_hash, HashFile(text_path));
   return in;
@@ -165,6 +177,8 @@ struct RunPlan {
   std::vector<KvCacheFactory> factories;  // One per cache, in config order.
   std::vector<std::string> fingerprints;  // Likewise.
   std::vector<std::optional<RunRecord>> records;
+  int threads = 0;            // Resolved (run_settings.h).
+  std::string library_build;  // library_build.h
 };
 
 // Validates every cache configuration before any time is spent on the first run: a
@@ -178,7 +192,9 @@ absl::Status MakeFactories(const CacheContext& context, RunPlan& plan) {
       return Annotate(factory.status(), absl::StrFormat("caches[%d] '%s'", i, c.name()));
     }
     plan.factories.push_back(*std::move(factory));
-    plan.fingerprints.push_back(RunFingerprint(e, c, plan.in.model_hash, plan.in.text_hash));
+    plan.fingerprints.push_back(
+        WithRunSettings(RunFingerprint(e, c, plan.in.model_hash, plan.in.text_hash), e, i,
+                        plan.threads, plan.library_build));
   }
   plan.records.resize(e.caches_size());
   return absl::OkStatus();
@@ -211,8 +227,8 @@ int FindFinishedRuns(const std::vector<std::vector<int>>& batches, RunPlan& plan
 
 // Shards share the directory: claims each of the `pending` runs with a lock file into
 // `locks`. Returns false, and names the runs in `held_elsewhere`, when another live
-// process holds one of them (that process runs the batch); otherwise drops from
-// `pending` the runs another process finished between the first look and the claim.
+// process holds one of them (that process runs the batch); otherwise empties `pending`
+// when another process finished all of them between the first look and the claim.
 absl::StatusOr<bool> ClaimBatch(RunPlan& plan, std::vector<int>& pending,
                                 std::vector<RunLock>& locks,
                                 std::vector<std::string>& held_elsewhere) {
@@ -233,10 +249,12 @@ absl::StatusOr<bool> ClaimBatch(RunPlan& plan, std::vector<int>& pending,
     return false;
   }
   KVLAB_RETURN_IF_ERROR(claimed);
+  // Another process may have finished the batch between the first look and the claim.
   for (const int i : pending) FindFinishedRun(i, plan);
-  pending.erase(std::remove_if(pending.begin(), pending.end(),
-                               [&](int i) { return plan.records[i].has_value(); }),
-                pending.end());
+  if (std::all_of(pending.begin(), pending.end(),
+                  [&](int i) { return plan.records[i].has_value(); })) {
+    pending.clear();
+  }
   return true;
 }
 
@@ -323,6 +341,9 @@ absl::StatusOr<std::vector<std::string>> RunPendingBatches(
       if (!plan.records[i].has_value()) pending.push_back(i);
     }
     if (pending.empty()) continue;
+    // A run's numbers depend on its lockstep company (run_settings.h): a batch of which
+    // some runs finished (a kill between its records' writes) runs whole again.
+    pending = batch;
     std::vector<RunLock> locks;  // Held until the batch's records are written.
     if (!shard.is_whole()) {
       KVLAB_ASSIGN_OR_RETURN(const bool claimed,
@@ -338,8 +359,7 @@ absl::StatusOr<std::vector<std::string>> RunPendingBatches(
 
 absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e,
                                                      const Shard& shard) {
-  const int threads =
-      e.threads() > 0 ? e.threads() : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  KVLAB_ASSIGN_OR_RETURN(const int threads, ResolveThreads(e.threads()));
   at::set_num_threads(threads);
   KVLAB_ASSIGN_OR_RETURN(const c10::Device device, ParseDevice(e.device()));
   KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<Protocol> protocol, FindProtocol(e));
@@ -357,12 +377,18 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   PrintInputs(e, in, text_path, threads);
 
   RunPlan plan{e, *protocol, output_dir, std::move(in)};
+  plan.threads = threads;
+  plan.library_build = LibraryBuild();
   plan.mc = plan.in.model->info();
   const int64_t text_tokens = static_cast<int64_t>(plan.in.tokens.size());
   plan.reference_tokens = protocol->BudgetReferenceTokens(e, text_tokens);
   const ProtocolExtent extent = protocol->Extent(e, text_tokens);
   KVLAB_RETURN_IF_ERROR(
       CheckTrainedContext(e, *protocol, extent, plan.mc, plan.reference_tokens));
+  for (const std::string& line : IdleBudgets(e, extent.window_tokens,
+                                             plan.mc.attention.num_layers, plan.reference_tokens)) {
+    absl::FPrintF(stderr, "warning: %s\n", line);
+  }
   // A protocol that scores answers has no predictions to count.
   if (protocol->ScoresPredictions()) {
     KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, *protocol, extent, text_tokens));
