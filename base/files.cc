@@ -24,6 +24,12 @@ std::string ResolveUserPath(absl::string_view path) {
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+  // A directory opens as a stream and then fails to read: say what it is.
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: is a directory; expected a file", path));
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     return absl::NotFoundError(

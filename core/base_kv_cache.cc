@@ -111,6 +111,15 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   } else {
     KVLAB_ASSIGN_OR_RETURN(result, AttendInBlocks(layer, queries, inputs));
   }
+  const Layer& l = layers_[layer];
+  if (inputs.stats_request.keys) {
+    result.stats.keys = l.keys->Materialize();
+    // Stored unrotated: rotate at the original positions, as kOriginal stores them.
+    if (mode_ == PositionMode::kCacheSlot) {
+      result.stats.keys = ropes_[layer].Apply(result.stats.keys, l.positions->View());
+    }
+  }
+  if (inputs.stats_request.values) result.stats.values = l.values->Materialize();
   if (shape_.window(layer) > 0) {
     KVLAB_RETURN_IF_ERROR(DropOutsideWindow(layer, inputs.first_position + n));
   }

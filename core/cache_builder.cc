@@ -100,25 +100,37 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
     return policy;
   };
   KVLAB_RETURN_IF_ERROR(make_policy().status());
-  absl::StatusOr<std::vector<int64_t>> budgets =
-      LayerBudgets(eviction.budget(), context.shape.num_layers, context.budget_reference_tokens);
-  if (!budgets.ok()) {
-    return absl::Status(budgets.status().code(),
-                        absl::StrCat("eviction.", budgets.status().message()));
-  }
+  KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
+                         EvictionLayerBudgets(eviction, context.shape.num_layers,
+                                              context.budget_reference_tokens));
   // Numbers the caches this factory makes (EvictionContext::sequence).
   auto made = std::make_shared<std::atomic<int64_t>>(0);
-  return KvCacheFactory([make_base, make_policy, budgets = *budgets,
+  return KvCacheFactory([make_base, make_policy, budgets,
                          schedule = context.eviction_schedule,
-                         record = context.record_evictions,
+                         record = context.record_evictions, rope = context.rope,
                          made]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> base, make_base());
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<EvictionPolicy> policy, make_policy());
     KVLAB_ASSIGN_OR_RETURN(auto cache, EvictingKvCache::Create(std::move(base), std::move(policy),
                                                                budgets, schedule, (*made)++,
-                                                               record));
+                                                               record, rope));
     return std::unique_ptr<KvCache>(std::move(cache));
   });
+}
+
+absl::StatusOr<std::vector<int64_t>> EvictionLayerBudgets(const config::EvictionConfig& eviction,
+                                                          int num_layers,
+                                                          int64_t reference_tokens) {
+  absl::StatusOr<std::unique_ptr<EvictionPolicy>> policy =
+      EvictionPolicyRegistry().Create(eviction.policy(), eviction.options());
+  if (!policy.ok()) return Annotate(policy.status(), "eviction");
+  absl::StatusOr<std::vector<int64_t>> budgets = LayerBudgets(
+      eviction.budget(), num_layers, reference_tokens, (*policy)->ObservationWindow());
+  if (!budgets.ok()) {
+    return absl::Status(budgets.status().code(),
+                        absl::StrCat("eviction.", budgets.status().message()));
+  }
+  return budgets;
 }
 
 std::string DescribeStore(const config::StoreConfig& config) {

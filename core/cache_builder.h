@@ -10,7 +10,9 @@
 
 #include <c10/core/Device.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/base_kv_cache.h"
@@ -36,6 +38,13 @@ struct CacheContext {
 
 absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& config,
                                                 const CacheContext& context);
+
+// The token budget of every layer for `eviction`, as MakeCacheFactory's caches get it:
+// LayerBudgets with the policy's observation window (PyramidKV's schedule keeps it).
+// Errors name the field relative to the CacheConfig ("eviction.budget.tokens ...").
+absl::StatusOr<std::vector<int64_t>> EvictionLayerBudgets(const config::EvictionConfig& eviction,
+                                                          int num_layers,
+                                                          int64_t reference_tokens);
 
 // Short description of how a store keeps its tokens, e.g. "fp32" or
 // "int4 (kvlab.quant.IntegerQuantizerOptions: bits: 4) + 32 fp32 residual".

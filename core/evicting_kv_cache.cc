@@ -12,7 +12,7 @@ namespace kvlab {
 absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
     std::vector<int64_t> layer_budgets, EvictionSchedule schedule, int64_t sequence,
-    bool record) {
+    bool record, std::optional<LayerRopes> ropes) {
   if (inner == nullptr || policy == nullptr) {
     return absl::InvalidArgumentError("evicting cache needs an inner cache and a policy");
   }
@@ -23,21 +23,28 @@ absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
   for (int64_t b : layer_budgets) {
     if (b < 1) return absl::InvalidArgumentError("every layer budget must be >= 1");
   }
+  if (policy->Needs().queries && !ropes.has_value()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "policy '%s' reads the queries and needs the model's rotary embeddings",
+        policy->Name()));
+  }
   return std::unique_ptr<EvictingKvCache>(
       new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets), schedule,
-                          sequence, record));
+                          sequence, record, std::move(ropes)));
 }
 
 EvictingKvCache::EvictingKvCache(std::unique_ptr<KvCache> inner,
                                  std::unique_ptr<EvictionPolicy> policy,
                                  std::vector<int64_t> budgets, EvictionSchedule schedule,
-                                 int64_t sequence, bool record)
+                                 int64_t sequence, bool record,
+                                 std::optional<LayerRopes> ropes)
     : inner_(std::move(inner)),
       policy_(std::move(policy)),
       needs_(policy_->Needs()),
       budgets_(std::move(budgets)),
       schedule_(schedule),
       sequence_(sequence),
+      ropes_(std::move(ropes)),
       stats_(inner_->num_layers()),
       record_(record),
       evictions_(record ? inner_->num_layers() : 0) {}
@@ -53,6 +60,11 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
   }
   AttentionInputs request = inputs;
   request.stats_request.column_sums |= needs_.accumulated_attention;
+  // The held keys and values are a copy: asked for only when this step may evict.
+  const bool may_evict = inner_->Length(layer) + inputs.keys.size(1) > budgets_[layer] &&
+                         policy_->CompressesLayer(layer);
+  request.stats_request.keys |= needs_.keys && may_evict;
+  request.stats_request.values |= needs_.values && may_evict;
   request.stats_request.recent_queries = std::max(
       {request.stats_request.recent_queries, needs_.recent_queries, record_ ? int64_t{1} : 0});
   const int64_t held_before = inner_->Length(layer);
@@ -64,6 +76,7 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
         const int64_t n = inputs.keys.size(1);
         const int64_t kv_heads = inputs.keys.size(0);
         const auto options = at::TensorOptions().dtype(at::kFloat).device(inputs.keys.device());
+        if (s.step == 0) s.first_position = inputs.first_position;
         s.step += n;
         if (needs_.accumulated_attention) {
           if (s.accumulated == nullptr) {
@@ -91,9 +104,11 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
           if (s.accumulated != nullptr) KVLAB_RETURN_IF_ERROR(s.accumulated->Retain(keep));
           if (s.key_norms != nullptr) KVLAB_RETURN_IF_ERROR(s.key_norms->Retain(keep));
           if (stats.recent.defined()) stats.recent = stats.recent.narrow(-1, dropped, held);
+          if (stats.keys.defined()) stats.keys = stats.keys.narrow(1, dropped, held);
+          if (stats.values.defined()) stats.values = stats.values.narrow(1, dropped, held);
         }
         if (held > budgets_[layer] && policy_->CompressesLayer(layer)) {
-          KVLAB_RETURN_IF_ERROR(Evict(layer, stats));
+          KVLAB_RETURN_IF_ERROR(Evict(layer, stats, inputs.queries));
         }
         if (schedule_ == EvictionSchedule::kOnceAfterPrefill) {
           // Never read again: the memory a policy's statistics take is not held past
@@ -106,10 +121,13 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
   // The caller gets only the statistics it asked for.
   if (!inputs.stats_request.column_sums) result.stats.column_sums = at::Tensor();
   if (inputs.stats_request.recent_queries == 0) result.stats.recent = at::Tensor();
+  if (!inputs.stats_request.keys) result.stats.keys = at::Tensor();
+  if (!inputs.stats_request.values) result.stats.values = at::Tensor();
   return result;
 }
 
-absl::Status EvictingKvCache::Evict(int layer, const AttentionStats& stats) {
+absl::Status EvictingKvCache::Evict(int layer, const AttentionStats& stats,
+                                    const at::Tensor& queries) {
   LayerStats& s = stats_[layer];
   EvictionContext context;
   context.layer = layer;
@@ -117,11 +135,18 @@ absl::Status EvictingKvCache::Evict(int layer, const AttentionStats& stats) {
   context.budget = budgets_[layer];
   context.step = s.step;
   context.sequence = sequence_;
+  context.first_position = s.first_position;
   context.positions = inner_->Positions(layer);
   if (s.accumulated != nullptr) context.accumulated_attention = s.accumulated->View();
   if (s.key_norms != nullptr) context.key_norms = s.key_norms->View();
   // (Recording asks for one row at least: as many as the policy asks for, if it does.)
   if (needs_.recent_queries > 0) context.recent_attention = stats.recent;
+  context.keys = stats.keys;
+  context.values = stats.values;
+  if (needs_.queries) {
+    context.queries = queries;
+    context.rope = &(*ropes_)[layer];
+  }
 
   KVLAB_ASSIGN_OR_RETURN(at::Tensor keep, policy_->SelectKeep(context));
   const int64_t kv_heads = context.positions.size(0);

@@ -18,11 +18,13 @@
 #define KVLAB_CORE_EVICTING_KV_CACHE_H_
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/eviction_policy.h"
 #include "core/kv_cache.h"
+#include "core/rotary_embedding.h"
 #include "core/token_buffer.h"
 
 namespace kvlab {
@@ -43,12 +45,13 @@ struct LayerEvictions {
 
 class EvictingKvCache : public KvCache {
  public:
-  // `layer_budgets` has one entry (>= 1) per layer of `inner`.
+  // `layer_budgets` has one entry (>= 1) per layer of `inner`. `ropes`, the model's
+  // rotary embeddings, is needed only by a policy that asks for queries (Needs()).
   static absl::StatusOr<std::unique_ptr<EvictingKvCache>> Create(
       std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
       std::vector<int64_t> layer_budgets,
       EvictionSchedule schedule = EvictionSchedule::kWheneverOverBudget, int64_t sequence = 0,
-      bool record = false);
+      bool record = false, std::optional<LayerRopes> ropes = std::nullopt);
 
   absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override;
   absl::Status Retain(int layer, const at::Tensor& keep) override;
@@ -71,12 +74,13 @@ class EvictingKvCache : public KvCache {
     std::unique_ptr<TokenBuffer> accumulated;  // [kv_heads, length] fp32
     std::unique_ptr<TokenBuffer> key_norms;    // [kv_heads, length] fp32
     int64_t step = 0;
+    int64_t first_position = 0;  // Of the layer's first step.
   };
 
   EvictingKvCache(std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
                   std::vector<int64_t> budgets, EvictionSchedule schedule, int64_t sequence,
-                  bool record);
-  absl::Status Evict(int layer, const AttentionStats& stats);
+                  bool record, std::optional<LayerRopes> ropes);
+  absl::Status Evict(int layer, const AttentionStats& stats, const at::Tensor& queries);
   void Record(int layer, const EvictionContext& context, const at::Tensor& keep,
               const at::Tensor& last_query_attention);
 
@@ -86,6 +90,7 @@ class EvictingKvCache : public KvCache {
   std::vector<int64_t> budgets_;
   EvictionSchedule schedule_;
   int64_t sequence_;  // EvictionContext::sequence.
+  std::optional<LayerRopes> ropes_;
   std::vector<LayerStats> stats_;
   bool record_;
   std::vector<LayerEvictions> evictions_;

@@ -40,7 +40,7 @@ class RecordingPolicy : public EvictionPolicy {
     // Context tensors are views that eviction then compacts: keep copies.
     last = context;
     for (at::Tensor* t : {&last.positions, &last.accumulated_attention, &last.recent_attention,
-                          &last.key_norms}) {
+                          &last.key_norms, &last.keys, &last.values, &last.queries}) {
       if (t->defined()) *t = t->clone();
     }
     const int64_t length = context.positions.size(1);
@@ -244,6 +244,45 @@ TEST(EvictingKvCacheTest, PolicySeesAccumulatedAttentionRecentRowsAndKeyNorms) {
   ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), 6)), IsOk());
   EXPECT_EQ(policy->last.accumulated_attention.size(1), 6);
   EXPECT_GT(cache->Memory().metadata_bytes, 0);
+}
+
+// Keys (rotated at their original positions), values and the step's queries
+// (unrotated), with the layer's rotary embedding and where the sequence started.
+TEST(EvictingKvCacheTest, PolicySeesHeldKeysValuesAndTheStepsQueries) {
+  PolicyNeeds needs;
+  needs.keys = true;
+  needs.values = true;
+  needs.queries = true;
+  auto recording = std::make_unique<RecordingPolicy>(needs);
+  RecordingPolicy* policy = recording.get();
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(kHeadDim, kHeadDim, 10000.0, RopeStyle::kInterleaved));
+  ASSERT_OK_AND_ASSIGN(auto cache,
+                       EvictingKvCache::Create(MakeBase(), std::move(recording), {5},
+                                               EvictionSchedule::kWheneverOverBudget, 0, false,
+                                               LayerRopes(rope)));
+  const Step a = RandomStep(3), b = RandomStep(3);
+  ASSERT_THAT(cache->Attend(0, Inputs(a, 10)), IsOk());
+  EXPECT_EQ(policy->calls, 0);
+  ASSERT_THAT(cache->Attend(0, Inputs(b, 13)), IsOk());
+  ASSERT_EQ(policy->calls, 1);
+  const at::Tensor positions = at::arange(10, 16, at::kLong);
+  const at::Tensor keys = testing::ReferenceRope(at::cat({a.k, b.k}, 1), positions, 10000.0,
+                                                 kHeadDim, true);
+  EXPECT_TRUE(at::allclose(policy->last.keys, keys, 1e-5, 1e-6));
+  EXPECT_TRUE(at::equal(policy->last.values, at::cat({a.v, b.v}, 1)));
+  EXPECT_TRUE(at::equal(policy->last.queries, b.q));
+  EXPECT_EQ(policy->last.rope->head_dim(), kHeadDim);
+  EXPECT_EQ(policy->last.first_position, 10);
+  EXPECT_EQ(policy->last.step, 6);
+}
+
+TEST(EvictingKvCacheTest, APolicyThatReadsQueriesNeedsTheRotaryEmbeddings) {
+  PolicyNeeds needs;
+  needs.queries = true;
+  EXPECT_THAT(EvictingKvCache::Create(MakeBase(), std::make_unique<RecordingPolicy>(needs), {5})
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rotary embeddings")));
 }
 
 class BadPolicy : public EvictionPolicy {

@@ -25,6 +25,8 @@
 
 namespace kvlab {
 
+class RotaryEmbedding;  // core/rotary_embedding.h
+
 // Statistics a policy wants the cache to gather for it.
 struct PolicyNeeds {
   // Attention each held token has received, summed over every query since it entered
@@ -34,6 +36,12 @@ struct PolicyNeeds {
   int64_t recent_queries = 0;
   // L2 norms of the held keys (rotation preserves them).
   bool key_norms = false;
+  // The held keys and values themselves (EvictionContext::keys, values).
+  bool keys = false;
+  bool values = false;
+  // The latest step's queries and the layer's rotary embedding (EvictionContext::
+  // queries, rope), for scorers that model the queries to come (ExpectedAttention).
+  bool queries = false;
 };
 
 // What a policy sees for one layer. Tensors are [kv_heads, length] unless noted, one
@@ -51,10 +59,22 @@ struct EvictionContext {
   // (a protocol makes one per chunk or window). A policy that draws random numbers
   // mixes it into its seed, so each sequence draws its own, reproducibly.
   int64_t sequence = 0;
+  // Original position of the sequence's first token: the step's tokens end at
+  // first_position + step - 1, and a held token at position p has been seen by
+  // first_position + step - p queries.
+  int64_t first_position = 0;
   at::Tensor positions;              // int64 original positions.
   at::Tensor accumulated_attention;  // fp32
   at::Tensor recent_attention;       // fp32 [kv_heads, queries, length]
   at::Tensor key_norms;              // fp32
+  // fp32 [kv_heads, length, head_dim]: the held keys as attention reads them (after
+  // any quantization), rotated at their original positions, and the held values.
+  at::Tensor keys;
+  at::Tensor values;
+  // fp32 [q_heads, n, head_dim]: the latest step's n queries, before rotation.
+  at::Tensor queries;
+  // The layer's rotary embedding (how its keys were rotated); null unless asked for.
+  const RotaryEmbedding* rope = nullptr;
 };
 
 class EvictionPolicy {
@@ -68,6 +88,10 @@ class EvictionPolicy {
   // Whether the policy evicts from `layer` at all; a layer it leaves uncompressed
   // keeps every token, whatever its budget (knorm's reference skips layer 0).
   virtual bool CompressesLayer(int layer) const { return true; }
+  // How many of the most recent tokens the policy keeps as its observation window
+  // (SnapKV's window: the queries that vote, kept whole), 0 if it has none. PyramidKV's
+  // schedule (LayerBudgets) adds this window on every layer, so the two must agree.
+  virtual int64_t ObservationWindow() const { return 0; }
 
   // Returns the tokens to keep: [kv_heads, budget] int64 indices into the current
   // cache order, in any order. Called only when the layer holds more than `budget`.

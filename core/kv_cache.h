@@ -37,13 +37,21 @@ struct AttentionStatsRequest {
   // The attention rows of the last `recent_queries` queries of this step (fewer if the
   // step has fewer queries).
   int64_t recent_queries = 0;
+  // The held keys and values as attention reads them (after any quantization), keys
+  // rotated at their original positions whatever the cache's position mode: a
+  // temporary copy, for scorers that read the tokens themselves (KeyDiff, LagKV).
+  bool keys = false;
+  bool values = false;
 
+  // Whether any attention-weight statistic is asked for.
   bool any() const { return column_sums || recent_queries > 0; }
 };
 
 struct AttentionStats {
   at::Tensor column_sums;    // [kv_heads, length] fp32, or undefined.
   at::Tensor recent;         // [kv_heads, min(recent_queries, n), length] fp32, or undefined.
+  at::Tensor keys;           // [kv_heads, length, head_dim] fp32, or undefined.
+  at::Tensor values;         // [kv_heads, length, head_dim] fp32, or undefined.
 };
 
 struct AttentionInputs {

@@ -12,9 +12,20 @@ namespace {
 // arithmetic (pyramidkv/pyramidkv_utils.py:360-375).
 absl::StatusOr<std::vector<int64_t>> PyramidKvBudgets(const config::Budget& budget,
                                                       int64_t capacity, int num_layers,
-                                                      int64_t reference_tokens) {
+                                                      int64_t reference_tokens,
+                                                      int64_t observation_window) {
   const int64_t beta = budget.has_pyramidkv_beta() ? budget.pyramidkv_beta() : 20;
-  const int64_t window = budget.has_pyramidkv_window() ? budget.pyramidkv_window() : 32;
+  // The window every layer keeps is the one the scoring policy keeps; a policy with
+  // none falls back to SnapKV's default, 32.
+  const int64_t window = budget.has_pyramidkv_window() ? budget.pyramidkv_window()
+                         : observation_window > 0      ? observation_window
+                                                       : 32;
+  if (observation_window > 0 && window != observation_window) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "budget.pyramidkv_window is %d but the policy's observation window is %d; leave it "
+        "unset to take the policy's",
+        window, observation_window));
+  }
   if (beta < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("budget.pyramidkv_beta must be >= 1, got %d", beta));
@@ -44,7 +55,8 @@ absl::StatusOr<std::vector<int64_t>> PyramidKvBudgets(const config::Budget& budg
 }  // namespace
 
 absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, int num_layers,
-                                                  int64_t reference_tokens) {
+                                                  int64_t reference_tokens,
+                                                  int64_t observation_window) {
   double tokens = 0;
   switch (budget.size_case()) {
     case config::Budget::kTokens:
@@ -70,7 +82,8 @@ absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, 
   }
   std::vector<int64_t> budgets(num_layers, static_cast<int64_t>(tokens));
   if (budget.allocation() == config::PYRAMIDKV) {
-    return PyramidKvBudgets(budget, static_cast<int64_t>(tokens), num_layers, reference_tokens);
+    return PyramidKvBudgets(budget, static_cast<int64_t>(tokens), num_layers, reference_tokens,
+                            observation_window);
   }
   if (budget.allocation() == config::PYRAMID && num_layers > 1) {
     const double ratio = budget.pyramid_top_ratio() == 0.0 ? 0.25 : budget.pyramid_top_ratio();

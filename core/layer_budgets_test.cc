@@ -72,6 +72,24 @@ TEST(LayerBudgetsTest, PyramidKvShortContextIsUniform) {
   EXPECT_THAT(LayerBudgets(budget, 1, 4096), IsOkAndHolds(ElementsAre(100)));
 }
 
+// The window comes from the scoring policy: C = 128, w = 8 (the PyramidKV authors'
+// runs), beta 20, 30 layers, q = 2048: min = 120 / 20 = 6, max = 240 - 6 = 234,
+// step = 228 / 29 = 7, layer l keeps 234 - 7 l + 8.
+TEST(LayerBudgetsTest, PyramidKvTakesThePolicysWindow) {
+  ASSERT_OK_AND_ASSIGN(const std::vector<int64_t> b,
+                       LayerBudgets(PyramidKv(128), 30, 2048, /*observation_window=*/8));
+  EXPECT_EQ(b[0], 242);
+  EXPECT_EQ(b[29], 39);
+  config::Budget budget = PyramidKv(128);
+  budget.set_pyramidkv_window(8);
+  EXPECT_THAT(LayerBudgets(budget, 30, 2048, 8), IsOkAndHolds(b));
+  budget.set_pyramidkv_window(32);
+  EXPECT_THAT(LayerBudgets(budget, 30, 2048, 8),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("budget.pyramidkv_window is 32 but the policy's observation "
+                                 "window is 8")));
+}
+
 TEST(LayerBudgetsTest, PyramidKvErrorsNameTheField) {
   config::Budget budget = PyramidKv(32);
   EXPECT_THAT(LayerBudgets(budget, 4, 1024),

@@ -274,7 +274,8 @@ TEST(AllPluginsTest, Int8IsWithinOnePercentOfDense) {
 
 TEST(AllPluginsTest, TheBuiltInPoliciesAreRegistered) {
   EXPECT_THAT(EvictionPolicyRegistry().Names(),
-              ::testing::IsSupersetOf({"h2o", "knorm", "random", "sink", "snapkv", "tova", "window"}));
+              ::testing::IsSupersetOf({"expected_attention", "h2o", "keydiff", "knorm", "lagkv",
+                                       "random", "sink", "snapkv", "tova", "window"}));
 }
 
 TEST(AllPluginsTest, UnknownPolicyListsTheRegisteredOnes) {
@@ -286,7 +287,7 @@ TEST(AllPluginsTest, UnknownPolicyListsTheRegisteredOnes) {
   EXPECT_THAT(MakeCacheFactory(config, {{1, 2, 2, 8}, rope, at::kCPU, 0}),
               StatusIs(absl::StatusCode::kNotFound,
                        ::testing::AllOf(::testing::HasSubstr("unknown eviction policy 'lru'"),
-                                        ::testing::HasSubstr("h2o, knorm"))));
+                                        ::testing::HasSubstr("h2o, keydiff, knorm"))));
 }
 
 }  // namespace

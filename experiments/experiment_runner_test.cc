@@ -13,6 +13,7 @@
 #include "eval/model/tiny_llama.h"
 #include "experiments/config_loader.h"
 #include "experiments/output_lock.h"
+#include "experiments/run_settings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -108,6 +109,31 @@ TEST_F(ExperimentRunnerTest, ResumeReusesFinishedRunsAndRerunsChangedOnes) {
   )pb")));
   EXPECT_NE(new_text[0].fingerprint, first[0].fingerprint);
   EXPECT_NE(new_text[0].result.seconds, first[0].result.seconds);
+}
+
+// Runs made in a lockstep pair are not taken by a config that runs each cache alone (a
+// batch sums in another order), nor by one with other threads.
+TEST_F(ExperimentRunnerTest, ABatchTwoRunIsNotReusedByABatchOneConfig) {
+  config::Experiment pairs = Load(kTwoCaches);
+  pairs.set_batch_caches(2);
+  pairs.set_threads(1);
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> paired, RunExperiment(pairs));
+  config::Experiment alone = pairs;
+  alone.set_batch_caches(1);
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> single, RunExperiment(alone));
+  ASSERT_EQ(single.size(), 2u);
+  for (size_t i = 0; i < single.size(); ++i) {
+    EXPECT_NE(single[i].fingerprint, paired[i].fingerprint) << i;
+    EXPECT_NE(single[i].result.seconds, paired[i].result.seconds) << i;  // Run again.
+  }
+  // The batch-1 config again: now its own runs are reused.
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> again, RunExperiment(alone));
+  EXPECT_EQ(again[1].result.seconds, single[1].result.seconds);
+  if (MachineThreads() > 1) {
+    alone.set_threads(2);
+    ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> two_threads, RunExperiment(alone));
+    EXPECT_NE(two_threads[1].fingerprint, single[1].fingerprint);
+  }
 }
 
 // The tiny model cannot find a pass key; what is checked is that every prompt reaches

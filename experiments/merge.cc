@@ -4,16 +4,20 @@
 #include "base/files.h"
 #include "experiments/fingerprint.h"
 #include "experiments/run_lock.h"
+#include "experiments/run_settings.h"
 #include "experiments/run_store.h"
 
 namespace kvlab::experiments {
 
 MergedRuns CollectFinishedRuns(const config::Experiment& e, const std::string& output_dir,
-                               const std::string& model_hash, const std::string& text_hash) {
+                               const std::string& model_hash, const std::string& text_hash,
+                               int threads, const std::string& library_build) {
   MergedRuns merged;
-  for (const config::CacheConfig& c : e.caches()) {
-    absl::StatusOr<RunRecord> run =
-        LoadFinishedRun(output_dir, c.name(), RunFingerprint(e, c, model_hash, text_hash));
+  for (int i = 0; i < e.caches_size(); ++i) {
+    const config::CacheConfig& c = e.caches(i);
+    absl::StatusOr<RunRecord> run = LoadFinishedRun(
+        output_dir, c.name(),
+        WithRunSettings(RunFingerprint(e, c, model_hash, text_hash), e, i, threads, library_build));
     if (run.ok()) {
       merged.records.push_back(*std::move(run));
       continue;

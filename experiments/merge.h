@@ -26,9 +26,12 @@ struct MergedRuns {
 
 // Reads runs/<name>.json for every cache of `experiment` from `output_dir`; a run
 // counts only if its fingerprint is the one the config, model and text give now
-// (RunFingerprint with `model_hash` and `text_hash`).
+// (RunFingerprint with `model_hash` and `text_hash`, extended by WithRunSettings with
+// `threads` and `library_build`: a run made with other threads, in another lockstep
+// company or with other libraries is refused, not mixed in).
 MergedRuns CollectFinishedRuns(const config::Experiment& experiment, const std::string& output_dir,
-                               const std::string& model_hash, const std::string& text_hash);
+                               const std::string& model_hash, const std::string& text_hash,
+                               int threads, const std::string& library_build);
 
 }  // namespace kvlab::experiments
 

@@ -19,9 +19,11 @@
 #include "experiments/aggregate.h"
 #include "experiments/experiment_flags.h"
 #include "experiments/fingerprint.h"
+#include "experiments/library_build.h"
 #include "experiments/merge.h"
 #include "experiments/model_hash.h"
 #include "experiments/output_lock.h"
+#include "experiments/run_settings.h"
 
 namespace kvlab::experiments {
 namespace {
@@ -40,7 +42,10 @@ absl::Status Merge() {
   KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashModel(*files));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
 
-  const MergedRuns merged = CollectFinishedRuns(e, output_dir, model_hash, text_hash);
+  // The runs' threads as `run` resolves them: submit.sh gives the merge the tasks' --threads.
+  KVLAB_ASSIGN_OR_RETURN(const int threads, ResolveThreads(e.threads()));
+  const MergedRuns merged =
+      CollectFinishedRuns(e, output_dir, model_hash, text_hash, threads, LibraryBuild());
   for (const std::string& line : merged.refused) absl::FPrintF(stderr, "refused: %s\n", line);
   if (!merged.missing.empty()) {
     absl::FPrintF(stderr, "missing %d: %s\n", merged.missing.size(),

@@ -10,6 +10,7 @@
 #include "base/status_matchers.h"
 #include "experiments/fingerprint.h"
 #include "experiments/run_lock.h"
+#include "experiments/run_settings.h"
 #include "experiments/run_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -22,6 +23,8 @@ using ::testing::HasSubstr;
 
 constexpr char kModelHash[] = "0123456789abcdef0123456789abcdef";
 constexpr char kTextHash[] = "fedcba9876543210fedcba9876543210";
+constexpr int kThreads = 2;
+constexpr char kBuild[] = "libtorch 2.11.0, AVX2";
 
 class MergeTest : public ::testing::Test {
  protected:
@@ -38,7 +41,9 @@ class MergeTest : public ::testing::Test {
     RunRecord record;
     record.name = experiment.caches(i).name();
     record.protocol = "chunked";
-    record.fingerprint = RunFingerprint(experiment, experiment.caches(i), kModelHash, kTextHash);
+    record.fingerprint =
+        WithRunSettings(RunFingerprint(experiment, experiment.caches(i), kModelHash, kTextHash),
+                        experiment, i, kThreads, kBuild);
     record.result.nll_sum = 10.0 + i;
     record.result.tokens_scored = 4;
     ASSERT_THAT(WriteFileAtomically(RunFile(dir_, record.name), RunToJson(record)), IsOk());
@@ -49,7 +54,7 @@ class MergeTest : public ::testing::Test {
 
 TEST_F(MergeTest, CollectsEveryFinishedRunInConfigOrder) {
   for (int i : {3, 0, 2, 1}) Finish(i, experiment_);
-  const MergedRuns merged = CollectFinishedRuns(experiment_, dir_, kModelHash, kTextHash);
+  const MergedRuns merged = CollectFinishedRuns(experiment_, dir_, kModelHash, kTextHash, kThreads, kBuild);
   EXPECT_TRUE(merged.complete());
   ASSERT_EQ(merged.records.size(), 4u);
   for (int i = 0; i < 4; ++i) {
@@ -63,7 +68,8 @@ TEST_F(MergeTest, ReportsMissingRunsAndThoseInProgress) {
   Finish(2, experiment_);
   absl::StatusOr<RunLock> lock = RunLock::Acquire(RunLockFile(dir_, "b"));
   ASSERT_THAT(lock, IsOk());
-  const MergedRuns merged = CollectFinishedRuns(experiment_, dir_, kModelHash, kTextHash);
+  const MergedRuns merged =
+      CollectFinishedRuns(experiment_, dir_, kModelHash, kTextHash, kThreads, kBuild);
   EXPECT_FALSE(merged.complete());
   ASSERT_EQ(merged.records.size(), 2u);
   EXPECT_EQ(merged.records[1].name, "c");
@@ -78,15 +84,29 @@ TEST_F(MergeTest, RefusesRunsOfAnotherConfigModelOrText) {
   config::Experiment changed = experiment_;
   changed.mutable_chunked()->set_n_ctx(256);  // Another protocol: every fingerprint changes.
   Finish(1, changed);
-  MergedRuns merged = CollectFinishedRuns(experiment_, dir_, kModelHash, kTextHash);
+  MergedRuns merged =
+      CollectFinishedRuns(experiment_, dir_, kModelHash, kTextHash, kThreads, kBuild);
   ASSERT_EQ(merged.records.size(), 3u);
   ASSERT_EQ(merged.refused.size(), 1u);
   EXPECT_THAT(merged.refused[0], HasSubstr("runs/b.json: fingerprint"));
   EXPECT_THAT(merged.refused[0], HasSubstr("differs from the config's"));
 
-  merged = CollectFinishedRuns(experiment_, dir_, kModelHash, "another text hash");
+  merged = CollectFinishedRuns(experiment_, dir_, kModelHash, "another text hash", kThreads,
+                               kBuild);
   EXPECT_TRUE(merged.records.empty());
   EXPECT_EQ(merged.refused.size(), 4u);
+}
+
+// Runs made with other threads or other libraries are refused, not mixed in.
+TEST_F(MergeTest, RefusesRunsMadeWithOtherThreadsOrLibraries) {
+  for (int i = 0; i < 4; ++i) Finish(i, experiment_);
+  EXPECT_EQ(CollectFinishedRuns(experiment_, dir_, kModelHash, kTextHash, kThreads + 1, kBuild)
+                .refused.size(),
+            4u);
+  EXPECT_EQ(
+      CollectFinishedRuns(experiment_, dir_, kModelHash, kTextHash, kThreads, "libtorch 2.12.0")
+          .refused.size(),
+      4u);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "kernels/attention_ops_cpu.h"
 #include "kernels/attention_scores_cuda.h"
 #include "kernels/cuda_build.h"
+#include "kernels/cuda_stream.h"
 
 namespace kvlab::kernels {
 
@@ -42,7 +43,10 @@ absl::Status AttentionScoresInto(at::Tensor& scores, const at::Tensor& queries,
   const at::Tensor q = queries.contiguous();
   if (q.is_cuda()) {
 #if KVLAB_WITH_CUDA
-    cuda::LaunchAttentionScores(q.data_ptr<float>(), m, keys, scores.data_ptr<float>(), nullptr);
+    KVLAB_RETURN_IF_ERROR(CudaLaunchStatus(
+        "attention scores", cuda::LaunchAttentionScores(q.data_ptr<float>(), m, keys,
+                                                        scores.data_ptr<float>(),
+                                                        CurrentCudaStream(q.device()))));
 #else
     return CudaNotBuilt();
 #endif

@@ -40,9 +40,9 @@ __global__ void ScoresKernel(const float* __restrict__ queries, int64_t m, int64
 
 }  // namespace
 
-void LaunchAttentionScores(const float* queries, int64_t m, const QuantizedRows& keys,
-                           float* scores, void* stream) {
-  if (keys.tokens == 0 || m == 0) return;
+const char* LaunchAttentionScores(const float* queries, int64_t m, const QuantizedRows& keys,
+                                  float* scores, void* stream) {
+  if (keys.tokens == 0 || m == 0) return nullptr;
   const dim3 grid(static_cast<unsigned>((keys.tokens + kThreads - 1) / kThreads),
                   static_cast<unsigned>(keys.heads));
   for (int64_t first = 0; first < m; first += kMaxQueries) {
@@ -51,6 +51,10 @@ void LaunchAttentionScores(const float* queries, int64_t m, const QuantizedRows&
     ScoresKernel<<<grid, kThreads, shared, static_cast<cudaStream_t>(stream)>>>(
         queries, m, first, here, keys, scores);
   }
+  // Launch errors (a bad configuration, no device) surface here; faults inside the
+  // kernel surface at the next synchronising call.
+  const cudaError_t error = cudaGetLastError();
+  return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
 }
 
 }  // namespace kvlab::kernels::cuda

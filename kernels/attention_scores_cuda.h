@@ -9,9 +9,11 @@
 namespace kvlab::kernels::cuda {
 
 // scores [heads, m, tokens] = queries [heads, m, dim] x keys^T, all on the device,
-// queries and scores contiguous. `stream` is a cudaStream_t (nullptr: the default).
-void LaunchAttentionScores(const float* queries, int64_t m, const QuantizedRows& keys,
-                           float* scores, void* stream);
+// queries and scores contiguous.
+// Issues the work on `stream` (a cudaStream_t; nullptr: the default stream) and
+// returns nullptr, or the launch error's text.
+const char* LaunchAttentionScores(const float* queries, int64_t m, const QuantizedRows& keys,
+                                  float* scores, void* stream);
 
 }  // namespace kvlab::kernels::cuda
 

@@ -7,6 +7,7 @@
 
 #include "kernels/attention_stats_cuda.h"
 #include "kernels/cuda_build.h"
+#include "kernels/cuda_stream.h"
 
 namespace kvlab::kernels {
 
@@ -29,9 +30,11 @@ absl::Status AccumulateAttention(const at::Tensor& probs, at::Tensor sums) {
   if (length == 0) return absl::OkStatus();
   if (p.is_cuda()) {
 #if KVLAB_WITH_CUDA
-    cuda::LaunchAccumulateAttention(p.data_ptr<float>(), heads, group, queries, length,
-                                    sums.data_ptr<float>(), sums.stride(0), nullptr);
-    return absl::OkStatus();
+    return CudaLaunchStatus(
+        "accumulate attention",
+        cuda::LaunchAccumulateAttention(p.data_ptr<float>(), heads, group, queries, length,
+                                        sums.data_ptr<float>(), sums.stride(0),
+                                        CurrentCudaStream(p.device())));
 #else
     return CudaNotBuilt();
 #endif

@@ -1,12 +1,16 @@
 """cuda_library: compiles .cu files with nvcc into a static library Bazel can link.
 
 Bazel 4 has no CUDA rules, so each .cu becomes an object through a genrule running
-/usr/local/cuda/bin/nvcc, the objects are archived, and the archive is imported. The
-CUDA runtime is the shared libcudart (@cuda//:cudart), the same one LibTorch's CUDA
-libraries load, so that the process holds one runtime.
+the toolkit's nvcc (found by //third_party:cuda.bzl), the objects are archived, and the
+archive is imported. The CUDA runtime is the shared libcudart (@cuda//:cudart), the
+same one LibTorch's CUDA libraries load, so that the process holds one runtime.
 """
 
-_NVCC = "/usr/local/cuda/bin/nvcc"
+load("@cuda//:defs.bzl", "CUDA_FOUND", "CUDA_HOME", "NVCC")
+
+# Without a toolkit, compiling a .cu fails with this message (only --config=cuda does).
+_NO_NVCC = ("echo 'no CUDA toolkit at " + CUDA_HOME + " (no bin/nvcc): --config=cuda " +
+            "needs one; point KVLAB_CUDA_HOME at it with --repo_env' >&2; exit 1; ")
 
 # Hopper (H100, H200) machine code, plus PTX for later GPUs to compile at load time.
 _GENCODE = "-gencode arch=compute_90,code=[sm_90,compute_90]"
@@ -24,7 +28,8 @@ def cuda_library(name, srcs, hdrs = [], visibility = None):
             srcs = [src] + hdrs,
             outs = [obj],
             tags = _TAGS,
-            cmd = (_NVCC + " -std=c++17 -O3 --use_fast_math -Xcompiler -fPIC " + _GENCODE +
+            cmd = (("" if CUDA_FOUND else _NO_NVCC) + NVCC +
+                   " -std=c++17 -O3 --use_fast_math -Xcompiler -fPIC " + _GENCODE +
                    " -I. -c $(location " + src + ") -o $@"),
         )
         objects.append(obj)

@@ -8,6 +8,8 @@
 #define KVLAB_KERNELS_CUDA_BUILD_H_
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 #ifndef KVLAB_WITH_CUDA
 #define KVLAB_WITH_CUDA 0
@@ -20,6 +22,13 @@ inline absl::Status CudaNotBuilt() {
   return absl::FailedPreconditionError(
       "this kvlab build has no CUDA kernels: build it with --config=cuda on a machine with "
       "the CUDA toolkit");
+}
+
+// A CUDA launcher's result (nullptr, or the launch error's text) as a Status naming
+// the kernel.
+inline absl::Status CudaLaunchStatus(absl::string_view kernel, const char* error) {
+  if (error == nullptr) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(kernel, ": CUDA launch failed: ", error));
 }
 
 }  // namespace kvlab::kernels

@@ -6,7 +6,9 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "kernels/cuda_build.h"
+#include "kernels/cuda_stream.h"
 #include "kernels/gather_tokens_cuda.h"
 
 namespace kvlab::kernels {
@@ -32,9 +34,12 @@ absl::Status GatherTokens(at::Tensor& buffer, int64_t length, const at::Tensor& 
 #else
     // Rows may move onto rows another thread still reads: gather into scratch first.
     at::Tensor scratch = at::empty({heads, m, row_bytes}, buffer.options().dtype(at::kByte));
-    cuda::LaunchGatherRows(static_cast<const uint8_t*>(buffer.data_ptr()), head_bytes,
-                           scratch.data_ptr<uint8_t>(), m * row_bytes,
-                           indices.data_ptr<int64_t>(), m, heads, m, row_bytes, nullptr);
+    KVLAB_RETURN_IF_ERROR(CudaLaunchStatus(
+        "gather tokens",
+        cuda::LaunchGatherRows(static_cast<const uint8_t*>(buffer.data_ptr()), head_bytes,
+                               scratch.data_ptr<uint8_t>(), m * row_bytes,
+                               indices.data_ptr<int64_t>(), m, heads, m, row_bytes,
+                               CurrentCudaStream(buffer.device()))));
     // The scratch rows, reinterpreted in the buffer's dtype and shape, go to the front.
     at::Tensor front = buffer.narrow(1, 0, m);
     front.copy_(scratch.view(buffer.scalar_type()).view(front.sizes()));

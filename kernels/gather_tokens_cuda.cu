@@ -19,13 +19,17 @@ __global__ void GatherRowsKernel(const uint8_t* __restrict__ src, int64_t src_he
 
 }  // namespace
 
-void LaunchGatherRows(const uint8_t* src, int64_t src_head_stride, uint8_t* dst,
-                      int64_t dst_head_stride, const int64_t* keep, int64_t keep_head_stride,
-                      int64_t heads, int64_t m, int64_t row_bytes, void* stream) {
-  if (heads == 0 || m == 0) return;
+const char* LaunchGatherRows(const uint8_t* src, int64_t src_head_stride, uint8_t* dst,
+                             int64_t dst_head_stride, const int64_t* keep, int64_t keep_head_stride,
+                             int64_t heads, int64_t m, int64_t row_bytes, void* stream) {
+  if (heads == 0 || m == 0) return nullptr;
   const dim3 grid(static_cast<unsigned>(m), static_cast<unsigned>(heads));
   GatherRowsKernel<<<grid, 128, 0, static_cast<cudaStream_t>(stream)>>>(
       src, src_head_stride, dst, dst_head_stride, keep, keep_head_stride, m, row_bytes);
+  // Launch errors (a bad configuration, no device) surface here; faults inside the
+  // kernel surface at the next synchronising call.
+  const cudaError_t error = cudaGetLastError();
+  return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
 }
 
 }  // namespace kvlab::kernels::cuda

@@ -3,7 +3,9 @@
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "kernels/cuda_build.h"
+#include "kernels/cuda_stream.h"
 #include "kernels/quantize_job.h"
 #include "kernels/quantize_rows_cuda.h"
 
@@ -60,7 +62,8 @@ absl::StatusOr<QuantizedTokens> Run(const at::Tensor& x, int64_t group, const In
   job.group = per_channel ? 1 : group;
   if (x.is_cuda()) {
 #if KVLAB_WITH_CUDA
-    cuda::LaunchQuantize(job, nullptr);
+    KVLAB_RETURN_IF_ERROR(CudaLaunchStatus(
+        "quantize rows", cuda::LaunchQuantize(job, CurrentCudaStream(x.device()))));
 #else
     return CudaNotBuilt();
 #endif

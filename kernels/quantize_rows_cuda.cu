@@ -117,19 +117,23 @@ __global__ void ChannelBlockKernel(QuantizeJob a) {
 
 }  // namespace
 
-void LaunchQuantize(const QuantizeJob& args, void* stream) {
+const char* LaunchQuantize(const QuantizeJob& args, void* stream) {
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   const bool whole_rows = args.bits == 4 && args.group % 2 != 0;
   const int64_t tasks = args.per_channel ? args.heads * ((args.dim + 1) / 2)
                         : whole_rows     ? args.heads * args.tokens
                                          : args.heads * args.tokens * (args.dim / args.group);
-  if (tasks == 0) return;
+  if (tasks == 0) return nullptr;
   const unsigned blocks = static_cast<unsigned>((tasks + kThreads - 1) / kThreads);
   if (args.per_channel) {
     ChannelBlockKernel<<<blocks, kThreads, 0, s>>>(args);
   } else {
     TokenGroupsKernel<<<blocks, kThreads, 0, s>>>(args, whole_rows);
   }
+  // Launch errors (a bad configuration, no device) surface here; faults inside the
+  // kernel surface at the next synchronising call.
+  const cudaError_t error = cudaGetLastError();
+  return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
 }
 
 }  // namespace kvlab::kernels::cuda

@@ -8,7 +8,9 @@
 
 namespace kvlab::kernels::cuda {
 
-void LaunchQuantize(const QuantizeJob& job, void* stream);
+// Issues the work on `stream` (a cudaStream_t; nullptr: the default stream) and
+// returns nullptr, or the launch error's text.
+const char* LaunchQuantize(const QuantizeJob& job, void* stream);
 
 }  // namespace kvlab::kernels::cuda
 

@@ -6,6 +6,7 @@
 #include "base/status_macros.h"
 #include "kernels/attention_ops_cpu.h"
 #include "kernels/cuda_build.h"
+#include "kernels/cuda_stream.h"
 #include "kernels/weighted_values_cuda.h"
 
 namespace kvlab::kernels {
@@ -46,7 +47,10 @@ absl::Status WeightedValuesInto(at::Tensor& out, const at::Tensor& weights,
   const at::Tensor w = weights.contiguous();
   if (w.is_cuda()) {
 #if KVLAB_WITH_CUDA
-    cuda::LaunchWeightedValues(w.data_ptr<float>(), m, values, out.data_ptr<float>(), nullptr);
+    KVLAB_RETURN_IF_ERROR(CudaLaunchStatus(
+        "weighted values", cuda::LaunchWeightedValues(w.data_ptr<float>(), m, values,
+                                                      out.data_ptr<float>(),
+                                                      CurrentCudaStream(w.device()))));
 #else
     return CudaNotBuilt();
 #endif

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/attention_ops_cpu.h"
+#include "kernels/cpu_clones.h"
 #include "kernels/row_dequantizer.h"
 
 namespace kvlab::kernels::internal {
@@ -12,6 +13,23 @@ namespace kvlab::kernels::internal {
 namespace {
 
 constexpr int64_t kTokensPerTask = 256;
+
+// acc [m, dim] += the weighted values of tokens [first, last) of head h. The hot loop:
+// compiled for AVX-512, AVX2 and the baseline, the variant picked at load time.
+template <ScaleType kType>
+KVLAB_CPU_CLONES void AccumulateTokens(const float* w, int64_t m, const QuantizedRows& values,
+                                       int64_t h, int64_t first, int64_t last, float* row,
+                                       float* acc) {
+  const int64_t dim = values.dim, tokens = values.tokens;
+  for (int64_t t = first; t < last; ++t) {
+    const float* row_values = DequantizeRow<kType>(values, h, t, row);
+    for (int64_t i = 0; i < m; ++i) {
+      const float wi = w[i * tokens + t];
+      float* ai = acc + i * dim;
+      for (int64_t c = 0; c < dim; ++c) ai[c] += wi * row_values[c];
+    }
+  }
+}
 
 template <ScaleType kType>
 void Accumulate(const float* weights, int64_t m, const QuantizedRows& values, float* out) {
@@ -25,16 +43,8 @@ void Accumulate(const float* weights, int64_t m, const QuantizedRows& values, fl
       const int64_t h = task / tasks_per_head;
       const int64_t first = (task % tasks_per_head) * kTokensPerTask;
       const int64_t last = std::min(tokens, first + kTokensPerTask);
-      const float* w = weights + h * m * tokens;
-      float* acc = partials.data() + task * m * dim;
-      for (int64_t t = first; t < last; ++t) {
-        const float* row_values = DequantizeRow<kType>(values, h, t, row.data());
-        for (int64_t i = 0; i < m; ++i) {
-          const float wi = w[i * tokens + t];
-          float* ai = acc + i * dim;
-          for (int64_t c = 0; c < dim; ++c) ai[c] += wi * row_values[c];
-        }
-      }
+      AccumulateTokens<kType>(weights + h * m * tokens, m, values, h, first, last, row.data(),
+                              partials.data() + task * m * dim);
     }
   });
   for (int64_t h = 0; h < heads; ++h) {

@@ -42,11 +42,11 @@ __global__ void ValuesKernel(const float* __restrict__ weights, int64_t m, int64
 
 }  // namespace
 
-void LaunchWeightedValues(const float* weights, int64_t m, const QuantizedRows& values,
-                          float* out, void* stream) {
+const char* LaunchWeightedValues(const float* weights, int64_t m, const QuantizedRows& values,
+                                 float* out, void* stream) {
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   cudaMemsetAsync(out, 0, static_cast<size_t>(values.heads * m * values.dim) * sizeof(float), s);
-  if (values.tokens == 0 || m == 0) return;
+  if (values.tokens == 0 || m == 0) return nullptr;
   const dim3 grid(static_cast<unsigned>((values.tokens + kTokensPerBlock - 1) / kTokensPerBlock),
                   static_cast<unsigned>(values.heads));
   // One thread per channel, rounded up to whole warps.
@@ -55,6 +55,10 @@ void LaunchWeightedValues(const float* weights, int64_t m, const QuantizedRows& 
     const int here = static_cast<int>(std::min<int64_t>(kMaxQueries, m - first));
     ValuesKernel<<<grid, threads, 0, s>>>(weights, m, first, here, values, out);
   }
+  // Launch errors (a bad configuration, no device) surface here; faults inside the
+  // kernel surface at the next synchronising call.
+  const cudaError_t error = cudaGetLastError();
+  return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
 }
 
 }  // namespace kvlab::kernels::cuda

@@ -10,8 +10,10 @@ namespace kvlab::kernels::cuda {
 
 // out [heads, m, dim] = weights [heads, m, tokens] x values, all on the device,
 // weights and out contiguous. The launcher zeroes `out` first.
-void LaunchWeightedValues(const float* weights, int64_t m, const QuantizedRows& values,
-                          float* out, void* stream);
+// Issues the work on `stream` (a cudaStream_t; nullptr: the default stream) and
+// returns nullptr, or the launch error's text.
+const char* LaunchWeightedValues(const float* weights, int64_t m, const QuantizedRows& values,
+                                 float* out, void* stream);
 
 }  // namespace kvlab::kernels::cuda
 

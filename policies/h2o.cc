@@ -16,8 +16,10 @@ namespace {
 
 class H2oPolicy : public ScoredEvictionPolicy {
  public:
-  H2oPolicy(double recent_fraction, int64_t recent_tokens)
-      : recent_fraction_(recent_fraction), recent_tokens_(recent_tokens) {}
+  H2oPolicy(double recent_fraction, int64_t recent_tokens, H2oOptions::Normalization normalization)
+      : recent_fraction_(recent_fraction),
+        recent_tokens_(recent_tokens),
+        normalization_(normalization) {}
   std::string Name() const override { return "h2o"; }
   PolicyNeeds Needs() const override {
     PolicyNeeds needs;
@@ -27,7 +29,11 @@ class H2oPolicy : public ScoredEvictionPolicy {
 
  protected:
   absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {
-    return context.accumulated_attention;
+    if (normalization_ == H2oOptions::SUM) return context.accumulated_attention;
+    // QUERY_MEAN: every query since a token's position saw it (the cache held it
+    // throughout, or it would not be scored now).
+    const at::Tensor seen = (context.first_position + context.step - context.positions).to(at::kFloat);
+    return context.accumulated_attention / seen;
   }
   ProtectedTokens Protected(const EvictionContext& context) const override {
     const int64_t recent =
@@ -39,6 +45,7 @@ class H2oPolicy : public ScoredEvictionPolicy {
  private:
   double recent_fraction_;
   int64_t recent_tokens_;
+  H2oOptions::Normalization normalization_;
 };
 
 absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeH2oPolicy(const H2oOptions& options) {
@@ -51,7 +58,12 @@ absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeH2oPolicy(const H2oOptions& 
     return absl::InvalidArgumentError(
         absl::StrFormat("h2o.recent_tokens must be >= 0, got %d", options.recent_tokens()));
   }
-  return std::make_unique<H2oPolicy>(fraction, options.recent_tokens());
+  if (options.normalization() != H2oOptions::SUM &&
+      options.normalization() != H2oOptions::QUERY_MEAN) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "h2o.normalization must be SUM or QUERY_MEAN, got %d", options.normalization()));
+  }
+  return std::make_unique<H2oPolicy>(fraction, options.recent_tokens(), options.normalization());
 }
 
 }  // namespace

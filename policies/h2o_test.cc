@@ -45,5 +45,24 @@ TEST(H2oPolicyTest, RejectsBadFraction) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("h2o.recent_fraction")));
 }
 
+// Four tokens after a 4-token step, seen by 4, 3, 2 and 1 queries. Sums 2.0, 2.1,
+// 1.6, 0.9 rank the oldest first; their means 0.5, 0.7, 0.8, 0.9 the newest.
+TEST(H2oPolicyTest, QueryMeanDividesByTheQueriesThatSawEachToken) {
+  H2oOptions options;
+  options.set_recent_fraction(0.0);
+  ASSERT_OK_AND_ASSIGN(auto sum, testing::MakePolicy("h2o", options));
+  options.set_normalization(H2oOptions::QUERY_MEAN);
+  ASSERT_OK_AND_ASSIGN(auto mean, testing::MakePolicy("h2o", options));
+  EvictionContext context = testing::MakeContext(1, 4, 2);
+  context.step = 4;
+  context.accumulated_attention = at::tensor({2.0f, 2.1f, 1.6f, 0.9f}).unsqueeze(0);
+  EXPECT_TRUE(at::equal(testing::KeptPositions(*sum, context)[0], at::tensor({0, 1}, at::kLong)));
+  EXPECT_TRUE(at::equal(testing::KeptPositions(*mean, context)[0], at::tensor({2, 3}, at::kLong)));
+  // A sequence that starts at position 10: the same counts.
+  context.positions = context.positions + 10;
+  context.first_position = 10;
+  EXPECT_TRUE(at::equal(testing::KeptPositions(*mean, context)[0], at::tensor({12, 13}, at::kLong)));
+}
+
 }  // namespace
 }  // namespace kvlab::policies

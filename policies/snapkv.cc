@@ -28,6 +28,7 @@ class SnapKvPolicy : public ScoredEvictionPolicy {
     needs.recent_queries = window_;
     return needs;
   }
+  int64_t ObservationWindow() const override { return window_; }
 
  protected:
   absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {

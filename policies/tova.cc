@@ -12,7 +12,8 @@ namespace {
 
 class TovaPolicy : public ScoredEvictionPolicy {
  public:
-  explicit TovaPolicy(bool per_head) : per_head_(per_head) {}
+  TovaPolicy(bool per_head, bool keep_last_token)
+      : per_head_(per_head), keep_last_token_(keep_last_token) {}
   std::string Name() const override { return "tova"; }
   PolicyNeeds Needs() const override {
     PolicyNeeds needs;
@@ -26,13 +27,19 @@ class TovaPolicy : public ScoredEvictionPolicy {
     const at::Tensor last = context.recent_attention.select(1, -1);
     return per_head_ ? last : last.mean(0, /*keepdim=*/true);
   }
+  // kvpress's TOVAPress (tova.proto's keep_last_token): the newest token is kept
+  // whatever its score; the others rank as before.
+  ProtectedTokens Protected(const EvictionContext&) const override {
+    return {/*sink_tokens=*/0, /*recent_tokens=*/keep_last_token_ ? 1 : 0};
+  }
 
  private:
   bool per_head_;
+  bool keep_last_token_;
 };
 
 absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeTovaPolicy(const TovaOptions& options) {
-  return std::make_unique<TovaPolicy>(options.per_head());
+  return std::make_unique<TovaPolicy>(options.per_head(), options.keep_last_token());
 }
 
 }  // namespace

@@ -38,5 +38,21 @@ TEST(TovaPolicyTest, PerHeadChoosesPerHead) {
   EXPECT_TRUE(at::equal(kept[1], at::tensor({0, 4}, at::kLong)));
 }
 
+// The last query barely attends to the newest token (position 4): by default it is the
+// first to go; keep_last_token keeps it and the best of the rest.
+TEST(TovaPolicyTest, KeepLastTokenKeepsTheNewestWhateverItsScore) {
+  EvictionContext context = testing::MakeContext(1, 5, 2);
+  at::Tensor rows = at::zeros({1, 1, 5});
+  rows[0][0] = at::tensor({0.1f, 0.2f, 0.6f, 0.09f, 0.01f});
+  context.recent_attention = rows;
+  ASSERT_OK_AND_ASSIGN(auto tova, testing::MakePolicy("tova", TovaOptions()));
+  EXPECT_TRUE(at::equal(testing::KeptPositions(*tova, context)[0], at::tensor({1, 2}, at::kLong)));
+  TovaOptions options;
+  options.set_keep_last_token(true);
+  ASSERT_OK_AND_ASSIGN(auto kvpress_tova, testing::MakePolicy("tova", options));
+  EXPECT_TRUE(at::equal(testing::KeptPositions(*kvpress_tova, context)[0],
+                        at::tensor({2, 4}, at::kLong)));
+}
+
 }  // namespace
 }  // namespace kvlab::policies

@@ -4,8 +4,12 @@
 #include <c10/util/Half.h>
 
 #include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "eval/gguf/block_dequantizers.h"
 
 namespace kvlab::gguf {
@@ -78,14 +82,24 @@ bool IsDequantizable(TensorType type) {
          BlockDequantizerFor(type) != nullptr;
 }
 
+std::string DequantizableTypeNames() {
+  std::vector<std::string> names;
+  for (uint32_t id = 0; id < 64; ++id) {
+    const std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(id);
+    if (traits.has_value() && IsDequantizable(static_cast<TensorType>(id))) {
+      names.push_back(traits->name);
+    }
+  }
+  return absl::StrJoin(names, ", ");
+}
+
 absl::Status DequantizeToFloat(TensorType type, absl::Span<const uint8_t> src,
                                absl::Span<float> dst) {
   const std::optional<TensorTypeTraits> traits = GetTensorTypeTraits(static_cast<uint32_t>(type));
   if (!traits.has_value() || !IsDequantizable(type)) {
     return absl::UnimplementedError(absl::StrFormat(
-        "cannot dequantize tensor type %s (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, "
-        "Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)",
-        traits.has_value() ? traits->name : "unknown"));
+        "cannot dequantize tensor type %s (supported: %s)",
+        traits.has_value() ? traits->name : "unknown", DequantizableTypeNames()));
   }
   const int64_t n = static_cast<int64_t>(dst.size());
   if (n % traits->block_elements != 0 ||

@@ -11,6 +11,7 @@
 #define KVLAB_EVAL_GGUF_DEQUANTIZE_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
@@ -20,6 +21,9 @@ namespace kvlab::gguf {
 
 // True if DequantizeToFloat() handles `type`.
 bool IsDequantizable(TensorType type);
+// The names of every type DequantizeToFloat() handles, in type-id order, for messages:
+// "F32, F16, Q4_0, ...".
+std::string DequantizableTypeNames();
 
 // Dequantizes `dst.size()` elements stored as `type` in `src`. `dst.size()` must be a
 // multiple of the type's block size and `src` must hold exactly that many blocks.

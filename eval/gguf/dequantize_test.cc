@@ -90,6 +90,17 @@ TEST(DequantizeTest, UnsupportedTypeIsUnimplemented) {
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("Q8_K")));
 }
 
+// The message lists every type that loads, K-quants and Q5 included.
+TEST(DequantizeTest, TheSupportedListIsEveryDequantizableType) {
+  EXPECT_EQ(DequantizableTypeNames(),
+            "F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, BF16");
+  std::vector<float> out(256);
+  EXPECT_THAT(DequantizeToFloat(TensorType::kQ8_K, std::vector<uint8_t>(292), absl::MakeSpan(out)),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("(supported: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, "
+                                 "Q4_K, Q5_K, Q6_K, BF16)")));
+}
+
 TEST(DequantizeTest, TruncatedSuperBlockIsInvalidArgument) {
   std::vector<float> out(256);
   EXPECT_THAT(DequantizeToFloat(TensorType::kQ4_K, std::vector<uint8_t>(143), absl::MakeSpan(out)),

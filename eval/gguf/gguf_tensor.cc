@@ -53,10 +53,9 @@ absl::StatusOr<at::Tensor> LoadTensor(const GgufFile& file, const TensorInfo& te
   }
   if (!IsDequantizable(tensor.type)) {
     return absl::UnimplementedError(absl::StrFormat(
-        "%s: tensor '%s' has type %s, which kvlab cannot dequantize "
-        "(supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)",
-        file.path(), tensor.name,
-        GetTensorTypeTraits(static_cast<uint32_t>(tensor.type))->name));
+        "%s: tensor '%s' has type %s, which kvlab cannot dequantize (supported: %s)",
+        file.path(), tensor.name, GetTensorTypeTraits(static_cast<uint32_t>(tensor.type))->name,
+        DequantizableTypeNames()));
   }
   const TensorTypeTraits traits = *GetTensorTypeTraits(static_cast<uint32_t>(tensor.type));
   const int64_t row_elements = tensor.dims[0];

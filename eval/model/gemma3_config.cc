@@ -83,6 +83,11 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromGguf(const gguf::GgufFile& file) 
                                                          /*frequency_factors=*/false));
   KVLAB_ASSIGN_OR_RETURN(c.rms_eps, file.GetDouble("gemma3.attention.layer_norm_rms_epsilon"));
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.context_length", c.context_length));
+  KVLAB_RETURN_IF_ERROR(CheckRopeBase(file, "gemma3.rope.freq_base", c.rope_base));
+  KVLAB_RETURN_IF_ERROR(CheckRopeBase(file, "gemma3.rope.freq_base_swa", c.local_rope_base));
+  KVLAB_RETURN_IF_ERROR(
+      CheckRmsEpsilon(file, "gemma3.attention.layer_norm_rms_epsilon", c.rms_eps));
+  KVLAB_RETURN_IF_ERROR(CheckContextLength(file, "gemma3.context_length", c.context_length));
   KVLAB_RETURN_IF_ERROR(
       ReadOptionalDouble(file, "gemma3.final_logit_softcapping", c.final_logit_softcap));
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, "gemma3.attention.sliding_window", c.sliding_window));

@@ -77,6 +77,8 @@ absl::StatusOr<Gemma3Config> Gemma3Config::FromHf(const HfConfig& config) {
   KVLAB_ASSIGN_OR_RETURN(c.rms_eps, config.Double("rms_norm_eps", 1e-6));
   if (!(c.rms_eps > 0.0)) return config.FieldError("rms_norm_eps", "must be > 0");
   KVLAB_ASSIGN_OR_RETURN(c.context_length, config.Int("max_position_embeddings", 131072));
+  // 0 would turn off the check against the trained context.
+  if (c.context_length <= 0) return config.FieldError("max_position_embeddings", "must be > 0");
   KVLAB_ASSIGN_OR_RETURN(c.final_logit_softcap, config.Double("final_logit_softcapping", 0.0));
   if (c.final_logit_softcap < 0.0) {
     return config.FieldError("final_logit_softcapping", "must be > 0 or null");

@@ -122,4 +122,24 @@ absl::StatusOr<DecoderSizes> ReadDecoderSizes(const gguf::GgufFile& file,
   return s;
 }
 
+absl::Status CheckRopeBase(const gguf::GgufFile& file, const std::string& key, double base) {
+  if (base > 1.0 && std::isfinite(base)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s: %s must be a number > 1, got %g", file.path(), key, base));
+}
+
+absl::Status CheckRmsEpsilon(const gguf::GgufFile& file, const std::string& key, double eps) {
+  if (eps > 0.0 && std::isfinite(eps)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s: %s must be a number > 0, got %g", file.path(), key, eps));
+}
+
+absl::Status CheckContextLength(const gguf::GgufFile& file, const std::string& key,
+                                int64_t length) {
+  if (length > 0 || file.FindMetadata(key) == nullptr) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s: %s must be > 0 (the positions the model was trained for), got %d", file.path(), key,
+      length));
+}
+
 }  // namespace kvlab::model

@@ -25,6 +25,15 @@ absl::Status ReadOptionalDouble(const gguf::GgufFile& file, const std::string& k
 absl::Status ReadOptionalString(const gguf::GgufFile& file, const std::string& key,
                                 std::string& value);
 
+// Values that would make every number NaN or switch a guard off, as load-time errors
+// naming the file and `key`: a rope base that is not a number > 1; an RMS epsilon that
+// is not a finite number > 0; a context length of 0 or less when the key is present (0
+// would turn off the check against the trained context).
+absl::Status CheckRopeBase(const gguf::GgufFile& file, const std::string& key, double base);
+absl::Status CheckRmsEpsilon(const gguf::GgufFile& file, const std::string& key, double eps);
+absl::Status CheckContextLength(const gguf::GgufFile& file, const std::string& key,
+                                int64_t length);
+
 // The sizes every architecture names under its own prefix: <arch>.block_count,
 // .embedding_length, .feed_forward_length and .attention.head_count (required),
 // .attention.head_count_kv (default: head_count) and .attention.key_length (default:

@@ -42,6 +42,10 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromGguf(const gguf::GgufFile& file) {
   KVLAB_RETURN_IF_ERROR(
       ReadOptionalDouble(file, a + ".attention.layer_norm_rms_epsilon", c.rms_eps));
   KVLAB_RETURN_IF_ERROR(ReadOptionalInt(file, a + ".context_length", c.context_length));
+  KVLAB_RETURN_IF_ERROR(CheckRopeBase(file, a + ".rope.freq_base", c.rope_base));
+  KVLAB_RETURN_IF_ERROR(
+      CheckRmsEpsilon(file, a + ".attention.layer_norm_rms_epsilon", c.rms_eps));
+  KVLAB_RETURN_IF_ERROR(CheckContextLength(file, a + ".context_length", c.context_length));
   // llama.cpp ties the output projection to the embedding when the file has none.
   c.tied_embeddings = !file.FindTensor("output.weight").ok();
   return c;

@@ -34,6 +34,8 @@ absl::StatusOr<LlamaConfig> LlamaConfig::FromHf(const HfConfig& config) {
   if (!(c.rms_eps > 0.0)) return config.FieldError("rms_norm_eps", "must be > 0");
   KVLAB_ASSIGN_OR_RETURN(c.context_length,
                          config.Int("max_position_embeddings", qwen2 ? 32768 : 2048));
+  // 0 would turn off the check against the trained context.
+  if (c.context_length <= 0) return config.FieldError("max_position_embeddings", "must be > 0");
   KVLAB_ASSIGN_OR_RETURN(c.tied_embeddings, config.Bool("tie_word_embeddings", false));
   KVLAB_ASSIGN_OR_RETURN(const std::string activation, config.String("hidden_act", "silu"));
   if (activation != "silu") {

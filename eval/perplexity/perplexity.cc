@@ -11,6 +11,7 @@
 #include "base/annotate.h"
 #include "base/status_macros.h"
 #include "core/evicting_kv_cache.h"
+#include "eval/perplexity/key_finite_watch.h"
 #include "eval/perplexity/memory_tracker.h"
 
 namespace kvlab::eval {
@@ -57,8 +58,8 @@ class Batch {
     for (size_t i = 0; i < factories_.size(); ++i) {
       absl::StatusOr<std::unique_ptr<KvCache>> cache = factories_[i]();
       if (!cache.ok()) return Annotate(cache.status(), i);
-      pointers_.push_back(cache->get());
-      caches_.push_back(*std::move(cache));
+      caches_.push_back(std::make_unique<KeyFiniteWatch>(*std::move(cache)));
+      pointers_.push_back(caches_.back().get());
     }
     if (reference_factory_) {
       absl::StatusOr<std::unique_ptr<KvCache>> reference = reference_factory_();
@@ -85,9 +86,13 @@ class Batch {
     for (size_t i = 0; i < caches_.size(); ++i) trackers_[i].Observe(*caches_[i]);
     // One reduction per forward. Once non-finite, a value stays so through the
     // residual stream and, by attention, spreads to every later position, so the
-    // model's output shows a NaN or Inf born in any layer or cache of this step. (The
-    // caches name the layer where keys or values arrive non-finite.)
+    // model's output shows a NaN or Inf born in any layer or cache of this step; the
+    // first layer whose keys were not finite (key_finite_watch.h), read only then, says
+    // where it arose.
     UncheckedForward forward{at::isfinite(*hidden).flatten(1).all(1), first, tokens.size(0)};
+    std::vector<at::Tensor> keys_finite;
+    for (const auto& cache : caches_) keys_finite.push_back(cache->KeysFinite());
+    forward.keys_finite = at::stack(keys_finite);
     if (forward.finite_rows.is_cpu()) {
       KVLAB_RETURN_IF_ERROR(CheckFinite(forward));
     } else {
@@ -174,7 +179,7 @@ class Batch {
   // the end of a chunk or window: no read per step).
   void CollectEvictions() {
     for (size_t i = 0; i < caches_.size(); ++i) {
-      const auto* evicting = dynamic_cast<const EvictingKvCache*>(caches_[i].get());
+      const auto* evicting = dynamic_cast<const EvictingKvCache*>(&caches_[i]->inner());
       if (evicting == nullptr || evicting->evictions() == nullptr) continue;
       std::vector<LayerEvictionRecord> layers;
       for (const LayerEvictions& e : *evicting->evictions()) {
@@ -201,6 +206,7 @@ class Batch {
     at::Tensor finite_rows;  // bool [rows of Forward()]
     int64_t first = 0;
     int64_t n = 0;
+    at::Tensor keys_finite;  // bool [caches, layers] (KeyFiniteWatch::KeysFinite())
   };
 
   absl::Status CheckFinite(const UncheckedForward& forward) const {
@@ -208,8 +214,9 @@ class Batch {
     if (finite_rows.all().item<bool>()) return absl::OkStatus();
     const int64_t row = (~finite_rows).nonzero()[0][0].item<int64_t>();
     return absl::FailedPreconditionError(absl::StrFormat(
-        "NaN or Inf in the model's output after its last layer at positions %d..%d%s",
-        forward.first, forward.first + forward.n - 1, RowSuffix(row)));
+        "NaN or Inf in the model's output after its last layer at positions %d..%d%s; %s",
+        forward.first, forward.first + forward.n - 1, RowSuffix(row),
+        DescribeFirstNonFiniteLayer(forward.keys_finite[row])));
   }
 
   // One scored step's results, [size, m] each, on the device; the comparison with the
@@ -292,7 +299,7 @@ class Batch {
   std::unique_ptr<KvCache> reference_;
   std::vector<Pending> pending_;
   std::vector<UncheckedForward> unchecked_;  // GPU forwards whose output is not yet checked.
-  std::vector<std::unique_ptr<KvCache>> caches_;
+  std::vector<std::unique_ptr<KeyFiniteWatch>> caches_;  // Each watching the cache it wraps.
   std::vector<KvCache*> pointers_;
   std::vector<MemoryTracker> trackers_;
   std::vector<PerplexityResult> results_;

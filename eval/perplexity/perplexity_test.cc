@@ -420,7 +420,7 @@ class PoisonedCache : public KvCache {
   int64_t from_;
 };
 
-TEST_F(TinyModelTest, NanInACacheIsAnErrorNamingTheStep) {
+TEST_F(TinyModelTest, NanInACacheIsAnErrorNamingTheStepAndLayer) {
   const auto poisoned = [this](int layer, int64_t from) -> CacheFactory {
     return [this, layer, from]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
       KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> dense, model_->NewDenseCache());
@@ -431,14 +431,18 @@ TEST_F(TinyModelTest, NanInACacheIsAnErrorNamingTheStep) {
   streaming.max_tokens = 40;
   EXPECT_THAT(RunStreaming(*model_, tokens_, streaming, poisoned(0, 17)),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("NaN or Inf"), HasSubstr("positions 17..17"))));
+                       AllOf(HasSubstr("NaN or Inf"), HasSubstr("positions 17..17"),
+                             HasSubstr("it first reached layer 1's keys (it arose in layer 0 "
+                                       "or in layer 1's key projection)"))));
   // In a lockstep batch the failing cache is named; a chunk names its positions.
   ChunkedOptions chunked;
   chunked.n_ctx = 32;
   const std::vector<CacheFactory> both = {Dense(), poisoned(1, 5)};
   EXPECT_THAT(RunChunked(*model_, tokens_, chunked, both),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("positions 0..31"), HasSubstr("cache 1 of the batch"))));
+                       AllOf(HasSubstr("positions 0..31"), HasSubstr("cache 1 of the batch"),
+                             HasSubstr("every layer's keys were finite (it arose in the last "
+                                       "layer, 1, after its keys"))));
   PrefillCompressOptions prefill;
   prefill.context_tokens = 16;
   prefill.scored_tokens = 8;

@@ -119,4 +119,12 @@ const SafetensorsCheckpoint::Located* SafetensorsCheckpoint::Find(absl::string_v
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
+std::vector<SafetensorsCheckpoint::Located> SafetensorsCheckpoint::AllTensors() const {
+  std::vector<Located> all;
+  for (const std::unique_ptr<SafetensorsFile>& file : files_) {
+    for (const SafetensorsTensor& tensor : file->tensors()) all.push_back({file.get(), &tensor});
+  }
+  return all;
+}
+
 }  // namespace kvlab::safetensors

@@ -53,6 +53,9 @@ class SafetensorsCheckpoint {
 
   // The tensor `name`, or nullptr.
   const Located* Find(absl::string_view name) const;
+  // Every tensor of every file, in file order (an index's shards may hold tensors its
+  // weight_map does not name: they are here too).
+  std::vector<Located> AllTensors() const;
   // Every file the checkpoint reads (the index first when there is one), for
   // fingerprints and messages.
   const std::vector<std::string>& paths() const { return paths_; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kvpress's SnapKVPress and StreamingLLMPress on kvlab's compress_once windows.
+"""kvpress's presses on kvlab's compress_once windows.
 
 Runs the same protocol as kvlab's `compress_once`
 (experiments/configs/eviction_compress_once.pbtxt, eval/perplexity/perplexity.cc) with
@@ -48,6 +48,9 @@ class Setting:
     name: str
     press: Optional[str]  # kvpress class name; None for the dense cache.
     params: dict
+    # The press reads the attention weights, which only transformers' eager attention
+    # returns (ObservedAttentionPress asserts it); the others run with SDPA.
+    eager: bool = False
 
 
 # kvlab's definitions where kvpress has a parameter for them (docs/methods.md): SnapKV's
@@ -58,6 +61,13 @@ SETTINGS = [
     Setting("snapkv-w32-k7", "SnapKVPress", {"window_size": 32, "kernel_size": 7}),
     Setting("snapkv-default", "SnapKVPress", {}),
     Setting("streamingllm-sink4", "StreamingLLMPress", {"n_sink": 4}),
+    # kvlab's keydiff, lagkv and expected_attention take kvpress's defaults; h2o with
+    # QUERY_MEAN and no recent window is ObservedAttentionPress.
+    Setting("keydiff", "KeyDiffPress", {}),
+    Setting("lagkv", "LagKVPress", {}),
+    Setting("expected_attention", "ExpectedAttentionPress", {}),
+    Setting("observed_attention", "ObservedAttentionPress", {}, eager=True),
+    Setting("tova", "TOVAPress", {}),
 ]
 
 
@@ -80,6 +90,8 @@ def parse_args(argv):
     p.add_argument("--stepwise", action="store_true",
                    help="decode the scored tokens one forward each instead of one forward "
                         "for all (the same numbers; a check of the causal mask)")
+    p.add_argument("--skip_dense", action="store_true",
+                   help="leave out the dense run (its perplexity is in an earlier output)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--output", default="", help="JSON file to write the results to")
     return p.parse_args(argv)
@@ -189,7 +201,7 @@ def main(argv):
         spans.append(span)
 
     model = load_model(args.model, torch, transformers)
-    runs = [("dense", Setting("dense", None, {}), None)]
+    runs = [] if args.skip_dense else [("dense", Setting("dense", None, {}), None)]
     for s in SETTINGS:
         if s.name in args.settings:
             runs += [(f"{s.name}-b{b}", s, b) for b in args.budgets]
@@ -197,6 +209,7 @@ def main(argv):
     results = []
     for name, setting, budget in runs:
         start = time.time()
+        model.set_attn_implementation("eager" if setting.eager else "sdpa")
         nll_sum = nll_sq = 0.0
         count = 0
         per_window = []
@@ -213,6 +226,7 @@ def main(argv):
             "name": name,
             "press": setting.press,
             "params": setting.params,
+            "attention": "eager" if setting.eager else "sdpa",
             "budget": budget,
             "compression_ratio": None if budget is None else 1.0 - budget / args.context_tokens,
             "perplexity": math.exp(mean),

@@ -93,10 +93,11 @@ here="$(dirname "$(readlink -f "$0")")"
 array_job=$(sbatch "${common[@]}" --array="$array" --cpus-per-task="$cpus" "${gpu_request[@]}" \
   --output="$logs/$name-%A_%a.out" "$here/sweep.sbatch" "$bin/run" "$config" "$tasks" "${task_flags[@]}")
 array_job="${array_job%%;*}"
-# afterany: the merge runs even when a task failed, and lists what is missing.
+# afterany: the merge runs even when a task failed, and lists what is missing. It gets
+# the tasks' flags: their threads are part of each run's fingerprint.
 merge_job=$(sbatch "${common[@]}" --dependency="afterany:$array_job" --cpus-per-task=1 \
   --output="$logs/$name-merge-%j.out" \
-  --wrap="$(printf '%q ' "$bin/merge" --config="$config" "${run_flags[@]}")")
+  --wrap="$(printf '%q ' "$bin/merge" --config="$config" "${task_flags[@]}")")
 merge_job="${merge_job%%;*}"
 echo "submit.sh: $config as $tasks shards (tasks $array), $cpus CPUs, $mem, $gpus GPUs per task: array job $array_job, merge job $merge_job" >&2
 echo "$array_job $merge_job"

@@ -38,6 +38,15 @@ namespace {
     }                                                                                 \
   } while (0)
 
+// A launcher's result: nullptr, or the launch error's text.
+#define CHECK_LAUNCH(call)                                                            \
+  do {                                                                                \
+    if (const char* error = (call)) {                                                 \
+      std::fprintf(stderr, "launch error %s at %s:%d\n", error, __FILE__, __LINE__);   \
+      std::exit(2);                                                                   \
+    }                                                                                 \
+  } while (0)
+
 std::mt19937_64 rng;
 int failures = 0;
 
@@ -174,8 +183,8 @@ void CheckAttention() {
         dw.Upload(w);
         scores.Poison();
         out.Poison();
-        LaunchAttentionScores(dq.data, m, d.rows, scores.data, nullptr);
-        LaunchWeightedValues(dw.data, m, d.rows, out.data, nullptr);
+        CHECK_LAUNCH(LaunchAttentionScores(dq.data, m, d.rows, scores.data, nullptr));
+        CHECK_LAUNCH(LaunchWeightedValues(dw.data, m, d.rows, out.data, nullptr));
         CHECK_CUDA(cudaDeviceSynchronize());
         char name[96];
         std::snprintf(name, sizeof(name), "scores int%d tokens=%lld m=%lld", bits, (long long)tokens, (long long)m);
@@ -212,7 +221,7 @@ void CheckQuantize() {
       a.tokens = tokens;
       a.dim = dim;
       a.group = per_channel ? 1 : group;
-      LaunchQuantize(a, nullptr);
+      CHECK_LAUNCH(LaunchQuantize(a, nullptr));
       CHECK_CUDA(cudaDeviceSynchronize());
       const std::vector<uint8_t> l = levels.Download();
       const std::vector<float> s = scale.Download(), z = zero.Download();
@@ -255,8 +264,8 @@ void CheckGatherAndStats() {
   dsrc.Upload(src);
   dkeep.Upload(keep);
   ddst.Poison();
-  LaunchGatherRows(dsrc.data, length * row_bytes, ddst.data, m * row_bytes, dkeep.data, m, heads,
-                   m, row_bytes, nullptr);
+  CHECK_LAUNCH(LaunchGatherRows(dsrc.data, length * row_bytes, ddst.data, m * row_bytes,
+                                dkeep.data, m, heads, m, row_bytes, nullptr));
   CHECK_CUDA(cudaDeviceSynchronize());
   const std::vector<uint8_t> got = ddst.Download();
   int64_t wrong = 0;
@@ -282,7 +291,8 @@ void CheckGatherAndStats() {
   DeviceArray<float> dprobs(probs.size()), dsums(sums.size());
   dprobs.Upload(probs);
   dsums.Upload(sums);
-  LaunchAccumulateAttention(dprobs.data, heads, group, queries, length, dsums.data, length, nullptr);
+  CHECK_LAUNCH(LaunchAccumulateAttention(dprobs.data, heads, group, queries, length,
+                                         dsums.data, length, nullptr));
   CHECK_CUDA(cudaDeviceSynchronize());
   Report("accumulate attention", RelativeError(dsums.Download(), want), 1e-5);
 }
@@ -324,8 +334,8 @@ void Benchmark() {
       q.Upload(RandomFloats(q.size));
       w.Upload(RandomFloats(w.size));
       const double ms = TimeMs(20, [&] {
-        LaunchAttentionScores(q.data, m, d.rows, scores.data, nullptr);
-        LaunchWeightedValues(w.data, m, d.rows, out.data, nullptr);
+        CHECK_LAUNCH(LaunchAttentionScores(q.data, m, d.rows, scores.data, nullptr));
+        CHECK_LAUNCH(LaunchWeightedValues(w.data, m, d.rows, out.data, nullptr));
       });
       // Each kernel reads the whole cache (levels, scales, zeros) once.
       const double cache_bytes = 2.0 * (h.levels.size() + 2 * h.scale.size() * sizeof(__half));
