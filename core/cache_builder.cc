@@ -19,7 +19,6 @@ namespace kvlab {
 namespace {
 
 using config::CacheConfig;
-using config::QuantizedStore;
 using config::StorageDtype;
 using config::StoreConfig;
 
@@ -35,7 +34,7 @@ absl::StatusOr<TensorStoreFactory> MakeStoreFactory(const StoreConfig& config,
                                                     const CacheContext& context,
                                                     const std::string& field) {
   if (config.has_quantized()) {
-    const config::QuantizedStore& q = config.quantized();
+    const config::QuantizedStoreConfig& q = config.quantized();
     if (q.residual_tokens() < 0) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s.quantized.residual_tokens must be >= 0, got %d", field, q.residual_tokens()));
@@ -141,7 +140,7 @@ std::string DescribeStore(const config::StoreConfig& config) {
       default: return "fp32";
     }
   }
-  const config::QuantizedStore& q = config.quantized();
+  const config::QuantizedStoreConfig& q = config.quantized();
   std::string text = q.quantizer();
   if (q.has_options()) text += " (" + q.options().ShortDebugString() + ")";
   if (q.residual_tokens() > 0) text += absl::StrFormat(" + %d fp32 residual", q.residual_tokens());
