@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "base/files.h"
 #include "base/annotate.h"
+#include "base/available_memory.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
 #include "core/cache_builder.h"
@@ -27,6 +28,7 @@
 #include "experiments/bos_mode.h"
 #include "experiments/eviction_record.h"
 #include "experiments/fingerprint.h"
+#include "experiments/memory_check.h"
 #include "experiments/model_hash.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
@@ -190,6 +192,7 @@ struct Inputs {
   std::unique_ptr<model::ModelFiles> files;  // Declared first: the model may read from them.
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   at::ScalarType weight_dtype = at::kFloat;
+  std::string weights_name;  // "fp32", "bf16", "fp16" or "native", for reports.
   std::unique_ptr<model::DecoderModel> model;
   bool bos = false;  // The text starts with BOS (and so do chunks and windows).
   std::string text;
@@ -206,14 +209,22 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
   model::LoadOptions load_options;
   load_options.device = device;
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
+  load_options.native_weights = e.weights_dtype() == config::NATIVE;
   in.weight_dtype = load_options.weight_dtype;
-  KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.files, load_options));
+  in.weights_name = load_options.native_weights ? "native" : DtypeName(in.weight_dtype);
   KVLAB_ASSIGN_OR_RETURN(in.text, ReadFileToString(text_path));
   // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
   // model) asks for it, which also shifts the chunk and window boundaries by one token.
   KVLAB_ASSIGN_OR_RETURN(in.bos,
                          UseBos(e, in.tokenizer->add_bos(), in.tokenizer->bos_id()));
   in.tokens = in.tokenizer->Encode(in.text, in.bos);
+  // Host memory only: a GPU's is the CUDA allocator's to refuse.
+  if (device.is_cpu()) {
+    KVLAB_ASSIGN_OR_RETURN(const int64_t available, AvailableMemoryBytes());
+    KVLAB_RETURN_IF_ERROR(CheckModelFits(e, *in.files, load_options,
+                                         static_cast<int64_t>(in.tokens.size()), available));
+  }
+  KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.files, load_options));
   KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashModel(*in.files));
   KVLAB_ASSIGN_OR_RETURN(in.text_hash, HashFile(text_path));
   return in;
@@ -226,7 +237,7 @@ void PrintInputs(const config::Experiment& e, const Inputs& in, const std::strin
                 "%s: %s (%d layers, %d/%d heads, head dim %d; weights %s, %.1f MiB), %d tokens "
                 "from %s, %d threads\n",
                 e.name(), mc.name, mc.attention.num_layers, mc.attention.q_heads,
-                mc.attention.kv_heads, mc.attention.head_dim, DtypeName(in.weight_dtype),
+                mc.attention.kv_heads, mc.attention.head_dim, in.weights_name,
                 in.model->WeightBytes() / (1024.0 * 1024.0), in.tokens.size(), text_path, threads);
 }
 
@@ -385,7 +396,7 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, RunOutcome outc
   record.retrieval = std::move(outcome.retrieval);
   record.elements_per_token = plan.mc.DenseCacheBytesPerToken(1);
   record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
-  record.weights_dtype = DtypeName(plan.in.weight_dtype);
+  record.weights_dtype = plan.in.weights_name;
   record.weight_bytes = plan.in.model->WeightBytes();
   record.retained_mass_by_layer = RetainedMassByLayer(record.result.evictions);
   return record;

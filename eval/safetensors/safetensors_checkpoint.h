@@ -53,6 +53,8 @@ class SafetensorsCheckpoint {
 
   // The tensor `name`, or nullptr.
   const Located* Find(absl::string_view name) const;
+  // The shards (or the single file), each tensor in exactly one.
+  const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
   // Every file the checkpoint reads (the index first when there is one), for
   // fingerprints and messages.
   const std::vector<std::string>& paths() const { return paths_; }

@@ -1,0 +1,47 @@
+#include "experiments/memory_check.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "base/available_memory.h"
+#include "base/status_macros.h"
+#include "core/layer_budgets.h"
+#include "eval/model/weight_estimate.h"
+#include "experiments/protocol.h"
+
+namespace kvlab::experiments {
+
+absl::StatusOr<int64_t> EstimateCacheBytes(const config::Experiment& e,
+                                           const model::ModelInfo& info, int64_t text_tokens) {
+  const ProtocolExtent extent = MeasureProtocol(e, text_tokens);
+  const int64_t reference_tokens = BudgetReferenceTokens(e, text_tokens);
+  // Under compress_once and retrieval a cache grows past its budget within a window.
+  const bool bounded_by_budget = !e.has_compress_once() && !e.has_retrieval();
+  const int64_t step = e.has_prefill_compress() ? e.prefill_compress().context_tokens() : 1;
+  int64_t most_tokens = 0;
+  for (const config::CacheConfig& c : e.caches()) {
+    int64_t tokens = extent.window_tokens;
+    if (c.has_eviction() && bounded_by_budget) {
+      KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
+                             LayerBudgets(c.eviction().budget(), info.attention.num_layers,
+                                          reference_tokens));
+      tokens = std::min(tokens, *std::max_element(budgets.begin(), budgets.end()) + step);
+    }
+    most_tokens = std::max(most_tokens, tokens);
+  }
+  if (e.compare_to_dense()) most_tokens = std::max(most_tokens, extent.window_tokens);
+  const int64_t at_once = std::min<int64_t>(std::max(e.batch_caches(), 1), e.caches_size()) +
+                          (e.compare_to_dense() ? 1 : 0);
+  return at_once * most_tokens * info.DenseCacheBytesPerToken(/*element_bytes=*/4);
+}
+
+absl::Status CheckModelFits(const config::Experiment& e, const model::ModelFiles& files,
+                            const model::LoadOptions& options, int64_t text_tokens,
+                            int64_t available_bytes) {
+  KVLAB_ASSIGN_OR_RETURN(const model::ModelInfo info, model::ReadModelInfo(files));
+  KVLAB_ASSIGN_OR_RETURN(const int64_t cache_bytes, EstimateCacheBytes(e, info, text_tokens));
+  return CheckFitsInMemory(model::EstimateWeightBytes(files, options), cache_bytes,
+                           available_bytes);
+}
+
+}  // namespace kvlab::experiments
