@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/strings/str_format.h"
+
 #include "base/available_memory.h"
 #include "base/status_macros.h"
 #include "core/layer_budgets.h"
@@ -40,8 +42,15 @@ absl::Status CheckModelFits(const config::Experiment& e, const model::ModelFiles
                             int64_t available_bytes) {
   KVLAB_ASSIGN_OR_RETURN(const model::ModelInfo info, model::ReadModelInfo(files));
   KVLAB_ASSIGN_OR_RETURN(const int64_t cache_bytes, EstimateCacheBytes(e, info, text_tokens));
-  return CheckFitsInMemory(model::EstimateWeightBytes(files, options), cache_bytes,
-                           available_bytes);
+  const absl::Status fits = CheckFitsInMemory(model::EstimateWeightBytes(files, options),
+                                              cache_bytes, available_bytes);
+  if (fits.ok() || options.native_weights || files.gguf() == nullptr) return fits;
+  // A GGUF's own block formats usually hold a fraction of the dequantized bytes.
+  model::LoadOptions native = options;
+  native.native_weights = true;
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "%s; weights_dtype: NATIVE would hold the weights in %.2f GiB", fits.message(),
+      model::EstimateWeightBytes(files, native) / (1024.0 * 1024.0 * 1024.0)));
 }
 
 }  // namespace kvlab::experiments

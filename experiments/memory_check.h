@@ -25,7 +25,8 @@ absl::StatusOr<int64_t> EstimateCacheBytes(const config::Experiment& e,
                                            const model::ModelInfo& info, int64_t text_tokens);
 
 // ResourceExhausted (both figures and `available_bytes`) if the weights of `files`
-// loaded as `options` and the caches of `e` exceed `available_bytes`.
+// loaded as `options` and the caches of `e` exceed `available_bytes`; for a GGUF loaded
+// dequantized, the message also gives the native weights' bytes.
 absl::Status CheckModelFits(const config::Experiment& e, const model::ModelFiles& files,
                             const model::LoadOptions& options, int64_t text_tokens,
                             int64_t available_bytes);

@@ -56,7 +56,9 @@ TEST(MemoryCheckTest, RefusesTheDefaultModelWhereItsWeightsDoNotFitGivingBothFig
               StatusIs(absl::StatusCode::kResourceExhausted,
                        AllOf(HasSubstr("weights need 0.50 GiB"),
                              HasSubstr("largest caches 0.02 GiB"),
-                             HasSubstr("only 0.25 GiB is available"))));
+                             HasSubstr("only 0.25 GiB is available"),
+                             HasSubstr("weights_dtype: NATIVE would hold the weights in "
+                                       "0.09 GiB"))));
   EXPECT_THAT(CheckModelFits(e, *files, fp32, 10000, kGiB), IsOk());
   // Native, the same weights are the file's 0.09 GiB of blocks.
   model::LoadOptions native;

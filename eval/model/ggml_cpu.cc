@@ -75,6 +75,10 @@ absl::Status GgmlCpu::Compute(ggml_cgraph* graph, int threads) {
     const auto set_threadpool = ProcAddress<SetThreadpool>(reg, "ggml_backend_cpu_set_threadpool");
     if (threadpool_new != nullptr && threadpool_free != nullptr && set_threadpool != nullptr) {
       ggml_threadpool_params params = ggml_threadpool_params_default(threads);
+      // Workers sleep between graphs instead of spinning: between two matmuls ATen runs
+      // the norms and attention on the same cores, and a spinning worker would take a
+      // core from it.
+      params.poll = 0;
       ggml_threadpool_t pool = threadpool_new(&params);
       if (pool == nullptr) return absl::InternalError("ggml could not start its thread pool");
       set_threadpool(backend_, pool);
