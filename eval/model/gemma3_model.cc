@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const Gemma3Confi
   const int64_t h = config.hidden, d = config.head_dim;
   const ModelWeights weights(source, options);
   const auto load = [&](const std::string& name, std::vector<int64_t> shape) {
-    return weights.Matrix(name, std::move(shape));
+    return weights.LoadProjection({{name, std::move(shape)}});
   };
   const auto load_norm = [&](const std::string& name, int64_t size) {
     return weights.Vector(name, size);
@@ -63,11 +63,11 @@ absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const Gemma3Confi
     const std::string prefix = absl::StrFormat("blk.%d.", i);
     Layer layer;
     KVLAB_ASSIGN_OR_RETURN(layer.attn_norm, load_norm(prefix + "attn_norm.weight", h));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor q, load(prefix + "attn_q.weight", {config.q_heads * d, h}));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor k, load(prefix + "attn_k.weight", {config.kv_heads * d, h}));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor v, load(prefix + "attn_v.weight", {config.kv_heads * d, h}));
     // One projection for Q, K and V (and one for gate and up) halves the matmul count.
-    layer.qkv = at::cat({q, k, v}, 0);
+    KVLAB_ASSIGN_OR_RETURN(layer.qkv,
+                           weights.LoadProjection({{prefix + "attn_q.weight", {config.q_heads * d, h}},
+                                                   {prefix + "attn_k.weight", {config.kv_heads * d, h}},
+                                                   {prefix + "attn_v.weight", {config.kv_heads * d, h}}}));
     KVLAB_ASSIGN_OR_RETURN(layer.q_norm, load_norm(prefix + "attn_q_norm.weight", d));
     KVLAB_ASSIGN_OR_RETURN(layer.k_norm, load_norm(prefix + "attn_k_norm.weight", d));
     KVLAB_ASSIGN_OR_RETURN(layer.output,
@@ -75,9 +75,9 @@ absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const Gemma3Confi
     KVLAB_ASSIGN_OR_RETURN(layer.post_attn_norm,
                            load_norm(prefix + "post_attention_norm.weight", h));
     KVLAB_ASSIGN_OR_RETURN(layer.ffn_norm, load_norm(prefix + "ffn_norm.weight", h));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor gate, load(prefix + "ffn_gate.weight", {config.ffn, h}));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor up, load(prefix + "ffn_up.weight", {config.ffn, h}));
-    layer.gate_up = at::cat({gate, up}, 0);
+    KVLAB_ASSIGN_OR_RETURN(layer.gate_up,
+                           weights.LoadProjection({{prefix + "ffn_gate.weight", {config.ffn, h}},
+                                                   {prefix + "ffn_up.weight", {config.ffn, h}}}));
     KVLAB_ASSIGN_OR_RETURN(layer.down, load(prefix + "ffn_down.weight", {h, config.ffn}));
     KVLAB_ASSIGN_OR_RETURN(layer.post_ffn_norm, load_norm(prefix + "post_ffw_norm.weight", h));
     model->layers_.push_back(std::move(layer));
@@ -87,14 +87,14 @@ absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const Gemma3Confi
 
 int64_t Gemma3Model::WeightBytes() const {
   const auto bytes = [](const at::Tensor& t) { return static_cast<int64_t>(t.nbytes()); };
-  int64_t total = bytes(token_embedding_) + bytes(output_norm_);
-  if (!output_.is_same(token_embedding_)) total += bytes(output_);
+  int64_t total = token_embedding_.ByteSize() + bytes(output_norm_);
+  if (!output_.SharesWith(token_embedding_)) total += output_.ByteSize();
   for (const Layer& l : layers_) {
-    for (const at::Tensor* t : {&l.attn_norm, &l.qkv, &l.q_norm, &l.k_norm, &l.output,
-                                &l.post_attn_norm, &l.ffn_norm, &l.gate_up, &l.down,
-                                &l.post_ffn_norm}) {
+    for (const at::Tensor* t : {&l.attn_norm, &l.q_norm, &l.k_norm, &l.post_attn_norm,
+                                &l.ffn_norm, &l.post_ffn_norm}) {
       total += bytes(*t);
     }
+    for (const Projection* p : {&l.qkv, &l.output, &l.gate_up, &l.down}) total += p->ByteSize();
   }
   return total;
 }
@@ -118,7 +118,7 @@ absl::StatusOr<at::Tensor> Gemma3Model::ForwardUnchecked(const at::Tensor& token
   // by scaling its queries first (RoPE is linear, so before or after is the same).
   const double query_factor = config_.query_scale * std::sqrt(static_cast<double>(d));
   const bool rescale_queries = std::abs(query_factor - 1.0) > 1e-12;
-  at::Tensor x = at::embedding(token_embedding_, tokens).to(at::kFloat) *
+  at::Tensor x = token_embedding_.Rows(tokens) *
                  std::sqrt(static_cast<double>(config_.hidden));  // [batch, n, hidden]
   for (int i = 0; i < config_.num_layers; ++i) {
     const Layer& layer = layers_[i];

@@ -25,6 +25,7 @@
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/decoder_model.h"
 #include "eval/model/gemma3_config.h"
+#include "eval/model/projection.h"
 #include "eval/model/weight_source.h"
 
 namespace kvlab::model {
@@ -63,14 +64,14 @@ class Gemma3Model : public DecoderModel {
  private:
   struct Layer {
     at::Tensor attn_norm;       // [hidden]
-    at::Tensor qkv;             // [(q_heads + 2 kv_heads) * head_dim, hidden]
+    Projection qkv;            // [(q_heads + 2 kv_heads) * head_dim, hidden]
     at::Tensor q_norm;          // [head_dim]
     at::Tensor k_norm;          // [head_dim]
-    at::Tensor output;          // [hidden, q_heads * head_dim]
+    Projection output;         // [hidden, q_heads * head_dim]
     at::Tensor post_attn_norm;  // [hidden]
     at::Tensor ffn_norm;        // [hidden]
-    at::Tensor gate_up;         // [2 ffn, hidden]
-    at::Tensor down;            // [hidden, ffn]
+    Projection gate_up;        // [2 ffn, hidden]
+    Projection down;           // [hidden, ffn]
     at::Tensor post_ffn_norm;   // [hidden]
   };
 
@@ -85,9 +86,9 @@ class Gemma3Model : public DecoderModel {
   Gemma3Config config_;
   LayerRopes ropes_;
   LoadOptions options_;
-  at::Tensor token_embedding_;  // [vocab, hidden]
+  Projection token_embedding_;  // [vocab, hidden]
   at::Tensor output_norm_;      // [hidden]
-  at::Tensor output_;           // [vocab, hidden]; the embedding when tied.
+  Projection output_;           // [vocab, hidden]; the embedding when tied.
   std::vector<Layer> layers_;
 };
 

@@ -31,7 +31,7 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const LlamaConfig& 
   const int64_t h = config.hidden, d = config.head_dim;
   const ModelWeights weights(source, options);
   const auto load = [&](const std::string& name, std::vector<int64_t> shape) {
-    return weights.Matrix(name, std::move(shape));
+    return weights.LoadProjection({{name, std::move(shape)}});
   };
   const auto load_norm = [&](const std::string& name) { return weights.Vector(name, h); };
   c10::InferenceMode inference;
@@ -46,11 +46,11 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const LlamaConfig& 
     const std::string prefix = absl::StrFormat("blk.%d.", i);
     Layer layer;
     KVLAB_ASSIGN_OR_RETURN(layer.attn_norm, load_norm(prefix + "attn_norm.weight"));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor q, load(prefix + "attn_q.weight", {config.q_heads * d, h}));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor k, load(prefix + "attn_k.weight", {config.kv_heads * d, h}));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor v, load(prefix + "attn_v.weight", {config.kv_heads * d, h}));
     // One projection for Q, K and V (and one for gate and up) halves the matmul count.
-    layer.qkv = at::cat({q, k, v}, 0);
+    KVLAB_ASSIGN_OR_RETURN(layer.qkv,
+                           weights.LoadProjection({{prefix + "attn_q.weight", {config.q_heads * d, h}},
+                                                   {prefix + "attn_k.weight", {config.kv_heads * d, h}},
+                                                   {prefix + "attn_v.weight", {config.kv_heads * d, h}}}));
     if (config.qkv_bias) {
       KVLAB_ASSIGN_OR_RETURN(at::Tensor q_bias,
                              weights.Vector(prefix + "attn_q.bias", config.q_heads * d));
@@ -63,9 +63,9 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const LlamaConfig& 
     KVLAB_ASSIGN_OR_RETURN(layer.output,
                            load(prefix + "attn_output.weight", {h, config.q_heads * d}));
     KVLAB_ASSIGN_OR_RETURN(layer.ffn_norm, load_norm(prefix + "ffn_norm.weight"));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor gate, load(prefix + "ffn_gate.weight", {config.ffn, h}));
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor up, load(prefix + "ffn_up.weight", {config.ffn, h}));
-    layer.gate_up = at::cat({gate, up}, 0);
+    KVLAB_ASSIGN_OR_RETURN(layer.gate_up,
+                           weights.LoadProjection({{prefix + "ffn_gate.weight", {config.ffn, h}},
+                                                   {prefix + "ffn_up.weight", {config.ffn, h}}}));
     KVLAB_ASSIGN_OR_RETURN(layer.down, load(prefix + "ffn_down.weight", {h, config.ffn}));
     model->layers_.push_back(std::move(layer));
   }
@@ -74,12 +74,12 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const LlamaConfig& 
 
 int64_t LlamaModel::WeightBytes() const {
   const auto bytes = [](const at::Tensor& t) { return static_cast<int64_t>(t.nbytes()); };
-  int64_t total = bytes(token_embedding_) + bytes(output_norm_);
-  if (!output_.is_same(token_embedding_)) total += bytes(output_);
+  int64_t total = token_embedding_.ByteSize() + bytes(output_norm_);
+  if (!output_.SharesWith(token_embedding_)) total += output_.ByteSize();
   for (const Layer& l : layers_) {
     if (l.qkv_bias.defined()) total += bytes(l.qkv_bias);
-    total += bytes(l.attn_norm) + bytes(l.qkv) + bytes(l.output) + bytes(l.ffn_norm) +
-             bytes(l.gate_up) + bytes(l.down);
+    total += bytes(l.attn_norm) + l.qkv.ByteSize() + l.output.ByteSize() + bytes(l.ffn_norm) +
+             l.gate_up.ByteSize() + l.down.ByteSize();
   }
   return total;
 }
@@ -103,7 +103,7 @@ absl::StatusOr<at::Tensor> LlamaModel::ForwardUnchecked(const at::Tensor& tokens
                                                         absl::Span<KvCache* const> caches) const {
   const int64_t batch = tokens.size(0), n = tokens.size(1);
   const int64_t d = config_.head_dim, hq = config_.q_heads, hkv = config_.kv_heads;
-  at::Tensor x = at::embedding(token_embedding_, tokens).to(at::kFloat);  // [batch, n, hidden]
+  at::Tensor x = token_embedding_.Rows(tokens);  // [batch, n, hidden]
   for (int i = 0; i < config_.num_layers; ++i) {
     const Layer& layer = layers_[i];
     // [batch, n, heads * d] -> [batch, heads, n, d]

@@ -28,6 +28,7 @@
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/decoder_model.h"
 #include "eval/model/llama_config.h"
+#include "eval/model/projection.h"
 #include "eval/model/weight_source.h"
 
 namespace kvlab::model {
@@ -62,12 +63,12 @@ class LlamaModel : public DecoderModel {
  private:
   struct Layer {
     at::Tensor attn_norm;  // [hidden]
-    at::Tensor qkv;        // [(q_heads + 2 kv_heads) * head_dim, hidden]
+    Projection qkv;       // [(q_heads + 2 kv_heads) * head_dim, hidden]
     at::Tensor qkv_bias;   // [(q_heads + 2 kv_heads) * head_dim] fp32; undefined if none
-    at::Tensor output;     // [hidden, q_heads * head_dim]
+    Projection output;    // [hidden, q_heads * head_dim]
     at::Tensor ffn_norm;   // [hidden]
-    at::Tensor gate_up;    // [2 ffn, hidden]
-    at::Tensor down;       // [hidden, ffn]
+    Projection gate_up;   // [2 ffn, hidden]
+    Projection down;      // [hidden, ffn]
   };
 
   LlamaModel(LlamaConfig config, RotaryEmbedding rope, LoadOptions options)
@@ -81,9 +82,9 @@ class LlamaModel : public DecoderModel {
   LlamaConfig config_;
   RotaryEmbedding rope_;
   LoadOptions options_;
-  at::Tensor token_embedding_;  // [vocab, hidden]
+  Projection token_embedding_;  // [vocab, hidden]
   at::Tensor output_norm_;      // [hidden]
-  at::Tensor output_;           // [vocab, hidden]; the embedding when tied.
+  Projection output_;           // [vocab, hidden]; the embedding when tied.
   std::vector<Layer> layers_;
 };
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "eval/gguf/gguf_writer.h"
+#include "eval/model/ggml_quantize.h"
 #include "eval/model/tiny_weights.h"
 #include "eval/tokenizer/unicode_text.h"
 
@@ -29,6 +30,23 @@ absl::Status WriteTinyLlama(const std::string& path, const TinyLlamaOptions& o) 
   TinyWeights weights(o.seed);
   const auto random = [&](int64_t count, float scale) { return weights.Random(count, scale); };
   const auto near_one = [&](int64_t count) { return weights.NearOne(count); };
+  gguf::GgufWriter w;
+  absl::Status quantized = absl::OkStatus();
+  // A matrix of GGUF dims {cols, rows}, in matrix_type.
+  const auto add_matrix = [&](const std::string& name, int64_t cols, int64_t rows,
+                              std::string float_bytes) {
+    if (o.matrix_type == TensorType::kF32) {
+      w.AddTensor(name, {cols, rows}, TensorType::kF32, std::move(float_bytes));
+      return;
+    }
+    absl::StatusOr<std::string> bytes = QuantizeRows(o.matrix_type, float_bytes, rows, cols);
+    if (!bytes.ok()) {
+      quantized.Update(absl::InvalidArgumentError(
+          absl::StrFormat("%s: %s", name, bytes.status().message())));
+      return;
+    }
+    w.AddTensor(name, {cols, rows}, o.matrix_type, *std::move(bytes));
+  };
 
   std::vector<std::string> tokens = ByteSymbols();
   const std::vector<std::string> merges = {"t h", "th e", "\xc4\xa0 th", "a n", "i n"};
@@ -39,7 +57,6 @@ absl::Status WriteTinyLlama(const std::string& path, const TinyLlamaOptions& o) 
   const int64_t vocab = static_cast<int64_t>(tokens.size());
   const int64_t head_dim = o.hidden / o.q_heads;
 
-  gguf::GgufWriter w;
   w.AddString("general.architecture", "llama");
   w.AddString("general.name", "tiny-random-llama");
   w.AddUint32("llama.block_count", o.layers);
@@ -59,32 +76,29 @@ absl::Status WriteTinyLlama(const std::string& path, const TinyLlamaOptions& o) 
   w.AddBool("tokenizer.ggml.add_bos_token", false);
 
   const float proj = 1.0f / std::sqrt(static_cast<float>(o.hidden));
-  w.AddTensor("token_embd.weight", {o.hidden, vocab}, TensorType::kF32,
-              random(vocab * o.hidden, 1.0f));
+  add_matrix("token_embd.weight", o.hidden, vocab, random(vocab * o.hidden, 1.0f));
   w.AddTensor("output_norm.weight", {o.hidden}, TensorType::kF32, near_one(o.hidden));
   if (!o.tied_embeddings) {
-    w.AddTensor("output.weight", {o.hidden, vocab}, TensorType::kF32,
-                random(vocab * o.hidden, proj));
+    add_matrix("output.weight", o.hidden, vocab, random(vocab * o.hidden, proj));
   }
   for (int i = 0; i < o.layers; ++i) {
     const std::string p = absl::StrFormat("blk.%d.", i);
     w.AddTensor(p + "attn_norm.weight", {o.hidden}, TensorType::kF32, near_one(o.hidden));
-    w.AddTensor(p + "attn_q.weight", {o.hidden, o.q_heads * head_dim}, TensorType::kF32,
-                random(o.hidden * o.q_heads * head_dim, proj));
-    w.AddTensor(p + "attn_k.weight", {o.hidden, o.kv_heads * head_dim}, TensorType::kF32,
-                random(o.hidden * o.kv_heads * head_dim, proj));
-    w.AddTensor(p + "attn_v.weight", {o.hidden, o.kv_heads * head_dim}, TensorType::kF32,
-                random(o.hidden * o.kv_heads * head_dim, proj));
-    w.AddTensor(p + "attn_output.weight", {o.q_heads * head_dim, o.hidden}, TensorType::kF32,
-                random(o.hidden * o.q_heads * head_dim, proj));
+    add_matrix(p + "attn_q.weight", o.hidden, o.q_heads * head_dim,
+               random(o.hidden * o.q_heads * head_dim, proj));
+    add_matrix(p + "attn_k.weight", o.hidden, o.kv_heads * head_dim,
+               random(o.hidden * o.kv_heads * head_dim, proj));
+    add_matrix(p + "attn_v.weight", o.hidden, o.kv_heads * head_dim,
+               random(o.hidden * o.kv_heads * head_dim, proj));
+    add_matrix(p + "attn_output.weight", o.q_heads * head_dim, o.hidden,
+               random(o.hidden * o.q_heads * head_dim, proj));
     w.AddTensor(p + "ffn_norm.weight", {o.hidden}, TensorType::kF32, near_one(o.hidden));
-    w.AddTensor(p + "ffn_gate.weight", {o.hidden, o.ffn}, TensorType::kF32,
-                random(o.hidden * o.ffn, proj));
-    w.AddTensor(p + "ffn_up.weight", {o.hidden, o.ffn}, TensorType::kF32,
-                random(o.hidden * o.ffn, proj));
-    w.AddTensor(p + "ffn_down.weight", {o.ffn, o.hidden}, TensorType::kF32,
-                random(o.hidden * o.ffn, 1.0f / std::sqrt(static_cast<float>(o.ffn))));
+    add_matrix(p + "ffn_gate.weight", o.hidden, o.ffn, random(o.hidden * o.ffn, proj));
+    add_matrix(p + "ffn_up.weight", o.hidden, o.ffn, random(o.hidden * o.ffn, proj));
+    add_matrix(p + "ffn_down.weight", o.ffn, o.hidden,
+               random(o.hidden * o.ffn, 1.0f / std::sqrt(static_cast<float>(o.ffn))));
   }
+  if (!quantized.ok()) return quantized;
   return w.WriteFile(path);
 }
 

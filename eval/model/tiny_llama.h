@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "eval/gguf/gguf_types.h"
 
 namespace kvlab::model {
 
@@ -19,6 +20,10 @@ struct TinyLlamaOptions {
   double rope_base = 10000.0;
   bool tied_embeddings = true;
   uint32_t seed = 1;
+  // The type the embedding and every projection are written in (the same random values,
+  // quantized by ggml's reference quantizers); norms stay F32. Block formats need rows
+  // of whole blocks: hidden, q_heads * head_dim and ffn multiples of 256 for the K types.
+  gguf::TensorType matrix_type = gguf::TensorType::kF32;
 };
 
 // Writes the model to `path`. The vocabulary is the 256 GPT-2 byte symbols plus

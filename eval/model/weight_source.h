@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "eval/model/ggml_matrix.h"
 
 namespace kvlab::model {
 
@@ -35,6 +37,14 @@ class WeightSource {
   virtual absl::StatusOr<at::Tensor> Load(const std::string& tensor,
                                           const std::vector<int64_t>& shape,
                                           at::ScalarType dtype) const = 0;
+  // The tensor `tensor` of PyTorch shape `shape` ([out, in]) in its stored block
+  // format, referring to the source's own bytes (native weights, projection.h).
+  // Unimplemented unless the source can (a GGUF file can).
+  virtual absl::StatusOr<GgmlMatrix> LoadNative(const std::string& tensor,
+                                                const std::vector<int64_t>& shape) const {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: native weights need a GGUF file (tensor '%s')", name(), tensor));
+  }
 };
 
 }  // namespace kvlab::model

@@ -56,6 +56,8 @@ class SafetensorsCheckpoint {
   // Every tensor of every file, in file order (an index's shards may hold tensors its
   // weight_map does not name: they are here too).
   std::vector<Located> AllTensors() const;
+  // The shards (or the single file), each tensor in exactly one.
+  const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
   // Every file the checkpoint reads (the index first when there is one), for
   // fingerprints and messages.
   const std::vector<std::string>& paths() const { return paths_; }
