@@ -23,7 +23,7 @@ declared="$("$runner" --budget call1; "$runner" --budget call2)"
 while read -r name; do
   grep -q "^$name " <<<"$declared" || fail "step '$name' has no declared time limit"
 done < <(grep -oE '^\s+(if ! )?step [a-z_]+' "$runner" | awk '{ print $NF }'
-         grep -oE '^\s+harness gpu_[a-z0-9_]+ (fp32|bf16)' "$runner" | awk '{ print $2 "." $3 }')
+         grep -oE '^\s+harness gpu_[a-z0-9_]+ [a-z0-9]+' "$runner" | awk '{ print $2 "." $3 }')
 
 limit="$("$maker" --print_limit)"
 [ "$limit" = $((60 * 1024 * 1024)) ] || fail "the maker's size limit is '$limit' bytes (expected 60 MiB)"

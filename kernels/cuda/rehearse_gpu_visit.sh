@@ -5,7 +5,8 @@
 # --rehearse there in a clean environment (`env -i`; the library path holds only the
 # bundle's lib folder and LibTorch's torch/lib). Then checks what came back (at most
 # eight files in each call's $OUT, each step's exit status in its summary) and that a
-# damaged carry and a replaced machine are refused. About a minute on 2 cores.
+# damaged carry and a replaced machine are refused. A few minutes on 2 cores (7 on a busy
+# machine), most of it the harness steps.
 #
 #   kernels/cuda/rehearse_gpu_visit.sh       (exit 0 when every check passed)
 set -uo pipefail

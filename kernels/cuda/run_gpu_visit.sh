@@ -19,7 +19,8 @@
 # --rehearse (before call1/call2) runs the same steps on this CPU from a bundle made by
 # `make_gpu_visit.sh --rehearse`: the programs that need a GPU (nvidia-smi, the CUDA
 # programs, memcheck) are skipped and say so, and the harness configs run on device cpu,
-# scaled down (1 chunk, 80 tokens). LibTorch then comes from $KVLAB_TORCH_LIB.
+# scaled down (1 chunk of 32 tokens, 8 streamed). LibTorch then comes from
+# $KVLAB_TORCH_LIB.
 #
 # Every step runs under its own time limit, from the call's table below; a call's
 # limits sum to at most 480 s (kernels/cuda/gpu_visit_test.sh checks it). A failed step
@@ -195,8 +196,10 @@ derive_config() {  # config dtype
   local derived="$work/configs/$1.$2.pbtxt"
   mkdir -p "$work/configs"
   if [ "$rehearse" -eq 1 ]; then
-    sed -e 's/^device: "cuda"/device: "cpu"/' -e 's/max_chunks: [0-9]*/max_chunks: 1/' \
-      -e 's/max_tokens: [0-9]*/max_tokens: 80/' "$work/bundle/configs/$1.pbtxt" >"$derived"
+    sed -e 's/^device: "cuda"/device: "cpu"/' -e 's/n_ctx: [0-9]*/n_ctx: 32/' \
+      -e 's/max_chunks: [0-9]*/max_chunks: 1/' -e 's/max_tokens: [0-9]*/max_tokens: 8/' \
+      "$work/bundle/configs/$1.pbtxt" >"$derived"
+    echo "min_scored_tokens: 0" >>"$derived"  # A handful of tokens: the steps, not the scores.
   else
     cp "$work/bundle/configs/$1.pbtxt" "$derived"
   fi
