@@ -19,7 +19,7 @@
 # --rehearse (before call1/call2) runs the same steps on this CPU from a bundle made by
 # `make_gpu_visit.sh --rehearse`: the programs that need a GPU (nvidia-smi, the CUDA
 # programs, memcheck) are skipped and say so, and the harness configs run on device cpu,
-# scaled down (1 chunk of 32 tokens, 8 streamed). LibTorch then comes from
+# scaled down (1 chunk of 16 tokens, 4 streamed). LibTorch then comes from
 # $KVLAB_TORCH_LIB.
 #
 # Every step runs under its own time limit, from the call's table below; a call's
@@ -141,15 +141,19 @@ library_path() {
   done
   [ -d "$torch_lib" ] || die "no python3 with torch found (set PYTHON to PyTorch 2.11's python)"
   site="$(dirname "$(dirname "$torch_lib")")"
-  echo "$work/bundle/lib:$torch_lib:$(ls -d "$site"/nvidia/*/lib "$site"/nvidia/*/*/lib \
-    2>/dev/null | tr '\n' ':')"
+  # No empty element (it would put the working directory on the path).
+  {
+    echo "$work/bundle/lib"
+    echo "$torch_lib"
+    ls -d "$site"/nvidia/*/lib "$site"/nvidia/*/*/lib 2>/dev/null || true
+  } | paste -sd:
 }
 
 device() {
   if [ "$rehearse" -eq 1 ]; then
     echo "rehearsal: no GPU; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
   else
-    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.memory --format=csv
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   fi
 }
 
@@ -171,6 +175,7 @@ run_call1() {
     return 1
   # Only the bundle's programs see the library path (not tar, xz, sha256sum).
   lib_path="$(library_path)" || return 1
+  echo "$lib_path" | tr : '\n' >"$work/logs/library_path.txt"
   step device device
   cp "$work/logs/device.log" "$out/device.txt"
   if [ "$rehearse" -eq 1 ]; then
@@ -196,8 +201,8 @@ derive_config() {  # config dtype
   local derived="$work/configs/$1.$2.pbtxt"
   mkdir -p "$work/configs"
   if [ "$rehearse" -eq 1 ]; then
-    sed -e 's/^device: "cuda"/device: "cpu"/' -e 's/n_ctx: [0-9]*/n_ctx: 32/' \
-      -e 's/max_chunks: [0-9]*/max_chunks: 1/' -e 's/max_tokens: [0-9]*/max_tokens: 8/' \
+    sed -e 's/^device: "cuda"/device: "cpu"/' -e 's/n_ctx: [0-9]*/n_ctx: 16/' \
+      -e 's/max_chunks: [0-9]*/max_chunks: 1/' -e 's/max_tokens: [0-9]*/max_tokens: 4/' \
       "$work/bundle/configs/$1.pbtxt" >"$derived"
     echo "min_scored_tokens: 0" >>"$derived"  # A handful of tokens: the steps, not the scores.
   else
@@ -266,6 +271,7 @@ run_call2() {
     return 1
   # Only the bundle's programs see the library path (not tar, xz, sha256sum).
   lib_path="$(library_path)" || return 1
+  echo "$lib_path" | tr : '\n' >"$work/logs/library_path.txt"
   step device device
   cp "$work/logs/device.log" "$out/device.txt"
   : >"$out/e2e.md"
@@ -293,7 +299,7 @@ export -f verify device pack
 "run_$call"
 rc=$?
 [ "$rc" -eq 0 ] || status=$rc
-if [ "$rc" -eq 3 ]; then exit 3; fi  # The machine was replaced: nothing ran.
+if [ "$rc" -eq 3 ]; then exit 3; fi  # Stopped before anything ran (machine replaced).
 step pack pack
 [ ! -f "$work/parity.md" ] || cat "$work/parity.md" >>"$summary"
 echo >>"$summary"
