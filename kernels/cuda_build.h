@@ -7,10 +7,9 @@
 #ifndef KVLAB_KERNELS_CUDA_BUILD_H_
 #define KVLAB_KERNELS_CUDA_BUILD_H_
 
-#include <string_view>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 #ifndef KVLAB_WITH_CUDA
 #define KVLAB_WITH_CUDA 0
@@ -26,8 +25,9 @@ inline absl::Status CudaNotBuilt() {
 }
 
 // A CUDA launcher's result (nullptr, or the launch error's text) as a Status naming
-// the kernel.
-inline absl::Status CudaLaunchStatus(std::string_view kernel, const char* error) {
+// the kernel. absl::string_view, which StrCat takes: Debian's Abseil is built with
+// its own string_view (ABSL_OPTION_USE_STD_STRING_VIEW 0), not std::string_view.
+inline absl::Status CudaLaunchStatus(absl::string_view kernel, const char* error) {
   if (error == nullptr) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(kernel, ": CUDA launch failed: ", error));
 }
