@@ -97,7 +97,9 @@ INSTANTIATE_TEST_SUITE_P(
     Formats, AttentionOpsTest,
     ::testing::Values(IntegerFormat{8, false, at::kFloat}, IntegerFormat{8, true, at::kHalf},
                       IntegerFormat{4, false, at::kFloat}, IntegerFormat{4, false, at::kBFloat16},
-                      IntegerFormat{4, true, at::kHalf}, IntegerFormat{2, false, at::kHalf}),
+                      IntegerFormat{4, true, at::kHalf}, IntegerFormat{2, false, at::kHalf},
+                      // q4_0's scales may be negative.
+                      testing::GgmlQ4(true)),
     testing::FormatTestName);
 
 TEST(AttentionOpsDenseTest, DenseRowsMatchMatmul) {

@@ -25,10 +25,34 @@ at::Tensor RoundScaleUp(const at::Tensor& scale, at::ScalarType dtype) {
   return at::where(rounded.to(at::kFloat) < scale, bumped, rounded);
 }
 
+// ggml's q4_0 / q4_1 reference rule (see integer_format.h), in fp32 as ggml computes it.
+QuantizedGroups QuantizeGgml(const IntegerFormat& format, const at::Tensor& xf) {
+  QuantizedGroups out;
+  const double offset = static_cast<double>(format.offset());
+  at::Tensor d;
+  at::Tensor origin;
+  if (format.symmetric) {
+    // The first value of largest magnitude, sign kept (argmax returns the first).
+    const at::Tensor signed_max = xf.gather(-1, xf.abs().argmax(-1, /*keepdim=*/true));
+    d = signed_max / -offset;
+    origin = at::zeros_like(d);
+  } else {
+    origin = xf.amin(-1, /*keepdim=*/true);
+    d = (xf.amax(-1, /*keepdim=*/true) - origin) / static_cast<double>(format.max_level());
+    out.zero = origin.to(format.scale_dtype);
+  }
+  const at::Tensor inverse = at::where(d != 0, d.reciprocal(), at::zeros_like(d));
+  out.scale = d.to(format.scale_dtype);
+  const at::Tensor level = at::floor((xf - origin) * inverse + (offset + 0.5));
+  out.levels = level.clamp(0, static_cast<double>(format.max_level())).to(at::kByte);
+  return out;
+}
+
 }  // namespace
 
 std::string IntegerFormat::Describe() const {
-  return absl::StrFormat("int%d-%s", bits, symmetric ? "sym" : "asym");
+  return absl::StrFormat("int%d-%s%s", bits, symmetric ? "sym" : "asym",
+                         rounding == Rounding::kGgml ? "-ggml" : "");
 }
 
 absl::StatusOr<QuantizedGroups> QuantizeGroups(const IntegerFormat& format, const at::Tensor& x) {
@@ -36,6 +60,7 @@ absl::StatusOr<QuantizedGroups> QuantizeGroups(const IntegerFormat& format, cons
     return absl::InvalidArgumentError("cannot quantize values that include NaN or Inf");
   }
   const at::Tensor xf = x.to(at::kFloat);
+  if (format.rounding == IntegerFormat::Rounding::kGgml) return QuantizeGgml(format, xf);
   QuantizedGroups out;
   at::Tensor exact_scale;
   at::Tensor zero;  // fp32 as stored

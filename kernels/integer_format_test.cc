@@ -114,6 +114,54 @@ TEST(IntegerFormatLevelsTest, AsymmetricInt2ByHand) {
   EXPECT_TRUE(at::equal(q.levels, at::tensor({0, 1, 2, 3, 1, 2}, at::kByte).view({1, 6})));
 }
 
+// ggml's q4_1 rounds half up ((x - min) / d + 0.5, truncated); the stored rule rounds
+// half to even. min 0, max 15: d 1, so 2.5 and 4.5 sit on ties.
+TEST(IntegerFormatGgmlTest, Q41RoundsHalfUpFromTheFp32MinAndScale) {
+  IntegerFormat q4_1{4, false, at::kHalf};
+  q4_1.rounding = IntegerFormat::Rounding::kGgml;
+  const at::Tensor x = at::tensor({0.0f, 2.5f, 4.5f, 15.0f}).view({1, 4});
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups q, QuantizeGroups(q4_1, x));
+  EXPECT_TRUE(at::equal(q.levels, at::tensor({0, 3, 5, 15}, at::kByte).view({1, 4})));
+  EXPECT_EQ(q.scale.item<float>(), 1.0f);
+  EXPECT_EQ(q.zero.item<float>(), 0.0f);
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups stored, QuantizeGroups({4, false, at::kHalf}, x));
+  EXPECT_TRUE(at::equal(stored.levels, at::tensor({0, 2, 4, 15}, at::kByte).view({1, 4})));
+  // min -1, max 2: d = 0.2 in fp32 for the levels ((0.49 + 1) * 5 + 0.5 = 7.95 -> 7),
+  // stored as fp16(0.2) and fp16(-1).
+  const at::Tensor y = at::tensor({-1.0f, 0.49f, 2.0f}).view({1, 3});
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups r, QuantizeGroups(q4_1, y));
+  EXPECT_TRUE(at::equal(r.levels, at::tensor({0, 7, 15}, at::kByte).view({1, 3})));
+  EXPECT_EQ(r.scale.item<float>(), static_cast<float>(c10::Half(0.2f)));
+  EXPECT_EQ(r.zero.item<float>(), -1.0f);
+}
+
+// q4_0: d = m / -8 with m the first value of largest magnitude, sign kept; level
+// floor(x / d + 8.5) capped at 15, read back as (level - 8) * d.
+TEST(IntegerFormatGgmlTest, Q40ScalesByTheFirstSignedMaximum) {
+  IntegerFormat q4_0{4, true, at::kHalf};
+  q4_0.rounding = IntegerFormat::Rounding::kGgml;
+  // m = -4: d = 0.5, levels (x * 2 + 8.5) floored, all exact on the way back.
+  const at::Tensor x = at::tensor({-4.0f, 1.0f, 2.0f, 3.0f}).view({1, 4});
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups q, QuantizeGroups(q4_0, x));
+  EXPECT_EQ(q.scale.item<float>(), 0.5f);
+  EXPECT_TRUE(at::equal(q.levels, at::tensor({0, 10, 12, 14}, at::kByte).view({1, 4})));
+  EXPECT_TRUE(at::equal(DequantizeLevels(q4_0, q.levels, q.scale, q.zero), x));
+  // m = +4: d = -0.5 (a negative scale); -4 would be level 16, capped at 15 (3.5).
+  const at::Tensor y = at::tensor({4.0f, -1.0f, -4.0f}).view({1, 3});
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups r, QuantizeGroups(q4_0, y));
+  EXPECT_EQ(r.scale.item<float>(), -0.5f);
+  EXPECT_TRUE(at::equal(r.levels, at::tensor({0, 10, 15}, at::kByte).view({1, 3})));
+  EXPECT_TRUE(at::equal(DequantizeLevels(q4_0, r.levels, r.scale, r.zero),
+                        at::tensor({4.0f, -1.0f, -3.5f}).view({1, 3})));
+  // Equal magnitudes: the first decides the sign.
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups first_negative,
+                       QuantizeGroups(q4_0, at::tensor({-3.0f, 3.0f}).view({1, 2})));
+  EXPECT_EQ(first_negative.scale.item<float>(), 0.375f);
+  ASSERT_OK_AND_ASSIGN(QuantizedGroups first_positive,
+                       QuantizeGroups(q4_0, at::tensor({3.0f, -3.0f}).view({1, 2})));
+  EXPECT_EQ(first_positive.scale.item<float>(), -0.375f);
+}
+
 TEST(IntegerFormatLevelsTest, AsymmetricInt4ByHand) {
   const IntegerFormat int4{4, false, at::kFloat};
   // min 0, max 15: scale 1, zero 0, levels equal the values.

@@ -44,9 +44,17 @@ inline double RelativeError(const at::Tensor& actual, const at::Tensor& expected
 }
 
 // Names a test parameterised on an IntegerFormat, e.g. "int4_sym_Half".
+// ggml's q4_1 (asymmetric) or q4_0 (symmetric) block: IntegerFormat::Rounding::kGgml.
+inline IntegerFormat GgmlQ4(bool symmetric) {
+  IntegerFormat format{4, symmetric, at::kHalf};
+  format.rounding = IntegerFormat::Rounding::kGgml;
+  return format;
+}
+
 inline std::string FormatTestName(const ::testing::TestParamInfo<IntegerFormat>& info) {
-  return absl::StrFormat("int%d_%s_%s", info.param.bits, info.param.symmetric ? "sym" : "asym",
-                         c10::toString(info.param.scale_dtype));
+  return absl::StrFormat("int%d_%s_%s%s", info.param.bits, info.param.symmetric ? "sym" : "asym",
+                         c10::toString(info.param.scale_dtype),
+                         info.param.rounding == IntegerFormat::Rounding::kGgml ? "_ggml" : "");
 }
 
 }  // namespace kvlab::kernels::testing

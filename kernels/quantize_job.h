@@ -23,6 +23,7 @@ struct QuantizeJob {
   ScaleType scale_type = ScaleType::kFloat32;
   int bits = 8;
   bool symmetric = false;
+  bool ggml = false;  // IntegerFormat::Rounding::kGgml
   bool per_channel = false;
   int64_t heads = 0;
   int64_t tokens = 0;

@@ -55,6 +55,7 @@ absl::StatusOr<QuantizedTokens> Run(const at::Tensor& x, int64_t group, const In
   job.zero = format.symmetric ? nullptr : out.zero.data_ptr();
   job.bits = format.bits;
   job.symmetric = format.symmetric;
+  job.ggml = format.rounding == IntegerFormat::Rounding::kGgml;
   job.per_channel = per_channel;
   job.heads = heads;
   job.tokens = n;

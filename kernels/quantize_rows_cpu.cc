@@ -28,17 +28,12 @@ float RelativeStep() {
 // Quantizes `count` values x[i * stride]; writes level i through `put(i, level)`.
 template <typename S, typename Put>
 GroupParams QuantizeGroup(const float* x, int64_t count, int64_t stride, int bits, bool symmetric,
-                          Put put) {
-  float lo = x[0], hi = x[0], absmax = std::fabs(x[0]);
-  for (int64_t i = 1; i < count; ++i) {
-    const float v = x[i * stride];
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-    absmax = std::max(absmax, std::fabs(v));
-  }
-  const GroupParams p = ComputeGroupParams(lo, hi, absmax, bits, symmetric, RelativeStep<S>(),
+                          bool ggml, Put put) {
+  GroupStats stats{};
+  for (int64_t i = 0; i < count; ++i) AddToStats(x[i * stride], i == 0, &stats);
+  const GroupParams p = ComputeGroupParams(stats, bits, symmetric, ggml, RelativeStep<S>(),
                                            RoundToStorage<S>);
-  for (int64_t i = 0; i < count; ++i) put(i, LevelOf(x[i * stride], p, bits, symmetric));
+  for (int64_t i = 0; i < count; ++i) put(i, LevelOf(x[i * stride], p, bits, symmetric, ggml));
   return p;
 }
 
@@ -69,7 +64,7 @@ void Quantize(const QuantizeJob& a) {
         std::fill(row, row + packed, 0);
         for (int64_t g = 0; g < groups; ++g) {
           const GroupParams p = QuantizeGroup<S>(
-              a.x + r * a.dim + g * a.group, a.group, 1, a.bits, a.symmetric,
+              a.x + r * a.dim + g * a.group, a.group, 1, a.bits, a.symmetric, a.ggml,
               [&](int64_t i, uint8_t level) { PutLevel(row, a.bits, g * a.group + i, level); });
           scale[r * groups + g] = S(p.scale);
           if (zero != nullptr) zero[r * groups + g] = S(p.zero);
@@ -85,7 +80,7 @@ void Quantize(const QuantizeJob& a) {
     for (int64_t h = begin; h < end; ++h) {
       for (int64_t c = 0; c < a.dim; ++c) {
         const GroupParams p = QuantizeGroup<S>(
-            a.x + h * a.tokens * a.dim + c, a.tokens, a.dim, a.bits, a.symmetric,
+            a.x + h * a.tokens * a.dim + c, a.tokens, a.dim, a.bits, a.symmetric, a.ggml,
             [&](int64_t t, uint8_t level) {
               PutLevel(a.levels + (h * a.tokens + t) * packed, a.bits, c, level);
             });

@@ -36,18 +36,13 @@ __device__ void Store(void* base, int64_t index, float value, ScaleType type) {
 
 __device__ internal::GroupParams Params(const float* x, int64_t count, int64_t stride,
                                         const QuantizeJob& a) {
-  float lo = x[0], hi = x[0], absmax = fabsf(x[0]);
-  for (int64_t i = 1; i < count; ++i) {
-    const float v = x[i * stride];
-    lo = fminf(lo, v);
-    hi = fmaxf(hi, v);
-    absmax = fmaxf(absmax, fabsf(v));
-  }
+  internal::GroupStats stats{};
+  for (int64_t i = 0; i < count; ++i) internal::AddToStats(x[i * stride], i == 0, &stats);
   const float step = a.scale_type == ScaleType::kBFloat16
                          ? 1.0f / 128
                          : (a.scale_type == ScaleType::kFloat16 ? 1.0f / 1024 : 0.0f);
   const ScaleType type = a.scale_type;
-  return internal::ComputeGroupParams(lo, hi, absmax, a.bits, a.symmetric, step,
+  return internal::ComputeGroupParams(stats, a.bits, a.symmetric, a.ggml, step,
                                       [type](float v) { return RoundToStorage(v, type); });
 }
 
@@ -61,7 +56,7 @@ __device__ void QuantizeTokenGroup(const QuantizeJob& a, int64_t row, int64_t g)
   uint8_t* levels = a.levels + row * packed;
   for (int64_t i = 0; i < a.group; ++i) {
     const int64_t c = g * a.group + i;
-    const uint8_t level = internal::LevelOf(x[i], p, a.bits, a.symmetric);
+    const uint8_t level = internal::LevelOf(x[i], p, a.bits, a.symmetric, a.ggml);
     if (a.bits == 8) {
       levels[c] = level;
     } else if (c % 2 == 0) {
@@ -101,7 +96,7 @@ __global__ void ChannelBlockKernel(QuantizeJob a) {
     const internal::GroupParams p = Params(x, a.tokens, a.dim, a);
     for (int64_t t = 0; t < a.tokens; ++t) {
       uint8_t* levels = a.levels + (h * a.tokens + t) * packed;
-      const uint8_t level = internal::LevelOf(x[t * a.dim], p, a.bits, a.symmetric);
+      const uint8_t level = internal::LevelOf(x[t * a.dim], p, a.bits, a.symmetric, a.ggml);
       if (a.bits == 8) {
         levels[c] = level;
       } else if (c % 2 == 0) {

@@ -81,7 +81,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(IntegerFormat{8, false, at::kFloat}, IntegerFormat{8, true, at::kFloat},
                       IntegerFormat{4, false, at::kFloat}, IntegerFormat{4, true, at::kBFloat16},
                       IntegerFormat{4, false, at::kHalf}, IntegerFormat{8, false, at::kBFloat16},
-                      IntegerFormat{2, false, at::kFloat}, IntegerFormat{2, true, at::kHalf}),
+                      IntegerFormat{2, false, at::kFloat}, IntegerFormat{2, true, at::kHalf},
+                      testing::GgmlQ4(false), testing::GgmlQ4(true)),
     testing::FormatTestName);
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "base/status_macros.h"
 #include "core/quantizer.h"
 #include "kernels/integer_format.h"
+#include "quant/hadamard_store.h"
 #include "quant/integer.pb.h"
 #include "quant/per_channel_store.h"
 #include "quant/per_token_store.h"
@@ -28,6 +29,15 @@ class IntegerQuantizer : public Quantizer {
   std::string Name() const override { return name_; }
 
   absl::StatusOr<std::unique_ptr<TensorStore>> MakeStore(const StoreSpec& spec) const override {
+    KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<TensorStore> store, MakeUnrotatedStore(spec));
+    if (options_.hadamard_block() == 0) return store;
+    KVLAB_ASSIGN_OR_RETURN(
+        auto rotated, HadamardRotatedStore::Create(options_.hadamard_block(), spec, std::move(store)));
+    return std::unique_ptr<TensorStore>(std::move(rotated));
+  }
+
+ private:
+  absl::StatusOr<std::unique_ptr<TensorStore>> MakeUnrotatedStore(const StoreSpec& spec) const {
     if (format_.bits == 2 && !spec.device.is_cpu()) {
       return absl::InvalidArgumentError(
           "int2 runs on the CPU only: the CUDA kernels pack 8 and 4 bits");
@@ -48,7 +58,6 @@ class IntegerQuantizer : public Quantizer {
     return std::unique_ptr<TensorStore>(std::move(store));
   }
 
- private:
   std::string name_;
   kernels::IntegerFormat format_;
   IntegerQuantizerOptions options_;
@@ -74,7 +83,28 @@ absl::StatusOr<std::unique_ptr<Quantizer>> MakeIntegerQuantizer(
         "int%d.residual_flush must be FLUSH_BEYOND_RESIDUAL or FLUSH_KIVI, got %d", bits,
         options.residual_flush()));
   }
+  if (options.rounding() != IntegerQuantizerOptions::ROUNDING_STORED &&
+      options.rounding() != IntegerQuantizerOptions::ROUNDING_GGML) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "int%d.rounding must be ROUNDING_STORED or ROUNDING_GGML, got %d", bits,
+        options.rounding()));
+  }
+  if (options.rounding() == IntegerQuantizerOptions::ROUNDING_GGML &&
+      (bits != 4 || options.axis() != IntegerQuantizerOptions::PER_TOKEN ||
+       options.group_size() != 32 || options.scale_dtype() != IntegerQuantizerOptions::FLOAT16)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "int%d.rounding ROUNDING_GGML is ggml's q4_0/q4_1 block: it needs int4 with axis "
+        "PER_TOKEN, group_size 32 and scale_dtype FLOAT16",
+        bits));
+  }
+  if (options.hadamard_block() < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "int%d.hadamard_block must be >= 0, got %d", bits, options.hadamard_block()));
+  }
   kernels::IntegerFormat format{bits, options.symmetric(), ScaleDtype(options.scale_dtype())};
+  if (options.rounding() == IntegerQuantizerOptions::ROUNDING_GGML) {
+    format.rounding = kernels::IntegerFormat::Rounding::kGgml;
+  }
   return std::make_unique<IntegerQuantizer>(absl::StrFormat("int%d", bits), format, options);
 }
 

@@ -132,5 +132,62 @@ TEST(IntegerQuantizerTest, BadOptionsAreErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("int4.residual_flush")));
 }
 
+// llama.cpp's q4_1 cache: ggml's block (int4, groups of 32, fp16 scale and minimum),
+// rotated by a 64-channel Walsh-Hadamard matrix. 5 bits per element, as without.
+TEST(IntegerQuantizerTest, GgmlBlockWithHadamardRotation) {
+  IntegerQuantizerOptions q4_1;
+  q4_1.set_group_size(32);
+  q4_1.set_scale_dtype(IntegerQuantizerOptions::FLOAT16);
+  q4_1.set_rounding(IntegerQuantizerOptions::ROUNDING_GGML);
+  q4_1.set_hadamard_block(64);
+  ASSERT_OK_AND_ASSIGN(auto store, MakeStore("int4", q4_1));
+  EXPECT_THAT(store->Describe(), HasSubstr("int4-asym-ggml g32 per-token"));
+  EXPECT_THAT(store->Describe(), HasSubstr("hadamard64"));
+  const at::Tensor x = at::randn({3, 10, 64});
+  ASSERT_THAT(store->Append(x), IsOk());
+  EXPECT_EQ(store->held_bytes(), 3 * 10 * (32 + 2 * 2 + 2 * 2));
+  EXPECT_TRUE(at::allclose(store->Materialize(), x, 0, 0.5));
+}
+
+TEST(IntegerQuantizerTest, GgmlRoundingNeedsTheQ4Block) {
+  IntegerQuantizerOptions options;
+  options.set_group_size(32);
+  options.set_scale_dtype(IntegerQuantizerOptions::FLOAT16);
+  options.set_rounding(IntegerQuantizerOptions::ROUNDING_GGML);
+  google::protobuf::Any any;
+  any.PackFrom(options);
+  EXPECT_THAT(QuantizerRegistry().Create("int4", any), IsOk());
+  EXPECT_THAT(QuantizerRegistry().Create("int8", any),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("int8.rounding")));
+  options.set_group_size(64);
+  any.PackFrom(options);
+  EXPECT_THAT(QuantizerRegistry().Create("int4", any),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("group_size 32")));
+  options.set_group_size(32);
+  options.set_scale_dtype(IntegerQuantizerOptions::FLOAT32);
+  any.PackFrom(options);
+  EXPECT_THAT(QuantizerRegistry().Create("int4", any),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("FLOAT16")));
+  options.set_scale_dtype(IntegerQuantizerOptions::FLOAT16);
+  options.set_axis(IntegerQuantizerOptions::PER_CHANNEL);
+  any.PackFrom(options);
+  EXPECT_THAT(QuantizerRegistry().Create("int4", any),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("PER_TOKEN")));
+}
+
+TEST(IntegerQuantizerTest, BadHadamardBlocksAreErrors) {
+  IntegerQuantizerOptions options;
+  options.set_hadamard_block(-2);
+  google::protobuf::Any any;
+  any.PackFrom(options);
+  EXPECT_THAT(QuantizerRegistry().Create("int4", any),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("int4.hadamard_block")));
+  options.set_hadamard_block(48);
+  any.PackFrom(options);
+  ASSERT_OK_AND_ASSIGN(auto quantizer, QuantizerRegistry().Create("int4", any));
+  EXPECT_THAT(quantizer->MakeStore({3, 64, 0, at::kCPU}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("hadamard_block")));
+}
+
 }  // namespace
 }  // namespace kvlab::quant
