@@ -81,8 +81,17 @@ std::string RulerGenerator::PromptText(const TaskText& text) const {
              : retrieval::FormatUserTurn(format_, text.user, text.answer_prefix);
 }
 
-std::vector<int32_t> RulerGenerator::Encode(const TaskText& text) {
-  return tokenizer_.Encode(PromptText(text), tokenizer_.add_bos());
+std::vector<int32_t> RulerGenerator::Encode(const TaskText& text, int64_t* context_tokens) {
+  const std::string prompt = PromptText(text);
+  // Every task's question is the user text's last line.
+  const size_t cut = prompt.find(text.user) + text.user.rfind('\n');
+  std::vector<int32_t> tokens =
+      tokenizer_.Encode(absl::string_view(prompt).substr(0, cut), tokenizer_.add_bos());
+  if (context_tokens != nullptr) *context_tokens = static_cast<int64_t>(tokens.size());
+  const std::vector<int32_t> question =
+      tokenizer_.Encode(absl::string_view(prompt).substr(cut), false);
+  tokens.insert(tokens.end(), question.begin(), question.end());
+  return tokens;
 }
 
 int64_t RulerGenerator::VariableTrackingExampleUnits(uint64_t seed) {
@@ -154,7 +163,7 @@ absl::StatusOr<RulerSample> RulerGenerator::Generate(absl::string_view task_name
   sample.seed = seed;
   sample.index = index;
   sample.prompt = PromptText(text);
-  sample.tokens = Encode(text);
+  sample.tokens = Encode(text, &sample.context_tokens);
   sample.answers = text.answers;
   sample.output_tokens = task->output_tokens;
   sample.haystack_units = units;

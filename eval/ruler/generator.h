@@ -41,6 +41,12 @@ struct RulerSample {
   int64_t index = 0;
   std::string prompt;            // The prompt's text, chat format and answer prefix included.
   std::vector<int32_t> tokens;   // Its tokens.
+  // tokens[0, context_tokens): everything before the question (the instructions and the
+  // haystack), which a compress-once cache compresses; the rest (the question, the end
+  // of the user turn and the answer prefix) is decoded after the compression, as
+  // kvpress runs RULER. The prompt is tokenized in these two pieces (cut at the newline
+  // before the question), so that the cut falls on a token boundary.
+  int64_t context_tokens = 0;
   std::vector<std::string> answers;
   int output_tokens = 0;         // Greedy steps after the prompt.
   int64_t haystack_units = 0;    // The fitted haystack size (lines, words or list entries).
@@ -70,7 +76,8 @@ class RulerGenerator {
                    int64_t example_units) const;
   // The whole prompt: the user turn in the chat format, the answer prefix after it.
   std::string PromptText(const TaskText& text) const;
-  std::vector<int32_t> Encode(const TaskText& text);
+  // The prompt's tokens, and where its question starts among them.
+  std::vector<int32_t> Encode(const TaskText& text, int64_t* context_tokens = nullptr);
   // vt's solved example: its haystack size for `seed`, fitted once and memoised.
   int64_t VariableTrackingExampleUnits(uint64_t seed);
 

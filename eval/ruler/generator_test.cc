@@ -98,7 +98,13 @@ TEST_F(RulerGeneratorTest, EveryTaskFitsItsLengthWithItsAnswersInThePrompt) {
     // distractor needle (about 35; one with two UUIDs about 70), a word or list entry.
     const int64_t unit = std::string(task.name) == "niah_multikey_3" ? 96 : 48;
     EXPECT_GT(sample->total_tokens(), 4096 - unit);
+    // Tokenized in two pieces, as the whole prompt is.
     EXPECT_EQ(sample->tokens, tokenizer_->Encode(sample->prompt, tokenizer_->add_bos()));
+    const std::string question = tokenizer_->Decode(std::vector<int32_t>(
+        sample->tokens.begin() + sample->context_tokens, sample->tokens.end()));
+    EXPECT_THAT(question, StartsWith("\n"));
+    EXPECT_THAT(question, HasSubstr("<|im_end|>\n<|im_start|>assistant\n "));
+    EXPECT_LT(question.size(), 400u);
     EXPECT_THAT(sample->prompt, StartsWith("<|im_start|>"));
     // The answer prefix opens the model's turn.
     EXPECT_THAT(sample->prompt, HasSubstr("<|im_end|>\n<|im_start|>assistant\n "));
