@@ -67,6 +67,8 @@ class RulerGenerator {
   absl::StatusOr<RulerSample> Generate(absl::string_view task, int64_t length, uint64_t seed,
                                        int64_t index);
 
+  const retrieval::ChatFormat& format() const { return format_; }
+
  private:
   RulerGenerator(tokenizer::Tokenizer& tokenizer, const retrieval::ChatFormat& format,
                  RulerResources resources, int64_t model_context);
