@@ -1,18 +1,15 @@
 #include "experiments/bos_mode.h"
 
+#include <memory>
+
 #include "absl/strings/str_format.h"
-#include "experiments/protocol.h"
+#include "experiments/protocols/protocol.h"
 
 namespace kvlab::experiments {
 
 config::BosMode ProtocolBos(const config::Experiment& e) {
-  switch (e.protocol_case()) {
-    case config::Experiment::kChunked: return e.chunked().bos();
-    case config::Experiment::kStreaming: return e.streaming().bos();
-    case config::Experiment::kPrefillCompress:
-    case config::Experiment::kCompressOnce: return PrefillWindows(e)->bos();
-    default: return config::BOS_AUTO;
-  }
+  const absl::StatusOr<std::unique_ptr<Protocol>> protocol = FindProtocol(e);
+  return protocol.ok() ? (*protocol)->Bos(e) : config::BOS_AUTO;
 }
 
 absl::StatusOr<bool> UseBos(const config::Experiment& e, bool model_adds_bos, int32_t bos_id) {

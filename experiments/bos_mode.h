@@ -1,6 +1,6 @@
 // Whether a protocol's text starts with BOS (config::BosMode, experiment.proto).
 //
-// Every protocol carries a BosMode; BOS_AUTO follows the model's
+// A protocol says which BosMode it follows (Protocol::Bos); BOS_AUTO follows the model's
 // tokenizer.ggml.add_bos_token, as llama.cpp and transformers tokenize a prompt for
 // the same model.
 #ifndef KVLAB_EXPERIMENTS_BOS_MODE_H_
@@ -13,7 +13,7 @@
 
 namespace kvlab::experiments {
 
-// The BosMode of the experiment's protocol (BOS_AUTO when none is set).
+// The BosMode of the experiment's protocol (BOS_AUTO when none is set or registered).
 config::BosMode ProtocolBos(const config::Experiment& experiment);
 
 // Whether the text starts with BOS under `mode`, for a model whose tokenizer asks for

@@ -1,12 +1,14 @@
 #include "experiments/config_loader.h"
 
 #include <filesystem>
+#include <memory>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "base/files.h"
 #include "base/status_macros.h"
+#include "experiments/protocols/protocol.h"
 #include "experiments/sweep.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -68,87 +70,19 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
                                          e.min_scored_tokens()));
   }
 
-  switch (e.protocol_case()) {
-    case config::Experiment::kChunked: {
-      config::ChunkedProtocol& c = *e.mutable_chunked();
-      if (c.n_ctx() == 0) c.set_n_ctx(512);
-      if (c.n_ctx() < 4) {
-        return Invalid(path, absl::StrFormat("chunked.n_ctx must be >= 4, got %d", c.n_ctx()));
-      }
-      if (c.max_chunks() < 0) {
-        return Invalid(path,
-                       absl::StrFormat("chunked.max_chunks must be >= 0, got %d", c.max_chunks()));
-      }
-      break;
-    }
-    case config::Experiment::kStreaming: {
-      config::StreamingProtocol& s = *e.mutable_streaming();
-      if (s.bucket_size() == 0) s.set_bucket_size(256);
-      if (s.bucket_size() < 1) {
-        return Invalid(path, absl::StrFormat("streaming.bucket_size must be >= 1, got %d",
-                                             s.bucket_size()));
-      }
-      if (s.max_tokens() < 0) {
-        return Invalid(path, absl::StrFormat("streaming.max_tokens must be >= 0, got %d",
-                                             s.max_tokens()));
-      }
-      break;
-    }
-    case config::Experiment::kPrefillCompress:
-    case config::Experiment::kCompressOnce: {
-      const bool once = e.has_compress_once();
-      const char* field = once ? "compress_once" : "prefill_compress";
-      config::PrefillCompressProtocol& p =
-          once ? *e.mutable_compress_once() : *e.mutable_prefill_compress();
-      if (p.context_tokens() < 1 || p.scored_tokens() < 1) {
-        return Invalid(path, absl::StrFormat(
-            "%s.context_tokens and scored_tokens must be >= 1, got %d and %d", field,
-            p.context_tokens(), p.scored_tokens()));
-      }
-      if (!p.has_max_windows()) p.set_max_windows(1);
-      if (p.max_windows() < 0) {
-        return Invalid(path, absl::StrFormat("%s.max_windows must be >= 0, got %d", field,
-                                             p.max_windows()));
-      }
-      break;
-    }
-    case config::Experiment::kRetrieval: {
-      config::RetrievalProtocol& r = *e.mutable_retrieval();
-      if (r.context_tokens().empty()) {
-        return Invalid(path, "retrieval.context_tokens needs at least one prompt length");
-      }
-      for (int i = 0; i < r.context_tokens_size(); ++i) {
-        if (r.context_tokens(i) < 64) {
-          return Invalid(path, absl::StrFormat("retrieval.context_tokens[%d] must be >= 64, got %d",
-                                               i, r.context_tokens(i)));
-        }
-      }
-      if (r.depths().empty()) {
-        for (double depth : {0.0, 0.25, 0.5, 0.75, 1.0}) r.add_depths(depth);
-      }
-      for (int i = 0; i < r.depths_size(); ++i) {
-        if (!(r.depths(i) >= 0.0 && r.depths(i) <= 1.0)) {
-          return Invalid(path, absl::StrFormat("retrieval.depths[%d] must be in [0, 1], got %g", i,
-                                               r.depths(i)));
-        }
-      }
-      if (!r.has_trials()) r.set_trials(5);
-      if (!r.has_max_new_tokens()) r.set_max_new_tokens(8);
-      if (r.trials() < 1 || r.max_new_tokens() < 1) {
-        return Invalid(path, absl::StrFormat(
-            "retrieval.trials and retrieval.max_new_tokens must be >= 1, got %d and %d",
-            r.trials(), r.max_new_tokens()));
-      }
-      break;
-    }
-    case config::Experiment::PROTOCOL_NOT_SET:
-      return Invalid(path, "a protocol is required: chunked, streaming, prefill_compress, "
-                           "compress_once or retrieval");
+  // The protocol's own message: its defaults and checks.
+  absl::StatusOr<std::unique_ptr<Protocol>> found = FindProtocol(e);
+  if (!found.ok()) return Invalid(path, std::string(found.status().message()));
+  const Protocol& protocol = **found;
+  if (absl::Status status = protocol.FillDefaultsAndValidate(e); !status.ok()) {
+    return Invalid(path, std::string(status.message()));
   }
 
-  if (e.record_evictions() && (e.has_chunked() || e.has_retrieval())) {
-    return Invalid(path, "record_evictions: only streaming, prefill_compress and compress_once "
-                         "record what evictions keep");
+  if (e.record_evictions() && !protocol.RecordsEvictions()) {
+    return Invalid(path, absl::StrFormat(
+        "record_evictions: only %s record what evictions keep",
+        JoinNames(ProtocolNames([](const Protocol& p) { return p.RecordsEvictions(); }),
+                  "and")));
   }
   for (int i = 0; i < e.sweeps_size(); ++i) {
     absl::StatusOr<std::vector<config::CacheConfig>> expanded = ExpandSweep(e.sweeps(i));
@@ -172,22 +106,8 @@ absl::Status FillDefaultsAndValidate(config::Experiment& e, const std::string& p
     if (!names.insert(name).second) {
       return Invalid(path, absl::StrFormat("caches[%d].name '%s' is used twice", i, name));
     }
-    // Prompts have several lengths: a fraction of which one would be ambiguous.
-    if (e.has_retrieval() && e.caches(i).has_eviction() &&
-        e.caches(i).eviction().budget().has_fraction()) {
-      return Invalid(path, absl::StrFormat(
-          "caches[%d] '%s': retrieval needs eviction.budget in tokens, not a fraction (its "
-          "prompts have several lengths)",
-          i, name));
-    }
-    // A chunk runs in one forward from an empty cache and is scored from that forward
-    // alone: eviction after it would change nothing that is measured.
-    if (e.has_chunked() && e.caches(i).has_eviction()) {
-      return Invalid(path, absl::StrFormat(
-          "caches[%d] '%s': eviction has no effect under chunked (each chunk is scored from "
-          "one forward); use streaming, prefill_compress or compress_once, or remove "
-          "caches[%d].eviction",
-          i, name, i));
+    if (absl::Status status = protocol.ValidateCache(e, i); !status.ok()) {
+      return Invalid(path, std::string(status.message()));
     }
   }
   if (!e.baseline().empty() && !names.contains(e.baseline())) {

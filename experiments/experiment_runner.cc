@@ -16,12 +16,7 @@
 #include "base/torch_status.h"
 #include "core/cache_builder.h"
 #include "core/layer_budgets.h"
-#include "base/json_text.h"
 #include "eval/model/load_model.h"
-#include "eval/perplexity/perplexity.h"
-#include "eval/retrieval/chat_format.h"
-#include "eval/retrieval/retrieval.h"
-#include "eval/retrieval/retrieval_prompt.h"
 #include "eval/tokenizer/model_path_tokenizer.h"
 #include "experiments/aggregate.h"
 #include "experiments/bos_mode.h"
@@ -30,7 +25,7 @@
 #include "experiments/model_hash.h"
 #include "experiments/output_lock.h"
 #include "experiments/progress_bar.h"
-#include "experiments/protocol.h"
+#include "experiments/protocols/protocol.h"
 #include "experiments/run_lock.h"
 #include "experiments/run_store.h"
 
@@ -60,8 +55,8 @@ std::string DtypeName(at::ScalarType dtype) {
   }
 }
 
-absl::Status CheckScoredTokens(const config::Experiment& e, const ProtocolExtent& extent,
-                               int64_t text_tokens) {
+absl::Status CheckScoredTokens(const config::Experiment& e, const Protocol& protocol,
+                               const ProtocolExtent& extent, int64_t text_tokens) {
   if (extent.scored_tokens >= std::max<int64_t>(e.min_scored_tokens(), 1)) {
     return absl::OkStatus();
   }
@@ -69,26 +64,26 @@ absl::Status CheckScoredTokens(const config::Experiment& e, const ProtocolExtent
       "%s scores only %d predictions on this text (%d tokens), fewer than min_scored_tokens = "
       "%d (and at least 1): a perplexity from so few is noise; use a longer text, another "
       "protocol setting, or lower min_scored_tokens",
-      ProtocolName(e), extent.scored_tokens, text_tokens, e.min_scored_tokens()));
+      protocol.Name(), extent.scored_tokens, text_tokens, e.min_scored_tokens()));
 }
 
 // Positions beyond the trained context measure the model's extrapolation, not the
 // cache. A cache that evicts and rotates keys by their slot (StreamingLLM) sees at most
 // its budget plus one step's tokens, whatever the stream's length.
-absl::Status CheckTrainedContext(const config::Experiment& e, const ProtocolExtent& extent,
-                                 const model::ModelInfo& mc, int64_t reference_tokens) {
+absl::Status CheckTrainedContext(const config::Experiment& e, const Protocol& protocol,
+                                 const ProtocolExtent& extent, const model::ModelInfo& mc,
+                                 int64_t reference_tokens) {
   if (e.allow_beyond_trained_context() || mc.context_length <= 0) return absl::OkStatus();
   for (int i = 0; i < e.caches_size(); ++i) {
     const config::CacheConfig& c = e.caches(i);
     int64_t positions = extent.window_tokens;
-    // Under compress_once the decode grows the cache: it can see the whole window. A
-    // retrieval prompt is one step: the cache sees all of it.
-    if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT &&
-        !e.has_compress_once() && !e.has_retrieval()) {
+    // A protocol whose evicting caches see the whole window says so with 0 tokens per step
+    // (a decode that grows the cache, or a prompt sent in one step).
+    const int64_t step = protocol.TokensPerStep(e);
+    if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT && step > 0) {
       KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
                              LayerBudgets(c.eviction().budget(), mc.attention.num_layers,
                                           reference_tokens));
-      const int64_t step = e.has_prefill_compress() ? e.prefill_compress().context_tokens() : 1;
       const int64_t held = *std::max_element(budgets.begin(), budgets.end()) + step;
       positions = std::min(positions, held);
     }
@@ -111,77 +106,6 @@ std::string DescribeEviction(const config::CacheConfig& c) {
   if (b.allocation() == config::PYRAMID) budget += ", pyramid";
   if (b.allocation() == config::PYRAMIDKV) budget += ", pyramidkv";
   return absl::StrFormat("%s (%s)", c.eviction().policy(), budget);
-}
-
-absl::StatusOr<std::vector<eval::PerplexityResult>> RunProtocol(
-    const config::Experiment& e, const model::DecoderModel& model,
-    const tokenizer::Tokenizer& tokenizer, const std::vector<int32_t>& tokens, bool bos,
-    absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) {
-  const auto progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
-  eval::ScoringOptions scoring;
-  if (e.compare_to_dense()) scoring.reference = [&model] { return model.NewDenseCache(); };
-  switch (e.protocol_case()) {
-    case config::Experiment::kChunked: {
-      eval::ChunkedOptions options;
-      static_cast<eval::ScoringOptions&>(options) = scoring;
-      options.n_ctx = e.chunked().n_ctx();
-      options.max_chunks = e.chunked().max_chunks();
-      options.bos_id = tokenizer.bos_id();
-      options.replace_first_with_bos = bos;
-      return eval::RunChunked(model, tokens, options, make_caches, progress);
-    }
-    case config::Experiment::kStreaming: {
-      eval::StreamingOptions options;
-      static_cast<eval::ScoringOptions&>(options) = scoring;
-      options.max_tokens = e.streaming().max_tokens();
-      options.bucket_size = e.streaming().bucket_size();
-      return eval::RunStreaming(model, tokens, options, make_caches, progress);
-    }
-    case config::Experiment::kPrefillCompress:
-    case config::Experiment::kCompressOnce: {
-      // The two differ only in the caches' eviction schedule (see the CacheContext in RunExperiment).
-      const config::PrefillCompressProtocol& p = *PrefillWindows(e);
-      eval::PrefillCompressOptions options;
-      static_cast<eval::ScoringOptions&>(options) = scoring;
-      options.context_tokens = p.context_tokens();
-      options.scored_tokens = p.scored_tokens();
-      options.max_windows = p.max_windows();
-      options.bos_id = tokenizer.bos_id();
-      options.replace_first_with_bos = bos;
-      return eval::RunPrefillCompress(model, tokens, options, make_caches, progress);
-    }
-    default:
-      return absl::InvalidArgumentError("no protocol set");
-  }
-}
-
-// What the protocol gave one cache of a batch: the perplexity protocols' result (under
-// retrieval, only bytes, tokens and time) and, under retrieval, the answers per cell.
-struct RunOutcome {
-  eval::PerplexityResult result;
-  std::vector<retrieval::RetrievalCell> retrieval;
-};
-
-// The model's chat template: a GGUF's tokenizer.chat_template, a Hugging Face
-// directory's tokenizer_config.json "chat_template" (or chat_template.jinja beside it);
-// "" when there is none.
-std::string ChatTemplate(const model::ModelFiles& files) {
-  if (files.gguf() != nullptr) {
-    const absl::StatusOr<std::string> chat_template =
-        files.gguf()->GetString("tokenizer.chat_template");
-    return chat_template.ok() ? *chat_template : "";
-  }
-  const std::string dir = files.path() + "/";
-  if (const absl::StatusOr<std::string> text = ReadFileToString(dir + "tokenizer_config.json");
-      text.ok()) {
-    const absl::StatusOr<nlohmann::json> config = ParseJsonText("tokenizer_config.json", *text);
-    if (config.ok() && config->is_object() && config->contains("chat_template") &&
-        (*config)["chat_template"].is_string()) {
-      return (*config)["chat_template"].get<std::string>();
-    }
-  }
-  const absl::StatusOr<std::string> jinja = ReadFileToString(dir + "chat_template.jinja");
-  return jinja.ok() ? *jinja : "";
 }
 
 // The model, its tokenizer and the text's tokens, loaded once for all of an
@@ -234,6 +158,7 @@ void PrintInputs(const config::Experiment& e, const Inputs& in, const std::strin
 // validated, and the records of the runs finished so far (in config order).
 struct RunPlan {
   const config::Experiment& e;
+  const Protocol& protocol;
   std::string output_dir;
   Inputs in;
   model::ModelInfo mc;
@@ -316,57 +241,13 @@ absl::StatusOr<bool> ClaimBatch(RunPlan& plan, std::vector<int>& pending,
   return true;
 }
 
-// The retrieval protocol over `make_caches`, with prompts in the model's chat format
-// (tokenizer.chat_template; plain text without one).
-absl::StatusOr<std::vector<RunOutcome>> RunRetrievalProtocol(
-    const config::Experiment& e, Inputs& in, absl::Span<const KvCacheFactory> make_caches,
-    ProgressBar& bar) {
-  const config::RetrievalProtocol& r = e.retrieval();
-  bar.set_unit("prompts", "prompt");
-  const retrieval::ChatFormat format = retrieval::DetectChatFormat(ChatTemplate(*in.files));
-  const retrieval::RetrievalTask task = r.task() == config::RetrievalProtocol::NEEDLE
-                                            ? retrieval::RetrievalTask::kNeedle
-                                            : retrieval::RetrievalTask::kPasskey;
-  absl::StatusOr<std::unique_ptr<retrieval::PromptBuilder>> prompts =
-      retrieval::PromptBuilder::Create(task, *in.tokenizer, format, in.text);
-  if (!prompts.ok()) return Annotate(prompts.status(), "retrieval.task NEEDLE on text_path");
-  retrieval::RetrievalOptions options;
-  options.context_tokens.assign(r.context_tokens().begin(), r.context_tokens().end());
-  options.depths.assign(r.depths().begin(), r.depths().end());
-  options.trials = r.trials();
-  options.seed = r.seed();
-  options.max_new_tokens = r.max_new_tokens();
-  KVLAB_ASSIGN_OR_RETURN(
-      std::vector<retrieval::RetrievalResult> results,
-      retrieval::RunRetrieval(*in.model, *in.tokenizer, **prompts, options, make_caches,
-                              [&bar](int64_t done, int64_t total) { bar.Update(done, total); }));
-  std::vector<RunOutcome> outcomes;
-  for (retrieval::RetrievalResult& result : results) {
-    outcomes.push_back({std::move(result.usage), std::move(result.cells)});
-  }
-  return outcomes;
-}
-
-// What the experiment's protocol gives each cache of a lockstep batch.
-absl::StatusOr<std::vector<RunOutcome>> RunCaches(const config::Experiment& e, Inputs& in,
-                                                  absl::Span<const KvCacheFactory> make_caches,
-                                                  ProgressBar& bar) {
-  if (e.has_retrieval()) return RunRetrievalProtocol(e, in, make_caches, bar);
-  KVLAB_ASSIGN_OR_RETURN(
-      std::vector<eval::PerplexityResult> results,
-      RunProtocol(e, *in.model, *in.tokenizer, in.tokens, in.bos, make_caches, bar));
-  std::vector<RunOutcome> outcomes;
-  for (eval::PerplexityResult& result : results) outcomes.push_back({std::move(result), {}});
-  return outcomes;
-}
-
 // The record of cache `i`'s run, which gave `outcome`.
-absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, RunOutcome outcome) {
+absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, ProtocolOutcome outcome) {
   const config::Experiment& e = plan.e;
   const config::CacheConfig& c = e.caches(i);
   RunRecord record;
   record.name = c.name();
-  record.protocol = ProtocolName(e);
+  record.protocol = plan.protocol.Name();
   record.keys = DescribeStore(c.keys());
   record.values = DescribeStore(c.values());
   record.eviction = DescribeEviction(c);
@@ -384,7 +265,7 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, RunOutcome outc
   record.result = std::move(outcome.result);
   record.retrieval = std::move(outcome.retrieval);
   record.elements_per_token = plan.mc.DenseCacheBytesPerToken(1);
-  record.bucket_size = e.has_streaming() ? e.streaming().bucket_size() : 0;
+  record.bucket_size = outcome.bucket_size;
   record.weights_dtype = DtypeName(plan.in.weight_dtype);
   record.weight_bytes = plan.in.model->WeightBytes();
   record.retained_mass_by_layer = RetainedMassByLayer(record.result.evictions);
@@ -400,7 +281,10 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
   std::string label = e.caches(pending[0]).name();
   if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
   ProgressBar bar(label);
-  absl::StatusOr<std::vector<RunOutcome>> results = RunCaches(e, plan.in, batch_factories, bar);
+  const ProtocolInputs inputs{*plan.in.files, *plan.in.model, *plan.in.tokenizer,
+                              plan.in.text,   plan.in.tokens, plan.in.bos};
+  absl::StatusOr<std::vector<ProtocolOutcome>> results =
+      plan.protocol.Run(e, inputs, batch_factories, bar);
   if (!results.ok()) {
     return Annotate(results.status(),
                     absl::StrFormat("caches from '%s'", e.caches(pending[0]).name()));
@@ -459,6 +343,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
       e.threads() > 0 ? e.threads() : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   KVLAB_ASSIGN_OR_RETURN(const c10::Device device, ParseDevice(e.device()));
+  KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<Protocol> protocol, FindProtocol(e));
 
   const std::string model_path = ResolveUserPath(e.model_path());
   const std::string text_path = ResolveUserPath(e.text_path());
@@ -472,20 +357,19 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   KVLAB_ASSIGN_OR_RETURN(Inputs in, LoadInputs(e, device, model_path, text_path));
   PrintInputs(e, in, text_path, threads);
 
-  RunPlan plan{e, output_dir, std::move(in)};
+  RunPlan plan{e, *protocol, output_dir, std::move(in)};
   plan.mc = plan.in.model->info();
   const int64_t text_tokens = static_cast<int64_t>(plan.in.tokens.size());
-  plan.reference_tokens = BudgetReferenceTokens(e, text_tokens);
-  const ProtocolExtent extent = MeasureProtocol(e, text_tokens);
-  KVLAB_RETURN_IF_ERROR(CheckTrainedContext(e, extent, plan.mc, plan.reference_tokens));
-  // Retrieval scores answers, not predictions.
-  if (!e.has_retrieval()) KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, extent, text_tokens));
-  CacheContext context{plan.mc.attention, plan.in.model->ropes(), device, plan.reference_tokens};
-  if (e.has_compress_once() ||
-      (e.has_retrieval() &&
-       e.retrieval().eviction() == config::RetrievalProtocol::ONCE_AFTER_PROMPT)) {
-    context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
+  plan.reference_tokens = protocol->BudgetReferenceTokens(e, text_tokens);
+  const ProtocolExtent extent = protocol->Extent(e, text_tokens);
+  KVLAB_RETURN_IF_ERROR(
+      CheckTrainedContext(e, *protocol, extent, plan.mc, plan.reference_tokens));
+  // A protocol that scores answers has no predictions to count.
+  if (protocol->ScoresPredictions()) {
+    KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, *protocol, extent, text_tokens));
   }
+  CacheContext context{plan.mc.attention, plan.in.model->ropes(), device, plan.reference_tokens};
+  context.eviction_schedule = protocol->Schedule(e);
   context.record_evictions = e.record_evictions();
   KVLAB_RETURN_IF_ERROR(MakeFactories(context, plan));
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "base/files.h"
 #include "base/status_macros.h"
+#include "experiments/protocols/protocol.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -81,17 +82,11 @@ absl::StatusOr<std::string> HashFiles(const std::vector<std::string>& paths) {
 std::string RunFingerprint(const config::Experiment& experiment, const config::CacheConfig& cache,
                            const std::string& model_hash, const std::string& text_hash) {
   config::Experiment protocol;
-  switch (experiment.protocol_case()) {
-    case config::Experiment::kChunked: *protocol.mutable_chunked() = experiment.chunked(); break;
-    case config::Experiment::kStreaming: *protocol.mutable_streaming() = experiment.streaming(); break;
-    case config::Experiment::kPrefillCompress:
-      *protocol.mutable_prefill_compress() = experiment.prefill_compress();
-      break;
-    case config::Experiment::kCompressOnce:
-      *protocol.mutable_compress_once() = experiment.compress_once();
-      break;
-    case config::Experiment::kRetrieval: *protocol.mutable_retrieval() = experiment.retrieval(); break;
-    default: break;
+  // What the protocol's settings contribute (Protocol::AddToFingerprint). The loader
+  // has found the protocol of every experiment that runs.
+  if (const absl::StatusOr<std::unique_ptr<Protocol>> found = FindProtocol(experiment);
+      found.ok()) {
+    (*found)->AddToFingerprint(experiment, protocol);
   }
   protocol.set_device(experiment.device());
   // Set only when on, so results from before the comparison existed stay reusable.
