@@ -292,6 +292,7 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, ProtocolOutcome
   record.fingerprint = plan.fingerprints[i];
   record.result = std::move(outcome.result);
   record.retrieval = std::move(outcome.retrieval);
+  record.details = std::move(outcome.details);
   record.elements_per_token = plan.mc.DenseCacheBytesPerToken(1);
   record.bucket_size = outcome.bucket_size;
   record.weights_dtype = plan.in.weights_name;

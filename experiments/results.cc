@@ -77,6 +77,7 @@ Json ToJsonObject(const RunRecord& r) {
     }
     j["retrieval"] = cells;
   }
+  if (!r.details.is_null()) j["details"] = r.details;
   if (!r.retained_mass_by_layer.empty()) {
     Json mass = Json::array();
     for (double m : r.retained_mass_by_layer) mass.push_back(Number(m));
@@ -146,6 +147,7 @@ absl::StatusOr<RunRecord> FromJsonObject(const Json& j, const std::string& sourc
         r.retrieval.push_back(std::move(cell));
       }
     }
+    if (j.contains("details")) r.details = j.at("details");
     if (j.contains("retained_mass_by_layer")) {
       for (const Json& m : j.at("retained_mass_by_layer")) {
         r.retained_mass_by_layer.push_back(m.is_null() ? NAN : m.get<double>());
@@ -370,12 +372,63 @@ std::string FormatRetrievalTables(const std::vector<RunRecord>& records) {
                       Markdown(by_depth));
 }
 
+// The RULER protocol's table (its details): per length, each cache's average over
+// tasks and each task's score in percent with its Wilson 95% interval.
+std::string FormatRulerTable(const std::vector<RunRecord>& records) {
+  std::vector<std::string> tasks;
+  for (const RunRecord& r : records) {
+    for (const auto& s : r.details.at("ruler_scores")) {
+      const std::string task = s.at("task").get<std::string>();
+      if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) tasks.push_back(task);
+    }
+  }
+  std::vector<std::string> header = {"config", "length", "average"};
+  header.insert(header.end(), tasks.begin(), tasks.end());
+  for (const char* column : {"samples", "KV bytes/token", "peak KV", "tokens/s"}) {
+    header.push_back(column);
+  }
+  const auto percent = [](const Json& x) {
+    return x.is_number() ? absl::StrFormat("%.1f", 100.0 * x.get<double>()) : std::string();
+  };
+  std::vector<std::vector<std::string>> rows = {header};
+  for (const RunRecord& r : records) {
+    for (const auto& average : r.details.at("ruler_average")) {
+      const int64_t length = average.at("length").get<int64_t>();
+      std::vector<std::string> row = {r.name, absl::StrCat(length), percent(average.at("score"))};
+      int64_t samples = 0;
+      for (const std::string& task : tasks) {
+        std::string cell;
+        for (const auto& s : r.details.at("ruler_scores")) {
+          if (s.at("task") != task || s.at("length").get<int64_t>() != length) continue;
+          cell = absl::StrCat(percent(s.at("score")), " [", percent(s.at("wilson95_low")), ", ",
+                              percent(s.at("wilson95_high")), "]");
+          samples = std::max(samples, s.at("samples").get<int64_t>());
+        }
+        row.push_back(cell);
+      }
+      row.push_back(absl::StrCat(samples));
+      row.push_back(absl::StrFormat("%.0f", r.kv_bytes_per_token()));
+      row.push_back(HumanBytes(static_cast<double>(r.result.peak_held_bytes)));
+      row.push_back(absl::StrFormat("%.1f", r.result.tokens_per_second()));
+      rows.push_back(std::move(row));
+    }
+  }
+  return absl::StrCat(Markdown(rows),
+                      "\nScores in percent (string_match_all), each task's with its Wilson 95% "
+                      "interval; average: the mean over tasks.\n");
+}
+
 }  // namespace
 
 std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
   if (std::any_of(records.begin(), records.end(),
                   [](const RunRecord& r) { return r.is_retrieval(); })) {
     return FormatRetrievalTables(records);
+  }
+  if (!records.empty() && std::all_of(records.begin(), records.end(), [](const RunRecord& r) {
+        return r.details.contains("ruler_scores");
+      })) {
+    return FormatRulerTable(records);
   }
   const bool compared = std::any_of(records.begin(), records.end(), [](const RunRecord& r) {
     return r.result.has_reference;

@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "eval/perplexity/perplexity.h"
 #include "eval/retrieval/retrieval.h"
+#include "nlohmann/json.hpp"
 
 namespace kvlab::experiments {
 
@@ -37,6 +38,9 @@ struct RunRecord {
   // of the last query's attention kept by the layer's evictions, over KV heads and
   // sequences; NaN for a layer that never evicted.
   std::vector<double> retained_mass_by_layer;
+  // What else the protocol reported (ProtocolOutcome::details), as it reported it;
+  // null when nothing.
+  nlohmann::ordered_json details;
 
   double kv_bytes_per_token() const { return result.mean_bytes_per_token; }
   // Bits held per cached K or V element, scales and residual tokens included.

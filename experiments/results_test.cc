@@ -152,6 +152,28 @@ TEST(ResultsTest, RetrievalCellsReadBackAndMakeTheirOwnTables) {
   EXPECT_THAT(ToCsv({r}, -1), HasSubstr("retrieval_accuracy"));
 }
 
+TEST(ResultsTest, ProtocolDetailsReadBackAndRulerMakesItsOwnTable) {
+  RunRecord r = Record("dense", 0.0, 100);
+  r.protocol = "ruler";
+  r.result.tokens_scored = 0;
+  r.details = nlohmann::ordered_json::parse(R"({
+    "ruler_scores": [
+      {"task": "niah_single_1", "length": 4096, "samples": 100, "score": 1.0,
+       "wilson95_low": 0.963, "wilson95_high": 1.0},
+      {"task": "vt", "length": 4096, "samples": 100, "score": 0.5,
+       "wilson95_low": 0.404, "wilson95_high": 0.596}],
+    "ruler_average": [{"length": 4096, "tasks": 2, "score": 0.75}],
+    "ruler_records": []})");
+  ASSERT_OK_AND_ASSIGN(const RunRecord back, ParseRunJson(RunToJson(r), "run.json"));
+  EXPECT_EQ(back.details, r.details);
+  const std::string table = FormatTable({r}, -1);
+  EXPECT_THAT(table, HasSubstr("| config | length | average |       niah_single_1 |"));
+  EXPECT_THAT(table, HasSubstr("|   4096 |    75.0 | 100.0 [96.3, 100.0] | 50.0 [40.4, 59.6] |     100 |"));
+  EXPECT_THAT(table, Not(HasSubstr("perplexity")));
+  // Without details, nothing is written for them.
+  EXPECT_FALSE(nlohmann::json::parse(RunToJson(Record("x", 1.0, 1))).contains("details"));
+}
+
 TEST(ResultsTest, CsvQuotesFieldsWithCommas) {
   RunRecord quoted = Record("a", 300.0, 46080);
   quoted.keys = "int4 (bits: 4, axis: \"x\")";

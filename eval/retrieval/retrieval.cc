@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "base/annotate.h"
 #include "base/status_macros.h"
+#include "eval/model/shared_prefill.h"
 #include "eval/perplexity/memory_tracker.h"
 
 namespace kvlab::retrieval {
@@ -31,11 +32,12 @@ absl::Status CheckOptions(const RetrievalOptions& options, int caches) {
   return absl::OkStatus();
 }
 
-// Greedy answers of every cache to one prompt: the prompt in one forward, then one
-// token per step. Returns each cache's generated ids.
+// Greedy answers of every cache to one prompt: the prompt in one forward (shared by
+// every cache when `shared_prefill`), then one token per step. Returns each cache's
+// generated ids.
 absl::StatusOr<std::vector<std::vector<int32_t>>> AnswerGreedily(
     const model::DecoderModel& model, const std::vector<int32_t>& prompt,
-    absl::Span<const KvCacheFactory> make_caches, int max_new_tokens,
+    absl::Span<const KvCacheFactory> make_caches, int max_new_tokens, bool shared_prefill,
     std::vector<eval::MemoryTracker>& memory, std::vector<RetrievalResult>& results) {
   const int64_t batch = static_cast<int64_t>(make_caches.size());
   std::vector<std::unique_ptr<KvCache>> caches;
@@ -53,7 +55,14 @@ absl::StatusOr<std::vector<std::vector<int32_t>>> AnswerGreedily(
   std::vector<std::vector<int32_t>> generated(batch);
   int64_t position = 0;
   for (int t = 0; t < max_new_tokens; ++t) {
-    KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, model.Forward(step, position, rows));
+    at::Tensor hidden;
+    if (t == 0 && shared_prefill) {
+      // One dense forward for every row: its last position is every row's.
+      KVLAB_ASSIGN_OR_RETURN(hidden, model::PrefillShared(model, prompt_ids, rows));
+      hidden = hidden.expand({batch, -1, -1});
+    } else {
+      KVLAB_ASSIGN_OR_RETURN(hidden, model.Forward(step, position, rows));
+    }
     position += step.size(1);
     const at::Tensor next = model.Logits(hidden.select(1, -1)).argmax(-1);  // [batch]
     const at::Tensor next_cpu = next.cpu();
@@ -117,8 +126,8 @@ absl::StatusOr<std::vector<RetrievalResult>> RunRetrieval(
         }
         KVLAB_ASSIGN_OR_RETURN(
             const std::vector<std::vector<int32_t>> generated,
-            AnswerGreedily(model, prompt->tokens, make_caches, options.max_new_tokens, memory,
-                           results));
+            AnswerGreedily(model, prompt->tokens, make_caches, options.max_new_tokens,
+                           options.shared_prefill, memory, results));
         for (size_t b = 0; b < results.size(); ++b) {
           RetrievalCell& cell = results[b].cells.back();
           const std::string answer = FirstNumber(tokenizer.Decode(generated[b]));

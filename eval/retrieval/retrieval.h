@@ -32,6 +32,12 @@ struct RetrievalOptions {
   // construction.
   uint64_t seed = 0;
   int max_new_tokens = 8;               // Greedy steps after the prompt; >= 1.
+  // One dense forward of each prompt for every cache (model::PrefillShared), whose
+  // first answer token is then the dense one; false (default): a batched forward,
+  // each row through its own cache. Equal for the dense cache and for evicting caches
+  // that compress once after the prompt; a quantized cache then gets its prompt in
+  // full precision, quantized as it is handed over.
+  bool shared_prefill = false;
 };
 
 // One length and depth.

@@ -7,7 +7,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "base/status_matchers.h"
+#include "core/evicting_kv_cache.h"
+#include "core/eviction_policy.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/load_model.h"
 #include "eval/retrieval/chat_format.h"
@@ -156,6 +159,53 @@ TEST_F(RetrievalTest, DenseCacheAnswersThePasskey) {
   EXPECT_GT(r.usage.mean_bytes_per_token, 0.0);
   EXPECT_EQ(r.usage.batch_size, 2);
   EXPECT_EQ(r.accuracy(), 1.0);
+}
+
+// Keeps the tokens with the most accumulated attention.
+class KeepMostAttended : public EvictionPolicy {
+ public:
+  std::string Name() const override { return "keep-most-attended"; }
+  PolicyNeeds Needs() const override {
+    PolicyNeeds needs;
+    needs.accumulated_attention = true;
+    return needs;
+  }
+  absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) override {
+    return std::get<1>(context.accumulated_attention.topk(context.budget, -1));
+  }
+};
+
+// A shared prefill answers as a prefill per cache, for the dense cache and a cache
+// that compresses the prompt once.
+TEST_F(RetrievalTest, SharedPrefillAnswersAsAPrefillPerCache) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PromptBuilder> builder,
+                       Builder(RetrievalTask::kNeedle, SentencesText()));
+  RetrievalOptions options;
+  options.context_tokens = {384};
+  options.depths = {0.25, 0.75};
+  options.trials = 1;
+  const KvCacheFactory dense = [] { return model_->NewDenseCache(); };
+  const KvCacheFactory evicting = []() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+    KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> inner, model_->NewDenseCache());
+    KVLAB_ASSIGN_OR_RETURN(
+        auto cache, EvictingKvCache::Create(
+                        std::move(inner), std::make_unique<KeepMostAttended>(),
+                        std::vector<int64_t>(model_->info().attention.num_layers, 96),
+                        EvictionSchedule::kOnceAfterPrefill));
+    return std::unique_ptr<KvCache>(std::move(cache));
+  };
+  options.shared_prefill = true;
+  ASSERT_OK_AND_ASSIGN(const std::vector<RetrievalResult> shared,
+                       RunRetrieval(*model_, *tokenizer_, *builder, options, {dense, evicting}));
+  options.shared_prefill = false;
+  for (size_t c = 0; c < 2; ++c) {
+    ASSERT_OK_AND_ASSIGN(
+        const std::vector<RetrievalResult> alone,
+        RunRetrieval(*model_, *tokenizer_, *builder, options, {c == 0 ? dense : evicting}));
+    for (size_t cell = 0; cell < 2; ++cell) {
+      EXPECT_EQ(shared[c].cells[cell].answers, alone[0].cells[cell].answers) << c;
+    }
+  }
 }
 
 }  // namespace

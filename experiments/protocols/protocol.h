@@ -12,7 +12,7 @@
 //   1. The config message, and its line in the oneof (the field name is the name):
 //
 //        message Needle2Protocol { int64 context_tokens = 1; ... }
-//        oneof protocol { ...  Needle2Protocol needle2 = 21; }
+//        oneof protocol { ...  Needle2Protocol needle2 = 22; }
 //
 //   2. experiments/protocols/needle2.cc: the class in an anonymous namespace, reading
 //      its message with e.needle2(), and one line registering it:
@@ -53,6 +53,7 @@
 #include "eval/tokenizer/tokenizer.h"
 #include "experiments/experiment.pb.h"
 #include "experiments/progress_bar.h"
+#include "nlohmann/json.hpp"
 
 namespace kvlab::experiments {
 
@@ -87,6 +88,9 @@ struct ProtocolOutcome {
   std::vector<retrieval::RetrievalCell> retrieval;
   // Positions per bucket of result.bucket_nll_sum (0: no NLL-by-position curve).
   int32_t bucket_size = 0;
+  // What else the protocol reports (RULER: its scores and per-sample records), written
+  // as is under "details" in the run's file; null when nothing.
+  nlohmann::ordered_json details;
 };
 
 class Protocol {

@@ -37,12 +37,12 @@ TEST(ProtocolTest, NoProtocolIsAnErrorListingThemInConfigOrder) {
   EXPECT_THAT(FindProtocol(config::Experiment()),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("a protocol is required: chunked, streaming, prefill_compress, "
-                                 "compress_once or retrieval")));
+                                 "compress_once, retrieval or ruler")));
 }
 
 TEST(ProtocolTest, ListsTheRegisteredProtocolsInConfigOrder) {
   EXPECT_THAT(ProtocolNames(), ElementsAre("chunked", "streaming", "prefill_compress",
-                                           "compress_once", "retrieval"));
+                                           "compress_once", "retrieval", "ruler"));
   EXPECT_THAT(ProtocolNames([](const Protocol& p) { return p.RecordsEvictions(); }),
               ElementsAre("streaming", "prefill_compress", "compress_once"));
   EXPECT_EQ(JoinNames({"a", "b", "c"}, "and"), "a, b and c");

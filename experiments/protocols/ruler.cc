@@ -1,0 +1,204 @@
+// ruler: RULER's synthetic long-context tasks (config::RulerProtocol; eval/ruler/),
+// each sample's context compressed once, its question and answer decoded greedily
+// through each cache in lockstep, scored by string_match_all. It scores answers, not
+// predictions: per task and length the mean score with Wilson's 95% interval, the mean
+// over tasks, and a record per sample (the prompt's hash, the expected answers, the
+// output) in the run's details.
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+#include "base/annotate.h"
+#include "base/files.h"
+#include "base/status_macros.h"
+#include "eval/retrieval/chat_format.h"
+#include "eval/ruler/generator.h"
+#include "eval/ruler/resources.h"
+#include "eval/ruler/ruler_run.h"
+#include "eval/ruler/scoring.h"
+#include "eval/ruler/tasks.h"
+#include "experiments/protocols/protocol.h"
+#include "nlohmann/json.hpp"
+
+namespace kvlab::experiments {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr int64_t kShortestLength = 256;
+
+int64_t LongestLength(const config::RulerProtocol& r) {
+  return r.lengths().empty() ? 0 : *std::max_element(r.lengths().begin(), r.lengths().end());
+}
+
+// The model's chat template, "" without one (GGUF files; a Hugging Face directory's
+// template is not read here).
+std::string ChatTemplate(const model::ModelFiles& files) {
+  if (files.gguf() == nullptr) return "";
+  const absl::StatusOr<std::string> chat_template =
+      files.gguf()->GetString("tokenizer.chat_template");
+  return chat_template.ok() ? *chat_template : "";
+}
+
+// NaN as null: JSON has no NaN.
+Json Number(double x) { return std::isnan(x) ? Json(nullptr) : Json(x); }
+
+Json Details(const ruler::RulerCacheResult& result) {
+  Json scores = Json::array();
+  std::vector<ruler::ScoreSummary> summaries;
+  for (const ruler::RulerTaskScore& s : ruler::ScoreByTaskAndLength(result.records)) {
+    summaries.push_back(s.score);
+    scores.push_back({{"task", s.task},
+                      {"length", s.length},
+                      {"samples", s.score.samples},
+                      {"score", Number(s.score.mean)},
+                      {"wilson95_low", Number(s.score.low)},
+                      {"wilson95_high", Number(s.score.high)}});
+  }
+  Json records = Json::array();
+  for (const ruler::RulerRecord& r : result.records) {
+    records.push_back({{"task", r.task},
+                       {"length", r.length},
+                       {"index", r.index},
+                       {"prompt_hash", r.prompt_hash},
+                       {"prompt_tokens", r.prompt_tokens},
+                       {"context_tokens", r.context_tokens},
+                       {"answers", r.answers},
+                       {"output", r.output},
+                       {"output_tokens", r.output_tokens},
+                       {"score", Number(r.score)}});
+  }
+  // RULER's average: per length, the mean over tasks.
+  Json average = Json::array();
+  std::vector<int64_t> lengths;
+  for (const ruler::RulerTaskScore& s : ruler::ScoreByTaskAndLength(result.records)) {
+    if (std::find(lengths.begin(), lengths.end(), s.length) == lengths.end()) {
+      lengths.push_back(s.length);
+    }
+  }
+  for (const int64_t length : lengths) {
+    std::vector<ruler::ScoreSummary> tasks;
+    for (const ruler::RulerTaskScore& s : ruler::ScoreByTaskAndLength(result.records)) {
+      if (s.length == length) tasks.push_back(s.score);
+    }
+    average.push_back({{"length", length},
+                       {"tasks", tasks.size()},
+                       {"score", Number(ruler::AverageOverTasks(tasks))}});
+  }
+  return {{"ruler_scores", scores}, {"ruler_average", average}, {"ruler_records", records}};
+}
+
+class Ruler : public Protocol {
+ public:
+  std::string Name() const override { return "ruler"; }
+
+  absl::Status FillDefaultsAndValidate(config::Experiment& e) const override {
+    config::RulerProtocol& r = *e.mutable_ruler();
+    if (r.lengths().empty()) {
+      return absl::InvalidArgumentError("ruler.lengths needs at least one context length");
+    }
+    for (int i = 0; i < r.lengths_size(); ++i) {
+      if (r.lengths(i) < kShortestLength) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "ruler.lengths[%d] must be >= %d, got %d", i, kShortestLength, r.lengths(i)));
+      }
+    }
+    for (int i = 0; i < r.tasks_size(); ++i) {
+      if (absl::Status found = ruler::FindRulerTask(r.tasks(i)).status(); !found.ok()) {
+        return Annotate(found, absl::StrFormat("ruler.tasks[%d]", i));
+      }
+    }
+    if (r.tasks().empty()) {
+      for (const ruler::TaskSpec& task : ruler::RulerTasks()) r.add_tasks(task.name);
+    }
+    if (!r.has_samples()) r.set_samples(100);
+    if (r.samples() < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("ruler.samples must be >= 1, got %d", r.samples()));
+    }
+    if (!r.has_seed()) r.set_seed(42);
+    if (r.word_lists().empty()) r.set_word_lists("third_party/wordlists");
+    if (!r.has_shared_prefill()) r.set_shared_prefill(true);
+    return absl::OkStatus();
+  }
+
+  // A fraction of the context is a fraction of each sample's length only with one length.
+  absl::Status ValidateCache(const config::Experiment& e, int i) const override {
+    const config::CacheConfig& c = e.caches(i);
+    if (!c.has_eviction() || !c.eviction().budget().has_fraction() ||
+        e.ruler().lengths_size() == 1) {
+      return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "caches[%d] '%s': ruler with several lengths needs eviction.budget in tokens, not a "
+        "fraction (a fraction is of ruler.lengths' only length)",
+        i, c.name()));
+  }
+
+  int64_t BudgetReferenceTokens(const config::Experiment& e, int64_t) const override {
+    return LongestLength(e.ruler());
+  }
+
+  // Answers, not predictions; a sample and its answer fit its length.
+  ProtocolExtent Extent(const config::Experiment& e, int64_t) const override {
+    return {0, LongestLength(e.ruler()), "ruler.lengths"};
+  }
+
+  // The context is compressed once; the cache then grows.
+  int64_t TokensPerStep(const config::Experiment&) const override { return 0; }
+
+  EvictionSchedule Schedule(const config::Experiment&) const override {
+    return EvictionSchedule::kOnceAfterPrefill;
+  }
+
+  bool ScoresPredictions() const override { return false; }
+
+  absl::StatusOr<std::vector<ProtocolOutcome>> Run(
+      const config::Experiment& e, const ProtocolInputs& in,
+      absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) const override {
+    const config::RulerProtocol& r = e.ruler();
+    bar.set_unit("samples", "sample");
+    ruler::RulerResources resources;
+    KVLAB_ASSIGN_OR_RETURN(resources.nouns, ruler::ReadWordList(ResolveUserPath(
+                                                r.word_lists() + "/nounlist.txt")));
+    KVLAB_ASSIGN_OR_RETURN(resources.adjectives, ruler::ReadWordList(ResolveUserPath(
+                                                     r.word_lists() + "/adjectivelist.txt")));
+    KVLAB_ASSIGN_OR_RETURN(resources.verbs, ruler::ReadWordList(ResolveUserPath(
+                                                r.word_lists() + "/verblist.txt")));
+    resources.essay_words = ruler::EssayWords(in.text);
+    if (resources.essay_words.size() < 1000) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "text_path: ruler's essay haystack needs at least 1000 words, got %d",
+          resources.essay_words.size()));
+    }
+    KVLAB_ASSIGN_OR_RETURN(
+        std::unique_ptr<ruler::RulerGenerator> generator,
+        ruler::RulerGenerator::Create(in.tokenizer,
+                                      retrieval::DetectChatFormat(ChatTemplate(in.files)),
+                                      std::move(resources), in.model.info().context_length));
+    ruler::RulerRunOptions options;
+    options.tasks.assign(r.tasks().begin(), r.tasks().end());
+    options.lengths.assign(r.lengths().begin(), r.lengths().end());
+    options.samples = r.samples();
+    options.seed = r.seed();
+    options.shared_prefill = r.shared_prefill();
+    KVLAB_ASSIGN_OR_RETURN(
+        std::vector<ruler::RulerCacheResult> results,
+        ruler::RunRuler(in.model, in.tokenizer, *generator, options, make_caches, nullptr,
+                        nullptr, [&bar](int64_t done, int64_t total) { bar.Update(done, total); }));
+    std::vector<ProtocolOutcome> outcomes;
+    for (ruler::RulerCacheResult& result : results) {
+      ProtocolOutcome outcome;
+      outcome.details = Details(result);
+      outcome.result = std::move(result.usage);
+      outcomes.push_back(std::move(outcome));
+    }
+    return outcomes;
+  }
+};
+
+}  // namespace
+
+KVLAB_REGISTER_PROTOCOL(ruler, Ruler);
+
+}  // namespace kvlab::experiments
