@@ -27,10 +27,13 @@ absl::StatusOr<int64_t> EstimateCacheBytes(const config::Experiment& e,
   for (const config::CacheConfig& c : e.caches()) {
     int64_t tokens = extent.window_tokens;
     if (c.has_eviction() && bounded_by_budget) {
-      KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
-                             LayerBudgets(c.eviction().budget(), info.attention.num_layers,
-                                          reference_tokens));
-      tokens = std::min(tokens, *std::max_element(budgets.begin(), budgets.end()) + step);
+      // An invalid budget is the cache factory's error to report, naming the cache; here
+      // the cache counts as holding the whole window.
+      const absl::StatusOr<std::vector<int64_t>> budgets =
+          LayerBudgets(c.eviction().budget(), info.attention.num_layers, reference_tokens);
+      if (budgets.ok() && !budgets->empty()) {
+        tokens = std::min(tokens, *std::max_element(budgets->begin(), budgets->end()) + step);
+      }
     }
     most_tokens = std::max(most_tokens, tokens);
   }
