@@ -80,9 +80,17 @@ python3 - "$scratch/bench.json" "$scratch/perplexity.log" "$streaming_json" "$ch
 import json, re, sys
 bench, perplexity_log, streaming, chunked, gguf_bytes = sys.argv[1:]
 tg = [t for t in json.load(open(bench)) if t["n_gen"] > 0][0]["avg_ts"]
-match = re.findall(r"prompt eval time =.*?([0-9.]+) tokens per second", open(perplexity_log).read())
-pp = float(match[-1])
-ppl = re.findall(r"Final estimate: PPL = ([0-9.]+)", open(perplexity_log).read())
+log = open(perplexity_log).read()
+def stamp(pattern):
+  # llama.cpp's log lines start with the time since start as minutes.seconds.ms.us.
+  minutes, seconds, ms, us = re.search(r"^(\d+)\.(\d+)\.(\d+)\.(\d+) I .*" + pattern, log, re.M).groups()
+  return int(minutes) * 60 + int(seconds) + int(ms) / 1e3 + int(us) / 1e6
+# Tokens scored and unscored alike pass through the model: chunks x 512 tokens, timed from
+# the start of the first chunk to the final estimate (tokenizing the text is left out).
+n_chunks = int(re.search(r"calculating perplexity over (\d+) chunks, n_ctx=(\d+)", log).group(1))
+n_ctx = int(re.search(r"calculating perplexity over (\d+) chunks, n_ctx=(\d+)", log).group(2))
+pp = n_chunks * n_ctx / (stamp("Final estimate") - stamp("calculating perplexity over"))
+ppl = re.findall(r"Final estimate: PPL = ([0-9.]+)", log)
 s = json.load(open(streaming))[0]
 c = json.load(open(chunked))[0]
 weight_bytes = c.get("weight_bytes", 0)
