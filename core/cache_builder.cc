@@ -102,17 +102,28 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
   KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
                          EvictionLayerBudgets(eviction, context.shape.num_layers,
                                               context.budget_reference_tokens));
+  absl::StatusOr<SeenFraction> seen = SeenFractionOf(eviction.budget());
+  if (!seen.ok()) {
+    return absl::Status(seen.status().code(), absl::StrCat("eviction.", seen.status().message()));
+  }
+  const SeenFraction seen_fraction = *seen;
+  if (seen_fraction.fraction != 0.0 &&
+      context.eviction_schedule != EvictionSchedule::kWheneverOverBudget) {
+    return absl::InvalidArgumentError(
+        "eviction.budget.fraction_of_seen compresses while decoding, and this protocol "
+        "compresses once after the prefill: use budget.fraction or budget.tokens");
+  }
   // Numbers the caches this factory makes (EvictionContext::sequence).
   auto made = std::make_shared<std::atomic<int64_t>>(0);
   return KvCacheFactory([make_base, make_policy, budgets,
                          schedule = context.eviction_schedule,
-                         record = context.record_evictions, rope = context.rope,
-                         made]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+                         record = context.record_evictions, rope = context.rope, made,
+                         seen_fraction]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> base, make_base());
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<EvictionPolicy> policy, make_policy());
     KVLAB_ASSIGN_OR_RETURN(auto cache, EvictingKvCache::Create(std::move(base), std::move(policy),
                                                                budgets, schedule, (*made)++,
-                                                               record, rope));
+                                                               record, rope, seen_fraction));
     return std::unique_ptr<KvCache>(std::move(cache));
   });
 }

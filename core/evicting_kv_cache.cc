@@ -2,6 +2,10 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
@@ -12,7 +16,7 @@ namespace kvlab {
 absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
     std::vector<int64_t> layer_budgets, EvictionSchedule schedule, int64_t sequence,
-    bool record, std::optional<LayerRopes> ropes) {
+    bool record, std::optional<LayerRopes> ropes, SeenFraction seen_fraction) {
   if (inner == nullptr || policy == nullptr) {
     return absl::InvalidArgumentError("evicting cache needs an inner cache and a policy");
   }
@@ -20,8 +24,25 @@ absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
     return absl::InvalidArgumentError(absl::StrFormat(
         "evicting cache has %d budgets for %d layers", layer_budgets.size(), inner->num_layers()));
   }
-  for (int64_t b : layer_budgets) {
-    if (b < 1) return absl::InvalidArgumentError("every layer budget must be >= 1");
+  if (seen_fraction.fraction != 0.0) {
+    if (!(seen_fraction.fraction > 0.0 && seen_fraction.fraction < 1.0) ||
+        seen_fraction.interval < 1) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "a fraction-of-seen budget needs a fraction in (0, 1) and an interval >= 1, got %g "
+          "and %d",
+          seen_fraction.fraction, seen_fraction.interval));
+    }
+    if (schedule != EvictionSchedule::kWheneverOverBudget) {
+      return absl::InvalidArgumentError(
+          "budget.fraction_of_seen compresses while decoding, and this protocol compresses "
+          "once after the prefill: use budget.fraction or budget.tokens");
+    }
+    // Set by each compression.
+    std::fill(layer_budgets.begin(), layer_budgets.end(), 0);
+  } else {
+    for (int64_t b : layer_budgets) {
+      if (b < 1) return absl::InvalidArgumentError("every layer budget must be >= 1");
+    }
   }
   if (policy->Needs().queries && !ropes.has_value()) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -30,14 +51,14 @@ absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
   }
   return std::unique_ptr<EvictingKvCache>(
       new EvictingKvCache(std::move(inner), std::move(policy), std::move(layer_budgets), schedule,
-                          sequence, record, std::move(ropes)));
+                          sequence, record, std::move(ropes), seen_fraction));
 }
 
 EvictingKvCache::EvictingKvCache(std::unique_ptr<KvCache> inner,
                                  std::unique_ptr<EvictionPolicy> policy,
                                  std::vector<int64_t> budgets, EvictionSchedule schedule,
                                  int64_t sequence, bool record,
-                                 std::optional<LayerRopes> ropes)
+                                 std::optional<LayerRopes> ropes, SeenFraction seen_fraction)
     : inner_(std::move(inner)),
       policy_(std::move(policy)),
       needs_(policy_->Needs()),
@@ -47,7 +68,20 @@ EvictingKvCache::EvictingKvCache(std::unique_ptr<KvCache> inner,
       ropes_(std::move(ropes)),
       stats_(inner_->num_layers()),
       record_(record),
-      evictions_(record ? inner_->num_layers() : 0) {}
+      evictions_(record ? inner_->num_layers() : 0),
+      seen_fraction_(seen_fraction) {}
+
+int64_t EvictingKvCache::StepBudget(int layer, int64_t seen_before, int64_t n) const {
+  if (seen_fraction_.fraction == 0.0) return budgets_[layer];
+  const int64_t seen = seen_before + n;
+  // Compressed only when the step reaches the next multiple of the interval.
+  if (seen / seen_fraction_.interval == seen_before / seen_fraction_.interval) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  // floor, as kvpress keeps int(length x (1 - compression_ratio)) tokens.
+  return std::max<int64_t>(
+      1, static_cast<int64_t>(std::floor(seen_fraction_.fraction * static_cast<double>(seen))));
+}
 
 absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const AttentionInputs& inputs) {
   if (layer < 0 || layer >= num_layers()) {
@@ -61,7 +95,8 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
   AttentionInputs request = inputs;
   request.stats_request.column_sums |= needs_.accumulated_attention;
   // The held keys and values are a copy: asked for only when this step may evict.
-  const bool may_evict = inner_->Length(layer) + inputs.keys.size(1) > budgets_[layer] &&
+  const int64_t budget = StepBudget(layer, stats_[layer].step, inputs.keys.size(1));
+  const bool may_evict = inner_->Length(layer) + inputs.keys.size(1) > budget &&
                          policy_->CompressesLayer(layer);
   request.stats_request.keys |= needs_.keys && may_evict;
   request.stats_request.values |= needs_.values && may_evict;
@@ -107,8 +142,8 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
           if (stats.keys.defined()) stats.keys = stats.keys.narrow(1, dropped, held);
           if (stats.values.defined()) stats.values = stats.values.narrow(1, dropped, held);
         }
-        if (held > budgets_[layer] && policy_->CompressesLayer(layer)) {
-          KVLAB_RETURN_IF_ERROR(Evict(layer, stats, inputs.queries));
+        if (held > budget && policy_->CompressesLayer(layer)) {
+          KVLAB_RETURN_IF_ERROR(Evict(layer, budget, stats, inputs.queries));
         }
         if (schedule_ == EvictionSchedule::kOnceAfterPrefill) {
           // Never read again: the memory a policy's statistics take is not held past
@@ -126,13 +161,14 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
   return result;
 }
 
-absl::Status EvictingKvCache::Evict(int layer, const AttentionStats& stats,
+absl::Status EvictingKvCache::Evict(int layer, int64_t budget, const AttentionStats& stats,
                                     const at::Tensor& queries) {
   LayerStats& s = stats_[layer];
+  if (seen_fraction_.fraction != 0.0) budgets_[layer] = budget;
   EvictionContext context;
   context.layer = layer;
   context.num_layers = num_layers();
-  context.budget = budgets_[layer];
+  context.budget = budget;
   context.step = s.step;
   context.sequence = sequence_;
   context.first_position = s.first_position;

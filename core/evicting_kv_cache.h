@@ -14,6 +14,11 @@
 // prefill), as SnapKV, PyramidKV and kvpress compress a prompt once; later steps (the
 // decode) only append, so the cache grows past the budget, and the statistics kept for
 // the policy are freed once the prefill is compressed.
+//
+// A budget may instead be a fraction of the tokens each layer has seen
+// (Budget.fraction_of_seen): after every `interval`-th token seen the layer is compressed
+// to max(1, floor(fraction x seen)) tokens, so the cache keeps a fixed compression ratio
+// while decoding rather than a fixed size. Only with kWheneverOverBudget.
 #ifndef KVLAB_CORE_EVICTING_KV_CACHE_H_
 #define KVLAB_CORE_EVICTING_KV_CACHE_H_
 
@@ -24,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "core/eviction_policy.h"
 #include "core/kv_cache.h"
+#include "core/layer_budgets.h"
 #include "core/rotary_embedding.h"
 #include "core/token_buffer.h"
 
@@ -46,12 +52,15 @@ struct LayerEvictions {
 class EvictingKvCache : public KvCache {
  public:
   // `layer_budgets` has one entry (>= 1) per layer of `inner`. `ropes`, the model's
-  // rotary embeddings, is needed only by a policy that asks for queries (Needs()).
+  // rotary embeddings, is needed only by a policy that asks for queries (Needs()). A
+  // non-zero `seen_fraction` makes each layer's budget that fraction of the tokens it
+  // has seen (`layer_budgets` is then not read).
   static absl::StatusOr<std::unique_ptr<EvictingKvCache>> Create(
       std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
       std::vector<int64_t> layer_budgets,
       EvictionSchedule schedule = EvictionSchedule::kWheneverOverBudget, int64_t sequence = 0,
-      bool record = false, std::optional<LayerRopes> ropes = std::nullopt);
+      bool record = false, std::optional<LayerRopes> ropes = std::nullopt,
+      SeenFraction seen_fraction = {});
 
   absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override;
   absl::Status Retain(int layer, const at::Tensor& keep) override;
@@ -61,6 +70,8 @@ class EvictingKvCache : public KvCache {
   int num_layers() const override { return inner_->num_layers(); }
 
   const EvictionPolicy& policy() const { return *policy_; }
+  // The layer's budget; for a fraction of the tokens seen, the one its latest
+  // compression applied (0 before the first).
   int64_t budget(int layer) const { return budgets_[layer]; }
   // One entry per layer when recording (a layer that never evicted has evictions 0 and
   // undefined tensors); nullptr otherwise. Recording asks the inner cache for the
@@ -79,8 +90,12 @@ class EvictingKvCache : public KvCache {
 
   EvictingKvCache(std::unique_ptr<KvCache> inner, std::unique_ptr<EvictionPolicy> policy,
                   std::vector<int64_t> budgets, EvictionSchedule schedule, int64_t sequence,
-                  bool record, std::optional<LayerRopes> ropes);
-  absl::Status Evict(int layer, const AttentionStats& stats, const at::Tensor& queries);
+                  bool record, std::optional<LayerRopes> ropes, SeenFraction seen_fraction);
+  // The budget a layer that had seen `seen_before` tokens is held to after a step of
+  // `n` more; INT64_MAX when a fraction-of-seen budget skips this step.
+  int64_t StepBudget(int layer, int64_t seen_before, int64_t n) const;
+  absl::Status Evict(int layer, int64_t budget, const AttentionStats& stats,
+                     const at::Tensor& queries);
   void Record(int layer, const EvictionContext& context, const at::Tensor& keep,
               const at::Tensor& last_query_attention);
 
@@ -94,6 +109,7 @@ class EvictingKvCache : public KvCache {
   std::vector<LayerStats> stats_;
   bool record_;
   std::vector<LayerEvictions> evictions_;
+  SeenFraction seen_fraction_;
 };
 
 }  // namespace kvlab

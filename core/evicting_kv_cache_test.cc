@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "base/status_matchers.h"
@@ -218,6 +219,65 @@ TEST(EvictingKvCacheTest, OnceAfterPrefillLeavesAShortPrefillWhole) {
   }
   EXPECT_EQ(policy->calls, 0);
   EXPECT_EQ(cache->Length(0), 7);
+}
+
+TEST(EvictingKvCacheTest, AFractionOfSeenBudgetCompressesToItsShareEveryIntervalTokens) {
+  auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{});
+  RecordingPolicy* policy = recording.get();
+  ASSERT_OK_AND_ASSIGN(
+      auto cache, EvictingKvCache::Create(MakeBase(), std::move(recording), {1},
+                                          EvictionSchedule::kWheneverOverBudget, 0, false,
+                                          std::nullopt, SeenFraction{0.3, 4}));
+  EXPECT_EQ(cache->budget(0), 0);
+  // Decoded a token at a time: every 4th token the layer drops to floor(0.3 x seen).
+  int64_t held = 0, calls = 0;
+  for (int64_t seen = 1; seen <= 21; ++seen) {
+    ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), seen - 1)), IsOk());
+    ++held;
+    if (seen % 4 == 0) {
+      const int64_t share = std::max<int64_t>(1, static_cast<int64_t>(std::floor(0.3 * seen)));
+      if (held > share) {
+        held = share;
+        ++calls;
+        EXPECT_EQ(policy->last.budget, share) << "seen " << seen;
+        EXPECT_EQ(cache->budget(0), share);
+      }
+    }
+    EXPECT_EQ(cache->Length(0), held) << "seen " << seen;
+  }
+  EXPECT_EQ(policy->calls, calls);
+  EXPECT_EQ(calls, 5);  // At 4, 8, 12, 16 and 20 tokens: 1, 2, 3, 4 and 6 kept.
+  EXPECT_EQ(cache->Length(0), 7);
+}
+
+TEST(EvictingKvCacheTest, AFractionOfSeenBudgetCountsAPrefillStepAsItsTokens) {
+  auto recording = std::make_unique<RecordingPolicy>(PolicyNeeds{});
+  RecordingPolicy* policy = recording.get();
+  ASSERT_OK_AND_ASSIGN(
+      auto cache, EvictingKvCache::Create(MakeBase(), std::move(recording), {1},
+                                          EvictionSchedule::kWheneverOverBudget, 0, false,
+                                          std::nullopt, SeenFraction{0.5, 8}));
+  // 10 tokens cross the first multiple of 8: compressed to floor(0.5 x 10).
+  ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(10), 0)), IsOk());
+  EXPECT_EQ(policy->calls, 1);
+  EXPECT_EQ(cache->Length(0), 5);
+  // Up to 15 tokens seen: no multiple of 8 is crossed, the layer grows.
+  for (int64_t t = 10; t < 15; ++t) ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), t)), IsOk());
+  EXPECT_EQ(cache->Length(0), 10);
+  ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), 15)), IsOk());
+  EXPECT_EQ(cache->Length(0), 8);
+  EXPECT_EQ(policy->calls, 2);
+}
+
+TEST(EvictingKvCacheTest, AFractionOfSeenBudgetNeedsADecodingSchedule) {
+  EXPECT_THAT(EvictingKvCache::Create(MakeBase(), std::make_unique<RecordingPolicy>(PolicyNeeds{}),
+                                      {1}, EvictionSchedule::kOnceAfterPrefill, 0, false,
+                                      std::nullopt, SeenFraction{0.5, 1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("fraction_of_seen")));
+  EXPECT_THAT(EvictingKvCache::Create(MakeBase(), std::make_unique<RecordingPolicy>(PolicyNeeds{}),
+                                      {1}, EvictionSchedule::kWheneverOverBudget, 0, false,
+                                      std::nullopt, SeenFraction{1.5, 1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("(0, 1)")));
 }
 
 TEST(EvictingKvCacheTest, PolicySeesAccumulatedAttentionRecentRowsAndKeyNorms) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 
 namespace kvlab {
 namespace {
@@ -54,6 +55,22 @@ absl::StatusOr<std::vector<int64_t>> PyramidKvBudgets(const config::Budget& budg
 
 }  // namespace
 
+absl::StatusOr<SeenFraction> SeenFractionOf(const config::Budget& budget) {
+  if (budget.size_case() != config::Budget::kFractionOfSeen) {
+    if (budget.has_compression_interval()) {
+      return absl::InvalidArgumentError(
+          "budget.compression_interval applies only with budget.fraction_of_seen");
+    }
+    return SeenFraction{};
+  }
+  const int64_t interval = budget.has_compression_interval() ? budget.compression_interval() : 1;
+  if (interval < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("budget.compression_interval must be >= 1, got %d", interval));
+  }
+  return SeenFraction{budget.fraction_of_seen(), interval};
+}
+
 absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, int num_layers,
                                                   int64_t reference_tokens,
                                                   int64_t observation_window) {
@@ -77,8 +94,30 @@ absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, 
       }
       tokens = std::ceil(budget.fraction() * static_cast<double>(reference_tokens));
       break;
+    case config::Budget::kFractionOfSeen: {
+      if (!(budget.fraction_of_seen() > 0.0 && budget.fraction_of_seen() < 1.0)) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "budget.fraction_of_seen must be in (0, 1), got %g", budget.fraction_of_seen()));
+      }
+      if (budget.allocation() != config::UNIFORM) {
+        return absl::InvalidArgumentError(
+            "budget.fraction_of_seen spreads the budget uniformly: leave budget.allocation "
+            "unset (UNIFORM)");
+      }
+      if (reference_tokens < 1) {
+        return absl::InvalidArgumentError(
+            "budget.fraction_of_seen needs a protocol with a known context length");
+      }
+      KVLAB_ASSIGN_OR_RETURN(const SeenFraction seen, SeenFractionOf(budget));
+      // The most a layer holds between steps over the reference context: its share at
+      // the end plus what it gathers between two compressions.
+      const int64_t share = std::max<int64_t>(
+          1, static_cast<int64_t>(std::floor(seen.fraction * static_cast<double>(reference_tokens))));
+      return std::vector<int64_t>(num_layers,
+                                  std::min(reference_tokens, share + seen.interval - 1));
+    }
     case config::Budget::SIZE_NOT_SET:
-      return absl::InvalidArgumentError("budget needs tokens or fraction");
+      return absl::InvalidArgumentError("budget needs tokens, fraction or fraction_of_seen");
   }
   std::vector<int64_t> budgets(num_layers, static_cast<int64_t>(tokens));
   if (budget.allocation() == config::PYRAMIDKV) {

@@ -10,6 +10,17 @@
 
 namespace kvlab {
 
+// A budget that is a fraction of the tokens seen so far (Budget.fraction_of_seen):
+// fraction 0 means the budget is a fixed token count instead.
+struct SeenFraction {
+  double fraction = 0.0;
+  int64_t interval = 1;  // Tokens seen between two compressions.
+};
+
+// The Budget's fraction_of_seen and compression_interval, checked; a zero fraction for
+// a fixed budget.
+absl::StatusOr<SeenFraction> SeenFractionOf(const config::Budget& budget);
+
 // Turns a Budget into one token count per layer. A fractional budget is a fraction of
 // `reference_tokens` (the protocol's context). UNIFORM gives every layer the same
 // budget; PYRAMID falls linearly from the first layer to the last, the last at
@@ -17,7 +28,10 @@ namespace kvlab {
 // PyramidKV's beta schedule (cache_config.proto), whose window is the policy's
 // `observation_window` (EvictionPolicy::ObservationWindow(), 0 for none): an unset
 // pyramidkv_window takes it, a set one must equal it. Every layer keeps at least one
-// token. Errors name the field (relative to the Budget message).
+// token. A fraction_of_seen budget grows with the stream (EvictingKvCache applies it);
+// the count given for it is the most a layer holds between steps over
+// `reference_tokens`: its final share plus compression_interval - 1. Errors name the
+// field (relative to the Budget message).
 absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, int num_layers,
                                                   int64_t reference_tokens,
                                                   int64_t observation_window = 0);

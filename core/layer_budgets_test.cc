@@ -25,6 +25,42 @@ TEST(LayerBudgetsTest, FractionOfReference) {
   EXPECT_THAT(LayerBudgets(budget, 2, 1001), IsOkAndHolds(ElementsAre(251, 251)));
 }
 
+TEST(LayerBudgetsTest, FractionOfSeenGivesTheMostALayerHoldsBetweenSteps) {
+  config::Budget budget;
+  budget.set_fraction_of_seen(0.25);
+  // floor(0.25 x 1001) = 250, plus up to 63 tokens gathered between compressions.
+  budget.set_compression_interval(64);
+  EXPECT_THAT(LayerBudgets(budget, 2, 1001), IsOkAndHolds(ElementsAre(313, 313)));
+  ASSERT_OK_AND_ASSIGN(const SeenFraction seen, SeenFractionOf(budget));
+  EXPECT_EQ(seen.fraction, 0.25);
+  EXPECT_EQ(seen.interval, 64);
+  budget.clear_compression_interval();
+  EXPECT_THAT(LayerBudgets(budget, 1, 1001), IsOkAndHolds(ElementsAre(250)));
+}
+
+TEST(LayerBudgetsTest, FractionOfSeenRejectsWhatItCannotMean) {
+  config::Budget budget;
+  budget.set_fraction_of_seen(1.0);
+  EXPECT_THAT(LayerBudgets(budget, 2, 100),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("fraction_of_seen")));
+  budget.set_fraction_of_seen(0.5);
+  budget.set_allocation(config::PYRAMID);
+  EXPECT_THAT(LayerBudgets(budget, 2, 100),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allocation")));
+  budget.set_allocation(config::UNIFORM);
+  budget.set_compression_interval(0);
+  EXPECT_THAT(LayerBudgets(budget, 2, 100),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("compression_interval")));
+  config::Budget fixed;
+  fixed.set_tokens(8);
+  fixed.set_compression_interval(4);
+  EXPECT_THAT(SeenFractionOf(fixed),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("compression_interval applies only")));
+  ASSERT_OK_AND_ASSIGN(const SeenFraction none, SeenFractionOf(config::Budget()));
+  EXPECT_EQ(none.fraction, 0.0);
+}
+
 TEST(LayerBudgetsTest, PyramidFallsLinearlyWithTheSameTotal) {
   config::Budget budget;
   budget.set_tokens(200);
@@ -111,7 +147,7 @@ TEST(LayerBudgetsTest, NeverBelowOneToken) {
 TEST(LayerBudgetsTest, ErrorsNameTheField) {
   config::Budget budget;
   EXPECT_THAT(LayerBudgets(budget, 2, 0),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tokens or fraction")));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("budget needs tokens, fraction or fraction_of_seen")));
   budget.set_tokens(0);
   EXPECT_THAT(LayerBudgets(budget, 2, 0),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("budget.tokens must be >= 1")));

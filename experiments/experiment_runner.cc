@@ -107,9 +107,18 @@ absl::Status CheckTrainedContext(const config::Experiment& e, const Protocol& pr
 std::string DescribeEviction(const config::CacheConfig& c) {
   if (!c.has_eviction()) return "none";
   const config::Budget& b = c.eviction().budget();
-  std::string budget = b.size_case() == config::Budget::kFraction
-                           ? absl::StrFormat("%g of context", b.fraction())
-                           : absl::StrFormat("%d tokens", b.tokens());
+  std::string budget;
+  switch (b.size_case()) {
+    case config::Budget::kFraction:
+      budget = absl::StrFormat("%g of context", b.fraction());
+      break;
+    case config::Budget::kFractionOfSeen:
+      budget = absl::StrFormat("%g of seen, every %d", b.fraction_of_seen(),
+                               b.has_compression_interval() ? b.compression_interval() : 1);
+      break;
+    default:
+      budget = absl::StrFormat("%d tokens", b.tokens());
+  }
   if (b.allocation() == config::PYRAMID) budget += ", pyramid";
   if (b.allocation() == config::PYRAMIDKV) budget += ", pyramidkv";
   return absl::StrFormat("%s (%s)", c.eviction().policy(), budget);
