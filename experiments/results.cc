@@ -56,7 +56,13 @@ Json ToJsonObject(const RunRecord& r) {
     j["top1_agreement"] = Number(p.top1_agreement());
     j["change_percent_ci95_low"] = Number(low);
     j["change_percent_ci95_high"] = Number(high);
+    const Interval kld = p.kld_ci95(), top1 = p.top1_ci95();
+    j["kld_ci95_low"] = Number(kld.low);
+    j["kld_ci95_high"] = Number(kld.high);
+    j["top1_ci95_low"] = Number(top1.low);
+    j["top1_ci95_high"] = Number(top1.high);
     j["kld_sum"] = p.kld_sum;
+    j["kld_squared_sum"] = Number(p.kld_squared_sum);
     j["top1_agreements"] = p.top1_agreements;
     j["nll_difference_sum"] = p.nll_difference_sum;
     j["nll_difference_squared_sum"] = p.nll_difference_squared_sum;
@@ -122,6 +128,10 @@ absl::StatusOr<RunRecord> FromJsonObject(const Json& j, const std::string& sourc
     p.has_reference = j.contains("kld_sum");
     if (p.has_reference) {
       p.kld_sum = j.at("kld_sum").get<double>();
+      // Results written before the KL interval was recorded have none.
+      p.kld_squared_sum = j.contains("kld_squared_sum") && !j.at("kld_squared_sum").is_null()
+                              ? j.at("kld_squared_sum").get<double>()
+                              : std::nan("");
       p.kld_p99 = j.at("kld_p99").is_null() ? 0.0 : j.at("kld_p99").get<double>();
       p.top1_agreements = j.at("top1_agreements").get<int64_t>();
       p.nll_difference_sum = j.at("nll_difference_sum").get<double>();
@@ -437,7 +447,8 @@ std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
       "config", "perplexity", "±", "Δ ppl", "Δ %", "tokens scored", "KV bytes/token", "bits/elem",
       "× vs fp16", "× vs fp32", "peak KV", "tokens/s"};
   if (compared) {
-    for (const char* column : {"KLD", "KLD p99", "top-1", "Δ % vs dense, 95% CI"}) {
+    for (const char* column :
+         {"KLD ± 95% CI", "KLD p99", "top-1 (95% CI)", "Δ % vs dense, 95% CI"}) {
       header.push_back(column);
     }
   }
@@ -464,9 +475,16 @@ std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
                     absl::StrFormat("%.1f", p.tokens_per_second())});
     if (compared) {
       const auto [low, high] = p.change_percent_ci95();
-      rows.back().push_back(number("%.5f", p.mean_kld()));
+      const Interval kld = p.kld_ci95(), top1 = p.top1_ci95();
+      rows.back().push_back(
+          number("%.5f", p.mean_kld()) +
+          (std::isfinite(kld.low) ? absl::StrFormat(" ± %.5f", (kld.high - kld.low) / 2) : ""));
       rows.back().push_back(p.has_reference ? number("%.5f", p.kld_p99) : "");
-      rows.back().push_back(number("%.2f%%", 100.0 * p.top1_agreement()));
+      rows.back().push_back(
+          number("%.2f%%", 100.0 * p.top1_agreement()) +
+          (std::isfinite(top1.low)
+               ? absl::StrFormat(" (%.2f..%.2f)", 100.0 * top1.low, 100.0 * top1.high)
+               : ""));
       rows.back().push_back(std::isfinite(low) && std::isfinite(high)
                                 ? absl::StrFormat("%+.2f%% .. %+.2f%%", low, high)
                                 : "");

@@ -102,16 +102,20 @@ TEST(ResultsTest, StandardErrorAndComparisonWithDenseAppearWhenMeasured) {
     r->result.has_reference = true;
   }
   half.result.kld_sum = 0.5;
+  half.result.kld_squared_sum = 0.0035;
   half.result.kld_p99 = 0.02;
   half.result.top1_agreements = 97;
   half.result.nll_difference_sum = 10.0;
   half.result.nll_difference_squared_sum = 2.0;
   dense.result.top1_agreements = 100;
   const std::string table = FormatTable({dense, half}, 0);
-  EXPECT_THAT(table, HasSubstr("|     KLD | KLD p99 |   top-1 |"));
-  EXPECT_THAT(table, HasSubstr("0.00500"));
-  EXPECT_THAT(table, HasSubstr("97.00%"));
-  EXPECT_THAT(table, HasSubstr("100.00%"));
+  EXPECT_THAT(table, HasSubstr("KLD ± 95% CI | KLD p99 |"));
+  EXPECT_THAT(table, HasSubstr("top-1 (95% CI) |"));
+  // KL mean 0.005, sample variance (0.0035 - 100 x 0.005²) / 99: ± 1.96 x 0.000318.
+  EXPECT_THAT(table, HasSubstr("0.00500 ± 0.00062"));
+  // Wilson's 95% interval for 97 of 100, and for 100 of 100.
+  EXPECT_THAT(table, HasSubstr("97.00% (91.55..98.97)"));
+  EXPECT_THAT(table, HasSubstr("100.00% (96.30..100.00)"));
   // Mean difference 0.1, sample variance (0.02 - 0.01) * 100 / 99: 95% interval of
   // exp(0.1 ± 1.96 * 0.01005) - 1 = +8.36% .. +12.72%.
   EXPECT_THAT(table, HasSubstr("+8.36% .. +12.72%"));

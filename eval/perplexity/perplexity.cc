@@ -276,12 +276,14 @@ class Batch {
     }
     if (reference_ != nullptr) {
       const at::Tensor kld_sums = kld.to(at::kDouble).sum(1);
+      const at::Tensor kld_squared_sums = kld.to(at::kDouble).square().sum(1);
       const at::Tensor agreements = agree.sum(1);
       const at::Tensor difference_sums = difference.sum(1);
       const at::Tensor difference_squared_sums = difference.square().sum(1);
       for (int64_t i = 0; i < size(); ++i) {
         PerplexityResult& r = results_[i];
         r.kld_sum += kld_sums[i].item<double>();
+        r.kld_squared_sum += kld_squared_sums[i].item<double>();
         r.top1_agreements += agreements[i].item<int64_t>();
         r.nll_difference_sum += difference_sums[i].item<double>();
         r.nll_difference_squared_sum += difference_squared_sums[i].item<double>();
@@ -368,6 +370,16 @@ double PerplexityResult::top1_agreement() const {
   return has_reference && tokens_scored > 0
              ? static_cast<double>(top1_agreements) / tokens_scored
              : std::nan("");
+}
+
+Interval PerplexityResult::kld_ci95() const {
+  if (!has_reference) return {std::nan(""), std::nan("")};
+  return MeanInterval(kld_sum, kld_squared_sum, tokens_scored);
+}
+
+Interval PerplexityResult::top1_ci95() const {
+  if (!has_reference) return {std::nan(""), std::nan("")};
+  return WilsonInterval(top1_agreement(), tokens_scored);
 }
 
 std::pair<double, double> PerplexityResult::change_percent_ci95() const {

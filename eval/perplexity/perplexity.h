@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "base/statistics.h"
 #include "core/kv_cache.h"
 #include "eval/model/decoder_model.h"
 
@@ -100,6 +101,7 @@ struct PerplexityResult {
   // KL(reference || cache) in nats, top-1 agreement, and nll - reference nll.
   bool has_reference = false;
   double kld_sum = 0.0;
+  double kld_squared_sum = 0.0;  // NaN when read from a result written without it.
   double kld_p99 = 0.0;  // 99th percentile of the per-token KL divergence.
   int64_t top1_agreements = 0;
   double nll_difference_sum = 0.0;
@@ -115,6 +117,13 @@ struct PerplexityResult {
   // With a reference: mean KL divergence, and the share of top-1 agreements in [0, 1].
   double mean_kld() const;
   double top1_agreement() const;
+  // With a reference: 95% intervals on the mean KL divergence (normal, from the
+  // per-token values) and on the top-1 agreement (Wilson's, tokens as trials). Both
+  // take the scored tokens as independent, which neighbouring tokens of one text are
+  // not quite: read them as the spread of the measurement, not of the method across
+  // texts. NaN bounds without a reference.
+  Interval kld_ci95() const;
+  Interval top1_ci95() const;
   // With a reference: the 95% confidence interval of the perplexity change against the
   // reference, in percent, from the paired per-token NLL differences (both saw the same
   // tokens): 100 (exp(mean ± 1.96 standard error) - 1).

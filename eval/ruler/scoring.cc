@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "base/statistics.h"
 
 namespace kvlab::ruler {
 
@@ -33,13 +34,10 @@ ScoreSummary WilsonInterval(double mean, int64_t samples, double z) {
     summary.mean = summary.low = summary.high = std::nan("");
     return summary;
   }
-  const double n = static_cast<double>(samples);
-  const double z2 = z * z;
-  const double center = (mean + z2 / (2 * n)) / (1 + z2 / n);
-  const double half = z / (1 + z2 / n) * std::sqrt(mean * (1 - mean) / n + z2 / (4 * n * n));
+  const Interval interval = kvlab::WilsonInterval(mean, samples, z);
   summary.mean = mean;
-  summary.low = std::max(0.0, center - half);
-  summary.high = std::min(1.0, center + half);
+  summary.low = interval.low;
+  summary.high = interval.high;
   return summary;
 }
 
