@@ -84,15 +84,10 @@ absl::Status CheckTrainedContext(const config::Experiment& e, const Protocol& pr
   for (int i = 0; i < e.caches_size(); ++i) {
     const config::CacheConfig& c = e.caches(i);
     int64_t positions = extent.window_tokens;
-    // A protocol whose evicting caches see the whole window says so with 0 tokens per step
-    // (a decode that grows the cache, or a prompt sent in one step).
-    const int64_t step = protocol.TokensPerStep(e);
-    if (c.has_eviction() && c.position_mode() == config::POSITION_CACHE_SLOT && step > 0) {
-      KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
-                             EvictionLayerBudgets(c.eviction(), mc.attention.num_layers,
-                                                  reference_tokens));
-      const int64_t held = *std::max_element(budgets.begin(), budgets.end()) + step;
-      positions = std::min(positions, held);
+    if (c.position_mode() == config::POSITION_CACHE_SLOT) {
+      KVLAB_ASSIGN_OR_RETURN(positions,
+                             MostTokensHeld(protocol, e, c, extent.window_tokens,
+                                            mc.attention.num_layers, reference_tokens));
     }
     if (positions > mc.context_length) {
       return absl::InvalidArgumentError(absl::StrFormat(

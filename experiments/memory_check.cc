@@ -8,7 +8,6 @@
 
 #include "base/available_memory.h"
 #include "base/status_macros.h"
-#include "core/layer_budgets.h"
 #include "eval/model/weight_estimate.h"
 #include "experiments/protocols/protocol.h"
 
@@ -19,23 +18,13 @@ absl::StatusOr<int64_t> EstimateCacheBytes(const config::Experiment& e,
   KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<Protocol> protocol, FindProtocol(e));
   const ProtocolExtent extent = protocol->Extent(e, text_tokens);
   const int64_t reference_tokens = protocol->BudgetReferenceTokens(e, text_tokens);
-  // A protocol whose evicting caches grow past their budget within a window (a decode
-  // that grows the cache, a prompt sent in one step) says so with 0 tokens per step.
-  const int64_t step = protocol->TokensPerStep(e);
-  const bool bounded_by_budget = step > 0;
   int64_t most_tokens = 0;
   for (const config::CacheConfig& c : e.caches()) {
-    int64_t tokens = extent.window_tokens;
-    if (c.has_eviction() && bounded_by_budget) {
-      // An invalid budget is the cache factory's error to report, naming the cache; here
-      // the cache counts as holding the whole window.
-      const absl::StatusOr<std::vector<int64_t>> budgets =
-          LayerBudgets(c.eviction().budget(), info.attention.num_layers, reference_tokens);
-      if (budgets.ok() && !budgets->empty()) {
-        tokens = std::min(tokens, *std::max_element(budgets->begin(), budgets->end()) + step);
-      }
-    }
-    most_tokens = std::max(most_tokens, tokens);
+    // An invalid budget is the cache factory's error to report, naming the cache; here
+    // the cache counts as holding the whole window.
+    const absl::StatusOr<int64_t> tokens = MostTokensHeld(
+        *protocol, e, c, extent.window_tokens, info.attention.num_layers, reference_tokens);
+    most_tokens = std::max(most_tokens, tokens.ok() ? *tokens : extent.window_tokens);
   }
   if (e.compare_to_dense()) most_tokens = std::max(most_tokens, extent.window_tokens);
   const int64_t at_once = std::min<int64_t>(std::max(e.batch_caches(), 1), e.caches_size()) +

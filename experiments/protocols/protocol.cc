@@ -1,11 +1,14 @@
 #include "experiments/protocols/protocol.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "core/cache_builder.h"
 #include "google/protobuf/descriptor.h"
 
 namespace kvlab::experiments {
@@ -94,6 +97,17 @@ std::vector<std::string> ProtocolNames(const std::function<bool(const Protocol&)
     names.push_back(name);
   }
   return names;
+}
+
+absl::StatusOr<int64_t> MostTokensHeld(const Protocol& protocol, const config::Experiment& e,
+                                       const config::CacheConfig& c, int64_t window_tokens,
+                                       int num_layers, int64_t reference_tokens) {
+  const int64_t step = protocol.TokensPerStep(e);
+  if (!c.has_eviction() || step <= 0) return window_tokens;
+  KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
+                         EvictionLayerBudgets(c.eviction(), num_layers, reference_tokens));
+  if (budgets.empty()) return window_tokens;
+  return std::min(window_tokens, *std::max_element(budgets.begin(), budgets.end()) + step);
 }
 
 std::string JoinNames(const std::vector<std::string>& names, const std::string& conjunction) {

@@ -172,6 +172,15 @@ std::vector<std::string> ProtocolNames(
     const std::function<bool(const Protocol&)>& keep = nullptr);
 
 // "a, b or c" (`conjunction` "or"), for messages that list protocols.
+// The most tokens cache `c` holds at once in its largest layer under `protocol`: for an
+// evicting cache that the protocol holds to its budget between steps (TokensPerStep >
+// 0), its largest layer budget plus one step's tokens, when that is below the window;
+// `window_tokens` otherwise. Errors are the budget's (EvictionLayerBudgets), naming the
+// field. The memory estimate and the trained-context guard both read it.
+absl::StatusOr<int64_t> MostTokensHeld(const Protocol& protocol, const config::Experiment& e,
+                                       const config::CacheConfig& c, int64_t window_tokens,
+                                       int num_layers, int64_t reference_tokens);
+
 std::string JoinNames(const std::vector<std::string>& names, const std::string& conjunction);
 
 // Scoring settings every perplexity protocol takes from the experiment: the dense
