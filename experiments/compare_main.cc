@@ -1,5 +1,6 @@
 // Prints a side-by-side table of two or more result sets, with deltas against the
-// first:
+// first (and their paired 95% intervals where both sets kept per-token NLLs,
+// keep_token_nlls):
 //
 //   bazel run //experiments:compare -- results/quant_chunked docs/results/quant_chunked
 //
@@ -13,6 +14,7 @@
 #include "base/files.h"
 #include "base/status_macros.h"
 #include "experiments/compare.h"
+#include "experiments/token_nlls.h"
 
 namespace kvlab::experiments {
 namespace {
@@ -24,6 +26,17 @@ absl::StatusOr<ResultSet> Load(const std::string& argument) {
   ResultSet set;
   set.label = path.parent_path().filename().string();
   KVLAB_ASSIGN_OR_RETURN(set.records, ParseResultsJson(text, path.string()));
+  // Per-token NLLs where the experiment kept them (keep_token_nlls); a run without
+  // them is compared without a paired interval.
+  for (const RunRecord& r : set.records) {
+    absl::StatusOr<std::vector<float>> nlls =
+        ReadTokenNlls(TokenNllsFile(path.parent_path().string(), r.name));
+    if (nlls.ok()) {
+      set.token_nlls[r.name] = *std::move(nlls);
+    } else if (!absl::IsNotFound(nlls.status())) {
+      return nlls.status();
+    }
+  }
   return set;
 }
 

@@ -28,5 +28,19 @@ TEST(CompareTest, RowsPerNameWithDeltasAgainstTheFirstSet) {
   EXPECT_THAT(table, HasSubstr("| int8 |  |  | 20.5000 | 12000 |  |"));
 }
 
+TEST(CompareTest, RunsWithPerTokenNllsInBothSetsGetAPairedInterval) {
+  ResultSet before{"before", {MakeRun("int4", 22, 7680), MakeRun("int8", 20, 12000)}};
+  ResultSet after{"after", {MakeRun("int4", 21, 7680), MakeRun("int8", 20, 12000)}};
+  before.token_nlls["int4"] = {2.0f, 2.0f, 2.0f, 2.0f};
+  // Differences 0.1 .. 0.4: 100 (exp(0.25 ± 1.96 sqrt(1/240)) - 1) = +13.14% .. +45.72%.
+  after.token_nlls["int4"] = {2.1f, 2.2f, 2.3f, 2.4f};
+  // int8 kept its NLLs in one set only: no interval.
+  after.token_nlls["int8"] = {2.0f, 2.0f, 2.0f, 2.0f};
+  const std::string table = CompareTable({before, after});
+  EXPECT_THAT(table, HasSubstr("| Δ ppl after | paired 95% CI after |"));
+  EXPECT_THAT(table, HasSubstr("| -1.0000 (-4.55%) | +13.14% .. +45.72% |"));
+  EXPECT_THAT(table, HasSubstr("| +0.0000 (+0.00%) |  |"));
+}
+
 }  // namespace
 }  // namespace kvlab::experiments

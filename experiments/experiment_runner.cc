@@ -35,6 +35,7 @@
 #include "experiments/run_lock.h"
 #include "experiments/run_settings.h"
 #include "experiments/run_store.h"
+#include "experiments/token_nlls.h"
 
 namespace kvlab::experiments {
 
@@ -333,11 +334,17 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
       absl::FPrintF(stderr, "  %s: retrieval accuracy %.1f%%\n", record.name,
                     100.0 * record.retrieval_accuracy());
     }
-    // The evictions first: a run file on disk means its run is complete.
+    // The evictions and NLLs first: a run file on disk means its run is complete.
     if (!record.result.evictions.empty()) {
       KVLAB_RETURN_IF_ERROR(
           WriteFileAtomically(EvictionsFile(plan.output_dir, record.name),
                               EvictionsToJson(record.name, record.result.evictions)));
+    }
+    if (plan.e.keep_token_nlls()) {
+      KVLAB_RETURN_IF_ERROR(WriteFileAtomically(TokenNllsFile(plan.output_dir, record.name),
+                                                TokenNllsBytes(record.result.token_nlls)));
+      // Kept on disk, not in memory for the rest of the experiment.
+      record.result.token_nlls = {};
     }
     KVLAB_RETURN_IF_ERROR(
         WriteFileAtomically(RunFile(plan.output_dir, record.name), RunToJson(record)));

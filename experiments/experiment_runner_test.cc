@@ -3,6 +3,7 @@
 // is run again rather than mixed with old results.
 #include "experiments/experiment_runner.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -14,6 +15,7 @@
 #include "experiments/config_loader.h"
 #include "experiments/output_lock.h"
 #include "experiments/run_settings.h"
+#include "experiments/token_nlls.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -65,6 +67,25 @@ TEST_F(ExperimentRunnerTest, WritesEveryRunAndTheTables) {
   }
   EXPECT_THAT(ReadFileToString(dir_ + "/out/results.md"),
               IsOkAndHolds(::testing::HasSubstr("dense (baseline)")));
+}
+
+TEST_F(ExperimentRunnerTest, KeptPerTokenNllsGiveEveryRunAPairedIntervalAgainstTheBaseline) {
+  config::Experiment e = Load(kTwoCaches);
+  e.set_keep_token_nlls(true);
+  ASSERT_OK_AND_ASSIGN(const std::vector<RunRecord> records, RunExperiment(e));
+  for (const RunRecord& r : records) {
+    ASSERT_OK_AND_ASSIGN(const std::vector<float> nlls,
+                         ReadTokenNlls(TokenNllsFile(dir_ + "/out", r.name)));
+    ASSERT_EQ(static_cast<int64_t>(nlls.size()), r.result.tokens_scored) << r.name;
+    double sum = 0.0;
+    for (const float nll : nlls) sum += nll;
+    EXPECT_NEAR(sum, r.result.nll_sum, 1e-4 * std::abs(r.result.nll_sum)) << r.name;
+  }
+  ASSERT_OK_AND_ASSIGN(const std::string table, ReadFileToString(dir_ + "/out/results.md"));
+  EXPECT_THAT(table, ::testing::HasSubstr("Δ % vs baseline, paired 95% CI"));
+  // And in results.json, for the runs beside the baseline.
+  ASSERT_OK_AND_ASSIGN(const std::string json, ReadFileToString(dir_ + "/out/results.json"));
+  EXPECT_THAT(json, ::testing::HasSubstr("paired_change_percent_ci95_low"));
 }
 
 // The tiny model written as a Hugging Face directory (sharded safetensors, config.json,

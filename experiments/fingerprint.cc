@@ -93,6 +93,8 @@ std::string RunFingerprint(const config::Experiment& experiment, const config::C
   if (experiment.compare_to_dense()) protocol.set_compare_to_dense(true);
   // A run without the record does not stand in for one with it.
   if (experiment.record_evictions()) protocol.set_record_evictions(true);
+  // Nor does one without its per-token NLLs.
+  if (experiment.keep_token_nlls()) protocol.set_keep_token_nlls(true);
   // fp32 weights leave the fingerprint as it was before the weights' dtype was a
   // setting, so fp32 results stay reusable; any other dtype changes it.
   if (experiment.weights_dtype() != config::FP32) {

@@ -70,6 +70,10 @@ Json ToJsonObject(const RunRecord& r) {
   j["elements_per_token"] = r.elements_per_token;
   j["bucket_size"] = r.bucket_size;
   j["fingerprint"] = r.fingerprint;
+  if (r.paired_change_ci95.has_value()) {
+    j["paired_change_percent_ci95_low"] = Number(r.paired_change_ci95->low);
+    j["paired_change_percent_ci95_high"] = Number(r.paired_change_ci95->high);
+  }
   if (r.is_retrieval()) {
     j["retrieval_accuracy"] = Number(r.retrieval_accuracy());
     Json cells = Json::array();
@@ -446,6 +450,10 @@ std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
   std::vector<std::string> header = {
       "config", "perplexity", "±", "Δ ppl", "Δ %", "tokens scored", "KV bytes/token", "bits/elem",
       "× vs fp16", "× vs fp32", "peak KV", "tokens/s"};
+  const bool paired = std::any_of(records.begin(), records.end(), [](const RunRecord& r) {
+    return r.paired_change_ci95.has_value();
+  });
+  if (paired) header.push_back("Δ % vs baseline, paired 95% CI");
   if (compared) {
     for (const char* column :
          {"KLD ± 95% CI", "KLD p99", "top-1 (95% CI)", "Δ % vs dense, 95% CI"}) {
@@ -473,6 +481,12 @@ std::string FormatTable(const std::vector<RunRecord>& records, int baseline) {
                     absl::StrFormat("%.2f", r.compression_vs_fp32()),
                     HumanBytes(static_cast<double>(p.peak_held_bytes)),
                     absl::StrFormat("%.1f", p.tokens_per_second())});
+    if (paired) {
+      const std::optional<Interval>& ci = r.paired_change_ci95;
+      rows.back().push_back(ci.has_value() && !is_base
+                                ? absl::StrFormat("%+.2f%% .. %+.2f%%", ci->low, ci->high)
+                                : "");
+    }
     if (compared) {
       const auto [low, high] = p.change_percent_ci95();
       const Interval kld = p.kld_ci95(), top1 = p.top1_ci95();

@@ -3,12 +3,14 @@
 #define KVLAB_EXPERIMENTS_RESULTS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "base/statistics.h"
 #include "eval/perplexity/perplexity.h"
 #include "eval/retrieval/retrieval.h"
 #include "nlohmann/json.hpp"
@@ -38,6 +40,10 @@ struct RunRecord {
   // of the last query's attention kept by the layer's evictions, over KV heads and
   // sequences; NaN for a layer that never evicted.
   std::vector<double> retained_mass_by_layer;
+  // With Experiment.keep_token_nlls, set when the table is made: the paired 95%
+  // interval of the perplexity change against the baseline run, in percent
+  // (token_nlls.h). Not read back from results.json.
+  std::optional<Interval> paired_change_ci95;
   // What else the protocol reported (ProtocolOutcome::details), as it reported it;
   // null when nothing.
   nlohmann::ordered_json details;

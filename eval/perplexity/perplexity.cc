@@ -39,6 +39,7 @@ class Batch {
   Batch(absl::Span<const CacheFactory> factories, const ScoringOptions& scoring)
       : factories_(factories),
         reference_factory_(scoring.reference),
+        keep_token_nlls_(scoring.keep_token_nlls),
         trackers_(factories.size()),
         results_(factories.size()),
         kld_values_(factories.size()) {
@@ -250,6 +251,13 @@ class Batch {
     }
     if (pending_.empty()) return absl::OkStatus();
     const at::Tensor all = Gather(&Pending::nll);
+    if (keep_token_nlls_) {
+      const at::Tensor nlls = all.to(at::kFloat).contiguous();
+      for (int64_t i = 0; i < size(); ++i) {
+        const float* row = nlls.data_ptr<float>() + i * nlls.size(1);
+        results_[i].token_nlls.insert(results_[i].token_nlls.end(), row, row + nlls.size(1));
+      }
+    }
     at::Tensor kld, agree, difference;
     if (reference_ != nullptr) {
       kld = Gather(&Pending::kld).contiguous();
@@ -298,6 +306,7 @@ class Batch {
 
   absl::Span<const CacheFactory> factories_;
   CacheFactory reference_factory_;
+  bool keep_token_nlls_;
   std::unique_ptr<KvCache> reference_;
   std::vector<Pending> pending_;
   std::vector<UncheckedForward> unchecked_;  // GPU forwards whose output is not yet checked.

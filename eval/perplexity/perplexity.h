@@ -48,6 +48,8 @@ struct ScoringOptions {
   // with the reference's: KL divergence of the cache's next-token distribution from the
   // reference's, whether their top-1 tokens agree, and the difference of their NLLs.
   CacheFactory reference;
+  // Keep every scored token's NLL (PerplexityResult::token_nlls).
+  bool keep_token_nlls = false;
 };
 
 struct ChunkedOptions : ScoringOptions {
@@ -106,6 +108,9 @@ struct PerplexityResult {
   int64_t top1_agreements = 0;
   double nll_difference_sum = 0.0;
   double nll_difference_squared_sum = 0.0;
+  // With ScoringOptions::keep_token_nlls: every scored token's NLL, in scoring order
+  // (float32: enough for differences between caches of 1e-6 nats and more).
+  std::vector<float> token_nlls;
   // Recording evicting caches only: per sequence (chunk, window or stream) the cache
   // served, per layer.
   std::vector<std::vector<LayerEvictionRecord>> evictions;

@@ -129,6 +129,7 @@ absl::StatusOr<std::unique_ptr<Protocol>> FindProtocol(const config::Experiment&
 eval::ScoringOptions ScoringFor(const config::Experiment& e, const model::DecoderModel& model) {
   eval::ScoringOptions scoring;
   if (e.compare_to_dense()) scoring.reference = [&model] { return model.NewDenseCache(); };
+  scoring.keep_token_nlls = e.keep_token_nlls();
   return scoring;
 }
 
