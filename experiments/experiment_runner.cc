@@ -4,12 +4,14 @@
 #include <c10/core/Device.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <numeric>
 #include <optional>
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/annotate.h"
 #include "base/available_memory.h"
@@ -315,8 +317,13 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
   std::string label = e.caches(pending[0]).name();
   if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
   ProgressBar bar(label);
-  const ProtocolInputs inputs{*plan.in.files, *plan.in.model, *plan.in.tokenizer,
-                              plan.in.text,   plan.in.tokens, plan.in.bos};
+  std::vector<std::string> fingerprints;
+  for (const int i : pending) fingerprints.push_back(plan.fingerprints[i]);
+  const std::string progress_file =
+      absl::StrFormat("%s/runs/%s.progress.jsonl", plan.output_dir, e.caches(pending[0]).name());
+  const ProtocolInputs inputs{*plan.in.files,  *plan.in.model, *plan.in.tokenizer,
+                              plan.in.text,    plan.in.tokens, plan.in.bos,
+                              progress_file,   absl::StrJoin(fingerprints, ",")};
   absl::StatusOr<std::vector<ProtocolOutcome>> results =
       plan.protocol.Run(e, inputs, batch_factories, bar);
   if (!results.ok()) {
@@ -350,6 +357,9 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
         WriteFileAtomically(RunFile(plan.output_dir, record.name), RunToJson(record)));
     plan.records[i] = std::move(record);
   }
+  // Every run of the batch is on disk: its progress is no longer needed.
+  std::error_code ignored;
+  std::filesystem::remove(progress_file, ignored);
   return absl::OkStatus();
 }
 

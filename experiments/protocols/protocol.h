@@ -77,6 +77,12 @@ struct ProtocolInputs {
   // The protocol's BosMode asked for BOS (Protocol::Bos); sequences cut from the text
   // then start with BOS too, where the protocol says so.
   bool bos = false;
+  // Where a protocol that runs many independent samples may keep those the batch
+  // finished (SampleProgress), so an interrupted batch resumes at its next sample, and
+  // the key a kept file must carry to be reused: the batch's run fingerprints. Empty:
+  // keep nothing. The runner removes the file once the batch's runs are written.
+  std::string progress_file;
+  std::string progress_key;
 };
 
 // What a protocol's run gave one cache.

@@ -6,6 +6,8 @@
 // output) in the run's details.
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <tuple>
 
 #include "absl/strings/str_format.h"
 #include "base/annotate.h"
@@ -18,6 +20,7 @@
 #include "eval/ruler/scoring.h"
 #include "eval/ruler/tasks.h"
 #include "experiments/protocols/protocol.h"
+#include "experiments/protocols/sample_progress.h"
 #include "nlohmann/json.hpp"
 
 namespace kvlab::experiments {
@@ -43,6 +46,41 @@ std::string ChatTemplate(const model::ModelFiles& files) {
 // NaN as null: JSON has no NaN.
 Json Number(double x) { return std::isnan(x) ? Json(nullptr) : Json(x); }
 
+Json RecordJson(const ruler::RulerRecord& r) {
+  return {{"task", r.task},
+          {"length", r.length},
+          {"index", r.index},
+          {"prompt_hash", r.prompt_hash},
+          {"prompt_tokens", r.prompt_tokens},
+          {"context_tokens", r.context_tokens},
+          {"answers", r.answers},
+          {"output", r.output},
+          {"output_tokens", r.output_tokens},
+          {"score", Number(r.score)}};
+}
+
+// A record kept by SampleProgress (RecordJson plus the tokens forwarded).
+absl::StatusOr<ruler::RulerRecord> RecordFromJson(const Json& j, const std::string& file) {
+  try {
+    ruler::RulerRecord r;
+    r.task = j.at("task").get<std::string>();
+    r.length = j.at("length").get<int64_t>();
+    r.index = j.at("index").get<int64_t>();
+    r.prompt_hash = j.at("prompt_hash").get<std::string>();
+    r.prompt_tokens = j.at("prompt_tokens").get<int64_t>();
+    r.context_tokens = j.at("context_tokens").get<int64_t>();
+    r.answers = j.at("answers").get<std::vector<std::string>>();
+    r.output = j.at("output").get<std::string>();
+    r.output_tokens = j.at("output_tokens").get<int64_t>();
+    r.score = j.at("score").is_null() ? std::nan("") : j.at("score").get<double>();
+    r.tokens_forwarded = j.at("tokens_forwarded").get<int64_t>();
+    return r;
+  } catch (const Json::exception& error) {
+    return absl::DataLossError(
+        absl::StrFormat("%s: a kept sample is not a RULER record: %s", file, error.what()));
+  }
+}
+
 Json Details(const ruler::RulerCacheResult& result) {
   Json scores = Json::array();
   std::vector<ruler::ScoreSummary> summaries;
@@ -57,16 +95,7 @@ Json Details(const ruler::RulerCacheResult& result) {
   }
   Json records = Json::array();
   for (const ruler::RulerRecord& r : result.records) {
-    records.push_back({{"task", r.task},
-                       {"length", r.length},
-                       {"index", r.index},
-                       {"prompt_hash", r.prompt_hash},
-                       {"prompt_tokens", r.prompt_tokens},
-                       {"context_tokens", r.context_tokens},
-                       {"answers", r.answers},
-                       {"output", r.output},
-                       {"output_tokens", r.output_tokens},
-                       {"score", Number(r.score)}});
+    records.push_back(RecordJson(r));
   }
   // RULER's average: per length, the mean over tasks.
   Json average = Json::array();
@@ -182,14 +211,53 @@ class Ruler : public Protocol {
     options.samples = r.samples();
     options.seed = r.seed();
     options.shared_prefill = r.shared_prefill();
+    // Samples an interrupted run of this batch finished are read back, not run again.
+    std::unique_ptr<SampleProgress> progress;
+    std::vector<std::vector<ruler::RulerRecord>> kept(make_caches.size());
+    std::set<std::tuple<std::string, int64_t, int64_t>> done;
+    if (!in.progress_file.empty()) {
+      KVLAB_ASSIGN_OR_RETURN(progress, SampleProgress::Open(in.progress_file, in.progress_key));
+      for (const Json& sample : progress->samples()) {
+        if (!sample.contains("records") || sample["records"].size() != make_caches.size()) {
+          return absl::DataLossError(absl::StrFormat(
+              "%s: a kept sample does not hold one record per cache", in.progress_file));
+        }
+        for (size_t c = 0; c < make_caches.size(); ++c) {
+          KVLAB_ASSIGN_OR_RETURN(ruler::RulerRecord record,
+                                 RecordFromJson(sample["records"][c], in.progress_file));
+          kept[c].push_back(std::move(record));
+        }
+        done.insert({kept[0].back().task, kept[0].back().length, kept[0].back().index});
+      }
+    }
+    const ruler::RulerSkip skip = [&done](const std::string& task, int64_t length,
+                                          int64_t index) {
+      return done.count({task, length, index}) > 0;
+    };
+    const ruler::RulerRecordSink keep =
+        [&progress](absl::Span<const ruler::RulerRecord> records) -> absl::Status {
+      if (progress == nullptr) return absl::OkStatus();
+      Json sample = {{"records", Json::array()}};
+      for (const ruler::RulerRecord& r : records) {
+        Json record = RecordJson(r);
+        record["tokens_forwarded"] = r.tokens_forwarded;
+        sample["records"].push_back(std::move(record));
+      }
+      return progress->Append(sample);
+    };
     KVLAB_ASSIGN_OR_RETURN(
         std::vector<ruler::RulerCacheResult> results,
-        ruler::RunRuler(in.model, in.tokenizer, *generator, options, make_caches, nullptr,
-                        nullptr, [&bar](int64_t done, int64_t total) { bar.Update(done, total); }));
+        ruler::RunRuler(in.model, in.tokenizer, *generator, options, make_caches, skip, keep,
+                        [&bar](int64_t done, int64_t total) { bar.Update(done, total); }));
     std::vector<ProtocolOutcome> outcomes;
-    for (ruler::RulerCacheResult& result : results) {
+    for (size_t c = 0; c < results.size(); ++c) {
+      ruler::RulerCacheResult& result = results[c];
+      // Kept samples first: they ran first, so the order is an uninterrupted run's.
+      result.records.insert(result.records.begin(), kept[c].begin(), kept[c].end());
       ProtocolOutcome outcome;
       outcome.details = Details(result);
+      // The footprint and time cover the samples this process ran.
+      outcome.details["resumed_samples"] = kept[c].size();
       outcome.result = std::move(result.usage);
       outcomes.push_back(std::move(outcome));
     }
