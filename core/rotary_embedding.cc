@@ -1,6 +1,7 @@
 #include "core/rotary_embedding.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <cmath>
 
@@ -14,6 +15,58 @@ namespace {
 // `inverse_frequencies` is on the positions' device.
 at::Tensor Angles(const at::Tensor& positions, const at::Tensor& inverse_frequencies) {
   return positions.to(at::kDouble).unsqueeze(-1) * inverse_frequencies;
+}
+
+// Whether x fp32 [heads, n, head_dim] and positions contiguous int64 [n] or [heads, n],
+// all on the CPU, have every position inside a table of `table_positions` rows.
+bool TableCovers(const at::Tensor& x, const at::Tensor& positions, int64_t head_dim,
+                 int64_t table_positions) {
+  if (!x.is_cpu() || x.scalar_type() != at::kFloat || x.dim() != 3 || x.size(2) != head_dim ||
+      !positions.is_cpu() || positions.scalar_type() != at::kLong ||
+      !positions.is_contiguous() || positions.dim() < 1 || positions.size(-1) != x.size(1) ||
+      (positions.dim() == 2 ? positions.size(0) != x.size(0) : positions.dim() != 1)) {
+    return false;
+  }
+  const int64_t* position = positions.data_ptr<int64_t>();
+  for (int64_t i = 0; i < positions.numel(); ++i) {
+    if (position[i] < 0 || position[i] >= table_positions) return false;
+  }
+  return true;
+}
+
+// RotaryEmbedding::Apply() for what TableCovers() accepts, reading the tables' cos and
+// sin rows ([positions, rotary_dim / 2] fp32) in place: one pass over x, with the
+// composed ATen ops' fp32 arithmetic (each product rounded before the sum).
+at::Tensor RotateFromTable(const at::Tensor& x, const at::Tensor& positions,
+                           const at::Tensor& cos_table, const at::Tensor& sin_table,
+                           int64_t rotary_dim, bool interleaved) {
+  const at::Tensor input = x.contiguous();
+  at::Tensor out = at::empty_like(input);
+  const int64_t n = input.size(1), d = input.size(2), half = rotary_dim / 2;
+  const bool per_head = positions.dim() == 2;
+  const int64_t* position = positions.data_ptr<int64_t>();
+  const float* cos_rows = cos_table.data_ptr<float>();
+  const float* sin_rows = sin_table.data_ptr<float>();
+  const float* in = input.data_ptr<float>();
+  float* o = out.data_ptr<float>();
+  at::parallel_for(0, input.size(0) * n, 512, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t p = position[per_head ? row : row % n];
+      const float* c = cos_rows + p * half;
+      const float* s = sin_rows + p * half;
+      const float* xr = in + row * d;
+      float* yr = o + row * d;
+      for (int64_t i = 0; i < half; ++i) {
+        const int64_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + half;
+        const float a = xr[ia], b = xr[ib];
+        const float a_cos = a * c[i], b_sin = b * s[i], a_sin = a * s[i], b_cos = b * c[i];
+        yr[ia] = a_cos - b_sin;
+        yr[ib] = a_sin + b_cos;
+      }
+      for (int64_t i = rotary_dim; i < d; ++i) yr[i] = xr[i];
+    }
+  });
+  return out;
 }
 
 }  // namespace
@@ -83,6 +136,14 @@ std::pair<at::Tensor, at::Tensor> RotaryEmbedding::CosSin(const at::Tensor& posi
 }
 
 at::Tensor RotaryEmbedding::Apply(const at::Tensor& x, const at::Tensor& positions) const {
+  // On the CPU, positions the table holds (every decode and chunked step): one pass over
+  // x reading the table's rows in place, instead of a dozen ATen ops and two reads of
+  // the positions' range back to the host.
+  if (table_ != nullptr &&
+      TableCovers(x, positions, head_dim_, table_->cos.size(0))) {
+    return RotateFromTable(x, positions, table_->cos, table_->sin, rotary_dim_,
+                           style_ == RopeStyle::kInterleaved);
+  }
   const int64_t half = rotary_dim_ / 2;
   auto [cos, sin] = CosSin(positions);  // [n, half] or [heads, n, half]
   if (cos.dim() == 2) {

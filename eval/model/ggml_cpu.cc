@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "ggml-cpu.h"
 #include "ggml_install/backend_dir.h"
 
@@ -24,7 +25,6 @@ Function ProcAddress(ggml_backend_reg_t reg, const char* name) {
 }
 
 using ThreadpoolNew = ggml_threadpool_t (*)(ggml_threadpool_params*);
-using ThreadpoolFree = void (*)(ggml_threadpool_t);
 using SetThreadpool = void (*)(ggml_backend_t, ggml_threadpool_t);
 
 }  // namespace
@@ -51,8 +51,6 @@ absl::Status GgmlCpu::Start() {
     return absl::UnavailableError(absl::StrFormat(
         "no ggml CPU backend loads from %s (run third_party/setup.sh)", KVLAB_GGML_BACKEND_DIR));
   }
-  backend_ = ggml_backend_dev_init(device_, nullptr);
-  if (backend_ == nullptr) return absl::UnavailableError("ggml's CPU backend did not start");
   ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(device_);
   if (auto get_features =
           ProcAddress<ggml_backend_get_features_t>(reg, "ggml_backend_get_features")) {
@@ -60,38 +58,47 @@ absl::Status GgmlCpu::Start() {
       absl::StrAppend(&features_, features_.empty() ? "" : " ", f->name);
     }
   }
+  // The first slot now, so that a backend that cannot start says so at once.
+  Slot& first = slots_[0];
+  absl::MutexLock lock(&first.mutex);
+  absl::StatusOr<ggml_backend_t> backend = StartBackend();
+  if (!backend.ok()) return backend.status();
+  first.backend = *backend;
   return absl::OkStatus();
 }
 
-absl::Status GgmlCpu::Compute(ggml_cgraph* graph, int threads) {
-  threads = std::max(threads, 1);
-  absl::MutexLock lock(&mutex_);
+absl::StatusOr<ggml_backend_t> GgmlCpu::StartBackend() const {
+  ggml_backend_t backend = ggml_backend_dev_init(device_, nullptr);
+  if (backend == nullptr) return absl::UnavailableError("ggml's CPU backend did not start");
   ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(device_);
-  // A persistent pool: starting threads for every matmul would cost more than a small
-  // model's matmul itself.
-  if (threads != threadpool_threads_) {
-    const auto threadpool_new = ProcAddress<ThreadpoolNew>(reg, "ggml_threadpool_new");
-    const auto threadpool_free = ProcAddress<ThreadpoolFree>(reg, "ggml_threadpool_free");
-    const auto set_threadpool = ProcAddress<SetThreadpool>(reg, "ggml_backend_cpu_set_threadpool");
-    if (threadpool_new != nullptr && threadpool_free != nullptr && set_threadpool != nullptr) {
-      ggml_threadpool_params params = ggml_threadpool_params_default(threads);
-      // Workers sleep between graphs instead of spinning: between two matmuls ATen runs
-      // the norms and attention on the same cores, and a spinning worker would take a
-      // core from it.
-      params.poll = 0;
-      ggml_threadpool_t pool = threadpool_new(&params);
-      if (pool == nullptr) return absl::InternalError("ggml could not start its thread pool");
-      set_threadpool(backend_, pool);
-      if (threadpool_ != nullptr) threadpool_free(threadpool_);
-      threadpool_ = pool;
-    }
-    if (const auto set_threads =
-            ProcAddress<ggml_backend_set_n_threads_t>(reg, "ggml_backend_set_n_threads")) {
-      set_threads(backend_, threads);
-    }
-    threadpool_threads_ = threads;
+  if (const auto set_threads =
+          ProcAddress<ggml_backend_set_n_threads_t>(reg, "ggml_backend_set_n_threads")) {
+    set_threads(backend, 1);
   }
-  const ggml_status status = ggml_backend_graph_compute(backend_, graph);
+  // A persistent one-thread pool (it starts no thread): without one, ggml builds and
+  // frees a pool for every graph.
+  const auto threadpool_new = ProcAddress<ThreadpoolNew>(reg, "ggml_threadpool_new");
+  const auto set_threadpool = ProcAddress<SetThreadpool>(reg, "ggml_backend_cpu_set_threadpool");
+  if (threadpool_new != nullptr && set_threadpool != nullptr) {
+    ggml_threadpool_params params = ggml_threadpool_params_default(1);
+    ggml_threadpool_t pool = threadpool_new(&params);
+    if (pool == nullptr) {
+      ggml_backend_free(backend);
+      return absl::InternalError("ggml could not start its thread pool");
+    }
+    // Kept for the process, as the backend is.
+    set_threadpool(backend, pool);
+  }
+  return backend;
+}
+
+absl::Status GgmlCpu::Compute(ggml_cgraph* graph, int slot) {
+  Slot& s = slots_[std::max(slot, 0) % kSlots];
+  absl::MutexLock lock(&s.mutex);
+  if (s.backend == nullptr) {
+    KVLAB_ASSIGN_OR_RETURN(s.backend, StartBackend());
+  }
+  const ggml_status status = ggml_backend_graph_compute(s.backend, graph);
   if (status != GGML_STATUS_SUCCESS) {
     return absl::InternalError(absl::StrFormat("ggml's CPU backend failed (%s) computing %s",
                                                ggml_status_to_string(status),

@@ -1,6 +1,10 @@
 #include "eval/model/ggml_matrix.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -112,37 +116,82 @@ void GgmlMatrix::DequantizeRow(int64_t row, float* out) const {
   }
 }
 
+namespace {
+
+constexpr int kMaxWeights = 16;
+// From this many activation rows per thread on, threads split the rows (each reads
+// every weight, which its rows amortise); below it, the weights' output features
+// (each thread reads its share of the weights, as a decode step wants).
+constexpr int64_t kMinRowsPerTask = 16;
+
+// [begin, end) of part `part` of `count` items split into `parts` near-equal parts.
+std::pair<int64_t, int64_t> Share(int64_t count, int64_t part, int64_t parts) {
+  return {count * part / parts, count * (part + 1) / parts};
+}
+
+}  // namespace
+
 absl::Status GgmlMatrix::Multiply(absl::Span<const GgmlMatrix* const> weights, const float* x,
-                                  int64_t rows, absl::Span<float* const> outputs, int threads) {
+                                  int64_t rows, float* y, int threads) {
   KVLAB_ASSIGN_OR_RETURN(GgmlCpu * cpu, GgmlCpu::Get());
-  if (weights.empty() || weights.size() != outputs.size()) {
-    return absl::InvalidArgumentError("ggml multiply needs one output per weight");
-  }
-  const int64_t cols = weights[0]->cols();
-  constexpr int kMaxNodes = 16;
-  // The graph's own metadata only: every tensor's data is the caller's or the file's.
-  thread_local std::vector<uint8_t> metadata(ggml_tensor_overhead() * (2 * kMaxNodes + 1) +
-                                             ggml_graph_overhead_custom(kMaxNodes, false));
-  if (weights.size() > kMaxNodes) {
+  if (weights.empty()) return absl::InvalidArgumentError("ggml multiply needs a weight");
+  if (weights.size() > kMaxWeights) {
     return absl::InvalidArgumentError("ggml multiply takes at most 16 weights at once");
   }
-  ggml_init_params params = {metadata.size(), metadata.data(), /*no_alloc=*/true};
-  ggml_context* context = ggml_init(params);
-  ggml_tensor* input = ggml_new_tensor_2d(context, GGML_TYPE_F32, cols, rows);
-  input->data = const_cast<float*>(x);
-  ggml_cgraph* graph = ggml_new_graph_custom(context, kMaxNodes, false);
-  for (size_t i = 0; i < weights.size(); ++i) {
-    if (weights[i]->cols() != cols) {
-      ggml_free(context);
+  const int64_t cols = weights[0]->cols();
+  int64_t y_cols = 0;  // y's row stride.
+  for (const GgmlMatrix* weight : weights) {
+    if (weight->cols() != cols) {
       return absl::InvalidArgumentError("ggml multiply's weights differ in input features");
     }
-    ggml_tensor* product = ggml_mul_mat(context, weights[i]->tensor_->tensor, input);
-    product->data = outputs[i];
-    ggml_build_forward_expand(graph, product);
+    y_cols += weight->rows();
   }
-  const absl::Status status = cpu->Compute(graph, threads);
-  ggml_free(context);
-  return status;
+  if (rows == 0) return absl::OkStatus();
+  const int64_t tasks = std::max(threads, 1);
+  const bool split_rows = rows >= kMinRowsPerTask * tasks;
+
+  // Task `task`'s share of every product, as one graph computed on the calling thread.
+  const auto run_task = [&](int64_t task) -> absl::Status {
+    // The graph's own metadata only: every tensor's data is the caller's or the file's.
+    thread_local std::vector<uint8_t> metadata(ggml_tensor_overhead() * (2 * kMaxWeights + 1) +
+                                               ggml_graph_overhead_custom(kMaxWeights, false));
+    ggml_init_params params = {metadata.size(), metadata.data(), /*no_alloc=*/true};
+    ggml_context* context = ggml_init(params);
+    ggml_cgraph* graph = ggml_new_graph_custom(context, kMaxWeights, false);
+    const auto [first_row, last_row] = split_rows ? Share(rows, task, tasks) : std::pair{0L, rows};
+    ggml_tensor* input = ggml_new_tensor_2d(context, GGML_TYPE_F32, cols, last_row - first_row);
+    input->data = const_cast<float*>(x + first_row * cols);
+    int64_t y_offset = 0;  // Where W_i's outputs start in a row of y.
+    for (size_t i = 0; i < weights.size(); ++i) {
+      ggml_tensor* weight = weights[i]->tensor_->tensor;
+      const int64_t out = weight->ne[1];
+      const int64_t offset = y_offset;
+      y_offset += out;
+      const auto [first_out, last_out] = split_rows ? std::pair{0L, out} : Share(out, task, tasks);
+      if (last_out == first_out || last_row == first_row) continue;
+      if (last_out - first_out != out) {
+        weight = ggml_view_2d(context, weight, cols, last_out - first_out, weight->nb[1],
+                              first_out * weight->nb[1]);
+      }
+      ggml_tensor* product = ggml_mul_mat(context, weight, input);
+      // Written in place into y: ggml's matmul honours the destination's row stride.
+      product->data = y + first_row * y_cols + offset + first_out;
+      product->nb[1] = y_cols * sizeof(float);
+      product->nb[2] = product->nb[3] = product->nb[1] * product->ne[1];
+      ggml_build_forward_expand(graph, product);
+    }
+    absl::Status status = absl::OkStatus();
+    if (ggml_graph_n_nodes(graph) > 0) status = cpu->Compute(graph, at::get_thread_num());
+    ggml_free(context);
+    return status;
+  };
+  if (tasks == 1) return run_task(0);
+  std::vector<absl::Status> statuses(tasks);
+  at::parallel_for(0, tasks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) statuses[task] = run_task(task);
+  });
+  for (const absl::Status& status : statuses) KVLAB_RETURN_IF_ERROR(status);
+  return absl::OkStatus();
 }
 
 }  // namespace kvlab::model

@@ -47,11 +47,13 @@ class GgmlMatrix {
   // Row `row`, dequantized to fp32 into `out` (cols() floats).
   void DequantizeRow(int64_t row, float* out) const;
 
-  // outputs[i] = x W_i^T for each matrix W_i, all of the same cols(): x is [rows, cols]
-  // fp32 (row-major), outputs[i] [rows, W_i.rows()] fp32. One ggml graph on `threads`
-  // threads.
+  // y = [x W_0^T, x W_1^T, ...] for matrices W_i of the same cols(): x is [rows, cols]
+  // fp32 (row-major), y [rows, sum of W_i.rows()] fp32, W_i's outputs side by side in
+  // this order. Split into `threads` graphs
+  // (by rows of x when there are many, else by the weights' output features) run on
+  // ATen's threads, one graph per thread: the same products whichever the split.
   static absl::Status Multiply(absl::Span<const GgmlMatrix* const> weights, const float* x,
-                               int64_t rows, absl::Span<float* const> outputs, int threads);
+                               int64_t rows, float* y, int threads);
 
  private:
   struct Tensor;  // The ggml context, tensor and host buffer that wrap the bytes.

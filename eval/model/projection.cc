@@ -45,20 +45,15 @@ at::Tensor Projection::Apply(const at::Tensor& x) const {
   const at::Tensor input = x.contiguous();
   const int64_t rows = input.numel() / in;
   std::vector<int64_t> shape = x.sizes().vec();
-  std::vector<const GgmlMatrix*> weights;
-  std::vector<at::Tensor> outputs;
-  std::vector<float*> output_data;
-  for (const GgmlMatrix& part : parts_) {
-    weights.push_back(&part);
-    outputs.push_back(at::empty({rows, part.rows()}, x.options()));
-    output_data.push_back(outputs.back().data_ptr<float>());
-  }
-  const absl::Status status = GgmlMatrix::Multiply(
-      weights, input.data_ptr<float>(), rows, output_data, at::get_num_threads());
-  TORCH_CHECK(status.ok(), status.ToString());
   shape.back() = out_features();
-  at::Tensor y = outputs.size() == 1 ? outputs[0] : at::cat(outputs, -1);
-  return y.view(shape);
+  std::vector<const GgmlMatrix*> weights;
+  for (const GgmlMatrix& part : parts_) weights.push_back(&part);
+  // The parts' outputs are written side by side into one matrix: no concatenation.
+  at::Tensor y = at::empty(shape, x.options());
+  const absl::Status status = GgmlMatrix::Multiply(weights, input.data_ptr<float>(), rows,
+                                                   y.data_ptr<float>(), at::get_num_threads());
+  TORCH_CHECK(status.ok(), status.ToString());
+  return y;
 }
 
 at::Tensor Projection::Rows(const at::Tensor& ids) const {
