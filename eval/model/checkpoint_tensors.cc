@@ -9,39 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
-#include "eval/model/gemma3_config.h"
-#include "eval/model/hf_tensor_layout.h"
-#include "eval/model/llama_config.h"
+#include "eval/model/architecture.h"
+#include "eval/model/hf_weight_source.h"
 
 namespace kvlab::model {
 
 namespace {
-
-// The tensors the architecture reads, in GGUF's names (see the header).
-std::set<std::string> TensorsRead(const std::string& architecture, int num_layers, bool qkv_bias,
-                                  bool rope_freqs) {
-  std::set<std::string> names = {"token_embd.weight", "output_norm.weight", "output.weight"};
-  if (rope_freqs) names.insert("rope_freqs.weight");
-  std::vector<std::string> per_layer = {"attn_norm", "attn_q",   "attn_k", "attn_v",  "attn_output",
-                                        "ffn_norm",  "ffn_gate", "ffn_up", "ffn_down"};
-  if (architecture == "gemma3") {
-    for (const char* norm :
-         {"attn_q_norm", "attn_k_norm", "post_attention_norm", "post_ffw_norm"}) {
-      per_layer.push_back(norm);
-    }
-  }
-  for (int i = 0; i < num_layers; ++i) {
-    for (const std::string& tensor : per_layer) {
-      names.insert(absl::StrCat("blk.", i, ".", tensor, ".weight"));
-    }
-    if (qkv_bias) {
-      for (const char* bias : {"attn_q", "attn_k", "attn_v"}) {
-        names.insert(absl::StrCat("blk.", i, ".", bias, ".bias"));
-      }
-    }
-  }
-  return names;
-}
 
 // The layer of "<prefix><i>.<rest>", or -1 for a name of another form.
 int LayerOf(const std::string& name, absl::string_view prefix) {
@@ -85,10 +58,11 @@ absl::Status CheckEveryTensorIsRead(const ModelFiles& files, const ModelInfo& in
   const int num_layers = static_cast<int>(info.attention.num_layers);
   const std::string& arch = info.architecture;
   if (const gguf::GgufFile* file = files.gguf(); file != nullptr) {
-    const bool qkv_bias =
-        arch == "qwen2" || (arch == "llama" && file->FindTensor("blk.0.attn_q.bias").ok());
-    const std::set<std::string> read =
-        TensorsRead(arch, num_layers, qkv_bias, /*rope_freqs=*/arch == "llama");
+    KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<Architecture> architecture,
+                           GgufArchitecture(*file));
+    KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<ModelConfig> config,
+                           architecture->FromGguf(*file));
+    const std::set<std::string> read = config->TensorNames();
     for (const gguf::TensorInfo& tensor : file->tensors()) {
       if (read.count(tensor.name) > 0) continue;
       return Unread(file->path(), tensor.name, LayerOf(tensor.name, "blk."), num_layers,
@@ -97,22 +71,11 @@ absl::Status CheckEveryTensorIsRead(const ModelFiles& files, const ModelInfo& in
     return absl::OkStatus();
   }
   const HfModelDirectory& hf = *files.hf();
-  HfTensorLayout layout;
-  bool tied = false;
-  if (arch == "gemma3") {
-    KVLAB_ASSIGN_OR_RETURN(const Gemma3Config c, Gemma3Config::FromHf(hf.config()));
-    layout = Gemma3HfLayout(c);
-    tied = c.tied_embeddings;
-  } else {
-    KVLAB_ASSIGN_OR_RETURN(const LlamaConfig c, LlamaConfig::FromHf(hf.config()));
-    layout = LlamaHfLayout(c);
-    tied = c.tied_embeddings;
-  }
+  KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<ModelConfig> config, hf.ReadConfig());
+  const HfTensorLayout layout = config->HfLayout();
+  const bool tied = config->tied_embeddings();
   std::set<std::string> read;
-  for (const std::string& name :
-       TensorsRead(arch, num_layers, /*qkv_bias=*/arch == "qwen2", /*rope_freqs=*/false)) {
-    read.insert(layout.hf_name(name));
-  }
+  for (const std::string& name : config->TensorNames()) read.insert(layout.hf_name(name));
   for (const safetensors::SafetensorsCheckpoint::Located& t : hf.checkpoint().AllTensors()) {
     const std::string& name = t.tensor->name;
     if (read.count(name) > 0 || IgnoredHfTensor(name, tied)) continue;

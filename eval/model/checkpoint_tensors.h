@@ -2,12 +2,13 @@
 // with tensors its metadata does not describe (config.json saying 29 layers for a
 // 30-layer checkpoint) otherwise runs a truncated model and gives a perplexity.
 //
-// The tensors each architecture reads, in GGUF's names (a Hugging Face checkpoint's
-// through its layout, hf_tensor_layout.h):
+// The tensors each architecture reads are its ModelConfig::TensorNames() (architecture.h),
+// in GGUF's names (a Hugging Face checkpoint's through its layout); for the
+// registered ones:
 //   token_embd, output_norm, output (when not tied) and, for llama, rope_freqs;
 //   per layer i < the layer count: attn_norm, attn_q, attn_k, attn_v, attn_output,
-//   ffn_norm, ffn_gate, ffn_up, ffn_down (.weight); the Q, K and V biases for qwen2
-//   and for a llama GGUF whose layer 0 has them; for gemma3 also attn_q_norm,
+//   ffn_norm, ffn_gate, ffn_up, ffn_down (.weight); the Q, K and V biases for a
+//   model whose layer 0 has them (config.json's qwen2 always); for gemma3 also attn_q_norm,
 //   attn_k_norm, post_attention_norm and post_ffw_norm.
 // Ignored, by rule, in a Hugging Face checkpoint: a multimodal model's vision tower and
 // projector (names starting "vision_tower.", "vision_model.", "multi_modal_projector.",

@@ -21,6 +21,7 @@
 #include "core/base_kv_cache.h"
 #include "core/rope_scaling.h"
 #include "eval/gguf/gguf_file.h"
+#include "eval/model/decoder_weights.h"
 #include "eval/model/hf_config.h"
 
 namespace kvlab::model {
@@ -64,6 +65,15 @@ struct Gemma3Config {
 
   // The cache geometry, with each local layer's window.
   AttentionShape attention_shape() const;
+  // The tensors the model holds (decoder_weights.h): per-head Q and K norms, and norms
+  // after attention and after the MLP.
+  DecoderWeightsLayout weights_layout() const {
+    return {{num_layers, hidden, ffn, q_heads, kv_heads, head_dim, vocab},
+            tied_embeddings,
+            /*qkv_bias=*/false,
+            /*qk_norm=*/true,
+            /*post_norms=*/true};
+  }
 };
 
 }  // namespace kvlab::model

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "eval/model/architecture.h"
 #include "eval/model/gemma3_config.h"
 
 namespace kvlab::model {
@@ -44,7 +45,7 @@ absl::StatusOr<std::vector<bool>> ReadLayerTypes(const HfConfig& config, int num
 }  // namespace
 
 absl::StatusOr<Gemma3Config> Gemma3Config::FromHf(const HfConfig& config) {
-  KVLAB_ASSIGN_OR_RETURN(const std::string architecture, config.Architecture());
+  KVLAB_ASSIGN_OR_RETURN(const std::string architecture, HfArchitectureName(config));
   if (architecture != "gemma3") {
     return absl::InvalidArgumentError(
         absl::StrFormat("%s: describes a %s model, not gemma3", config.path(), architecture));

@@ -5,7 +5,6 @@
 
 #include <cmath>
 
-#include "absl/strings/str_format.h"
 #include "base/device.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
@@ -43,60 +42,14 @@ absl::StatusOr<std::unique_ptr<Gemma3Model>> Gemma3Model::Load(const Gemma3Confi
   KVLAB_ASSIGN_OR_RETURN(LayerRopes ropes, LayerRopes::PerLayer(std::move(per_layer)));
   std::unique_ptr<Gemma3Model> model(new Gemma3Model(config, std::move(ropes), options));
 
-  const int64_t h = config.hidden, d = config.head_dim;
-  const ModelWeights weights(source, options);
-  const auto load = [&](const std::string& name, std::vector<int64_t> shape) {
-    return weights.LoadProjection({{name, std::move(shape)}});
-  };
-  const auto load_norm = [&](const std::string& name, int64_t size) {
-    return weights.Vector(name, size);
-  };
-  c10::InferenceMode inference;
-  KVLAB_ASSIGN_OR_RETURN(model->token_embedding_, load("token_embd.weight", {config.vocab, h}));
-  KVLAB_ASSIGN_OR_RETURN(model->output_norm_, load_norm("output_norm.weight", h));
-  if (config.tied_embeddings) {
-    model->output_ = model->token_embedding_;
-  } else {
-    KVLAB_ASSIGN_OR_RETURN(model->output_, load("output.weight", {config.vocab, h}));
-  }
-  for (int i = 0; i < config.num_layers; ++i) {
-    const std::string prefix = absl::StrFormat("blk.%d.", i);
-    Layer layer;
-    KVLAB_ASSIGN_OR_RETURN(layer.attn_norm, load_norm(prefix + "attn_norm.weight", h));
-    // One projection for Q, K and V (and one for gate and up) halves the matmul count.
-    KVLAB_ASSIGN_OR_RETURN(layer.qkv,
-                           weights.LoadProjection({{prefix + "attn_q.weight", {config.q_heads * d, h}},
-                                                   {prefix + "attn_k.weight", {config.kv_heads * d, h}},
-                                                   {prefix + "attn_v.weight", {config.kv_heads * d, h}}}));
-    KVLAB_ASSIGN_OR_RETURN(layer.q_norm, load_norm(prefix + "attn_q_norm.weight", d));
-    KVLAB_ASSIGN_OR_RETURN(layer.k_norm, load_norm(prefix + "attn_k_norm.weight", d));
-    KVLAB_ASSIGN_OR_RETURN(layer.output,
-                           load(prefix + "attn_output.weight", {h, config.q_heads * d}));
-    KVLAB_ASSIGN_OR_RETURN(layer.post_attn_norm,
-                           load_norm(prefix + "post_attention_norm.weight", h));
-    KVLAB_ASSIGN_OR_RETURN(layer.ffn_norm, load_norm(prefix + "ffn_norm.weight", h));
-    KVLAB_ASSIGN_OR_RETURN(layer.gate_up,
-                           weights.LoadProjection({{prefix + "ffn_gate.weight", {config.ffn, h}},
-                                                   {prefix + "ffn_up.weight", {config.ffn, h}}}));
-    KVLAB_ASSIGN_OR_RETURN(layer.down, load(prefix + "ffn_down.weight", {h, config.ffn}));
-    KVLAB_ASSIGN_OR_RETURN(layer.post_ffn_norm, load_norm(prefix + "post_ffw_norm.weight", h));
-    model->layers_.push_back(std::move(layer));
-  }
+  KVLAB_ASSIGN_OR_RETURN(DecoderWeights weights,
+                         LoadDecoderWeights(config.weights_layout(), source, options));
+  model->weight_bytes_ = weights.ByteSize();
+  model->token_embedding_ = std::move(weights.token_embedding);
+  model->output_norm_ = std::move(weights.output_norm);
+  model->output_ = std::move(weights.output);
+  model->layers_ = std::move(weights.layers);
   return model;
-}
-
-int64_t Gemma3Model::WeightBytes() const {
-  const auto bytes = [](const at::Tensor& t) { return static_cast<int64_t>(t.nbytes()); };
-  int64_t total = token_embedding_.ByteSize() + bytes(output_norm_);
-  if (!output_.SharesWith(token_embedding_)) total += output_.ByteSize();
-  for (const Layer& l : layers_) {
-    for (const at::Tensor* t : {&l.attn_norm, &l.q_norm, &l.k_norm, &l.post_attn_norm,
-                                &l.ffn_norm, &l.post_ffn_norm}) {
-      total += bytes(*t);
-    }
-    for (const Projection* p : {&l.qkv, &l.output, &l.gate_up, &l.down}) total += p->ByteSize();
-  }
-  return total;
 }
 
 absl::StatusOr<at::Tensor> Gemma3Model::Forward(const at::Tensor& tokens, int64_t first_position,

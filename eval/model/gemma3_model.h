@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/decoder_model.h"
+#include "eval/model/decoder_weights.h"
 #include "eval/model/gemma3_config.h"
 #include "eval/model/projection.h"
 #include "eval/model/weight_source.h"
@@ -50,7 +51,7 @@ class Gemma3Model : public DecoderModel {
   LayerRopes ropes() const override { return ropes_; }
   c10::Device device() const override { return options_.device; }
   at::ScalarType weight_dtype() const override { return options_.weight_dtype; }
-  int64_t WeightBytes() const override;
+  int64_t WeightBytes() const override { return weight_bytes_; }
   absl::Status CheckTokens(const at::Tensor& tokens) const override {
     return CheckTokenIds(tokens, config_.vocab);
   }
@@ -62,18 +63,7 @@ class Gemma3Model : public DecoderModel {
   }
 
  private:
-  struct Layer {
-    at::Tensor attn_norm;       // [hidden]
-    Projection qkv;            // [(q_heads + 2 kv_heads) * head_dim, hidden]
-    at::Tensor q_norm;          // [head_dim]
-    at::Tensor k_norm;          // [head_dim]
-    Projection output;         // [hidden, q_heads * head_dim]
-    at::Tensor post_attn_norm;  // [hidden]
-    at::Tensor ffn_norm;        // [hidden]
-    Projection gate_up;        // [2 ffn, hidden]
-    Projection down;           // [hidden, ffn]
-    at::Tensor post_ffn_norm;   // [hidden]
-  };
+  using Layer = DecoderLayerWeights;
 
   Gemma3Model(Gemma3Config config, LayerRopes ropes, LoadOptions options)
       : config_(std::move(config)), ropes_(std::move(ropes)), options_(options) {}
@@ -90,6 +80,7 @@ class Gemma3Model : public DecoderModel {
   at::Tensor output_norm_;      // [hidden]
   Projection output_;           // [vocab, hidden]; the embedding when tied.
   std::vector<Layer> layers_;
+  int64_t weight_bytes_ = 0;
 };
 
 }  // namespace kvlab::model

@@ -151,7 +151,7 @@ TEST(Gemma3ModelTest, UnknownArchitectureNamesTheSupportedOnes) {
   EXPECT_THAT(LoadModel(*file, {}),
               StatusIs(absl::StatusCode::kUnimplemented,
                        AllOf(HasSubstr("phi3.gguf"), HasSubstr("'phi3'"),
-                             HasSubstr("llama, qwen2, gemma3"))));
+                             HasSubstr("kvlab runs gemma3, llama, qwen2"))));
   EXPECT_THAT(ReadModelInfo(*file), StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("phi3")));
 }
 

@@ -5,19 +5,16 @@
 
 #include <cstdio>
 #include <fstream>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/gguf/gguf_tensor.h"
-#include "eval/model/gemma3_config.h"
-#include "eval/model/hf_tensor_layout.h"
-#include "eval/model/llama_config.h"
+#include "eval/model/architecture.h"
+#include "eval/model/hf_weight_source.h"
 #include "eval/safetensors/safetensors_writer.h"
 
 namespace kvlab::model {
@@ -29,68 +26,6 @@ absl::Status WriteText(const std::string& path, const std::string& text) {
   out.close();
   if (!out) return absl::InternalError(absl::StrFormat("%s: cannot write", path));
   return absl::OkStatus();
-}
-
-// config.json's rope_scaling for a GGUF's scaling: null, or linear. Per-pair divisors
-// (rope_freqs.weight) have no config.json form that transformers would read back as
-// the same frequencies, so such a file is refused before anything is written.
-absl::StatusOr<nlohmann::json> RopeScalingJson(const RopeScaling& scaling,
-                                               const std::string& gguf_path) {
-  if (!scaling.frequency_divisors.empty()) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s: rope_freqs.weight (per-pair frequency factors) has no config.json equivalent; "
-        "convert the original checkpoint instead", gguf_path));
-  }
-  if (scaling.type == RopeScaling::Type::kNone) return nlohmann::json();
-  return nlohmann::json{{"rope_type", RopeScalingTypeName(scaling.type)},
-                        {"factor", scaling.factor}};
-}
-
-nlohmann::json LlamaConfigJson(const LlamaConfig& c) {
-  const bool qwen2 = c.architecture == "qwen2";
-  return {{"architectures", {qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
-          {"model_type", c.architecture},
-          {"hidden_size", c.hidden},
-          {"intermediate_size", c.ffn},
-          {"num_hidden_layers", c.num_layers},
-          {"num_attention_heads", c.q_heads},
-          {"num_key_value_heads", c.kv_heads},
-          {"head_dim", c.head_dim},
-          {"vocab_size", c.vocab},
-          {"rope_theta", c.rope_base},
-          {"rms_norm_eps", c.rms_eps},
-          {"max_position_embeddings", c.context_length},
-          {"tie_word_embeddings", c.tied_embeddings},
-          {"hidden_act", "silu"},
-          {"torch_dtype", "float32"}};
-}
-
-nlohmann::json Gemma3ConfigJson(const Gemma3Config& c) {
-  std::vector<std::string> types;
-  for (const bool local : c.local_layers) {
-    types.push_back(local ? "sliding_attention" : "full_attention");
-  }
-  return {{"architectures", {"Gemma3ForCausalLM"}},
-          {"model_type", "gemma3_text"},
-          {"hidden_size", c.hidden},
-          {"intermediate_size", c.ffn},
-          {"num_hidden_layers", c.num_layers},
-          {"num_attention_heads", c.q_heads},
-          {"num_key_value_heads", c.kv_heads},
-          {"head_dim", c.head_dim},
-          {"vocab_size", c.vocab},
-          {"rope_theta", c.rope_base},
-          {"rope_local_base_freq", c.local_rope_base},
-          {"rms_norm_eps", c.rms_eps},
-          {"max_position_embeddings", c.context_length},
-          {"sliding_window", c.sliding_window},
-          {"layer_types", types},
-          {"query_pre_attn_scalar", 1.0 / (c.query_scale * c.query_scale)},
-          {"final_logit_softcapping",
-           c.final_logit_softcap > 0 ? nlohmann::json(c.final_logit_softcap) : nlohmann::json()},
-          {"tie_word_embeddings", c.tied_embeddings},
-          {"hidden_activation", "gelu_pytorch_tanh"},
-          {"torch_dtype", "float32"}};
 }
 
 // tokenizer.json and tokenizer_config.json for a GGUF byte-level BPE vocabulary
@@ -163,31 +98,11 @@ absl::Status WriteTokenizer(const gguf::GgufFile& file, const std::string& dir) 
 absl::Status ConvertGgufToHf(const std::string& gguf_path, const std::string& dir,
                              int64_t shard_bytes) {
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<gguf::GgufFile> file, gguf::GgufFile::Open(gguf_path));
-  KVLAB_ASSIGN_OR_RETURN(const std::string architecture, file->GetString("general.architecture"));
-  HfTensorLayout layout;
-  nlohmann::json config;
-  std::function<at::Tensor(const std::string&, at::Tensor)> to_hf;
-  if (architecture == "gemma3") {
-    KVLAB_ASSIGN_OR_RETURN(const Gemma3Config c, Gemma3Config::FromGguf(*file));
-    layout = Gemma3HfLayout(c);
-    config = Gemma3ConfigJson(c);
-    // Global layers only, as transformers reads Gemma 3's rope_scaling.
-    KVLAB_ASSIGN_OR_RETURN(config["rope_scaling"], RopeScalingJson(c.rope_scaling, gguf_path));
-    to_hf = [](const std::string& name, at::Tensor t) {
-      return absl::EndsWith(name, "norm.weight") ? t - 1.0 : t;
-    };
-  } else {
-    KVLAB_ASSIGN_OR_RETURN(const LlamaConfig c, LlamaConfig::FromGguf(*file));
-    layout = LlamaHfLayout(c);
-    config = LlamaConfigJson(c);
-    KVLAB_ASSIGN_OR_RETURN(config["rope_scaling"], RopeScalingJson(c.rope_scaling, gguf_path));
-    to_hf = [c](const std::string& name, at::Tensor t) {
-      if (c.rope_style != RopeStyle::kInterleaved) return t;
-      if (absl::StrContains(name, ".attn_q.")) return PermuteToHalfRope(t, c.q_heads);
-      if (absl::StrContains(name, ".attn_k.")) return PermuteToHalfRope(t, c.kv_heads);
-      return t;
-    };
-  }
+  KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<Architecture> architecture,
+                         GgufArchitecture(*file));
+  KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<ModelConfig> model, architecture->FromGguf(*file));
+  const HfTensorLayout layout = model->HfLayout();
+  KVLAB_ASSIGN_OR_RETURN(const nlohmann::json config, model->HfConfigJson(gguf_path));
   ::mkdir(dir.c_str(), 0755);
   KVLAB_RETURN_IF_ERROR(WriteText(dir + "/config.json", config.dump(2)));
   KVLAB_RETURN_IF_ERROR(WriteTokenizer(*file, dir));
@@ -203,7 +118,7 @@ absl::Status ConvertGgufToHf(const std::string& gguf_path, const std::string& di
       continue;
     }
     KVLAB_ASSIGN_OR_RETURN(at::Tensor t, gguf::LoadTensor(*file, info, at::kFloat));
-    t = to_hf(info.name, std::move(t)).contiguous();
+    t = model->ToHf(info.name, std::move(t)).contiguous();
     const int64_t bytes = t.numel() * 4;
     if (shard_size > 0 && shard_size + bytes > shard_bytes) {
       shards.emplace_back();

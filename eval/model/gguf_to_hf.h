@@ -1,7 +1,7 @@
 // Writes a GGUF model as a Hugging Face model directory: config.json, the weights as
-// safetensors in transformers' names and order (llama's Q and K rows back in
-// rotate-half order, Gemma's norm weights as w rather than 1 + w; quantized tensors
-// dequantized to F32), sharded with an index above --shard_bytes, and, for a
+// safetensors in transformers' names and order (each in transformers' convention, as
+// its architecture says: llama's Q and K rows back in rotate-half order, Gemma's norm
+// weights as w rather than 1 + w; quantized tensors dequantized to F32), sharded with an index above --shard_bytes, and, for a
 // byte-level BPE vocabulary, tokenizer.json and tokenizer_config.json. It lets a real
 // model be run through both loaders:
 //
@@ -21,8 +21,9 @@
 
 namespace kvlab::model {
 
-// Writes the model of `gguf_path` (llama, qwen2 or gemma3) into `dir` (created if
-// absent), in shards with an index when it holds more than `shard_bytes`.
+// Writes the model of `gguf_path` (of a registered architecture, architecture.h) into
+// `dir` (created if absent), in shards with an index when it holds more than
+// `shard_bytes`.
 absl::Status ConvertGgufToHf(const std::string& gguf_path, const std::string& dir,
                              int64_t shard_bytes = int64_t{1} << 30);
 

@@ -5,42 +5,12 @@
 #include <optional>
 
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/json_text.h"
 #include "base/status_macros.h"
 #include "eval/model/decoder_sizes.h"
 
 namespace kvlab::model {
-
-namespace {
-
-struct KnownArchitecture {
-  const char* model_type;    // config.json's model_type
-  const char* class_name;    // its "architectures" entry
-  const char* architecture;  // kvlab's name
-};
-
-constexpr KnownArchitecture kKnown[] = {
-    {"llama", "LlamaForCausalLM", "llama"},
-    {"qwen2", "Qwen2ForCausalLM", "qwen2"},
-    {"gemma3_text", "Gemma3ForCausalLM", "gemma3"},
-};
-
-std::string KnownList() {
-  std::vector<std::string> names;
-  for (const KnownArchitecture& k : kKnown) {
-    names.push_back(absl::StrFormat("%s (%s)", k.model_type, k.class_name));
-  }
-  return absl::StrJoin(names, ", ");
-}
-
-}  // namespace
-
-const std::vector<std::string>& SupportedHfArchitectures() {
-  static const auto* const kNames = new std::vector<std::string>{"llama", "qwen2", "gemma3"};
-  return *kNames;
-}
 
 absl::StatusOr<HfConfig> HfConfig::Read(const std::string& path) {
   absl::StatusOr<std::string> text = ReadFileToString(path);
@@ -57,29 +27,6 @@ absl::StatusOr<HfConfig> HfConfig::Parse(const std::string& path, absl::string_v
         absl::StrFormat("%s: is a JSON %s, not an object", path, JsonTypeName(json)));
   }
   return HfConfig(path, std::move(json));
-}
-
-absl::StatusOr<std::string> HfConfig::Architecture() const {
-  if (const nlohmann::json* type = Find("model_type"); type != nullptr) {
-    if (!type->is_string()) return FieldError("model_type", "must be a string");
-    for (const KnownArchitecture& k : kKnown) {
-      if (*type == k.model_type) return std::string(k.architecture);
-    }
-    return absl::UnimplementedError(absl::StrFormat(
-        "%s: model_type '%s' is not supported; kvlab runs %s", path_,
-        type->get<std::string>(), KnownList()));
-  }
-  const nlohmann::json* classes = Find("architectures");
-  if (classes == nullptr || !classes->is_array() || classes->empty() ||
-      !(*classes)[0].is_string()) {
-    return FieldError("model_type", "is missing (and no \"architectures\" list names the model)");
-  }
-  for (const KnownArchitecture& k : kKnown) {
-    if ((*classes)[0] == k.class_name) return std::string(k.architecture);
-  }
-  return absl::UnimplementedError(absl::StrFormat(
-      "%s: architectures[0] '%s' is not supported; kvlab runs %s", path_,
-      (*classes)[0].get<std::string>(), KnownList()));
 }
 
 const nlohmann::json* HfConfig::Find(const std::string& field) const {
@@ -302,6 +249,18 @@ absl::StatusOr<HfRope> ReadHfRope(const HfConfig& config, const std::string& the
     KVLAB_ASSIGN_OR_RETURN(rope.scaling, ReadScaling(config, *parameters, field));
   }
   return rope;
+}
+
+absl::StatusOr<nlohmann::json> HfRopeScalingJson(const RopeScaling& scaling,
+                                                 const std::string& source) {
+  if (!scaling.frequency_divisors.empty()) {
+    return absl::UnimplementedError(absl::StrFormat(
+        "%s: rope_freqs.weight (per-pair frequency factors) has no config.json equivalent; "
+        "convert the original checkpoint instead", source));
+  }
+  if (scaling.type == RopeScaling::Type::kNone) return nlohmann::json();
+  return nlohmann::json{{"rope_type", RopeScalingTypeName(scaling.type)},
+                        {"factor", scaling.factor}};
 }
 
 }  // namespace kvlab::model

@@ -5,9 +5,8 @@
 //   KVLAB_ASSIGN_OR_RETURN(int64_t layers, config.Int("num_hidden_layers"));
 //   KVLAB_ASSIGN_OR_RETURN(double eps, config.Double("rms_norm_eps", 1e-6));  // Default.
 //
-// Which architecture it describes (Architecture()) follows transformers: model_type
-// ("llama", "qwen2", "gemma3_text"), else the first of "architectures"
-// (LlamaForCausalLM, Qwen2ForCausalLM, Gemma3ForCausalLM).
+// Which architecture it describes is the registry's to say (HfArchitecture() in
+// architecture.h).
 #ifndef KVLAB_EVAL_MODEL_HF_CONFIG_H_
 #define KVLAB_EVAL_MODEL_HF_CONFIG_H_
 
@@ -34,10 +33,6 @@ class HfConfig {
 
   const std::string& path() const { return path_; }
   const nlohmann::json& json() const { return json_; }
-
-  // kvlab's name of the architecture: "llama", "qwen2" or "gemma3". Unimplemented
-  // naming the file, what it names and the supported ones for any other.
-  absl::StatusOr<std::string> Architecture() const;
 
   // Required fields: InvalidArgument naming the file and field when absent (or null)
   // or of another type. Int accepts only whole numbers; Double any number.
@@ -91,8 +86,12 @@ absl::StatusOr<HfRope> ReadHfRope(const HfConfig& config, const std::string& the
                                   double fallback, const std::string& layer_type = "",
                                   bool legacy_scaling_applies = true);
 
-// The architectures HfConfig::Architecture() knows, in kvlab's names.
-const std::vector<std::string>& SupportedHfArchitectures();
+// The inverse of ReadHfRope's scaling, for writing a config.json from a GGUF: null, or
+// {"rope_type": "linear", "factor": ...}. Per-pair divisors (GGUF's rope_freqs.weight)
+// have no config.json form that transformers would read back as the same frequencies:
+// Unimplemented naming `source`.
+absl::StatusOr<nlohmann::json> HfRopeScalingJson(const RopeScaling& scaling,
+                                                 const std::string& source);
 
 }  // namespace kvlab::model
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "base/status_matchers.h"
 #include "eval/gguf/gguf_file.h"
+#include "eval/model/architecture.h"
 #include "eval/model/gemma3_config.h"
 #include "eval/model/llama_config.h"
 #include "eval/testing/default_model.h"
@@ -90,20 +91,20 @@ absl::Status Gemma3Error(const std::string& text) {
 }
 
 TEST(HfConfigTest, NamesTheArchitectureByModelTypeOrClass) {
-  EXPECT_THAT(Parse(kSmolLm2Config).Architecture(), IsOkAndHolds(std::string("llama")));
-  EXPECT_THAT(Parse(kQwen25Config).Architecture(), IsOkAndHolds(std::string("qwen2")));
-  EXPECT_THAT(Parse(kGemma3Config).Architecture(), IsOkAndHolds(std::string("gemma3")));
-  EXPECT_THAT(Parse(With(kQwen25Config, "model_type", "")).Architecture(),
+  EXPECT_THAT(HfArchitectureName(Parse(kSmolLm2Config)), IsOkAndHolds(std::string("llama")));
+  EXPECT_THAT(HfArchitectureName(Parse(kQwen25Config)), IsOkAndHolds(std::string("qwen2")));
+  EXPECT_THAT(HfArchitectureName(Parse(kGemma3Config)), IsOkAndHolds(std::string("gemma3")));
+  EXPECT_THAT(HfArchitectureName(Parse(With(kQwen25Config, "model_type", ""))),
               IsOkAndHolds(std::string("qwen2")));
-  EXPECT_THAT(Parse(With(kSmolLm2Config, "model_type", "\"mistral\"")).Architecture(),
+  EXPECT_THAT(HfArchitectureName(Parse(With(kSmolLm2Config, "model_type", "\"mistral\""))),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("m/config.json: model_type 'mistral' is not supported; kvlab "
-                                 "runs llama (LlamaForCausalLM), qwen2 (Qwen2ForCausalLM), "
-                                 "gemma3_text (Gemma3ForCausalLM)")));
-  EXPECT_THAT(Parse(R"({"architectures": ["GPT2LMHeadModel"]})").Architecture(),
+                                 "runs gemma3_text (Gemma3ForCausalLM), llama "
+                                 "(LlamaForCausalLM), qwen2 (Qwen2ForCausalLM)")));
+  EXPECT_THAT(HfArchitectureName(Parse(R"({"architectures": ["GPT2LMHeadModel"]})")),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("architectures[0] 'GPT2LMHeadModel' is not supported")));
-  EXPECT_THAT(Parse("{}").Architecture(),
+  EXPECT_THAT(HfArchitectureName(Parse("{}")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("model_type is missing")));
   EXPECT_THAT(HfConfig::Parse("m/config.json", "[1]"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("m/config.json: is a JSON array")));

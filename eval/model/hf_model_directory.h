@@ -5,9 +5,9 @@
 //   KVLAB_ASSIGN_OR_RETURN(auto dir, HfModelDirectory::Open("/models/Qwen2.5-0.5B"));
 //   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, dir->Load({}));
 //
-// Architectures: llama (LlamaForCausalLM), qwen2 (Qwen2ForCausalLM) and gemma3
-// (Gemma3ForCausalLM), each run by the same model class as its GGUF conversion. Errors
-// are one line naming the file and the field or tensor.
+// config.json names the architecture (a registered one, architecture.h), which runs the
+// model with the same class as its GGUF conversion. Errors are one line naming the file
+// and the field or tensor.
 #ifndef KVLAB_EVAL_MODEL_HF_MODEL_DIRECTORY_H_
 #define KVLAB_EVAL_MODEL_HF_MODEL_DIRECTORY_H_
 
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "eval/model/architecture.h"
 #include "eval/model/decoder_model.h"
 #include "eval/model/hf_config.h"
 #include "eval/safetensors/safetensors_checkpoint.h"
@@ -30,22 +31,25 @@ class HfModelDirectory {
 
   const std::string& dir() const { return dir_; }
   const HfConfig& config() const { return config_; }
-  const std::string& architecture() const { return architecture_; }
+  // The registered name of its architecture.
+  std::string architecture() const { return architecture_->Name(); }
   const safetensors::SafetensorsCheckpoint& checkpoint() const { return *checkpoint_; }
   // config.json and every checkpoint file, for fingerprints.
   std::vector<std::string> paths() const;
 
   // The model's description from config.json alone; its name is the directory's.
   absl::StatusOr<ModelInfo> Info() const;
+  // The hyperparameters as its architecture reads them, named after the directory.
+  absl::StatusOr<std::unique_ptr<ModelConfig>> ReadConfig() const;
   absl::StatusOr<std::unique_ptr<DecoderModel>> Load(const LoadOptions& options) const;
 
  private:
-  HfModelDirectory(std::string dir, HfConfig config, std::string architecture)
+  HfModelDirectory(std::string dir, HfConfig config, std::unique_ptr<Architecture> architecture)
       : dir_(std::move(dir)), config_(std::move(config)), architecture_(std::move(architecture)) {}
 
   std::string dir_;
   HfConfig config_;
-  std::string architecture_;
+  std::unique_ptr<Architecture> architecture_;
   std::unique_ptr<safetensors::SafetensorsCheckpoint> checkpoint_;
 };
 

@@ -18,6 +18,7 @@
 #include "absl/types/span.h"
 #include "core/rope_scaling.h"
 #include "core/rotary_embedding.h"
+#include "eval/model/architecture.h"
 #include "eval/model/gemma3_config.h"
 #include "eval/model/hf_config.h"
 #include "eval/model/llama_config.h"
@@ -56,7 +57,7 @@ void MakeRope(int64_t head_dim, int64_t rope_dim, double base, const RopeScaling
 void ReadConfig(absl::string_view text) {
   absl::StatusOr<model::HfConfig> config = model::HfConfig::Parse("config.json", text);
   if (!config.ok()) return;
-  (void)config->Architecture();
+  (void)model::HfArchitecture(*config);
   if (auto llama = model::LlamaConfig::FromHf(*config); llama.ok()) {
     (void)llama->attention_shape();
     MakeRope(llama->head_dim, llama->rope_dim, llama->rope_base, llama->rope_scaling);

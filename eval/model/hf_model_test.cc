@@ -329,7 +329,7 @@ TEST(HfModelTest, BadDirectoriesAreOneLineErrorsNamingTheFile) {
   EXPECT_THAT(LoadError(mistral),
               StatusIs(absl::StatusCode::kUnimplemented,
                        HasSubstr("mistral/config.json: model_type 'mistral' is not supported; "
-                                 "kvlab runs llama")));
+                                 "kvlab runs gemma3_text (Gemma3ForCausalLM), llama")));
 
   // A tensor missing, of the wrong shape, of a dtype kvlab does not load.
   TinyHfOptions o;

@@ -17,6 +17,7 @@
 #include "core/rope_scaling.h"
 #include "core/rotary_embedding.h"
 #include "eval/gguf/gguf_file.h"
+#include "eval/model/decoder_weights.h"
 #include "eval/model/hf_config.h"
 
 namespace kvlab::model {
@@ -54,6 +55,12 @@ struct LlamaConfig {
 
   AttentionShape attention_shape() const {
     return AttentionShape{num_layers, q_heads, kv_heads, head_dim};
+  }
+  // The tensors the model holds (decoder_weights.h).
+  DecoderWeightsLayout weights_layout() const {
+    return {{num_layers, hidden, ffn, q_heads, kv_heads, head_dim, vocab},
+            tied_embeddings,
+            qkv_bias};
   }
   // Bytes per token of a dense cache whose elements take `element_bytes`.
   int64_t DenseCacheBytesPerToken(int64_t element_bytes) const {

@@ -2,12 +2,13 @@
 // transformers' LlamaConfig and Qwen2Config read it (their defaults for absent fields).
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "eval/model/architecture.h"
 #include "eval/model/llama_config.h"
 
 namespace kvlab::model {
 
 absl::StatusOr<LlamaConfig> LlamaConfig::FromHf(const HfConfig& config) {
-  KVLAB_ASSIGN_OR_RETURN(const std::string architecture, config.Architecture());
+  KVLAB_ASSIGN_OR_RETURN(const std::string architecture, HfArchitectureName(config));
   if (architecture != "llama" && architecture != "qwen2") {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: describes a %s model, not llama or qwen2", config.path(), architecture));

@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
-#include "absl/strings/str_format.h"
 #include "base/device.h"
 #include "base/status_macros.h"
 #include "base/torch_status.h"
@@ -28,60 +27,14 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const LlamaConfig& 
                          RotaryEmbedding::WithFrequencies(config.head_dim, std::move(frequencies),
                                                           config.rope_style));
   std::unique_ptr<LlamaModel> model(new LlamaModel(config, std::move(rope), options));
-  const int64_t h = config.hidden, d = config.head_dim;
-  const ModelWeights weights(source, options);
-  const auto load = [&](const std::string& name, std::vector<int64_t> shape) {
-    return weights.LoadProjection({{name, std::move(shape)}});
-  };
-  const auto load_norm = [&](const std::string& name) { return weights.Vector(name, h); };
-  c10::InferenceMode inference;
-  KVLAB_ASSIGN_OR_RETURN(model->token_embedding_, load("token_embd.weight", {config.vocab, h}));
-  KVLAB_ASSIGN_OR_RETURN(model->output_norm_, load_norm("output_norm.weight"));
-  if (config.tied_embeddings) {
-    model->output_ = model->token_embedding_;
-  } else {
-    KVLAB_ASSIGN_OR_RETURN(model->output_, load("output.weight", {config.vocab, h}));
-  }
-  for (int i = 0; i < config.num_layers; ++i) {
-    const std::string prefix = absl::StrFormat("blk.%d.", i);
-    Layer layer;
-    KVLAB_ASSIGN_OR_RETURN(layer.attn_norm, load_norm(prefix + "attn_norm.weight"));
-    // One projection for Q, K and V (and one for gate and up) halves the matmul count.
-    KVLAB_ASSIGN_OR_RETURN(layer.qkv,
-                           weights.LoadProjection({{prefix + "attn_q.weight", {config.q_heads * d, h}},
-                                                   {prefix + "attn_k.weight", {config.kv_heads * d, h}},
-                                                   {prefix + "attn_v.weight", {config.kv_heads * d, h}}}));
-    if (config.qkv_bias) {
-      KVLAB_ASSIGN_OR_RETURN(at::Tensor q_bias,
-                             weights.Vector(prefix + "attn_q.bias", config.q_heads * d));
-      KVLAB_ASSIGN_OR_RETURN(at::Tensor k_bias,
-                             weights.Vector(prefix + "attn_k.bias", config.kv_heads * d));
-      KVLAB_ASSIGN_OR_RETURN(at::Tensor v_bias,
-                             weights.Vector(prefix + "attn_v.bias", config.kv_heads * d));
-      layer.qkv_bias = at::cat({q_bias, k_bias, v_bias}, 0);
-    }
-    KVLAB_ASSIGN_OR_RETURN(layer.output,
-                           load(prefix + "attn_output.weight", {h, config.q_heads * d}));
-    KVLAB_ASSIGN_OR_RETURN(layer.ffn_norm, load_norm(prefix + "ffn_norm.weight"));
-    KVLAB_ASSIGN_OR_RETURN(layer.gate_up,
-                           weights.LoadProjection({{prefix + "ffn_gate.weight", {config.ffn, h}},
-                                                   {prefix + "ffn_up.weight", {config.ffn, h}}}));
-    KVLAB_ASSIGN_OR_RETURN(layer.down, load(prefix + "ffn_down.weight", {h, config.ffn}));
-    model->layers_.push_back(std::move(layer));
-  }
+  KVLAB_ASSIGN_OR_RETURN(DecoderWeights weights,
+                         LoadDecoderWeights(config.weights_layout(), source, options));
+  model->weight_bytes_ = weights.ByteSize();
+  model->token_embedding_ = std::move(weights.token_embedding);
+  model->output_norm_ = std::move(weights.output_norm);
+  model->output_ = std::move(weights.output);
+  model->layers_ = std::move(weights.layers);
   return model;
-}
-
-int64_t LlamaModel::WeightBytes() const {
-  const auto bytes = [](const at::Tensor& t) { return static_cast<int64_t>(t.nbytes()); };
-  int64_t total = token_embedding_.ByteSize() + bytes(output_norm_);
-  if (!output_.SharesWith(token_embedding_)) total += output_.ByteSize();
-  for (const Layer& l : layers_) {
-    if (l.qkv_bias.defined()) total += bytes(l.qkv_bias);
-    total += bytes(l.attn_norm) + l.qkv.ByteSize() + l.output.ByteSize() + bytes(l.ffn_norm) +
-             l.gate_up.ByteSize() + l.down.ByteSize();
-  }
-  return total;
 }
 
 absl::Status LlamaModel::CheckTokens(const at::Tensor& tokens) const {

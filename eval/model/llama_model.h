@@ -27,6 +27,7 @@
 #include "core/rotary_embedding.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/decoder_model.h"
+#include "eval/model/decoder_weights.h"
 #include "eval/model/llama_config.h"
 #include "eval/model/projection.h"
 #include "eval/model/weight_source.h"
@@ -53,7 +54,7 @@ class LlamaModel : public DecoderModel {
   LayerRopes ropes() const override { return rope_; }
   c10::Device device() const override { return options_.device; }
   at::ScalarType weight_dtype() const override { return options_.weight_dtype; }
-  int64_t WeightBytes() const override;
+  int64_t WeightBytes() const override { return weight_bytes_; }
   absl::Status CheckTokens(const at::Tensor& tokens) const override;
   absl::StatusOr<at::Tensor> Forward(const at::Tensor& tokens, int64_t first_position,
                                      absl::Span<KvCache* const> caches) const override;
@@ -61,15 +62,7 @@ class LlamaModel : public DecoderModel {
   absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCache() const override;
 
  private:
-  struct Layer {
-    at::Tensor attn_norm;  // [hidden]
-    Projection qkv;       // [(q_heads + 2 kv_heads) * head_dim, hidden]
-    at::Tensor qkv_bias;   // [(q_heads + 2 kv_heads) * head_dim] fp32; undefined if none
-    Projection output;    // [hidden, q_heads * head_dim]
-    at::Tensor ffn_norm;   // [hidden]
-    Projection gate_up;   // [2 ffn, hidden]
-    Projection down;      // [hidden, ffn]
-  };
+  using Layer = DecoderLayerWeights;
 
   LlamaModel(LlamaConfig config, RotaryEmbedding rope, LoadOptions options)
       : config_(std::move(config)), rope_(std::move(rope)), options_(options) {}
@@ -86,6 +79,7 @@ class LlamaModel : public DecoderModel {
   at::Tensor output_norm_;      // [hidden]
   Projection output_;           // [vocab, hidden]; the embedding when tied.
   std::vector<Layer> layers_;
+  int64_t weight_bytes_ = 0;
 };
 
 }  // namespace kvlab::model

@@ -1,10 +1,10 @@
 // Loading a model of any supported architecture from a GGUF file or a Hugging Face
 // model directory.
 //
-// A GGUF file's general.architecture picks the implementation: "llama" or "qwen2"
-// (LlamaModel) or "gemma3" (Gemma3Model). A directory's config.json does the same
-// (hf_model_directory.h). Any other architecture is an Unimplemented error naming the
-// file, the architecture and the supported ones.
+// A GGUF file's general.architecture picks the implementation among the registered
+// architectures (architecture.h; this library links them all). A directory's
+// config.json does the same (hf_model_directory.h). Any other architecture is an
+// Unimplemented error naming the file, the architecture and the registered ones.
 //
 //   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<ModelFiles> files, ModelFiles::Open(path));
 //   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<DecoderModel> model, LoadModel(*files, {}));
@@ -21,9 +21,6 @@
 #include "eval/model/hf_model_directory.h"
 
 namespace kvlab::model {
-
-// The architectures LoadModel() runs from a GGUF file, as general.architecture names them.
-const std::vector<std::string>& SupportedArchitectures();
 
 // A model on disk, opened (mapped, headers parsed, no weight read yet): a GGUF file, or
 // a Hugging Face directory with config.json and safetensors.
