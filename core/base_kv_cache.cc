@@ -16,6 +16,35 @@
 
 namespace kvlab {
 
+namespace {
+
+// Sets to -inf, in the scores `probs` [kv_heads, group, rows, length] of a block of
+// queries at slots first_slot.. and positions first_position.., what each query may
+// not see: later slots (causality) and, in a local layer (window > 0), keys whose
+// positions `key_positions` [kv_heads, 1, 1, length] are older than its window.
+void MaskUnseen(at::Tensor& probs, int64_t first_slot, int64_t first_position, int64_t window,
+                const at::Tensor& key_positions) {
+  const int64_t rows = probs.size(2), length = probs.size(3);
+  const auto index_options = at::TensorOptions().dtype(at::kLong).device(probs.device());
+  // Query i sees tokens up to slot first_slot + i.
+  if (first_slot + rows < length || rows > 1) {
+    const at::Tensor query_slot = at::arange(first_slot, first_slot + rows, index_options);
+    const at::Tensor future =
+        at::arange(0, length, index_options).unsqueeze(0) > query_slot.unsqueeze(1);
+    probs.masked_fill_(future, -std::numeric_limits<float>::infinity());
+  }
+  if (window > 0) {
+    // Query at position p sees keys at positions > p - window (its own included, so
+    // no row is ever wholly masked).
+    const at::Tensor oldest_visible = at::arange(first_position - window + 1,
+                                                 first_position + rows - window + 1, index_options);
+    probs.masked_fill_(key_positions < oldest_visible.view({1, 1, rows, 1}),
+                       -std::numeric_limits<float>::infinity());
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<BaseKvCache>> BaseKvCache::Create(
     const AttentionShape& shape, const LayerRopes& ropes, PositionMode mode,
     c10::Device device, const TensorStoreFactory& make_key_store,
@@ -113,11 +142,8 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   }
   const Layer& l = layers_[layer];
   if (inputs.stats_request.keys) {
-    result.stats.keys = l.keys->Materialize();
-    // Stored unrotated: rotate at the original positions, as kOriginal stores them.
-    if (mode_ == PositionMode::kCacheSlot) {
-      result.stats.keys = ropes_[layer].Apply(result.stats.keys, l.positions->View());
-    }
+    result.stats.keys = positions_->KeysAtOriginalPositions(ropes_[layer], l.keys->Materialize(),
+                                                            l.positions->View());
   }
   if (inputs.stats_request.values) result.stats.values = l.values->Materialize();
   if (shape_.window(layer) > 0) {
@@ -136,13 +162,8 @@ absl::Status BaseKvCache::StoreNewTokens(int layer, const AttentionInputs& input
   } else if (l.first_held + l.positions->length() != inputs.first_position) {
     l.consecutive = false;
   }
-  // Original positions: keys are stored rotated. Cache slots: stored as they come, and
-  // rotated when read, by slots that change as tokens are evicted.
-  if (mode_ == PositionMode::kOriginal) {
-    KVLAB_RETURN_IF_ERROR(l.keys->Append(ropes_[layer].Apply(inputs.keys, new_positions)));
-  } else {
-    KVLAB_RETURN_IF_ERROR(l.keys->Append(inputs.keys));
-  }
+  KVLAB_RETURN_IF_ERROR(
+      l.keys->Append(positions_->KeysToStore(ropes_[layer], inputs.keys, new_positions)));
   KVLAB_RETURN_IF_ERROR(l.values->Append(inputs.values));
   KVLAB_RETURN_IF_ERROR(
       l.positions->Append(new_positions.unsqueeze(0).expand({shape_.kv_heads, n})));
@@ -152,11 +173,7 @@ absl::Status BaseKvCache::StoreNewTokens(int layer, const AttentionInputs& input
 
 at::Tensor BaseKvCache::RotatedQueries(int layer, const at::Tensor& queries,
                                        const at::Tensor& new_positions) const {
-  if (mode_ == PositionMode::kOriginal) return ropes_[layer].Apply(queries, new_positions);
-  // The step's queries sit in the last slots, after the tokens held before it.
-  const int64_t length = Length(layer);
-  return ropes_[layer].Apply(
-      queries, at::arange(length - queries.size(1), length, new_positions.options()));
+  return positions_->RotateQueries(ropes_[layer], queries, new_positions, Length(layer));
 }
 
 absl::StatusOr<std::optional<BaseKvCache::DecodeStep>> BaseKvCache::PlanDecodeStep(
@@ -164,7 +181,7 @@ absl::StatusOr<std::optional<BaseKvCache::DecodeStep>> BaseKvCache::PlanDecodeSt
   // One query of the usual cache: it sees every held token, so no mask is needed. A
   // sliding-window layer may hold tokens outside the window (heads that eviction left
   // different), and slot positions rotate keys at read time: both take the blocks.
-  if (queries.size(1) != 1 || mode_ != PositionMode::kOriginal || shape_.window(layer) > 0 ||
+  if (queries.size(1) != 1 || !positions_->StoresKeysRotated() || shape_.window(layer) > 0 ||
       decode_kernel_ == DecodeKernelUse::kNever) {
     return std::nullopt;
   }
@@ -227,13 +244,8 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
   const int64_t window = shape_.window(layer);
   const int64_t length = l.keys->length();
   const int64_t past = length - n;  // Tokens held before this step.
-  const auto index_options = at::TensorOptions().dtype(at::kLong).device(queries.device());
 
-  at::Tensor slot_rotated_keys;  // kCacheSlot only: keys rotated by their slots.
-  if (mode_ == PositionMode::kCacheSlot) {
-    slot_rotated_keys =
-        ropes_[layer].Apply(l.keys->Materialize(), at::arange(0, length, index_options));
-  }
+  const BlockScores score = positions_->ScoreBlocks(ropes_[layer], *l.keys);
   const at::Tensor grouped = GroupedByKvHead(queries);
   // A local layer's keys by original position ([kv_heads, 1, 1, length]), for its window.
   const at::Tensor key_positions =
@@ -250,30 +262,10 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
   for (int64_t begin = 0; begin < n; begin += kQueryBlock) {
     const int64_t rows = std::min(kQueryBlock, n - begin);
     const at::Tensor block = grouped.narrow(2, begin, rows).reshape({kv_heads, group * rows, d});
-    at::Tensor scores;
-    if (mode_ == PositionMode::kOriginal) {
-      KVLAB_ASSIGN_OR_RETURN(scores, l.keys->MultiplyTransposed(block));
-    } else {
-      scores = at::matmul(block, slot_rotated_keys.transpose(1, 2));
-    }
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor scores, score(block));
     scores.mul_(ScoreScale());
-    // Query begin + i sees tokens up to slot past + begin + i.
     at::Tensor probs = scores.view({kv_heads, group, rows, length});
-    if (past + begin + rows < length || rows > 1) {
-      const at::Tensor query_slot = at::arange(past + begin, past + begin + rows, index_options);
-      const at::Tensor future =
-          at::arange(0, length, index_options).unsqueeze(0) > query_slot.unsqueeze(1);
-      probs.masked_fill_(future, -std::numeric_limits<float>::infinity());
-    }
-    if (window > 0) {
-      // Query at position p sees keys at positions > p - window (its own included, so
-      // no row is ever wholly masked).
-      const at::Tensor oldest_visible =
-          at::arange(inputs.first_position + begin - window + 1,
-                     inputs.first_position + begin + rows - window + 1, index_options);
-      probs.masked_fill_(key_positions < oldest_visible.view({1, 1, rows, 1}),
-                         -std::numeric_limits<float>::infinity());
-    }
+    MaskUnseen(probs, past + begin, inputs.first_position + begin, window, key_positions);
     probs = at::softmax(probs, -1);
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor weighted,
                            l.values->Multiply(probs.view({kv_heads, group * rows, length})));

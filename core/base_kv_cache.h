@@ -2,13 +2,10 @@
 //
 // Each layer has a key store and a value store, made by factories so that keys and
 // values may be stored differently (a dense store, or a quantizer's store), and the
-// original position of every held token. Attend() rotates, stores, and attends:
-//
-//   PositionMode::kOriginal   keys are rotated at their original positions when
-//                             written and stored rotated (the usual cache).
-//   PositionMode::kCacheSlot  keys are stored unrotated and rotated at read time by
-//                             their slot in the cache (0..length-1), the query by its
-//                             own slot, as StreamingLLM does after eviction.
+// original position of every held token. Attend() rotates, stores, and attends, with
+// the rotations of its PositionMode (kOriginal: at original positions, keys stored
+// rotated; kCacheSlot: by slot in the cache, keys rotated when read), which a
+// PositionStrategy made at creation carries out (core/position_strategy.h).
 //
 // Attention is causal over the held tokens, with grouped-query heads; queries are
 // processed in blocks so that a long prefill does not materialise a full score matrix.
@@ -34,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/kv_cache.h"
+#include "core/position_strategy.h"
 #include "core/rotary_embedding.h"
 #include "core/tensor_store.h"
 #include "core/token_buffer.h"
@@ -55,8 +53,6 @@ struct AttentionShape {
     return sliding_window.empty() ? 0 : sliding_window[layer];
   }
 };
-
-enum class PositionMode { kOriginal, kCacheSlot };
 
 // When a one-query step of a full-context layer with original positions goes through
 // kernels::DecodeAttention instead of the stores' two products.
@@ -113,7 +109,7 @@ class BaseKvCache : public KvCache {
   };
 
   BaseKvCache(const AttentionShape& shape, const LayerRopes& ropes, PositionMode mode)
-      : shape_(shape), ropes_(ropes), mode_(mode) {}
+      : shape_(shape), ropes_(ropes), positions_(MakePositionStrategy(mode)) {}
   absl::Status CheckInputs(int layer, const AttentionInputs& inputs) const;
   // Attend() after its checks: store the step, attend, drop what a window hides.
   absl::StatusOr<AttentionResult> AttendUnchecked(int layer, const AttentionInputs& inputs);
@@ -137,8 +133,8 @@ class BaseKvCache : public KvCache {
   absl::StatusOr<AttentionResult> AttendOneQuery(int layer, const at::Tensor& queries,
                                                  const DecodeStep& step,
                                                  const AttentionStatsRequest& request) const;
-  // Any step: causal (and window) masks, kQueryBlock queries at a time, through the
-  // stores' products (or keys rotated by slot).
+  // Any step: causal (and window) masks, kQueryBlock queries at a time, scored as the
+  // position strategy says.
   absl::StatusOr<AttentionResult> AttendInBlocks(int layer, const at::Tensor& queries,
                                                  const AttentionInputs& inputs) const;
   // [q_heads, n, d] -> [kv_heads, group, n, d].
@@ -150,7 +146,7 @@ class BaseKvCache : public KvCache {
 
   AttentionShape shape_;
   LayerRopes ropes_;
-  PositionMode mode_;
+  std::unique_ptr<const PositionStrategy> positions_;
   DecodeKernelUse decode_kernel_ = DecodeKernelUse::kWhenFused;
   std::vector<Layer> layers_;
   int64_t peak_held_bytes_ = 0;

@@ -27,6 +27,10 @@ absl::StatusOr<at::Tensor> Run(const at::Tensor& queries, const QuantizedRows& k
 
 absl::Status AttentionScoresInto(at::Tensor& scores, const at::Tensor& queries,
                                  const QuantizedRows& keys) {
+  // The products read dense rows as fp32 only (DecodeAttention also reads fp16, bf16).
+  if (!IsQuantized(keys.encoding) && keys.encoding != Encoding::kFloat32) {
+    return absl::InvalidArgumentError("dense rows must be float32");
+  }
   if (queries.scalar_type() != at::kFloat || queries.dim() != 3 ||
       queries.size(0) != keys.heads || queries.size(2) != keys.dim) {
     return absl::InvalidArgumentError(absl::StrFormat(

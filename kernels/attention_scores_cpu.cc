@@ -18,7 +18,7 @@ constexpr int64_t kTokensPerTask = 256;
 // Scores of tokens [first, last) of head h for every query row. The hot loop: compiled
 // for AVX-512, AVX2 and the baseline, the variant picked at load time for the CPU that
 // runs it (kvlab's build targets no particular CPU).
-template <ScaleType kType>
+template <Encoding kType>
 KVLAB_CPU_CLONES void ScoreTokens(const float* q, int64_t m, const QuantizedRows& keys,
                                   int64_t h, int64_t first, int64_t last, float* row,
                                   float* out) {
@@ -34,7 +34,7 @@ KVLAB_CPU_CLONES void ScoreTokens(const float* q, int64_t m, const QuantizedRows
   }
 }
 
-template <ScaleType kType>
+template <Encoding kType>
 void Scores(const float* queries, int64_t m, const QuantizedRows& keys, float* scores) {
   const int64_t dim = keys.dim, tokens = keys.tokens;
   const int64_t tasks_per_head = (tokens + kTokensPerTask - 1) / kTokensPerTask;
@@ -54,10 +54,11 @@ void Scores(const float* queries, int64_t m, const QuantizedRows& keys, float* s
 
 void AttentionScoresCpu(const float* queries, int64_t m, const QuantizedRows& keys,
                         float* scores) {
-  switch (keys.scale_type) {
-    case ScaleType::kFloat32: Scores<ScaleType::kFloat32>(queries, m, keys, scores); break;
-    case ScaleType::kBFloat16: Scores<ScaleType::kBFloat16>(queries, m, keys, scores); break;
-    case ScaleType::kFloat16: Scores<ScaleType::kFloat16>(queries, m, keys, scores); break;
+  switch (keys.scale_encoding) {
+    case Encoding::kFloat32: Scores<Encoding::kFloat32>(queries, m, keys, scores); break;
+    case Encoding::kBFloat16: Scores<Encoding::kBFloat16>(queries, m, keys, scores); break;
+    case Encoding::kFloat16: Scores<Encoding::kFloat16>(queries, m, keys, scores); break;
+    default: break;  // Scales are floats (cache_views.cc checks).
   }
 }
 

@@ -8,14 +8,16 @@ namespace kvlab::kernels {
 
 namespace {
 
-absl::StatusOr<ScaleType> ScaleTypeOf(const at::Tensor& scale) {
-  switch (scale.scalar_type()) {
-    case at::kFloat: return ScaleType::kFloat32;
-    case at::kBFloat16: return ScaleType::kBFloat16;
-    case at::kHalf: return ScaleType::kFloat16;
+// The encoding of a float tensor's elements: dense rows, scales and zero points.
+absl::StatusOr<Encoding> FloatEncodingOf(const at::Tensor& t, const char* name) {
+  switch (t.scalar_type()) {
+    case at::kFloat: return Encoding::kFloat32;
+    case at::kBFloat16: return Encoding::kBFloat16;
+    case at::kHalf: return Encoding::kFloat16;
     default:
       return absl::InvalidArgumentError(absl::StrFormat(
-          "scales must be float32, bfloat16 or float16, got %s", c10::toString(scale.scalar_type())));
+          "%s must be float32, bfloat16 or float16, got %s", name,
+          c10::toString(t.scalar_type())));
   }
 }
 
@@ -51,17 +53,19 @@ absl::StatusOr<QuantizedRows> DescribeCommon(const IntegerFormat& format, int64_
     return absl::InvalidArgumentError("zero must match scale in shape, strides and dtype");
   }
   QuantizedRows rows;
-  rows.levels = levels.data_ptr<uint8_t>();
-  rows.levels_head_stride = levels.stride(0);
-  rows.levels_row_stride = levels.stride(1);
-  auto type = ScaleTypeOf(scale);
-  if (!type.ok()) return type.status();
-  rows.scale_type = *type;
+  rows.encoding = format.bits == 8 ? Encoding::kInt8
+                  : format.bits == 4 ? Encoding::kInt4
+                                     : Encoding::kInt2;
+  rows.data = levels.data_ptr<uint8_t>();  // uint8: strides are bytes already.
+  rows.head_stride = levels.stride(0);
+  rows.row_stride = levels.stride(1);
+  auto encoding = FloatEncodingOf(scale, "scales");
+  if (!encoding.ok()) return encoding.status();
+  rows.scale_encoding = *encoding;
   rows.scale = scale.data_ptr();
   rows.zero = zero.defined() ? zero.data_ptr() : nullptr;
   rows.scale_head_stride = scale.stride(0);
   rows.scale_row_stride = scale.stride(1);
-  rows.bits = format.bits;
   rows.offset = static_cast<int>(format.offset());
   rows.dim = dim;
   rows.heads = levels.size(0);
@@ -129,13 +133,13 @@ absl::StatusOr<QuantizedRows> Describe(const ChannelBlocksView& view) {
 
 absl::StatusOr<QuantizedRows> Describe(const DenseRowsView& view) {
   if (absl::Status s = CheckRows(view.rows, "rows", 3); !s.ok()) return s;
-  if (view.rows.scalar_type() != at::kFloat) {
-    return absl::InvalidArgumentError("dense rows must be float32");
-  }
+  auto encoding = FloatEncodingOf(view.rows, "dense rows");
+  if (!encoding.ok()) return encoding.status();
   QuantizedRows rows;
-  rows.floats = view.rows.data_ptr<float>();
-  rows.floats_head_stride = view.rows.stride(0);
-  rows.floats_row_stride = view.rows.stride(1);
+  rows.encoding = *encoding;
+  rows.data = view.rows.data_ptr();
+  rows.head_stride = view.rows.stride(0) * view.rows.element_size();
+  rows.row_stride = view.rows.stride(1) * view.rows.element_size();
   rows.dim = view.rows.size(2);
   rows.group = 1;
   rows.heads = view.rows.size(0);

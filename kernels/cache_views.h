@@ -39,7 +39,7 @@ struct ChannelBlocksView {
 
 // Dense tokens (a DenseTensorStore's or a residual), read by the same kernels.
 struct DenseRowsView {
-  at::Tensor rows;  // [heads, tokens, dim]: fp32; DecodeAttention also reads fp16, bf16
+  at::Tensor rows;  // [heads, tokens, dim]: fp32, fp16 or bf16 (the two products read fp32)
 };
 
 // Tokens [start, start + count) of a view, sharing its storage (a per-channel view
@@ -49,7 +49,8 @@ ChannelBlocksView NarrowTokens(const ChannelBlocksView& view, int64_t start, int
 DenseRowsView NarrowTokens(const DenseRowsView& view, int64_t start, int64_t count);
 
 // The raw descriptor of a view, after checking shapes, dtypes (scales in the format's
-// scale dtype) and that rows are contiguous. The view's tensors must outlive the descriptor.
+// scale dtype; dense rows fp32, fp16 or bf16) and that rows are contiguous. The view's
+// tensors must outlive the descriptor.
 absl::StatusOr<QuantizedRows> Describe(const TokenGroupsView& view);
 absl::StatusOr<QuantizedRows> Describe(const ChannelBlocksView& view);
 absl::StatusOr<QuantizedRows> Describe(const DenseRowsView& view);

@@ -119,60 +119,8 @@ absl::Status Composed(const at::Tensor& queries, absl::Span<const DecodeSegment>
   return absl::OkStatus();
 }
 
-absl::StatusOr<cuda::RowFormat> DenseFormatOf(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat: return cuda::RowFormat::kFloat32;
-    case at::kHalf: return cuda::RowFormat::kFloat16;
-    case at::kBFloat16: return cuda::RowFormat::kBFloat16;
-    default:
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "dense cache rows must be float32, float16 or bfloat16, got %s", c10::toString(type)));
-  }
-}
-
-absl::StatusOr<cuda::DecodeRows> FromQuantized(const QuantizedRows& q) {
-  if (q.bits != 8 && q.bits != 4) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "the CUDA decode kernels read 8- and 4-bit rows, got %d bits", q.bits));
-  }
-  cuda::DecodeRows rows;
-  rows.format = q.bits == 8 ? cuda::RowFormat::kInt8 : cuda::RowFormat::kInt4;
-  rows.scale_type = q.scale_type;
-  rows.data = q.levels;  // uint8: strides are bytes already.
-  rows.head_stride = q.levels_head_stride;
-  rows.row_stride = q.levels_row_stride;
-  rows.scale = q.scale;
-  rows.zero = q.zero;
-  rows.scale_head_stride = q.scale_head_stride;
-  rows.scale_row_stride = q.scale_row_stride;
-  rows.block_of = q.block_of;
-  rows.block_head_stride = q.block_head_stride;
-  rows.block_row_stride = q.block_row_stride;
-  rows.group = q.group;
-  rows.offset = q.offset;
-  return rows;
-}
-
-absl::StatusOr<cuda::DecodeRows> DescribeForDecode(const CacheRowsView& view) {
-  if (const auto* v = std::get_if<TokenGroupsView>(&view)) {
-    KVLAB_ASSIGN_OR_RETURN(const QuantizedRows q, Describe(*v));
-    return FromQuantized(q);
-  }
-  if (const auto* v = std::get_if<ChannelBlocksView>(&view)) {
-    KVLAB_ASSIGN_OR_RETURN(const QuantizedRows q, Describe(*v));
-    return FromQuantized(q);
-  }
-  const at::Tensor& t = std::get<DenseRowsView>(view).rows;
-  if (t.dim() != 3 || (t.size(2) > 1 && t.stride(2) != 1)) {
-    return absl::InvalidArgumentError("dense cache rows must be [heads, tokens, dim], rows contiguous");
-  }
-  KVLAB_ASSIGN_OR_RETURN(const cuda::RowFormat format, DenseFormatOf(t.scalar_type()));
-  cuda::DecodeRows rows;
-  rows.format = format;
-  rows.data = t.data_ptr();
-  rows.head_stride = t.stride(0) * t.element_size();
-  rows.row_stride = t.stride(1) * t.element_size();
-  return rows;
+absl::StatusOr<QuantizedRows> DescribeForDecode(const CacheRowsView& view) {
+  return std::visit([](const auto& v) { return Describe(v); }, view);
 }
 
 // The segments as the fused kernels read them, or why they cannot.

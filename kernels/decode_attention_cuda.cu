@@ -94,38 +94,24 @@ __global__ void __launch_bounds__(kCombineThreads)
 }
 
 void LaunchSegment(int64_t dim, const SplitArgs& args, dim3 grid, cudaStream_t stream) {
-  switch (args.keys.format) {
-    case RowFormat::kInt8:
+  switch (args.keys.encoding) {
+    case Encoding::kInt8:
       return LaunchInt8Split(dim, args, grid, stream);
-    case RowFormat::kInt4:
+    case Encoding::kInt4:
       return LaunchInt4Split(dim, args, grid, stream);
     default:
       return LaunchDenseSplit(dim, args, grid, stream);
   }
 }
 
-int BitsOf(RowFormat format) {
-  switch (format) {
-    case RowFormat::kInt8:
-      return 8;
-    case RowFormat::kInt4:
-      return 4;
-    case RowFormat::kFloat16:
-    case RowFormat::kBFloat16:
-      return 16;
-    case RowFormat::kFloat32:
-      return 32;
-  }
-  return 0;
-}
-
 bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-const char* RowsUnsupported(int64_t dim, const DecodeRows& rows) {
+const char* RowsUnsupported(int64_t dim, const QuantizedRows& rows) {
+  if (rows.encoding == Encoding::kInt2) return "the fused decode kernels read 8- and 4-bit rows";
   if (!Aligned16(rows.data) || rows.head_stride % 16 != 0 || rows.row_stride % 16 != 0) {
     return "rows must start on 16-byte boundaries (data, head and row strides)";
   }
-  const bool quantized = rows.format == RowFormat::kInt8 || rows.format == RowFormat::kInt4;
+  const bool quantized = IsQuantized(rows.encoding);
   if (quantized && (rows.scale == nullptr || rows.group <= 0 || dim % rows.group != 0)) {
     return "quantized rows need scales and a group that divides the head dim";
   }
@@ -154,11 +140,11 @@ int MultiprocessorCount() {
 const char* DecodeUnsupported(int64_t dim, int64_t group, const DecodeSegmentRows& segment) {
   if (dim != 64 && dim != 128) return "the fused decode kernels take head dims 64 and 128";
   if (group < 1 || group > kMaxGroup) return "the fused decode kernels take 1 to 8 query rows per KV head";
-  if (segment.keys.format != segment.values.format ||
-      segment.keys.scale_type != segment.values.scale_type) {
-    return "keys and values of a segment must share one format and scale type";
+  if (segment.keys.encoding != segment.values.encoding ||
+      segment.keys.scale_encoding != segment.values.scale_encoding) {
+    return "keys and values of a segment must share one encoding and scale encoding";
   }
-  if (dim * BitsOf(segment.keys.format) / 8 > 32 * 16) {
+  if (dim * BitsOf(segment.keys.encoding) / 8 > 32 * 16) {
     return "a row must fit one warp's 16-byte loads";
   }
   if (const char* why = RowsUnsupported(dim, segment.keys)) return why;

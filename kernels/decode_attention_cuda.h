@@ -17,35 +17,14 @@
 
 namespace kvlab::kernels::cuda {
 
-// How one token's row is stored.
-enum class RowFormat : int { kInt8 = 0, kInt4 = 1, kFloat32 = 2, kFloat16 = 3, kBFloat16 = 4 };
+// The fused kernels read rows (QuantizedRows) of int8, int4, fp32, fp16 or bf16,
+// starting on 16-byte boundaries: data 16-byte aligned, head and row strides multiples
+// of 16.
 
-// Rows of one head h, token t start at data + h * head_stride + t * row_stride (bytes;
-// both multiples of 16, data 16-byte aligned). Quantized rows read channel c as
-// (level - offset) * scale[s + c / group] + zero[s + c / group], s being
-// h * scale_head_stride + r * scale_row_stride with r = t (per-token groups) or
-// r = block_of[h * block_head_stride + t * block_row_stride] (per-channel blocks).
-struct DecodeRows {
-  RowFormat format = RowFormat::kFloat32;
-  ScaleType scale_type = ScaleType::kFloat32;
-  const void* data = nullptr;
-  int64_t head_stride = 0;
-  int64_t row_stride = 0;
-  const void* scale = nullptr;
-  const void* zero = nullptr;  // nullptr: symmetric
-  int64_t scale_head_stride = 0;
-  int64_t scale_row_stride = 0;
-  const int64_t* block_of = nullptr;  // nullptr: per-token groups
-  int64_t block_head_stride = 0;
-  int64_t block_row_stride = 0;
-  int64_t group = 1;
-  int offset = 0;
-};
-
-// Keys and values of one run of tokens; both in one format (and scale type).
+// Keys and values of one run of tokens; both in one encoding (and scale encoding).
 struct DecodeSegmentRows {
-  DecodeRows keys;
-  DecodeRows values;
+  QuantizedRows keys;
+  QuantizedRows values;
   int64_t tokens = 0;
 };
 

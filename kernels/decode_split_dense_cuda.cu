@@ -4,10 +4,10 @@
 namespace kvlab::kernels::cuda::decode {
 
 void LaunchDenseSplit(int64_t dim, const SplitArgs& args, dim3 grid, cudaStream_t stream) {
-  switch (args.keys.format) {
-    case RowFormat::kFloat16:
+  switch (args.keys.encoding) {
+    case Encoding::kFloat16:
       return LaunchSplitDim<DenseRows<__half>, float>(dim, args, grid, stream);
-    case RowFormat::kBFloat16:
+    case Encoding::kBFloat16:
       return LaunchSplitDim<DenseRows<__nv_bfloat16>, float>(dim, args, grid, stream);
     default:
       return LaunchSplitDim<DenseRows<float>, float>(dim, args, grid, stream);

@@ -4,10 +4,10 @@
 namespace kvlab::kernels::cuda::decode {
 
 void LaunchInt8Split(int64_t dim, const SplitArgs& args, dim3 grid, cudaStream_t stream) {
-  switch (args.keys.scale_type) {
-    case ScaleType::kBFloat16:
+  switch (args.keys.scale_encoding) {
+    case Encoding::kBFloat16:
       return LaunchSplitDim<LevelRows<8>, __nv_bfloat16>(dim, args, grid, stream);
-    case ScaleType::kFloat16:
+    case Encoding::kFloat16:
       return LaunchSplitDim<LevelRows<8>, __half>(dim, args, grid, stream);
     default:
       return LaunchSplitDim<LevelRows<8>, float>(dim, args, grid, stream);

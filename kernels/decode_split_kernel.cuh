@@ -109,13 +109,10 @@ struct DenseRows<__nv_bfloat16> {
 // either as a factor and an addend for the whole chunk (value = mul * level + add), or,
 // for groups finer than a chunk, in place (mul 1, add 0).
 template <typename Scale, int kElems>
-__device__ __forceinline__ void ChunkScale(const DecodeRows& rows, int64_t h, int64_t t, int chunk,
-                                           bool one_scale, float (&x)[kElems], float& mul,
-                                           float& add) {
-  const int64_t row = rows.block_of == nullptr
-                          ? t
-                          : rows.block_of[h * rows.block_head_stride + t * rows.block_row_stride];
-  const int64_t base = h * rows.scale_head_stride + row * rows.scale_row_stride;
+__device__ __forceinline__ void ChunkScale(const QuantizedRows& rows, int64_t h, int64_t t,
+                                           int chunk, bool one_scale, float (&x)[kElems],
+                                           float& mul, float& add) {
+  const int64_t base = rows.ScaleRowStart(h, t);
   const Scale* scale = static_cast<const Scale*>(rows.scale);
   const Scale* zero = static_cast<const Scale*>(rows.zero);
   const float offset = static_cast<float>(rows.offset);
@@ -142,8 +139,8 @@ struct SplitArgs {
   const float* queries;  // [kv_heads, group, dim]
   int group;
   float scale_log2;
-  DecodeRows keys;
-  DecodeRows values;
+  QuantizedRows keys;
+  QuantizedRows values;
   int64_t tokens;        // In this segment.
   int64_t first_token;   // The segment's first token in the whole sequence.
   int64_t total_tokens;

@@ -7,11 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define KVLAB_HOST_DEVICE __host__ __device__
-#else
-#define KVLAB_HOST_DEVICE
-#endif
+#include "kernels/host_device.h"
 
 namespace kvlab::kernels::internal {
 

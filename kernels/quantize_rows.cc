@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "kernels/cache_views.h"
 #include "kernels/cuda_build.h"
 #include "kernels/cuda_stream.h"
 #include "kernels/quantize_job.h"
@@ -33,12 +34,9 @@ absl::StatusOr<QuantizedTokens> Run(const at::Tensor& x, int64_t group, const In
   if (!per_channel && (group < 1 || dim % group != 0)) {
     return absl::InvalidArgumentError(absl::StrFormat("group %d must divide dim %d", group, dim));
   }
-  QuantizeJob job;
-  switch (format.scale_dtype) {
-    case at::kFloat: job.scale_type = ScaleType::kFloat32; break;
-    case at::kBFloat16: job.scale_type = ScaleType::kBFloat16; break;
-    case at::kHalf: job.scale_type = ScaleType::kFloat16; break;
-    default: return absl::InvalidArgumentError("scale dtype must be float32, bfloat16 or float16");
+  if (format.scale_dtype != at::kFloat && format.scale_dtype != at::kBFloat16 &&
+      format.scale_dtype != at::kHalf) {
+    return absl::InvalidArgumentError("scale dtype must be float32, bfloat16 or float16");
   }
   const at::Tensor input = x.contiguous();
   const int64_t packed = format.PackedBytes(dim);
@@ -49,18 +47,18 @@ absl::StatusOr<QuantizedTokens> Run(const at::Tensor& x, int64_t group, const In
   out.scale = at::empty(scale_shape, x.options().dtype(format.scale_dtype));
   if (!format.symmetric) out.zero = at::empty(scale_shape, x.options().dtype(format.scale_dtype));
   if (n == 0) return out;
+  QuantizeJob job;
   job.x = input.data_ptr<float>();
-  job.levels = out.levels.data_ptr<uint8_t>();
-  job.scale = out.scale.data_ptr();
-  job.zero = format.symmetric ? nullptr : out.zero.data_ptr();
-  job.bits = format.bits;
-  job.symmetric = format.symmetric;
-  job.ggml = format.rounding == IntegerFormat::Rounding::kGgml;
+  // The output as the rows it becomes. A block's per-channel scales are one row that
+  // every token reads: expanded over the tokens (row stride 0), groups of one channel.
+  const auto per_token = [&](const at::Tensor& t) {
+    return per_channel && t.defined() ? t.expand({heads, n, dim}) : t;
+  };
+  KVLAB_ASSIGN_OR_RETURN(
+      job.out, Describe(TokenGroupsView{format, dim, per_channel ? 1 : group, out.levels,
+                                        per_token(out.scale), per_token(out.zero)}));
   job.per_channel = per_channel;
-  job.heads = heads;
-  job.tokens = n;
-  job.dim = dim;
-  job.group = per_channel ? 1 : group;
+  job.ggml = format.rounding == IntegerFormat::Rounding::kGgml;
   if (x.is_cuda()) {
 #if KVLAB_WITH_CUDA
     KVLAB_RETURN_IF_ERROR(CudaLaunchStatus(

@@ -51,21 +51,25 @@ inline void PutLevel(uint8_t* row, int bits, int64_t c, uint8_t level) {
 }
 
 template <typename S>
-void Quantize(const QuantizeJob& a) {
-  const int64_t packed = (a.dim * a.bits + 7) / 8;
+void Quantize(const QuantizeJob& job) {
+  const QuantizedRows& a = job.out;
+  const int bits = BitsOf(a.encoding);
+  const bool symmetric = job.symmetric();
+  const int64_t packed = (a.dim * bits + 7) / 8;
+  uint8_t* levels = static_cast<uint8_t*>(a.data);
   S* scale = static_cast<S*>(a.scale);
   S* zero = static_cast<S*>(a.zero);
-  if (!a.per_channel) {
+  if (!job.per_channel) {
     const int64_t rows = a.heads * a.tokens;
     const int64_t groups = a.dim / a.group;
     at::parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
-        uint8_t* row = a.levels + r * packed;
+        uint8_t* row = levels + r * packed;
         std::fill(row, row + packed, 0);
         for (int64_t g = 0; g < groups; ++g) {
           const GroupParams p = QuantizeGroup<S>(
-              a.x + r * a.dim + g * a.group, a.group, 1, a.bits, a.symmetric, a.ggml,
-              [&](int64_t i, uint8_t level) { PutLevel(row, a.bits, g * a.group + i, level); });
+              job.x + r * a.dim + g * a.group, a.group, 1, bits, symmetric, job.ggml,
+              [&](int64_t i, uint8_t level) { PutLevel(row, bits, g * a.group + i, level); });
           scale[r * groups + g] = S(p.scale);
           if (zero != nullptr) zero[r * groups + g] = S(p.zero);
         }
@@ -75,14 +79,14 @@ void Quantize(const QuantizeJob& a) {
   }
   // Per channel: one group per (head, channel) over the block's tokens. Channels of a
   // head share bytes when packed, so a head is one task.
-  std::fill(a.levels, a.levels + a.heads * a.tokens * packed, 0);
+  std::fill(levels, levels + a.heads * a.tokens * packed, 0);
   at::parallel_for(0, a.heads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t h = begin; h < end; ++h) {
       for (int64_t c = 0; c < a.dim; ++c) {
         const GroupParams p = QuantizeGroup<S>(
-            a.x + h * a.tokens * a.dim + c, a.tokens, a.dim, a.bits, a.symmetric, a.ggml,
+            job.x + h * a.tokens * a.dim + c, a.tokens, a.dim, bits, symmetric, job.ggml,
             [&](int64_t t, uint8_t level) {
-              PutLevel(a.levels + (h * a.tokens + t) * packed, a.bits, c, level);
+              PutLevel(levels + (h * a.tokens + t) * packed, bits, c, level);
             });
         scale[h * a.dim + c] = S(p.scale);
         if (zero != nullptr) zero[h * a.dim + c] = S(p.zero);
@@ -94,10 +98,11 @@ void Quantize(const QuantizeJob& a) {
 }  // namespace
 
 void QuantizeCpu(const QuantizeJob& job) {
-  switch (job.scale_type) {
-    case ScaleType::kFloat32: Quantize<float>(job); break;
-    case ScaleType::kBFloat16: Quantize<c10::BFloat16>(job); break;
-    case ScaleType::kFloat16: Quantize<c10::Half>(job); break;
+  switch (job.out.scale_encoding) {
+    case Encoding::kFloat32: Quantize<float>(job); break;
+    case Encoding::kBFloat16: Quantize<c10::BFloat16>(job); break;
+    case Encoding::kFloat16: Quantize<c10::Half>(job); break;
+    default: break;  // Scales are floats (cache_views.cc checks).
   }
 }
 

@@ -13,31 +13,29 @@
 
 namespace kvlab::kernels::internal {
 
-template <ScaleType kType>
+template <Encoding kType>
 struct ScaleStorage;
 template <>
-struct ScaleStorage<ScaleType::kFloat32> { using type = float; };
+struct ScaleStorage<Encoding::kFloat32> { using type = float; };
 template <>
-struct ScaleStorage<ScaleType::kBFloat16> { using type = c10::BFloat16; };
+struct ScaleStorage<Encoding::kBFloat16> { using type = c10::BFloat16; };
 template <>
-struct ScaleStorage<ScaleType::kFloat16> { using type = c10::Half; };
+struct ScaleStorage<Encoding::kFloat16> { using type = c10::Half; };
 
-// Returns row (h, t) of `rows` as rows.dim floats: dense rows in place, quantized ones
-// dequantized into `scratch`.
-template <ScaleType kType>
+// Returns row (h, t) of `rows` as rows.dim floats: dense (fp32) rows in place, quantized
+// ones dequantized into `scratch`. kType: the scales' encoding.
+template <Encoding kType>
 inline const float* DequantizeRow(const QuantizedRows& rows, int64_t h, int64_t t,
                                   float* scratch) {
   using S = typename ScaleStorage<kType>::type;
   const int64_t dim = rows.dim;
-  if (rows.floats != nullptr) {
-    return rows.floats + h * rows.floats_head_stride + t * rows.floats_row_stride;
-  }
+  if (!IsQuantized(rows.encoding)) return reinterpret_cast<const float*>(rows.Row(h, t));
   float* out = scratch;
-  const uint8_t* row = rows.levels + h * rows.levels_head_stride + t * rows.levels_row_stride;
+  const uint8_t* row = rows.Row(h, t);
   const float offset = static_cast<float>(rows.offset);
-  if (rows.bits == 8) {
+  if (rows.encoding == Encoding::kInt8) {
     for (int64_t c = 0; c < dim; ++c) out[c] = static_cast<float>(row[c]) - offset;
-  } else if (rows.bits == 2) {
+  } else if (rows.encoding == Encoding::kInt2) {
     for (int64_t c = 0; c < dim; ++c) {
       out[c] = static_cast<float>((row[c / 4] >> (2 * (c % 4))) & 0x03) - offset;
     }
@@ -50,11 +48,7 @@ inline const float* DequantizeRow(const QuantizedRows& rows, int64_t h, int64_t 
     }
     if (dim % 2 != 0) out[dim - 1] = static_cast<float>(row[pairs] & 0x0F) - offset;
   }
-  const int64_t scale_row =
-      rows.block_of == nullptr
-          ? t
-          : rows.block_of[h * rows.block_head_stride + t * rows.block_row_stride];
-  const int64_t at = h * rows.scale_head_stride + scale_row * rows.scale_row_stride;
+  const int64_t at = rows.ScaleRowStart(h, t);
   const S* scale = static_cast<const S*>(rows.scale) + at;
   const S* zero = rows.zero == nullptr ? nullptr : static_cast<const S*>(rows.zero) + at;
   const int64_t group = rows.group;

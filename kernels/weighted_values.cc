@@ -27,6 +27,10 @@ absl::StatusOr<at::Tensor> Run(const at::Tensor& weights, const QuantizedRows& v
 
 absl::Status WeightedValuesInto(at::Tensor& out, const at::Tensor& weights,
                                 const QuantizedRows& values) {
+  // The products read dense rows as fp32 only (DecodeAttention also reads fp16, bf16).
+  if (!IsQuantized(values.encoding) && values.encoding != Encoding::kFloat32) {
+    return absl::InvalidArgumentError("dense rows must be float32");
+  }
   if (weights.scalar_type() != at::kFloat || weights.dim() != 3 ||
       weights.size(0) != values.heads || weights.size(2) != values.tokens) {
     return absl::InvalidArgumentError(absl::StrFormat(

@@ -16,7 +16,7 @@ constexpr int64_t kTokensPerTask = 256;
 
 // acc [m, dim] += the weighted values of tokens [first, last) of head h. The hot loop:
 // compiled for AVX-512, AVX2 and the baseline, the variant picked at load time.
-template <ScaleType kType>
+template <Encoding kType>
 KVLAB_CPU_CLONES void AccumulateTokens(const float* w, int64_t m, const QuantizedRows& values,
                                        int64_t h, int64_t first, int64_t last, float* row,
                                        float* acc) {
@@ -31,7 +31,7 @@ KVLAB_CPU_CLONES void AccumulateTokens(const float* w, int64_t m, const Quantize
   }
 }
 
-template <ScaleType kType>
+template <Encoding kType>
 void Accumulate(const float* weights, int64_t m, const QuantizedRows& values, float* out) {
   const int64_t dim = values.dim, tokens = values.tokens, heads = values.heads;
   const int64_t tasks_per_head = std::max<int64_t>(1, (tokens + kTokensPerTask - 1) / kTokensPerTask);
@@ -60,10 +60,11 @@ void Accumulate(const float* weights, int64_t m, const QuantizedRows& values, fl
 }  // namespace
 
 void WeightedValuesCpu(const float* weights, int64_t m, const QuantizedRows& values, float* out) {
-  switch (values.scale_type) {
-    case ScaleType::kFloat32: Accumulate<ScaleType::kFloat32>(weights, m, values, out); break;
-    case ScaleType::kBFloat16: Accumulate<ScaleType::kBFloat16>(weights, m, values, out); break;
-    case ScaleType::kFloat16: Accumulate<ScaleType::kFloat16>(weights, m, values, out); break;
+  switch (values.scale_encoding) {
+    case Encoding::kFloat32: Accumulate<Encoding::kFloat32>(weights, m, values, out); break;
+    case Encoding::kBFloat16: Accumulate<Encoding::kBFloat16>(weights, m, values, out); break;
+    case Encoding::kFloat16: Accumulate<Encoding::kFloat16>(weights, m, values, out); break;
+    default: break;  // Scales are floats (cache_views.cc checks).
   }
 }
 
