@@ -369,6 +369,12 @@ absl::StatusOr<std::vector<std::string>> RunPendingBatches(
 
 }  // namespace
 
+std::vector<std::string> CacheNames(const config::Experiment& experiment) {
+  std::vector<std::string> names;
+  for (const config::CacheConfig& c : experiment.caches()) names.push_back(c.name());
+  return names;
+}
+
 absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e,
                                                      const Shard& shard) {
   KVLAB_ASSIGN_OR_RETURN(const int threads, ResolveThreads(e.threads()));
@@ -413,7 +419,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   // This shard's lockstep batches, whole: a run gives the same numbers as in a
   // single-process run only in the same company (shard.h).
   const std::vector<std::vector<int>> batches =
-      ShardBatches(e.caches_size(), e.batch_caches(), shard);
+      ShardBatches(CacheNames(e), e.batch_caches(), shard);
   const int mine = FindFinishedRuns(batches, plan);
   KVLAB_ASSIGN_OR_RETURN(const std::vector<std::string> held_elsewhere,
                          RunPendingBatches(batches, shard, plan));
