@@ -10,6 +10,7 @@
 ABSL_FLAG(std::string, config, "", "experiment config (text-format kvlab.config.Experiment)");
 ABSL_FLAG(std::string, model, "", "overrides the config's model_path");
 ABSL_FLAG(std::string, text, "", "overrides the config's text_path");
+ABSL_FLAG(std::string, tokenizer, "", "overrides the config's tokenizer_path");
 ABSL_FLAG(std::string, output_dir, "", "overrides the config's output_dir");
 ABSL_FLAG(int32_t, threads, 0, "overrides the config's threads when > 0");
 
@@ -26,6 +27,9 @@ absl::StatusOr<config::Experiment> ExperimentFromFlags() {
                          LoadExperiment(ResolveUserPath(absl::GetFlag(FLAGS_config))));
   if (!absl::GetFlag(FLAGS_model).empty()) experiment.set_model_path(absl::GetFlag(FLAGS_model));
   if (!absl::GetFlag(FLAGS_text).empty()) experiment.set_text_path(absl::GetFlag(FLAGS_text));
+  if (!absl::GetFlag(FLAGS_tokenizer).empty()) {
+    experiment.set_tokenizer_path(absl::GetFlag(FLAGS_tokenizer));
+  }
   if (!absl::GetFlag(FLAGS_output_dir).empty()) {
     experiment.set_output_dir(absl::GetFlag(FLAGS_output_dir));
   }

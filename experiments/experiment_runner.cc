@@ -141,10 +141,16 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
                                   const std::string& model_path, const std::string& text_path) {
   Inputs in;
   KVLAB_ASSIGN_OR_RETURN(in.files, model::ModelFiles::Open(model_path));
-  KVLAB_ASSIGN_OR_RETURN(in.tokenizer, tokenizer::TokenizerFromModelPath(model_path));
+  const std::string tokenizer_path =
+      e.tokenizer_path().empty() ? "" : ResolveUserPath(e.tokenizer_path());
+  KVLAB_ASSIGN_OR_RETURN(in.tokenizer, tokenizer::TokenizerFromModelPath(
+                                           tokenizer_path.empty() ? model_path : tokenizer_path));
   // Before the weights load: a tokenizer of another model is refused at once.
   KVLAB_ASSIGN_OR_RETURN(const model::ModelInfo info, model::ReadModelInfo(*in.files));
-  KVLAB_RETURN_IF_ERROR(model::CheckVocabularyAgreement(*in.tokenizer, *in.files, info));
+  KVLAB_RETURN_IF_ERROR(
+      tokenizer_path.empty()
+          ? model::CheckVocabularyAgreement(*in.tokenizer, *in.files, info)
+          : model::CheckSeparateTokenizer(*in.tokenizer, tokenizer_path, *in.files, info));
   KVLAB_RETURN_IF_ERROR(model::CheckEveryTensorIsRead(*in.files, info));
   // Also before the weights: text that is not text is refused at once.
   KVLAB_ASSIGN_OR_RETURN(in.text, ReadTextFile(text_path, e.raw_bytes_text()));
@@ -159,7 +165,7 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
   KVLAB_ASSIGN_OR_RETURN(in.bos,
                          UseBos(e, in.tokenizer->add_bos(), in.tokenizer->bos_id()));
   in.tokens = in.tokenizer->Encode(in.text, in.bos);
-  KVLAB_RETURN_IF_ERROR(model::CheckTextTokens(in.tokens, *in.files, info));
+  KVLAB_RETURN_IF_ERROR(model::CheckTextTokens(in.tokens, *in.files, info, tokenizer_path));
   // Host memory only: a GPU's is the CUDA allocator's to refuse.
   if (device.is_cpu()) {
     KVLAB_ASSIGN_OR_RETURN(const int64_t available, AvailableMemoryBytes());
@@ -167,7 +173,7 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
                                          static_cast<int64_t>(in.tokens.size()), available));
   }
   KVLAB_ASSIGN_OR_RETURN(in.model, model::LoadModel(*in.files, load_options));
-  KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashModel(*in.files));
+  KVLAB_ASSIGN_OR_RETURN(in.model_hash, HashModel(*in.files, tokenizer_path));
   KVLAB_ASSIGN_OR_RETURN(in.text_hash, HashFile(text_path));
   return in;
 }
@@ -390,6 +396,12 @@ absl::StatusOr<std::vector<std::string>> RunPendingBatches(
 
 }  // namespace
 
+std::vector<std::string> CacheNames(const config::Experiment& experiment) {
+  std::vector<std::string> names;
+  for (const config::CacheConfig& c : experiment.caches()) names.push_back(c.name());
+  return names;
+}
+
 absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e,
                                                      const Shard& shard) {
   KVLAB_ASSIGN_OR_RETURN(const int threads, ResolveThreads(e.threads()));
@@ -434,7 +446,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   // This shard's lockstep batches, whole: a run gives the same numbers as in a
   // single-process run only in the same company (shard.h).
   const std::vector<std::vector<int>> batches =
-      ShardBatches(e.caches_size(), e.batch_caches(), shard);
+      ShardBatches(CacheNames(e), e.batch_caches(), shard);
   const int mine = FindFinishedRuns(batches, plan);
   KVLAB_ASSIGN_OR_RETURN(const std::vector<std::string> held_elsewhere,
                          RunPendingBatches(batches, shard, plan));

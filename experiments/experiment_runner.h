@@ -4,6 +4,7 @@
 #ifndef KVLAB_EXPERIMENTS_EXPERIMENT_RUNNER_H_
 #define KVLAB_EXPERIMENTS_EXPERIMENT_RUNNER_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -24,6 +25,9 @@ namespace kvlab::experiments {
 // files (`merge` builds those), and returns the records of its runs that are finished.
 absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& experiment,
                                                      const Shard& shard = Shard());
+
+// The names of `experiment`'s caches, in config order (what ShardBatches hashes).
+std::vector<std::string> CacheNames(const config::Experiment& experiment);
 
 }  // namespace kvlab::experiments
 

@@ -39,7 +39,9 @@ absl::Status Merge() {
   KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<model::ModelFiles> files,
                          model::ModelFiles::Open(model_path));
   KVLAB_ASSIGN_OR_RETURN(const model::ModelInfo model_info, model::ReadModelInfo(*files));
-  KVLAB_ASSIGN_OR_RETURN(const std::string model_hash, HashModel(*files));
+  KVLAB_ASSIGN_OR_RETURN(
+      const std::string model_hash,
+      HashModel(*files, e.tokenizer_path().empty() ? "" : ResolveUserPath(e.tokenizer_path())));
   KVLAB_ASSIGN_OR_RETURN(const std::string text_hash, HashFile(text_path));
 
   // The runs' threads as `run` resolves them: submit.sh gives the merge the tasks' --threads.

@@ -6,11 +6,14 @@
 // (experiment_flags.h). --shard=I/N runs only shard I of N into a shared output
 // directory (shard.h); `merge` then builds the aggregate files.
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "base/allocator.h"
 #include "base/status_macros.h"
 #include "experiments/experiment_flags.h"
@@ -22,8 +25,10 @@ ABSL_FLAG(std::string, shard, "",
           "I/N: run only shard I (0-based) of N, writing runs/<name>.json and no aggregate "
           "files; `merge` builds those");
 ABSL_FLAG(bool, plan, false,
-          "print the config's lockstep batches (the most shards that all get work), threads "
-          "and device as one line, \"<batches> <threads> <device>\", and exit");
+          "print the config's number of lockstep batches (the most shards that can get "
+          "work), threads and device as one line, \"<batches> <threads> <device>\", and "
+          "exit; with --shard=I/N, then one line per lockstep batch of shard I, its run "
+          "names separated by spaces, in the order the shard runs them");
 
 namespace kvlab::experiments {
 namespace {
@@ -38,6 +43,13 @@ absl::Status Run() {
     absl::PrintF("%d %d %s\n",
                  LockstepBatches(experiment.caches_size(), experiment.batch_caches()).size(),
                  experiment.threads(), experiment.device().empty() ? "cpu" : experiment.device());
+    if (shard.is_whole()) return absl::OkStatus();
+    const std::vector<std::string> names = CacheNames(experiment);
+    for (const std::vector<int>& batch : ShardBatches(names, experiment.batch_caches(), shard)) {
+      std::vector<std::string> batch_names;
+      for (const int i : batch) batch_names.push_back(names[i]);
+      absl::PrintF("%s\n", absl::StrJoin(batch_names, " "));
+    }
     return absl::OkStatus();
   }
   KVLAB_ASSIGN_OR_RETURN(const std::vector<RunRecord> records, RunExperiment(experiment, shard));

@@ -32,6 +32,7 @@ config::Experiment SharedSettings(const config::Experiment& e, int threads) {
   shared.clear_name();
   shared.clear_model_path();
   shared.clear_text_path();
+  shared.clear_tokenizer_path();
   shared.clear_output_dir();
   shared.clear_caches();
   shared.clear_sweeps();

@@ -71,6 +71,7 @@ TEST(RunSettingsTest, NamesPathsAndTolerancesDoNotCount) {
   e.set_name("renamed");
   e.set_model_path("/elsewhere/model.gguf");
   e.set_text_path("/elsewhere/text.txt");
+  e.set_tokenizer_path("/elsewhere/tokenizer.json");  // Its contents: HashModel's part.
   e.set_output_dir("/elsewhere/out");
   e.set_baseline("tova-int4");
   e.set_allow_beyond_trained_context(true);

@@ -1,5 +1,7 @@
 #include "experiments/shard.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 
 #include "absl/strings/numbers.h"
@@ -32,11 +34,22 @@ std::vector<std::vector<int>> LockstepBatches(int num_caches, int batch_caches) 
   return batches;
 }
 
-std::vector<std::vector<int>> ShardBatches(int num_caches, int batch_caches, const Shard& shard) {
+int ShardOf(const std::vector<std::string>& names, int count) {
+  // NUL ends each name (names hold none), so ["ab", "c"] and ["a", "bc"] differ.
+  std::string input;
+  for (const std::string& name : names) input.append(name).push_back('\0');
+  const XXH64_hash_t hash = XXH3_64bits(input.data(), input.size());
+  return static_cast<int>(hash % static_cast<XXH64_hash_t>(std::max(1, count)));
+}
+
+std::vector<std::vector<int>> ShardBatches(const std::vector<std::string>& cache_names,
+                                           int batch_caches, const Shard& shard) {
   std::vector<std::vector<int>> mine;
-  std::vector<std::vector<int>> all = LockstepBatches(num_caches, batch_caches);
-  for (size_t b = 0; b < all.size(); ++b) {
-    if (static_cast<int>(b % shard.count) == shard.index) mine.push_back(std::move(all[b]));
+  for (std::vector<int>& batch :
+       LockstepBatches(static_cast<int>(cache_names.size()), batch_caches)) {
+    std::vector<std::string> names;
+    for (const int i : batch) names.push_back(cache_names[i]);
+    if (ShardOf(names, shard.count) == shard.index) mine.push_back(std::move(batch));
   }
   return mine;
 }

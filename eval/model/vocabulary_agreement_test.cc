@@ -1,8 +1,13 @@
 #include "eval/model/vocabulary_agreement.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/files.h"
 #include "base/status_macros.h"
@@ -106,6 +111,113 @@ TEST_F(VocabularyAgreementTest, TextIdsWithoutAnEmbeddingRowNameBothFiles) {
                        AllOf(HasSubstr(dir_ + "/hf/tokenizer.json gives the text the id " +
                                        std::to_string(info.vocab) + " (token 1)"),
                              HasSubstr(dir_ + "/hf/config.json has no embedding row"))));
+}
+
+// The tiny GGUF's tokenizer.json (its conversion's) as a file of its own, edited by
+// `edit` (model.vocab and added_tokens, as a JSON object).
+class SeparateTokenizerTest : public VocabularyAgreementTest {
+ protected:
+  std::string WriteTokenizer(const std::string& name,
+                             const std::function<void(nlohmann::json&)>& edit) {
+    const std::string path = dir_ + "/" + name + "/tokenizer.json";
+    std::filesystem::create_directories(dir_ + "/" + name);
+    absl::StatusOr<std::string> text = ReadFileToString(dir_ + "/hf/tokenizer.json");
+    EXPECT_THAT(text, IsOk());
+    nlohmann::json json = nlohmann::json::parse(*text);
+    edit(json);
+    EXPECT_THAT(WriteFileAtomically(path, json.dump()), IsOk());
+    return path;
+  }
+
+  // Opens the model at `model` with the tokenizer at `tokenizer_file` and checks them.
+  absl::Status CheckSeparate(const std::string& model, const std::string& tokenizer_file) {
+    KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<ModelFiles> files, ModelFiles::Open(model));
+    KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
+                           tokenizer::TokenizerFromModelPath(tokenizer_file));
+    KVLAB_ASSIGN_OR_RETURN(const ModelInfo info, ReadModelInfo(*files));
+    return CheckSeparateTokenizer(*tokenizer, tokenizer_file, *files, info);
+  }
+};
+
+// Two ordinary tokens of model.vocab (no added token's): their keys.
+std::pair<std::string, std::string> TwoTokens(const nlohmann::json& json) {
+  std::set<int64_t> added;
+  for (const nlohmann::json& token : json["added_tokens"]) added.insert(token["id"].get<int64_t>());
+  std::vector<std::string> keys;
+  for (const auto& [key, id] : json["model"]["vocab"].items()) {
+    if (added.count(id.get<int64_t>()) == 0 && id.get<int64_t>() >= 10) keys.push_back(key);
+    if (keys.size() == 2) break;
+  }
+  return {keys.at(0), keys.at(1)};
+}
+
+TEST_F(SeparateTokenizerTest, TheModelsOwnVocabularyAgrees) {
+  const std::string same = WriteTokenizer("same", [](nlohmann::json&) {});
+  EXPECT_THAT(CheckSeparate(dir_ + "/tiny.gguf", same), IsOk());
+  EXPECT_THAT(CheckSeparate(dir_ + "/tiny.gguf", dir_ + "/same"), IsOk());
+  EXPECT_THAT(CheckSeparate(dir_ + "/hf", same), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<tokenizer::Tokenizer> gguf_tokenizer,
+                       tokenizer::TokenizerFromModelPath(dir_ + "/tiny.gguf"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<tokenizer::Tokenizer> json_tokenizer,
+                       tokenizer::TokenizerFromModelPath(same));
+  EXPECT_EQ(VocabularyHash(gguf_tokenizer->tokens()), VocabularyHash(json_tokenizer->tokens()));
+}
+
+TEST_F(SeparateTokenizerTest, APermutedVocabularyIsRefusedNamingBothFiles) {
+  std::pair<std::string, std::string> swapped;
+  const std::string permuted = WriteTokenizer("permuted", [&](nlohmann::json& json) {
+    swapped = TwoTokens(json);
+    nlohmann::json& vocab = json["model"]["vocab"];
+    std::swap(vocab[swapped.first], vocab[swapped.second]);
+  });
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ModelFiles> files, ModelFiles::Open(dir_ + "/tiny.gguf"));
+  ASSERT_OK_AND_ASSIGN(const std::vector<std::string> tokens,
+                       files->gguf()->GetStringArray("tokenizer.ggml.tokens"));
+  const int64_t first = std::min(std::find(tokens.begin(), tokens.end(), swapped.first),
+                                 std::find(tokens.begin(), tokens.end(), swapped.second)) -
+                        tokens.begin();
+  EXPECT_THAT(
+      CheckSeparate(dir_ + "/tiny.gguf", permuted),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr(permuted + ": its vocabulary is not " + dir_ +
+                               "/tiny.gguf's (tokenizer.ggml.tokens): at id " +
+                               std::to_string(first) + " the model has '"),
+                     HasSubstr("(vocabulary hashes: the model's " + VocabularyHash(tokens) +
+                               " of " + std::to_string(tokens.size()) + " tokens, the tokenizer's "),
+                     HasSubstr("the tokenizer does not belong to this model"))));
+  // A Hugging Face model directory compares with its own tokenizer.json.
+  EXPECT_THAT(CheckSeparate(dir_ + "/hf", permuted),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(permuted + ": its vocabulary is not " + dir_ +
+                                 "/hf/tokenizer.json's: at id ")));
+}
+
+TEST_F(SeparateTokenizerTest, AChangedOrShortenedVocabularyIsRefused) {
+  const std::string changed = WriteTokenizer("changed", [](nlohmann::json& json) {
+    nlohmann::json& vocab = json["model"]["vocab"];
+    const std::string key = TwoTokens(json).first;
+    vocab["\xe2\x96\x81zzz-not-a-token"] = vocab[key];
+    vocab.erase(key);
+  });
+  EXPECT_THAT(CheckSeparate(dir_ + "/tiny.gguf", changed),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr(changed + ": its vocabulary is not " + dir_ +
+                                       "/tiny.gguf's (tokenizer.ggml.tokens)"),
+                             HasSubstr("and the tokenizer '\xe2\x96\x81zzz-not-a-token'"))));
+}
+
+TEST(VocabularyHashTest, CanonicalFormDropsLlamaCppsPaddingOnly) {
+  const std::vector<std::string> vocabulary = {"a", "b", "c"};
+  // convert_hf_to_gguf.py writes "[PAD<id>]" for every id tokenizer.json does not name.
+  EXPECT_EQ(VocabularyHash({"a", "b", "c", "[PAD3]", "[PAD4]"}), VocabularyHash(vocabulary));
+  EXPECT_EQ(VocabularyHash({"a", "[PAD1]", "c"}), VocabularyHash({"a", "", "c"}));
+  // A placeholder naming another id, or a real token, is a token.
+  EXPECT_NE(VocabularyHash({"a", "b", "c", "[PAD7]"}), VocabularyHash(vocabulary));
+  EXPECT_NE(VocabularyHash({"a", "[PAD1]", "c"}), VocabularyHash(vocabulary));
+  // Order matters, and lengths keep token boundaries apart.
+  EXPECT_NE(VocabularyHash({"b", "a", "c"}), VocabularyHash(vocabulary));
+  EXPECT_NE(VocabularyHash({"ab", "", "c"}), VocabularyHash({"a", "bc"}));
+  EXPECT_EQ(VocabularyHash(vocabulary).size(), 32u);
 }
 
 }  // namespace

@@ -54,6 +54,7 @@ class HfTokenizer : public Tokenizer {
   std::vector<int32_t> Encode(absl::string_view text, bool add_bos) override;
   std::string Decode(const std::vector<int32_t>& ids) const override;
   int32_t vocab_size() const override { return static_cast<int32_t>(id_to_token_.size()); }
+  const std::vector<std::string>& tokens() const override { return id_to_token_; }
   int32_t bos_id() const override { return parts_.bos_id; }
   int32_t eos_id() const override { return parts_.eos_id; }
   bool add_bos() const override { return parts_.add_bos; }

@@ -49,6 +49,7 @@ class SpmTokenizer : public Tokenizer {
   std::vector<int32_t> Encode(absl::string_view text, bool add_bos) override;
   std::string Decode(const std::vector<int32_t>& ids) const override;
   int32_t vocab_size() const override { return static_cast<int32_t>(vocabulary_.tokens.size()); }
+  const std::vector<std::string>& tokens() const override { return vocabulary_.tokens; }
   int32_t bos_id() const override { return vocabulary_.bos_id; }
   int32_t eos_id() const override { return vocabulary_.eos_id; }
   bool add_bos() const override { return vocabulary_.add_bos; }

@@ -27,6 +27,11 @@ class Tokenizer {
   virtual std::string Decode(const std::vector<int32_t>& ids) const = 0;
 
   virtual int32_t vocab_size() const = 0;
+  // Each id's token as the vocabulary file writes it (GGUF's tokenizer.ggml.tokens,
+  // tokenizer.json's model.vocab keys and added tokens' content): GPT-2's byte alphabet
+  // for byte-level BPE, U+2581 for spaces in SentencePiece-style vocabularies; an id no
+  // token names is empty. vocab_size() entries.
+  virtual const std::vector<std::string>& tokens() const = 0;
   virtual int32_t bos_id() const = 0;
   virtual int32_t eos_id() const = 0;
   // Whether the model wants BOS prepended (`tokenizer.ggml.add_bos_token`).

@@ -3,7 +3,9 @@
 # sweep experiments/slurm/smoke.pbtxt (8 caches in 4 lockstep batches, default model)
 # as a 3-task job array plus the dependent merge (submit.sh), and checks that
 #   1. killing an array task with SIGKILL in the middle of its second batch and
-#      resubmitting it completes the sweep without redoing the batch it had finished;
+#      resubmitting it completes the sweep without redoing the batch it had finished
+#      (the task is a shard with two batches or more, as `run --plan` lists them: which
+#      shard a batch goes to is a hash of its run names, shard.h);
 #   2. the merged results equal those of the same config run in one process, run for
 #      run, to the last bit (same_runs; wall-clock time aside).
 # Stops the daemons it started and removes its files, pass or fail. Needs root, and
@@ -15,10 +17,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 slurm=experiments/slurm
 config=$slurm/smoke.pbtxt
-# Shard 0 of 3 gets batches 0 and 3 (shard.h): none-fp32 + none-int4, then
-# tova-fp32 + tova-int4.
-first_batch=(none-fp32 none-int4)
-second_batch=(tova-fp32 tova-int4)
 
 fail() { echo "slurm_test: FAILED: $*" >&2; exit 1; }
 step() { echo "slurm_test: $*" >&2; }
@@ -42,6 +40,27 @@ step "building run, merge and same_runs"
 bazel build //experiments:run //experiments:merge //experiments/slurm:same_runs >/dev/null 2>&1 ||
   fail "bazel build //experiments:run //experiments:merge //experiments/slurm:same_runs"
 bin=bazel-bin/experiments
+
+# The shard to kill: the first of 3 with at least two lockstep batches (4 batches over 3
+# shards: one has), and its first two batches' runs, in the order it runs them.
+victim="" shard_runs=0
+for shard in 0 1 2; do
+  mapfile -t batches < <("$bin/run" --config="$config" --plan --shard="$shard/3" "$@" | tail -n +2)
+  if [ "${#batches[@]}" -ge 2 ]; then
+    victim=$shard
+    read -r -a first_batch <<<"${batches[0]}"
+    read -r -a second_batch <<<"${batches[1]}"
+    for batch in "${batches[@]}"; do
+      read -r -a runs <<<"$batch"
+      shard_runs=$(( shard_runs + ${#runs[@]} ))
+    done
+    break
+  fi
+done
+[ -n "$victim" ] || fail "run --plan gave no shard of 3 two lockstep batches"
+[ "${#first_batch[@]}" -eq 2 ] && [ "${#second_batch[@]}" -eq 2 ] ||
+  fail "expected lockstep pairs, got '${first_batch[*]}' and '${second_batch[*]}'"
+step "shard $victim of 3 runs $shard_runs runs; first ${first_batch[*]}, then ${second_batch[*]}"
 
 step "single process: $config"
 "$bin/run" --config="$config" --output_dir="$work/single" "$@" >"$work/single.out" 2>"$work/single.log" ||
@@ -73,7 +92,7 @@ read -r array_job merge_job < <("$slurm/submit.sh" --config="$config" --tasks=3 
   -- --output_dir="$sharded" "$@")
 [ -n "$merge_job" ] || fail "submit.sh printed no job ids"
 
-# Shard 0 finishes its first batch, claims its second, and dies in the middle of it.
+# The shard finishes its first batch, claims its second, and dies in the middle of it.
 for name in "${first_batch[@]}"; do wait_for_file "$sharded/runs/$name.json" 600; done
 wait_for_file "$sharded/runs/${second_batch[0]}.lock" 120
 sleep 2
@@ -81,7 +100,7 @@ sleep 2
 # its locks): the locks stay behind, and the resubmitted task must find them stale.
 owner=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$sharded/runs/${second_batch[0]}.lock")
 [ -n "$owner" ] || fail "no pid in $sharded/runs/${second_batch[0]}.lock"
-step "killing shard 0 (pid $owner, SIGKILL) in the middle of its second batch"
+step "killing shard $victim (pid $owner, SIGKILL) in the middle of its second batch"
 kill -KILL "$owner"
 wait_for_job "$array_job" 600
 wait_for_job "$merge_job" 120
@@ -89,18 +108,18 @@ for name in "${second_batch[@]}"; do
   [ ! -e "$sharded/runs/$name.json" ] || fail "$name finished although its shard was killed"
 done
 [ -e "$sharded/runs/${second_batch[0]}.lock" ] || fail "SIGKILL left no stale lock to take over"
-grep -q "missing 2: ${second_batch[0]} (its process, .* is gone), ${second_batch[1]}" \
+grep -q "missing $(( shard_runs - 2 )): ${second_batch[0]} (its process, .* is gone), ${second_batch[1]}" \
   "$logs/kvlab-smoke-merge-$merge_job.out" ||
   { cat "$logs/kvlab-smoke-merge-$merge_job.out" >&2; fail "the merge after the kill did not report the two missing runs"; }
 finished_before=$(stat -c '%n %Y' "$sharded"/runs/*.json)
 
-step "resubmitting shard 0"
-read -r array_job merge_job < <("$slurm/submit.sh" --config="$config" --tasks=3 --mem=2G --logs="$logs" --array=0 \
+step "resubmitting shard $victim"
+read -r array_job merge_job < <("$slurm/submit.sh" --config="$config" --tasks=3 --mem=2G --logs="$logs" --array="$victim" \
   -- --output_dir="$sharded" "$@")
 wait_for_job "$array_job" 600
 wait_for_job "$merge_job" 120
-grep -q "2 of 4 runs already finished" "$logs/kvlab-smoke-${array_job}_0.out" ||
-  fail "the resubmitted shard did not resume ($logs/kvlab-smoke-${array_job}_0.out)"
+grep -q "2 of $shard_runs runs already finished" "$logs/kvlab-smoke-${array_job}_${victim}.out" ||
+  fail "the resubmitted shard did not resume ($logs/kvlab-smoke-${array_job}_${victim}.out)"
 grep -q "merged 8 of 8 runs" "$logs/kvlab-smoke-merge-$merge_job.out" ||
   { cat "$logs/kvlab-smoke-merge-$merge_job.out" >&2; fail "the merge after the resubmission is incomplete"; }
 while read -r file mtime; do

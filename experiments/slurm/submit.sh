@@ -11,7 +11,8 @@
 #   bazel build //experiments:run //experiments:merge
 #
 #   --tasks   shards, one array task each. Default: one per lockstep batch of the
-#             config (`run --plan`), at most 32.
+#             config (`run --plan`), at most 32. Batches go to shards by a hash of
+#             their run names (shard.h), so some tasks may get none.
 #   --cpus    CPUs per task. Default: the config's `threads`, else 1; `run` gets
 #             --threads=C only when the config leaves threads unset, so a config's
 #             threads (which results can depend on) are never overridden.
@@ -69,7 +70,7 @@ read -r batches config_threads device < <("$bin/run" --config="$config" --plan "
 [ -n "$tasks" ] || tasks=$(( batches < 32 ? batches : 32 ))
 [ "$tasks" -ge 1 ] || die "--tasks: expected >= 1, got $tasks"
 if [ "$tasks" -gt "$batches" ]; then
-  echo "submit.sh: $config has $batches lockstep batches; tasks beyond $batches get nothing to run" >&2
+  echo "submit.sh: $config has $batches lockstep batches; at most $batches of the $tasks tasks get something to run" >&2
 fi
 if [ -z "$cpus" ]; then
   cpus=$(( config_threads > 0 ? config_threads : 1 ))
