@@ -18,6 +18,8 @@ Labels of kvlab's targets are resolved here, relative to kvlab's repository, so 
 workspace holding kvlab as an external repository can use the public macros too.
 """
 
+load("//base:test.bzl", "kvlab_test")
+
 def kvlab_plugin_targets(
         stem,
         library,
@@ -63,15 +65,13 @@ def kvlab_plugin_targets(
             Label("@abseil//:strings"),
         ] + library_deps + deps,
     )
-    native.cc_test(
+    kvlab_test(
         name = library + "_test",
         size = test_size,
-        srcs = [library + "_test.cc"],
+        torch = True,
         deps = [
             ":" + library,
             ":" + stem + "_cc_proto",
             Label("//base:status_matchers"),
-            Label("//base:torch_test_main"),
-            Label("@libtorch"),
         ] + test_deps + extra_test_deps,
     )

@@ -16,6 +16,8 @@ and the protocol is offered by every program that loads configs once it is in
 all_protocols (experiments/protocols/BUILD).
 """
 
+load("//base:test.bzl", "kvlab_test")
+
 def kvlab_protocol(name, deps = [], test_deps = [], test_size = "small"):
     """Declares the library and test of the protocol `name`.
 
@@ -37,14 +39,12 @@ def kvlab_protocol(name, deps = [], test_deps = [], test_size = "small"):
             Label("@abseil//:strings"),
         ] + deps,
     )
-    native.cc_test(
+    kvlab_test(
         name = name + "_test",
         size = test_size,
-        srcs = [name + "_test.cc"],
         deps = [
             ":" + name,
             Label("//experiments/protocols:protocol"),
             Label("//base:status_matchers"),
-            Label("@googletest//:gtest_main"),
         ] + test_deps,
     )
