@@ -13,6 +13,7 @@
 #include "eval/model/decoder_weights.h"
 #include "eval/model/gemma3_config.h"
 #include "eval/model/gemma3_model.h"
+#include "eval/model/hf_config_fields.h"
 #include "eval/model/hf_tensor_layout.h"
 
 namespace kvlab::model {
@@ -45,28 +46,17 @@ class Gemma3ModelConfig : public ModelConfig {
     for (const bool local : c_.local_layers) {
       types.push_back(local ? "sliding_attention" : "full_attention");
     }
-    nlohmann::json json = {
+    nlohmann::json json = CommonHfConfigFields(c_);
+    json.update({
         {"architectures", {"Gemma3ForCausalLM"}},
         {"model_type", "gemma3_text"},
-        {"hidden_size", c_.hidden},
-        {"intermediate_size", c_.ffn},
-        {"num_hidden_layers", c_.num_layers},
-        {"num_attention_heads", c_.q_heads},
-        {"num_key_value_heads", c_.kv_heads},
-        {"head_dim", c_.head_dim},
-        {"vocab_size", c_.vocab},
-        {"rope_theta", c_.rope_base},
         {"rope_local_base_freq", c_.local_rope_base},
-        {"rms_norm_eps", c_.rms_eps},
-        {"max_position_embeddings", c_.context_length},
         {"sliding_window", c_.sliding_window},
         {"layer_types", types},
         {"query_pre_attn_scalar", 1.0 / (c_.query_scale * c_.query_scale)},
         {"final_logit_softcapping",
          c_.final_logit_softcap > 0 ? nlohmann::json(c_.final_logit_softcap) : nlohmann::json()},
-        {"tie_word_embeddings", c_.tied_embeddings},
-        {"hidden_activation", "gelu_pytorch_tanh"},
-        {"torch_dtype", "float32"}};
+        {"hidden_activation", "gelu_pytorch_tanh"}});
     // Global layers only, as transformers reads Gemma 3's rope_scaling.
     KVLAB_ASSIGN_OR_RETURN(json["rope_scaling"], HfRopeScalingJson(c_.rope_scaling, gguf_path));
     return json;

@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "eval/model/architecture.h"
 #include "eval/model/decoder_weights.h"
+#include "eval/model/hf_config_fields.h"
 #include "eval/model/hf_tensor_layout.h"
 #include "eval/model/llama_config.h"
 #include "eval/model/llama_model.h"
@@ -41,21 +42,10 @@ class LlamaModelConfig : public ModelConfig {
   HfTensorLayout HfLayout() const override { return LlamaHfLayout(c_); }
 
   absl::StatusOr<nlohmann::json> HfConfigJson(const std::string& gguf_path) const override {
-    nlohmann::json json = {{"architectures", {HfClass()}},
-                           {"model_type", c_.architecture},
-                           {"hidden_size", c_.hidden},
-                           {"intermediate_size", c_.ffn},
-                           {"num_hidden_layers", c_.num_layers},
-                           {"num_attention_heads", c_.q_heads},
-                           {"num_key_value_heads", c_.kv_heads},
-                           {"head_dim", c_.head_dim},
-                           {"vocab_size", c_.vocab},
-                           {"rope_theta", c_.rope_base},
-                           {"rms_norm_eps", c_.rms_eps},
-                           {"max_position_embeddings", c_.context_length},
-                           {"tie_word_embeddings", c_.tied_embeddings},
-                           {"hidden_act", "silu"},
-                           {"torch_dtype", "float32"}};
+    nlohmann::json json = CommonHfConfigFields(c_);
+    json.update({{"architectures", {HfClass()}},
+                 {"model_type", c_.architecture},
+                 {"hidden_act", "silu"}});
     KVLAB_ASSIGN_OR_RETURN(json["rope_scaling"], HfRopeScalingJson(c_.rope_scaling, gguf_path));
     return json;
   }

@@ -283,8 +283,9 @@ class Batch {
       offset += m;
     }
     if (reference_ != nullptr) {
-      const at::Tensor kld_sums = kld.to(at::kDouble).sum(1);
-      const at::Tensor kld_squared_sums = kld.to(at::kDouble).square().sum(1);
+      const at::Tensor kld64 = kld.to(at::kDouble);
+      const at::Tensor kld_sums = kld64.sum(1);
+      const at::Tensor kld_squared_sums = kld64.square().sum(1);
       const at::Tensor agreements = agree.sum(1);
       const at::Tensor difference_sums = difference.sum(1);
       const at::Tensor difference_squared_sums = difference.square().sum(1);
