@@ -430,12 +430,14 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   const ProtocolExtent extent = protocol->Extent(e, text_tokens);
   KVLAB_RETURN_IF_ERROR(
       CheckTrainedContext(e, *protocol, extent, plan.mc, plan.reference_tokens));
-  for (const std::string& line : IdleBudgets(e, extent.window_tokens,
-                                             plan.mc.attention.num_layers, plan.reference_tokens)) {
-    absl::FPrintF(stderr, "warning: %s\n", line);
-  }
-  // A protocol that scores answers has no predictions to count.
+  // A protocol that scores answers has no predictions to count, and prompts of several
+  // lengths that one idle-budget check cannot speak for.
   if (protocol->ScoresPredictions()) {
+    for (const std::string& line : IdleBudgets(e, extent.window_tokens,
+                                               plan.mc.attention.num_layers,
+                                               plan.reference_tokens)) {
+      absl::FPrintF(stderr, "warning: %s\n", line);
+    }
     KVLAB_RETURN_IF_ERROR(CheckScoredTokens(e, *protocol, extent, text_tokens));
   }
   CacheContext context{plan.mc.attention, plan.in.model->ropes(), device, plan.reference_tokens};

@@ -10,7 +10,7 @@ namespace kvlab::experiments {
 std::vector<std::string> IdleBudgets(const config::Experiment& e, int64_t window_tokens,
                                      int num_layers, int64_t reference_tokens) {
   std::vector<std::string> lines;
-  if (e.has_retrieval() || window_tokens <= 0) return lines;
+  if (window_tokens <= 0) return lines;
   for (int i = 0; i < e.caches_size(); ++i) {
     const config::CacheConfig& c = e.caches(i);
     if (!c.has_eviction()) continue;

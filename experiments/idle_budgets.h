@@ -17,8 +17,9 @@ namespace kvlab::experiments {
 // with `reference_tokens`) is at least `window_tokens`, the most tokens a cache holds
 // under `e`'s protocol (MeasureProtocol), e.g. "caches[1] 'window-4096': eviction.budget
 // (4096 tokens in its largest layer) is at least the 1024 tokens the cache ever holds:
-// it evicts nothing, and its numbers are the dense cache's". None under retrieval, whose
-// prompts have several lengths.
+// it evicts nothing, and its numbers are the dense cache's". Only for protocols that
+// score predictions: one that scores answers (retrieval, RULER) has prompts of several
+// lengths, and its caller does not ask.
 std::vector<std::string> IdleBudgets(const config::Experiment& e, int64_t window_tokens,
                                      int num_layers, int64_t reference_tokens);
 

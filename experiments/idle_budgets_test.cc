@@ -32,11 +32,8 @@ TEST(IdleBudgetsTest, NamesEveryCacheWhoseBudgetCoversTheWindow) {
   EXPECT_THAT(IdleBudgets(WithWindowCaches(), 100000, 30, 100000), IsEmpty());
 }
 
-TEST(IdleBudgetsTest, NoneUnderRetrievalOrForInvalidBudgets) {
+TEST(IdleBudgetsTest, NoneForInvalidBudgets) {
   config::Experiment e = WithWindowCaches();
-  e.mutable_retrieval();
-  EXPECT_THAT(IdleBudgets(e, 1024, 30, 1024), IsEmpty());
-  e = WithWindowCaches();
   for (auto& c : *e.mutable_caches()) {
     if (c.has_eviction()) c.mutable_eviction()->mutable_budget()->set_tokens(0);
   }
