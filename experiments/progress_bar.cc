@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_format.h"
@@ -53,7 +54,8 @@ void ProgressBar::Finish() { Draw(true); }
 void ProgressBar::Draw(bool final) {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? done_ / elapsed : 0.0;
+  const int64_t worked = std::max<int64_t>(0, done_ - resumed_);
+  const double rate = elapsed > 0 ? worked / elapsed : 0.0;
   const double fraction = total_ > 0 ? static_cast<double>(done_) / total_ : 0.0;
   const int filled = static_cast<int>(fraction * kBarWidth);
   const std::string bar = std::string(filled, '#') + std::string(kBarWidth - filled, '.');

@@ -23,6 +23,10 @@ class ProgressBar {
     unit_abbreviation_ = std::move(abbreviation);
   }
 
+  // Units a resumed run found finished and reads back: counted in `done` but not in the
+  // rate (nor, through it, in the ETA), which then speak of this process's work only.
+  void set_resumed(int64_t resumed) { resumed_ = resumed; }
+
   // Reports `done` of `total` tokens (or units).
   void Update(int64_t done, int64_t total);
   // Draws the final state and ends the line.
@@ -43,6 +47,7 @@ class ProgressBar {
   std::chrono::steady_clock::time_point last_draw_;
   int64_t done_ = 0;
   int64_t total_ = 0;
+  int64_t resumed_ = 0;
   int last_decile_ = -1;
 };
 

@@ -32,5 +32,19 @@ TEST(ProgressBarTest, WritesTenLinesWhenNotATerminal) {
   EXPECT_THAT(out, HasSubstr("took"));
 }
 
+TEST(ProgressBarTest, RateLeavesOutWhatAResumedRunReadBack) {
+  std::FILE* file = std::tmpfile();
+  ProgressBar bar("dense", file);
+  bar.set_unit("samples", "sample");
+  bar.set_resumed(40);
+  bar.Update(40, 40);  // Everything was read back: nothing ran, so no rate.
+  bar.Finish();
+  std::rewind(file);
+  std::string out(4096, '\0');
+  out.resize(std::fread(out.data(), 1, out.size(), file));
+  std::fclose(file);
+  EXPECT_THAT(out, HasSubstr("40/40 samples  0.0 sample/s"));
+}
+
 }  // namespace
 }  // namespace kvlab::experiments

@@ -230,6 +230,7 @@ class Ruler : public Protocol {
         done.insert({kept[0].back().task, kept[0].back().length, kept[0].back().index});
       }
     }
+    bar.set_resumed(static_cast<int64_t>(done.size()));
     const ruler::RulerSkip skip = [&done](const std::string& task, int64_t length,
                                           int64_t index) {
       return done.count({task, length, index}) > 0;
