@@ -18,26 +18,13 @@
 #include "eval/model/load_model.h"
 #include "eval/model/tiny_gemma3.h"
 #include "eval/model/tiny_llama.h"
+#include "eval/testing/keep_most_attended.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace kvlab::model {
 namespace {
 
-// Keeps the tokens with the most accumulated attention (H2O's score): its choice
-// depends on the attention statistics the cache gathers during the prefill.
-class KeepMostAttended : public EvictionPolicy {
- public:
-  std::string Name() const override { return "keep-most-attended"; }
-  PolicyNeeds Needs() const override {
-    PolicyNeeds needs;
-    needs.accumulated_attention = true;
-    return needs;
-  }
-  absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) override {
-    return std::get<1>(context.accumulated_attention.topk(context.budget, -1));
-  }
-};
 
 // Keeps the tokens that the last 4 queries attend most (SnapKV's observation window).
 class KeepRecentlyAttended : public EvictionPolicy {
@@ -107,7 +94,7 @@ class SharedPrefillTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(SharedPrefillTest, EveryCacheMatchesItsOwnPrefill) {
-  const std::vector<CacheMaker> makers = {Dense(), Evicting<KeepMostAttended>(16),
+  const std::vector<CacheMaker> makers = {Dense(), Evicting<testing::KeepMostAttended>(16),
                                           Evicting<KeepRecentlyAttended>(20)};
   std::vector<std::unique_ptr<KvCache>> shared, separate;
   std::vector<KvCache*> shared_rows;

@@ -10,12 +10,12 @@
 #include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "core/evicting_kv_cache.h"
-#include "core/eviction_policy.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/load_model.h"
 #include "eval/retrieval/chat_format.h"
 #include "eval/retrieval/retrieval_prompt.h"
 #include "eval/testing/default_model.h"
+#include "eval/testing/keep_most_attended.h"
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -161,19 +161,6 @@ TEST_F(RetrievalTest, DenseCacheAnswersThePasskey) {
   EXPECT_EQ(r.accuracy(), 1.0);
 }
 
-// Keeps the tokens with the most accumulated attention.
-class KeepMostAttended : public EvictionPolicy {
- public:
-  std::string Name() const override { return "keep-most-attended"; }
-  PolicyNeeds Needs() const override {
-    PolicyNeeds needs;
-    needs.accumulated_attention = true;
-    return needs;
-  }
-  absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) override {
-    return std::get<1>(context.accumulated_attention.topk(context.budget, -1));
-  }
-};
 
 // A shared prefill answers as a prefill per cache, for the dense cache and a cache
 // that compresses the prompt once.
@@ -189,7 +176,7 @@ TEST_F(RetrievalTest, SharedPrefillAnswersAsAPrefillPerCache) {
     KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> inner, model_->NewDenseCache());
     KVLAB_ASSIGN_OR_RETURN(
         auto cache, EvictingKvCache::Create(
-                        std::move(inner), std::make_unique<KeepMostAttended>(),
+                        std::move(inner), std::make_unique<testing::KeepMostAttended>(),
                         std::vector<int64_t>(model_->info().attention.num_layers, 96),
                         EvictionSchedule::kOnceAfterPrefill));
     return std::unique_ptr<KvCache>(std::move(cache));

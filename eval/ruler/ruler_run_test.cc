@@ -11,12 +11,12 @@
 #include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "core/evicting_kv_cache.h"
-#include "core/eviction_policy.h"
 #include "eval/gguf/gguf_file.h"
 #include "eval/model/load_model.h"
 #include "eval/retrieval/chat_format.h"
 #include "eval/ruler/resources.h"
 #include "eval/testing/default_model.h"
+#include "eval/testing/keep_most_attended.h"
 #include "eval/tokenizer/gguf_tokenizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,19 +26,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Keeps the tokens with the most accumulated attention.
-class KeepMostAttended : public EvictionPolicy {
- public:
-  std::string Name() const override { return "keep-most-attended"; }
-  PolicyNeeds Needs() const override {
-    PolicyNeeds needs;
-    needs.accumulated_attention = true;
-    return needs;
-  }
-  absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) override {
-    return std::get<1>(context.accumulated_attention.topk(context.budget, -1));
-  }
-};
 
 class RulerRunTest : public ::testing::Test {
  protected:
@@ -84,7 +71,7 @@ class RulerRunTest : public ::testing::Test {
       KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> dense, model_->NewDenseCache());
       KVLAB_ASSIGN_OR_RETURN(
           auto cache, EvictingKvCache::Create(
-                          std::move(dense), std::make_unique<KeepMostAttended>(),
+                          std::move(dense), std::make_unique<testing::KeepMostAttended>(),
                           std::vector<int64_t>(model_->info().attention.num_layers, budget),
                           EvictionSchedule::kOnceAfterPrefill));
       return std::unique_ptr<KvCache>(std::move(cache));
