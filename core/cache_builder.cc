@@ -90,7 +90,8 @@ absl::Status CheckHeadAllocation(const CacheConfig& config, const CacheContext& 
   if (context.eviction_schedule != EvictionSchedule::kOnceAfterPrefill) {
     return absl::InvalidArgumentError(
         "eviction.head_allocation ADAKV gives each KV head its budget once, after the "
-        "prefill, and this protocol evicts while decoding: use compress_once");
+        "prefill, and this protocol evicts while decoding: use compress_once (or ruler, "
+        "or retrieval's compress_once)");
   }
   return absl::OkStatus();
 }
