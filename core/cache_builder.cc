@@ -12,7 +12,9 @@
 #include "core/evicting_kv_cache.h"
 #include "core/eviction_policy.h"
 #include "core/layer_budgets.h"
+#include "core/per_head_kv_cache.h"
 #include "core/quantizer.h"
+#include "core/scored_eviction_policy.h"
 
 namespace kvlab {
 
@@ -69,19 +71,66 @@ absl::StatusOr<TensorStoreFactory> MakeStoreFactory(const StoreConfig& config,
   });
 }
 
+// Errors of head_allocation and adakv_floor, named by field.
+absl::Status CheckHeadAllocation(const CacheConfig& config, const CacheContext& context) {
+  if (!config.has_eviction()) return absl::OkStatus();
+  const config::EvictionConfig& eviction = config.eviction();
+  if (eviction.head_allocation() != config::ADAKV) {
+    if (eviction.has_adakv_floor()) {
+      return absl::InvalidArgumentError(
+          "eviction.adakv_floor applies only with eviction.head_allocation ADAKV");
+    }
+    return absl::OkStatus();
+  }
+  if (eviction.has_adakv_floor() &&
+      !(eviction.adakv_floor() >= 0.0 && eviction.adakv_floor() <= 1.0)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "eviction.adakv_floor must be in [0, 1], got %g", eviction.adakv_floor()));
+  }
+  if (context.eviction_schedule != EvictionSchedule::kOnceAfterPrefill) {
+    return absl::InvalidArgumentError(
+        "eviction.head_allocation ADAKV gives each KV head its budget once, after the "
+        "prefill, and this protocol evicts while decoding: use compress_once (or ruler, "
+        "or retrieval's compress_once)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& config,
                                                 const CacheContext& context) {
-  KVLAB_ASSIGN_OR_RETURN(TensorStoreFactory keys, MakeStoreFactory(config.keys(), context, "keys"));
+  const bool per_head =
+      config.has_eviction() && config.eviction().head_allocation() == config::ADAKV;
+  KVLAB_RETURN_IF_ERROR(CheckHeadAllocation(config, context));
+  // Per-head budgets store each KV head apart: stores and caches of one KV head each.
+  CacheContext store_context = context;
+  if (per_head) {
+    store_context.shape.q_heads = context.shape.q_heads / context.shape.kv_heads;
+    store_context.shape.kv_heads = 1;
+  }
+  KVLAB_ASSIGN_OR_RETURN(TensorStoreFactory keys,
+                         MakeStoreFactory(config.keys(), store_context, "keys"));
   KVLAB_ASSIGN_OR_RETURN(TensorStoreFactory values,
-                         MakeStoreFactory(config.values(), context, "values"));
+                         MakeStoreFactory(config.values(), store_context, "values"));
   const PositionMode mode = config.position_mode() == config::POSITION_CACHE_SLOT
                                 ? PositionMode::kCacheSlot
                                 : PositionMode::kOriginal;
-  const auto make_base = [context, mode, keys, values]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
-    KVLAB_ASSIGN_OR_RETURN(auto cache, BaseKvCache::Create(context.shape, context.rope, mode,
-                                                           context.device, keys, values));
+  const auto make_base = [context, store_context, per_head, mode, keys,
+                          values]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+    if (!per_head) {
+      KVLAB_ASSIGN_OR_RETURN(auto cache, BaseKvCache::Create(context.shape, context.rope, mode,
+                                                             context.device, keys, values));
+      return std::unique_ptr<KvCache>(std::move(cache));
+    }
+    std::vector<std::unique_ptr<KvCache>> heads;
+    for (int64_t h = 0; h < context.shape.kv_heads; ++h) {
+      KVLAB_ASSIGN_OR_RETURN(auto head, BaseKvCache::Create(store_context.shape, context.rope,
+                                                            mode, context.device, keys, values));
+      heads.push_back(std::move(head));
+    }
+    KVLAB_ASSIGN_OR_RETURN(auto cache,
+                           PerHeadKvCache::Create(std::move(heads), context.shape.q_heads));
     return std::unique_ptr<KvCache>(std::move(cache));
   };
   // Build one cache now so that errors surface before an experiment starts running.
@@ -95,6 +144,19 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
         registry.Create(eviction.policy(), eviction.options());
     if (!policy.ok()) {
       return Annotate(policy.status(), "eviction");
+    }
+    if (eviction.head_allocation() == config::ADAKV) {
+      auto* scored = dynamic_cast<ScoredEvictionPolicy*>(policy->get());
+      if (scored == nullptr) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "eviction.head_allocation ADAKV ranks tokens by score across heads, and policy "
+            "'%s' has no scores",
+            eviction.policy()));
+      }
+      HeadAllocation allocation;
+      allocation.adakv = true;
+      if (eviction.has_adakv_floor()) allocation.floor = eviction.adakv_floor();
+      scored->set_head_allocation(allocation);
     }
     return policy;
   };

@@ -44,6 +44,12 @@ absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
       if (b < 1) return absl::InvalidArgumentError("every layer budget must be >= 1");
     }
   }
+  if (policy->AllocatesPerHead() && schedule != EvictionSchedule::kOnceAfterPrefill) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "policy '%s' gives each KV head its own budget, which is done once, after the "
+        "prefill: it needs a protocol that compresses once (compress_once)",
+        policy->Name()));
+  }
   if (policy->Needs().queries && !ropes.has_value()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "policy '%s' reads the queries and needs the model's rotary embeddings",
@@ -184,6 +190,9 @@ absl::Status EvictingKvCache::Evict(int layer, int64_t budget, const AttentionSt
     context.rope = &(*ropes_)[layer];
   }
 
+  if (policy_->AllocatesPerHead()) {
+    return EvictPerHead(layer, context, stats.recent);
+  }
   KVLAB_ASSIGN_OR_RETURN(at::Tensor keep, policy_->SelectKeep(context));
   const int64_t kv_heads = context.positions.size(0);
   const int64_t length = context.positions.size(1);
@@ -206,6 +215,65 @@ absl::Status EvictingKvCache::Evict(int layer, int64_t budget, const AttentionSt
           absl::StrFormat("policy '%s' chose the same token twice", policy_->Name()))));
   if (record_) Record(layer, context, keep, stats.recent.select(1, stats.recent.size(1) - 1));
   return Retain(layer, keep);
+}
+
+absl::Status EvictingKvCache::EvictPerHead(int layer, const EvictionContext& context,
+                                           const at::Tensor& recent) {
+  KVLAB_ASSIGN_OR_RETURN(std::vector<at::Tensor> keep, policy_->SelectKeepPerHead(context));
+  const int64_t kv_heads = context.positions.size(0);
+  const int64_t length = context.positions.size(1);
+  if (static_cast<int64_t>(keep.size()) != kv_heads) {
+    return absl::InternalError(absl::StrFormat("policy '%s' chose for %d KV heads, expected %d",
+                                               policy_->Name(), keep.size(), kv_heads));
+  }
+  int64_t total = 0;
+  for (int64_t h = 0; h < kv_heads; ++h) {
+    at::Tensor& k = keep[h];
+    if (k.dim() != 1 || k.scalar_type() != at::kLong || k.size(0) < 1 || k.size(0) > length) {
+      return absl::InternalError(absl::StrFormat(
+          "policy '%s' returned %s %s for KV head %d, expected int64 [m], 1 <= m <= %d",
+          policy_->Name(), c10::toString(k.scalar_type()), c10::str(k.sizes()), h, length));
+    }
+    total += k.size(0);
+    k = std::get<0>(k.sort());
+    KVLAB_RETURN_IF_ERROR(CheckOnDevice(
+        k.min().ge(0).logical_and(k.max().lt(length)),
+        absl::InternalError(absl::StrFormat("policy '%s' returned indices outside [0, %d)",
+                                            policy_->Name(), length))));
+    if (k.size(0) > 1) {
+      KVLAB_RETURN_IF_ERROR(CheckOnDevice(
+          (k.narrow(0, 1, k.size(0) - 1) != k.narrow(0, 0, k.size(0) - 1)).all(),
+          absl::InternalError(
+              absl::StrFormat("policy '%s' chose the same token twice", policy_->Name()))));
+    }
+  }
+  if (total != kv_heads * context.budget) {
+    return absl::InternalError(absl::StrFormat(
+        "policy '%s' kept %d tokens over %d KV heads, expected %d x %d", policy_->Name(), total,
+        kv_heads, kv_heads, context.budget));
+  }
+  if (record_) {
+    LayerEvictions& e = evictions_[layer];
+    // [kv_heads, length]: the last query's attention, each head's share on what it kept.
+    const at::Tensor row = recent.select(1, recent.size(1) - 1).to(at::kFloat);
+    std::vector<at::Tensor> retained, positions;
+    int64_t longest = 0;
+    for (const at::Tensor& k : keep) longest = std::max(longest, k.size(0));
+    for (int64_t h = 0; h < kv_heads; ++h) {
+      retained.push_back(row[h].index_select(0, keep[h]).sum() / row[h].sum());
+      positions.push_back(at::constant_pad_nd(context.positions[h].index_select(0, keep[h]),
+                                              {0, longest - keep[h].size(0)}, -1));
+    }
+    const at::Tensor mass = at::stack(retained);
+    e.retained_mass_sum = e.evictions == 0 ? mass : e.retained_mass_sum + mass;
+    e.kept_positions = at::stack(positions);
+    ++e.evictions;
+  }
+  KVLAB_RETURN_IF_ERROR(inner_->RetainPerHead(layer, keep));
+  // The statistics' rows would differ in length; the schedule never reads them again.
+  stats_[layer].accumulated.reset();
+  stats_[layer].key_norms.reset();
+  return absl::OkStatus();
 }
 
 void EvictingKvCache::Record(int layer, const EvictionContext& context, const at::Tensor& keep,

@@ -15,6 +15,12 @@
 // decode) only append, so the cache grows past the budget, and the statistics kept for
 // the policy are freed once the prefill is compressed.
 //
+// A policy that gives each KV head its own budget (EvictionPolicy::AllocatesPerHead,
+// AdaKV's allocation) needs kOnceAfterPrefill and an inner cache that stores heads apart
+// (PerHeadKvCache): the one compression sees every head holding the same prefill, so
+// the statistics are rectangular, and only its result is ragged; the layer then keeps
+// kv_heads x budget tokens in all, a different number per head.
+//
 // A budget may instead be a fraction of the tokens each layer has seen
 // (Budget.fraction_of_seen): after every `interval`-th token seen the layer is compressed
 // to max(1, floor(fraction x seen)) tokens, so the cache keeps a fixed compression ratio
@@ -45,7 +51,8 @@ struct LayerEvictions {
   // step's last query (averaged over the query heads of each KV head) that fell on the
   // tokens kept. Divide by `evictions` for the mean.
   at::Tensor retained_mass_sum;
-  // int64 [kv_heads, budget]: the original positions the latest eviction kept.
+  // int64 [kv_heads, budget]: the original positions the latest eviction kept (with
+  // per-head budgets, [kv_heads, the most any head kept], rows padded with -1).
   at::Tensor kept_positions;
 };
 
@@ -96,6 +103,8 @@ class EvictingKvCache : public KvCache {
   int64_t StepBudget(int layer, int64_t seen_before, int64_t n) const;
   absl::Status Evict(int layer, int64_t budget, const AttentionStats& stats,
                      const at::Tensor& queries);
+  // Evict() for a policy that allocates per KV head: each head retains its own tokens.
+  absl::Status EvictPerHead(int layer, const EvictionContext& context, const at::Tensor& recent);
   void Record(int layer, const EvictionContext& context, const at::Tensor& keep,
               const at::Tensor& last_query_attention);
 

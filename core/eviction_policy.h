@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/registry.h"
@@ -96,6 +97,17 @@ class EvictionPolicy {
   // Returns the tokens to keep: [kv_heads, budget] int64 indices into the current
   // cache order, in any order. Called only when the layer holds more than `budget`.
   virtual absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) = 0;
+
+  // Whether the policy gives each KV head its own number of tokens (AdaKV's
+  // allocation): EvictingKvCache then calls SelectKeepPerHead instead of SelectKeep.
+  virtual bool AllocatesPerHead() const { return false; }
+  // One [m_h] int64 tensor per KV head, indices into the current cache order, in any
+  // order; the m_h sum to kv_heads x budget. Called only when the layer holds more
+  // than `budget`, and only while every head holds the same tokens.
+  virtual absl::StatusOr<std::vector<at::Tensor>> SelectKeepPerHead(
+      const EvictionContext& context) {
+    return absl::UnimplementedError("policy '" + Name() + "' keeps the same count in every head");
+  }
 };
 
 // The registry of eviction policies.

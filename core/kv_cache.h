@@ -7,7 +7,9 @@
 //
 // Implementations: BaseKvCache (base_kv_cache.h), which keeps per-layer tensor stores
 // (dense or quantized) on a device; EvictingKvCache (eviction), a decorator that owns
-// another KvCache and trims it after every step with an eviction policy.
+// another KvCache and trims it after every step with an eviction policy;
+// PerHeadKvCache (per_head_kv_cache.h), one cache per KV head, so that heads may hold
+// different numbers of tokens (AdaKV's per-head budgets).
 //
 // Shapes (one sequence; batches use one cache per sequence):
 //   queries [q_heads, n, head_dim], keys and values [kv_heads, n, head_dim], fp32,
@@ -25,6 +27,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace kvlab {
 
@@ -95,10 +98,20 @@ class KvCache {
   // Keeps only the tokens at `keep` ([kv_heads, m] int64 indices into the layer's
   // current order, ascending per row) and frees or reuses the rest's storage.
   virtual absl::Status Retain(int layer, const at::Tensor& keep) = 0;
+  // Keeps a different set of tokens in each KV head: `keep[h]` is [m_h] int64 indices
+  // into head h's current order, ascending. Only a cache that stores each head apart
+  // (PerHeadKvCache) can; the others answer Unimplemented.
+  virtual absl::Status RetainPerHead(int layer, absl::Span<const at::Tensor> keep) {
+    return absl::UnimplementedError(
+        "this cache holds the same tokens in every KV head; per-head budgets need a "
+        "per-head cache");
+  }
 
-  // Tokens held by `layer` (the same count for every KV head).
+  // Tokens held by `layer`: the same count for every KV head, or, once a per-head
+  // retain made the heads differ, the most any head holds.
   virtual int64_t Length(int layer) const = 0;
-  // Original positions of the held tokens of `layer`: [kv_heads, Length(layer)] int64.
+  // Original positions of the held tokens of `layer`: [kv_heads, Length(layer)] int64;
+  // where heads hold fewer than Length(layer), their rows end in -1.
   virtual at::Tensor Positions(int layer) const = 0;
 
   virtual CacheMemory Memory() const = 0;

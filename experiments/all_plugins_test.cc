@@ -180,6 +180,63 @@ TEST_P(AllPoliciesTest, CompressOnceCompressesThePrefillThenGrows) {
   }
 }
 
+// AdaKV's allocation (eviction.head_allocation ADAKV), for every policy with scores:
+// each compressed layer keeps kv_heads x budget tokens in all, spread over its heads as
+// the scores say, and holds exactly their bytes.
+TEST_P(AllPoliciesTest, AdaKvKeepsEachLayersTotalUnderCompressOnce) {
+  config::CacheConfig config = Evicting(GetParam(), 16);
+  config.mutable_eviction()->set_head_allocation(config::ADAKV);
+  CacheContext context{model_->config().attention_shape(), model_->rope(), at::kCPU,
+                       kStreamTokens};
+  context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
+  absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(config, context);
+  if (!factory.ok()) {
+    EXPECT_THAT(factory.status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("no scores")));
+    return;
+  }
+  eval::PrefillCompressOptions options;
+  options.context_tokens = 40;
+  options.scored_tokens = 10;
+  absl::StatusOr<eval::PerplexityResult> result =
+      eval::RunPrefillCompress(*model_, *tokens_, options, *factory);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_TRUE(std::isfinite(result->perplexity()));
+  const auto kept = [&](int layer) { return Compresses(GetParam(), layer) ? 16 : 40; };
+  // Every head peaks at the end of the prefill, before the compression.
+  EXPECT_EQ(result->peak_held_bytes, (40 + kept(0)) * 128);
+  ASSERT_OK_AND_ASSIGN(auto cache, (*factory)());
+  ASSERT_THAT(model_->Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
+  // held_tokens is the mean over the 2 heads; 64 bytes per token and head.
+  EXPECT_EQ(cache->Memory().held_tokens, kept(0) + kept(1));
+  EXPECT_EQ(cache->Memory().held_bytes, (kept(0) + kept(1)) * 128);
+}
+
+TEST(AdaKvConfigTest, ErrorsNameTheField) {
+  ASSERT_OK_AND_ASSIGN(const RotaryEmbedding rope,
+                       RotaryEmbedding::Create(8, 8, 1e4, RopeStyle::kInterleaved));
+  config::CacheConfig config;
+  config.mutable_eviction()->set_policy("snapkv");
+  config.mutable_eviction()->mutable_budget()->set_tokens(4);
+  config.mutable_eviction()->set_head_allocation(config::ADAKV);
+  CacheContext context{{1, 4, 2, 8}, rope, at::kCPU, 0};
+  EXPECT_THAT(MakeCacheFactory(config, context),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::AllOf(::testing::HasSubstr("eviction.head_allocation"),
+                                        ::testing::HasSubstr("compress_once"))));
+  context.eviction_schedule = EvictionSchedule::kOnceAfterPrefill;
+  EXPECT_THAT(MakeCacheFactory(config, context), IsOk());
+  config.mutable_eviction()->set_adakv_floor(1.5);
+  EXPECT_THAT(MakeCacheFactory(config, context),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("eviction.adakv_floor must be in [0, 1], got 1.5")));
+  config.mutable_eviction()->set_adakv_floor(0.5);
+  config.mutable_eviction()->set_head_allocation(config::HEAD_UNIFORM);
+  EXPECT_THAT(MakeCacheFactory(config, context),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("eviction.adakv_floor applies only with")));
+}
+
 INSTANTIATE_TEST_SUITE_P(Registered, AllPoliciesTest,
                          ::testing::ValuesIn(EvictionPolicyRegistry().Names()),
                          [](const auto& info) { return info.param; });
@@ -255,6 +312,35 @@ TEST_P(AllQuantizersTest, ComposesWithEveryPolicy) {
             << policy << " " << set.options->ShortDebugString();
       }
     }
+  }
+}
+
+// Per-head budgets store each head with the quantizer's own store: with per-token codes
+// and no residual a token costs the same in a head's store as in a shared one, so
+// AdaKV's cache holds exactly the bytes of the uniform one (the same total of tokens).
+TEST_P(AllQuantizersTest, ComposesWithAdaKv) {
+  for (const OptionSet& set : OptionSets(GetParam())) {
+    config::CacheConfig uniform = Evicting("snapkv", 16);
+    Quantize(uniform, GetParam(), *set.options, /*key_residual=*/0);
+    config::CacheConfig adakv = uniform;
+    adakv.mutable_eviction()->set_head_allocation(config::ADAKV);
+    config::CacheConfig adakv_dense = Evicting("snapkv", 16);
+    adakv_dense.mutable_eviction()->set_head_allocation(config::ADAKV);
+    at::manual_seed(5);
+    const at::Tensor prompt = at::randint(0, 200, {1, 40}, at::kLong);
+    std::vector<CacheMemory> memory;
+    for (const config::CacheConfig* config : {&uniform, &adakv, &adakv_dense}) {
+      const KvCacheFactory factory = Factory(*config, EvictionSchedule::kOnceAfterPrefill);
+      ASSERT_OK_AND_ASSIGN(auto cache, factory());
+      ASSERT_OK_AND_ASSIGN(const at::Tensor logits, model_->Forward(prompt, 0, {cache.get()}));
+      EXPECT_TRUE(logits.isfinite().all().item<bool>());
+      memory.push_back(cache->Memory());
+    }
+    EXPECT_EQ(memory[1].held_tokens, memory[0].held_tokens);
+    if (set.per_token) {
+      EXPECT_EQ(memory[1].held_bytes, memory[0].held_bytes) << set.options->ShortDebugString();
+    }
+    EXPECT_LT(memory[1].held_bytes, memory[2].held_bytes) << set.options->ShortDebugString();
   }
 }
 

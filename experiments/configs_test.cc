@@ -6,6 +6,7 @@
 #include "base/status_matchers.h"
 #include "core/cache_builder.h"
 #include "experiments/config_loader.h"
+#include "experiments/protocols/protocol.h"
 #include "gtest/gtest.h"
 
 namespace kvlab::experiments {
@@ -23,8 +24,13 @@ TEST(ConfigsTest, CommittedConfigsBuildEveryCache) {
     ++configs;
     absl::StatusOr<config::Experiment> experiment = LoadExperiment(entry.path().string());
     ASSERT_THAT(experiment, IsOk()) << entry.path();
+    // When the caches evict is the protocol's (per-head budgets need compress_once's).
+    absl::StatusOr<std::unique_ptr<Protocol>> protocol = FindProtocol(*experiment);
+    ASSERT_THAT(protocol, IsOk()) << entry.path();
+    CacheContext for_protocol = context;
+    for_protocol.eviction_schedule = (*protocol)->Schedule(*experiment);
     for (const config::CacheConfig& cache : experiment->caches()) {
-      EXPECT_THAT(MakeCacheFactory(cache, context), IsOk())
+      EXPECT_THAT(MakeCacheFactory(cache, for_protocol), IsOk())
           << entry.path() << " cache " << cache.name();
     }
   }

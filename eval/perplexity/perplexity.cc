@@ -193,7 +193,8 @@ class Batch {
           const at::Tensor kept = e.kept_positions.to(at::kCPU).contiguous();
           for (int64_t h = 0; h < kept.size(0); ++h) {
             const int64_t* row = kept[h].data_ptr<int64_t>();
-            record.kept_positions.emplace_back(row, row + kept.size(1));
+            // A head kept fewer than the longest row (per-head budgets): -1 pads it.
+            record.kept_positions.emplace_back(row, std::find(row, row + kept.size(1), -1));
           }
         }
         layers.push_back(std::move(record));

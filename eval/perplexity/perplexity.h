@@ -79,7 +79,7 @@ struct PrefillCompressOptions : ScoringOptions {
 struct LayerEvictionRecord {
   int64_t evictions = 0;
   std::vector<double> mean_retained_mass;           // [kv_heads]
-  std::vector<std::vector<int64_t>> kept_positions;  // [kv_heads][budget]
+  std::vector<std::vector<int64_t>> kept_positions;  // [kv_heads][tokens the head kept]
 };
 
 struct PerplexityResult {

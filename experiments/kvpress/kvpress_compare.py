@@ -51,6 +51,10 @@ class Setting:
     # The press reads the attention weights, which only transformers' eager attention
     # returns (ObservedAttentionPress asserts it); the others run with SDPA.
     eager: bool = False
+    # A press that wraps another (AdaKVPress): the inner press's class and arguments;
+    # the ratio goes to the inner one.
+    inner: Optional[str] = None
+    inner_params: Optional[dict] = None
 
 
 # kvlab's definitions where kvpress has a parameter for them (docs/methods.md): SnapKV's
@@ -68,6 +72,13 @@ SETTINGS = [
     Setting("expected_attention", "ExpectedAttentionPress", {}),
     Setting("observed_attention", "ObservedAttentionPress", {}, eager=True),
     Setting("tova", "TOVAPress", {}),
+    # AdaKV's allocation over SnapKV (kvlab: snapkv window 32, kernel 7, AVERAGE, with
+    # head_allocation ADAKV) and over TOVA (kvlab: tova keep_last_token, ADAKV).
+    # AdaKVPress masks the pruned tokens: its cache keeps the whole prefill.
+    Setting("adakv-snapkv-w32-k7", "AdaKVPress", {"alpha_safeguard": 0.2},
+            inner="SnapKVPress", inner_params={"window_size": 32, "kernel_size": 7}),
+    Setting("adakv-tova", "AdaKVPress", {"alpha_safeguard": 0.2}, inner="TOVAPress",
+            inner_params={}),
 ]
 
 
@@ -136,10 +147,14 @@ def make_press(setting, budget, context_tokens, kvpress):
     kept = kvpress.utils.compute_n_kept(context_tokens, ratio)
     if kept != budget:
         fail(f"compression_ratio {ratio!r} keeps {kept} of {context_tokens} tokens, not {budget}")
+    if setting.inner is not None:
+        inner = getattr(kvpress, setting.inner)(compression_ratio=ratio, **setting.inner_params)
+        return getattr(kvpress, setting.press)(press=inner, **setting.params)
     return getattr(kvpress, setting.press)(compression_ratio=ratio, **setting.params)
 
 
-def score_window(model, span, context_tokens, press, budget, stepwise, torch, transformers):
+def score_window(model, span, context_tokens, setting, press, budget, stepwise, torch,
+                 transformers):
     """Sum of NLLs of span[L:] and their count, with `press` active during the prefill."""
     L = context_tokens
     ids = torch.tensor([span], dtype=torch.long)
@@ -147,7 +162,8 @@ def score_window(model, span, context_tokens, press, budget, stepwise, torch, tr
     with torch.inference_mode():
         with press(model) if press is not None else contextlib.nullcontext():
             out = model(input_ids=ids[:, :L], past_key_values=cache, logits_to_keep=1)
-        expected = L if press is None else budget
+        # A masking press (AdaKVPress) keeps every token and masks the pruned ones.
+        expected = L if press is None or setting.inner is not None else budget
         lengths = {layer.keys.shape[2] for layer in cache.layers}
         if lengths != {expected}:
             fail(f"after the prefill the cache holds {sorted(lengths)} tokens per layer, "
@@ -215,7 +231,7 @@ def main(argv):
         per_window = []
         for span in spans:
             press = make_press(setting, budget, args.context_tokens, kvpress)
-            s, sq, n = score_window(model, span, args.context_tokens, press, budget,
+            s, sq, n = score_window(model, span, args.context_tokens, setting, press, budget,
                                     args.stepwise, torch, transformers)
             nll_sum, nll_sq, count = nll_sum + s, nll_sq + sq, count + n
             per_window.append(math.exp(s / n))
@@ -226,6 +242,8 @@ def main(argv):
             "name": name,
             "press": setting.press,
             "params": setting.params,
+            "inner_press": setting.inner,
+            "inner_params": setting.inner_params,
             "attention": "eager" if setting.eager else "sdpa",
             "budget": budget,
             "compression_ratio": None if budget is None else 1.0 - budget / args.context_tokens,
