@@ -6,6 +6,7 @@
 #include "base/status_matchers.h"
 #include "core/cache_builder.h"
 #include "experiments/config_loader.h"
+#include "experiments/protocols/protocol.h"
 #include "gtest/gtest.h"
 
 namespace kvlab::experiments {
@@ -16,13 +17,16 @@ TEST(ConfigsTest, CommittedConfigsBuildEveryCache) {
   ASSERT_OK_AND_ASSIGN(
       const RotaryEmbedding rope,
       RotaryEmbedding::Create(64, 64, 100000.0, RopeStyle::kInterleaved, /*table_positions=*/0));
-  const CacheContext context{{30, 9, 3, 64}, rope, at::kCPU, /*budget_reference_tokens=*/4096};
+  CacheContext context{{30, 9, 3, 64}, rope, at::kCPU, /*budget_reference_tokens=*/4096};
   int configs = 0;
   for (const auto& entry : std::filesystem::directory_iterator("experiments/configs")) {
     if (entry.path().extension() != ".pbtxt") continue;
     ++configs;
     absl::StatusOr<config::Experiment> experiment = LoadExperiment(entry.path().string());
     ASSERT_THAT(experiment, IsOk()) << entry.path();
+    // When the caches evict is the protocol's to say.
+    ASSERT_OK_AND_ASSIGN(const std::unique_ptr<Protocol> protocol, FindProtocol(*experiment));
+    context.eviction_schedule = protocol->Schedule(*experiment);
     for (const config::CacheConfig& cache : experiment->caches()) {
       EXPECT_THAT(MakeCacheFactory(cache, context), IsOk())
           << entry.path() << " cache " << cache.name();
