@@ -50,6 +50,10 @@ absl::StatusOr<std::vector<int64_t>> EvictionLayerBudgets(const config::Eviction
 // "int4 (kvlab.quant.IntegerQuantizerOptions: bits: 4) + 32 fp32 residual".
 std::string DescribeStore(const config::StoreConfig& config);
 
+// Short description of a cache's key channel pruning, e.g. "key channels pruned 0.5
+// (query window 32, recent 32 whole)"; empty without one.
+std::string DescribeKeyChannels(const config::CacheConfig& config);
+
 }  // namespace kvlab
 
 #endif  // KVLAB_CORE_CACHE_BUILDER_H_

@@ -235,6 +235,51 @@ TEST(AdaKvConfigTest, ErrorsNameTheField) {
   EXPECT_THAT(MakeCacheFactory(config, context),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        ::testing::HasSubstr("eviction.adakv_floor applies only with")));
+  // Channel pruning reads each layer's keys across its KV heads, which AdaKV makes ragged.
+  config.clear_eviction();
+  config.mutable_eviction()->set_policy("snapkv");
+  config.mutable_eviction()->mutable_budget()->set_tokens(4);
+  config.mutable_eviction()->set_head_allocation(config::ADAKV);
+  config.mutable_key_channels()->set_pruned_fraction(0.5);
+  EXPECT_THAT(MakeCacheFactory(config, context),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("key_channels with eviction.head_allocation ADAKV")));
+}
+
+// ThinK's key channel pruning after each policy's compression: the same tokens are
+// held, and the keys' bytes fall by exactly the dropped channels of the pruned tokens,
+// less the kept channels' indices.
+TEST_P(AllPoliciesTest, KeyChannelsPruneWhatThePolicyKept) {
+  config::CacheConfig pruning = Evicting(GetParam(), 16);
+  pruning.mutable_key_channels()->set_pruned_fraction(0.5);
+  pruning.mutable_key_channels()->set_recent_tokens(4);
+  const KvCacheFactory whole = Factory(Evicting(GetParam(), 16), EvictionSchedule::kOnceAfterPrefill);
+  const KvCacheFactory pruned = Factory(pruning, EvictionSchedule::kOnceAfterPrefill);
+  eval::PrefillCompressOptions options;
+  options.context_tokens = 40;
+  options.scored_tokens = 10;
+  absl::StatusOr<eval::PerplexityResult> result =
+      eval::RunPrefillCompress(*model_, *tokens_, options, pruned);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_TRUE(std::isfinite(result->perplexity()));
+
+  ASSERT_OK_AND_ASSIGN(auto whole_cache, whole());
+  ASSERT_OK_AND_ASSIGN(auto pruned_cache, pruned());
+  const at::Tensor prefill = at::randint(0, 200, {1, 40}, at::kLong);
+  for (KvCache* cache : {whole_cache.get(), pruned_cache.get()}) {
+    ASSERT_THAT(model_->Forward(prefill, 0, {cache}), IsOk());
+    ASSERT_THAT(model_->Forward(at::full({1, 1}, 7, at::kLong), 40, {cache}), IsOk());
+  }
+  const AttentionShape shape = model_->config().attention_shape();
+  const int64_t pruned_channels = shape.head_dim / 2;
+  int64_t saved = 0;
+  for (int layer = 0; layer < shape.num_layers; ++layer) {
+    ASSERT_EQ(pruned_cache->Length(layer), whole_cache->Length(layer));
+    const int64_t prefill_held = pruned_cache->Length(layer) - 1;
+    saved += (prefill_held - 4) * shape.kv_heads * pruned_channels * 4;  // fp32 keys
+    saved -= shape.kv_heads * (shape.head_dim - pruned_channels) * 8;   // int64 indices
+  }
+  EXPECT_EQ(pruned_cache->Memory().held_bytes, whole_cache->Memory().held_bytes - saved);
 }
 
 INSTANTIATE_TEST_SUITE_P(Registered, AllPoliciesTest,
@@ -341,6 +386,59 @@ TEST_P(AllQuantizersTest, ComposesWithAdaKv) {
       EXPECT_EQ(memory[1].held_bytes, memory[0].held_bytes) << set.options->ShortDebugString();
     }
     EXPECT_LT(memory[1].held_bytes, memory[2].held_bytes) << set.options->ShortDebugString();
+  }
+}
+
+// Quantized keys with pruned channels: the pruned tokens are re-quantized at their
+// kept width. With per-token codes, bytes are per token, so the cache holds exactly
+// the full-width codes of the pruned tokens less, plus their kept-width codes and the
+// channel indices. (On this model's 8-channel heads, int2 and int4 codes with fp32
+// scales can cost more than they save once the indices are counted; that is reported,
+// not hidden.)
+TEST_P(AllQuantizersTest, ComposesWithKeyChannels) {
+  const AttentionShape shape = model_->config().attention_shape();
+  for (const OptionSet& set : OptionSets(GetParam())) {
+    config::CacheConfig quantized = Evicting("snapkv", 24);
+    Quantize(quantized, GetParam(), *set.options, set.key_residual);
+    config::CacheConfig pruning = quantized;
+    pruning.mutable_key_channels()->set_pruned_fraction(0.5);
+    pruning.mutable_key_channels()->set_recent_tokens(4);
+    const KvCacheFactory whole = Factory(quantized, EvictionSchedule::kOnceAfterPrefill);
+    const KvCacheFactory pruned = Factory(pruning, EvictionSchedule::kOnceAfterPrefill);
+    eval::PrefillCompressOptions options;
+    options.context_tokens = 40;
+    options.scored_tokens = 10;
+    absl::StatusOr<eval::PerplexityResult> result =
+        eval::RunPrefillCompress(*model_, *tokens_, options, pruned);
+    ASSERT_THAT(result, IsOk()) << set.options->ShortDebugString();
+    EXPECT_TRUE(std::isfinite(result->perplexity()));
+    ASSERT_OK_AND_ASSIGN(auto whole_cache, whole());
+    ASSERT_OK_AND_ASSIGN(auto pruned_cache, pruned());
+    const at::Tensor prefill = at::randint(0, 200, {1, 40}, at::kLong);
+    for (KvCache* cache : {whole_cache.get(), pruned_cache.get()}) {
+      ASSERT_THAT(model_->Forward(prefill, 0, {cache}), IsOk());
+    }
+    if (!set.per_token) continue;
+    // Bytes of 20 quantized tokens at a width, from a fresh store of the same format.
+    const auto bytes_of_20 = [&](int64_t head_dim) -> int64_t {
+      google::protobuf::Any any;
+      any.PackFrom(*set.options);
+      absl::StatusOr<std::unique_ptr<Quantizer>> quantizer =
+          QuantizerRegistry().Create(GetParam(), any);
+      if (!quantizer.ok()) return -1;
+      absl::StatusOr<std::unique_ptr<TensorStore>> store =
+          (*quantizer)->MakeStore({shape.kv_heads, head_dim, 0, at::kCPU});
+      if (!store.ok() || !(*store)->Append(at::randn({shape.kv_heads, 20, head_dim})).ok()) {
+        return -1;
+      }
+      return (*store)->held_bytes();
+    };
+    const int64_t kept = shape.head_dim / 2;
+    const int64_t per_layer =
+        bytes_of_20(shape.head_dim) - bytes_of_20(kept) - shape.kv_heads * kept * 8;
+    EXPECT_EQ(pruned_cache->Memory().held_bytes,
+              whole_cache->Memory().held_bytes - shape.num_layers * per_layer)
+        << set.options->ShortDebugString();
   }
 }
 

@@ -290,6 +290,7 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, ProtocolOutcome
   record.name = c.name();
   record.protocol = plan.protocol.Name();
   record.keys = DescribeStore(c.keys());
+  if (c.has_key_channels()) record.keys += ", " + DescribeKeyChannels(c);
   record.values = DescribeStore(c.values());
   record.eviction = DescribeEviction(c);
   if (c.has_eviction()) {
