@@ -218,6 +218,7 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
       // The pruned tokens never grow, so their store needs no residual.
       const int64_t head_dim = context.shape.head_dim;
       const int64_t kv_heads = context.shape.kv_heads;
+      // Called by BaseKvCache::Create below, before `base` is returned.
       make_key_store = [&base, make_keys, head_dim, kv_heads,
                         key_residual](int) -> absl::StatusOr<std::unique_ptr<TensorStore>> {
         KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<TensorStore> full, make_keys(head_dim, key_residual));

@@ -14,9 +14,11 @@
 // equals attending keys whose pruned channels are zero, as kvpress's ThinKPress
 // stores them. held_bytes() counts both runs and the channel indices.
 //
-// Retain() keeps tokens of either run; it needs every KV head to keep as many pruned
-// tokens as the others (a window dropping the oldest tokens does; an eviction that
-// picks different pruned tokens per head does not, FailedPrecondition).
+// DecodeRuns() stays nullopt (the decode kernel's runs have one width), so decode
+// steps take the two products. Retain() keeps tokens of either run; it needs every KV
+// head to keep as many pruned tokens as the others (a window dropping the oldest
+// tokens does; an eviction that picks different pruned tokens per head does not,
+// FailedPrecondition).
 #ifndef KVLAB_CORE_CHANNEL_PRUNED_KEY_STORE_H_
 #define KVLAB_CORE_CHANNEL_PRUNED_KEY_STORE_H_
 
@@ -53,7 +55,6 @@ class ChannelPrunedKeyStore : public TensorStore {
   absl::StatusOr<at::Tensor> Multiply(const at::Tensor& weights) const override;
   // The pruned tokens' dropped channels read as zero.
   at::Tensor Materialize() const override;
-  // Two widths in one store: the decode kernel's runs cannot carry it (default nullopt).
   absl::Status Retain(const at::Tensor& keep) override;
   int64_t length() const override { return pruned_length() + full_->length(); }
   int64_t held_bytes() const override;
