@@ -55,6 +55,12 @@ class Setting:
     # the ratio goes to the inner one.
     inner: Optional[str] = None
     inner_params: Optional[dict] = None
+    # Whether the press takes the budget as its compression_ratio. ThinKPress prunes key
+    # channels, not tokens: it is built from its arguments alone and keeps every token.
+    takes_ratio: bool = True
+    # Presses run after this one on what it kept, as kvpress's ComposedPress chains
+    # them: (class name, arguments) pairs, none of which takes the ratio.
+    then: Optional[list] = None
 
 
 # kvlab's definitions where kvpress has a parameter for them (docs/methods.md): SnapKV's
@@ -79,6 +85,13 @@ SETTINGS = [
             inner="SnapKVPress", inner_params={"window_size": 32, "kernel_size": 7}),
     Setting("adakv-tova", "AdaKVPress", {"alpha_safeguard": 0.2}, inner="TOVAPress",
             inner_params={}),
+    # ThinK's key channel pruning (kvlab: key_channels { pruned_fraction: 0.5
+    # recent_tokens: 0 }), alone (every prefill token kept, whatever --budgets says)
+    # and after SnapKV (window 32, kernel 7) at the budget.
+    Setting("think-0.5", "ThinKPress", {"key_channel_compression_ratio": 0.5, "window_size": 32},
+            takes_ratio=False),
+    Setting("snapkv-w32-k7-think-0.5", "SnapKVPress", {"window_size": 32, "kernel_size": 7},
+            then=[("ThinKPress", {"key_channel_compression_ratio": 0.5, "window_size": 32})]),
 ]
 
 
@@ -141,6 +154,8 @@ def make_press(setting, budget, context_tokens, kvpress):
     """The press for `setting` keeping exactly `budget` of `context_tokens` per head."""
     if setting.press is None:
         return None
+    if not setting.takes_ratio:
+        return getattr(kvpress, setting.press)(**setting.params)
     # kvpress keeps int(k_len * (1 - ratio)) tokens (kvpress.utils.compute_n_kept);
     # check that the ratio gives the budget exactly rather than trusting float rounding.
     ratio = 1.0 - budget / context_tokens
@@ -150,7 +165,11 @@ def make_press(setting, budget, context_tokens, kvpress):
     if setting.inner is not None:
         inner = getattr(kvpress, setting.inner)(compression_ratio=ratio, **setting.inner_params)
         return getattr(kvpress, setting.press)(press=inner, **setting.params)
-    return getattr(kvpress, setting.press)(compression_ratio=ratio, **setting.params)
+    press = getattr(kvpress, setting.press)(compression_ratio=ratio, **setting.params)
+    if setting.then:
+        press = kvpress.ComposedPress(
+            [press] + [getattr(kvpress, name)(**params) for name, params in setting.then])
+    return press
 
 
 def score_window(model, span, context_tokens, setting, press, budget, stepwise, torch,
