@@ -181,8 +181,10 @@ def score_window(model, span, context_tokens, setting, press, budget, stepwise, 
     with torch.inference_mode():
         with press(model) if press is not None else contextlib.nullcontext():
             out = model(input_ids=ids[:, :L], past_key_values=cache, logits_to_keep=1)
-        # A masking press (AdaKVPress) keeps every token and masks the pruned ones.
-        expected = L if press is None or setting.inner is not None else budget
+        # A masking press (AdaKVPress) keeps every token and masks the pruned ones; a
+        # channel press (ThinKPress) keeps every token.
+        keeps_all = press is None or setting.inner is not None or not setting.takes_ratio
+        expected = L if keeps_all else budget
         lengths = {layer.keys.shape[2] for layer in cache.layers}
         if lengths != {expected}:
             fail(f"after the prefill the cache holds {sorted(lengths)} tokens per layer, "
