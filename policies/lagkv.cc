@@ -11,8 +11,12 @@
 // the standard deviation (unbiased, as torch's std) of its scaled channels, and a
 // softmax over the partition's tokens; the key and value scores are averaged, then
 // ranked within the partition (rank / lag) unless cross_scoring. The sinks, the last
-// full partition and the tokens after it score 1, above every rank.
+// full partition and the tokens after it are always kept (kvpress scores them 1, above
+// every rank); a budget smaller than they are keeps the sinks, then the most recent,
+// where kvpress's top-k takes any of the equal scores.
 #include <ATen/ATen.h>
+
+#include <algorithm>
 
 #include "absl/strings/str_format.h"
 #include "core/scored_eviction_policy.h"
@@ -50,19 +54,10 @@ class LagKvPolicy : public ScoredEvictionPolicy {
     const int64_t heads = keys.size(0);
     const int64_t length = keys.size(1);
     const int64_t d = keys.size(2);
-    const auto options = keys.options();
-    if (length < sinks_ + 2 * lag_) {
-      // Too short to score: the sinks (1), then the rest by recency (below 1).
-      at::Tensor scores = at::ones({heads, length}, options);
-      if (length > sinks_) {
-        scores.narrow(1, sinks_, length - sinks_)
-            .copy_(at::arange(length - sinks_, options) / static_cast<double>(length - sinks_));
-      }
-      return scores;
-    }
+    // Too short to score: every token is protected (Protected()).
+    if (length < sinks_ + 2 * lag_) return at::zeros({heads, length}, keys.options());
     const int64_t count = (length - sinks_) / lag_;
     const int64_t end = sinks_ + count * lag_;
-    const int64_t tail = lag_ + length - end;
     const auto partitions = [&](const at::Tensor& x) {
       return x.narrow(1, sinks_, end - sinks_).reshape({heads, count, lag_, d});
     };
@@ -74,12 +69,23 @@ class LagKvPolicy : public ScoredEvictionPolicy {
                    .to(at::kFloat) /
                static_cast<double>(lag_);
     }
-    return at::cat({at::ones({heads, sinks_}, options), scores.reshape({heads, -1}),
-                    at::ones({heads, tail}, options)},
+    // The sinks and the tail are protected; their scores only have to be defined.
+    return at::cat({at::zeros({heads, sinks_}, keys.options()), scores.reshape({heads, -1}),
+                    at::zeros({heads, Tail(length)}, keys.options())},
                    1);
+  }
+  ProtectedTokens Protected(const EvictionContext& context) const override {
+    return {sinks_, Tail(context.positions.size(1))};
   }
 
  private:
+  // The tokens after the last scored partition: the last full partition and the rest;
+  // with fewer than two partitions, every token after the sinks.
+  int64_t Tail(int64_t length) const {
+    if (length < sinks_ + 2 * lag_) return std::max<int64_t>(0, length - sinks_);
+    return lag_ + (length - sinks_) % lag_;
+  }
+
   int64_t sinks_;
   int64_t lag_;
   bool cross_scoring_;

@@ -59,6 +59,16 @@ TEST(LagKvPolicyTest, ShortContextKeepsSinksAndRecent) {
                         at::tensor({0, 3}, at::kLong)));
 }
 
+// A budget below the always-kept sinks and tail (4 tokens here) keeps the sinks, then
+// the most recent, not any part of them.
+TEST(LagKvPolicyTest, ABudgetBelowTheKeptTokensKeepsTheSinksThenTheNewest) {
+  ASSERT_OK_AND_ASSIGN(auto policy, testing::MakePolicy("lagkv", SinkOneLagTwo()));
+  EvictionContext context = SixTokens();
+  context.budget = 3;
+  EXPECT_TRUE(at::equal(testing::KeptPositions(*policy, context)[0],
+                        at::tensor({0, 4, 5}, at::kLong)));
+}
+
 TEST(LagKvPolicyTest, ErrorsNameTheField) {
   LagKvOptions options;
   options.set_lag_size(1);
