@@ -134,7 +134,11 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
   const at::Tensor queries = RotatedQueries(layer, inputs.queries, new_positions);
 
   AttentionResult result;
-  KVLAB_ASSIGN_OR_RETURN(const std::optional<DecodeStep> decode, PlanDecodeStep(layer, queries));
+  // The one-query path reports rows averaged over each group only.
+  std::optional<DecodeStep> decode;
+  if (!inputs.stats_request.recent_by_query_head) {
+    KVLAB_ASSIGN_OR_RETURN(decode, PlanDecodeStep(layer, queries));
+  }
   if (decode.has_value()) {
     KVLAB_ASSIGN_OR_RETURN(result, AttendOneQuery(layer, queries, *decode, inputs.stats_request));
   } else {
@@ -256,6 +260,7 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
   const AttentionStatsRequest& request = inputs.stats_request;
   const int64_t recent = std::min(request.recent_queries, n);
   std::vector<at::Tensor> recent_rows;
+  std::vector<at::Tensor> recent_rows_by_head;
   if (request.column_sums) {
     result.stats.column_sums = at::zeros({kv_heads, length}, queries.options());
   }
@@ -275,13 +280,18 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
     }
     const int64_t first_recent = std::max(begin, n - recent);
     if (recent > 0 && first_recent < begin + rows) {
-      recent_rows.push_back(
-          probs.narrow(2, first_recent - begin, begin + rows - first_recent).mean(1));
+      const at::Tensor last_rows =
+          probs.narrow(2, first_recent - begin, begin + rows - first_recent);
+      recent_rows.push_back(last_rows.mean(1));
+      if (request.recent_by_query_head) recent_rows_by_head.push_back(last_rows);
     }
   }
   at::Tensor output = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
   result.output = output.reshape({shape_.q_heads, n, d});
   if (!recent_rows.empty()) result.stats.recent = at::cat(recent_rows, 1);
+  if (!recent_rows_by_head.empty()) {
+    result.stats.recent_by_query_head = at::cat(recent_rows_by_head, 2);
+  }
   return result;
 }
 

@@ -106,6 +106,40 @@ absl::Status CheckHeadAllocation(const CacheConfig& config, const CacheContext& 
   return absl::OkStatus();
 }
 
+// Errors of a policy that splits the budget over layers (CAKE), named by field.
+absl::Status CheckLayerAllocation(const config::EvictionConfig& eviction,
+                                  const EvictionPolicy& policy, const CacheContext& context,
+                                  const std::vector<int64_t>& budgets) {
+  if (context.eviction_schedule != EvictionSchedule::kOnceAfterPrefill) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "eviction.policy '%s' splits the budget over layers once, after the prefill, and "
+        "this protocol evicts while decoding: use compress_once (or ruler, or retrieval's "
+        "compress_once)",
+        eviction.policy()));
+  }
+  if (eviction.head_allocation() == config::ADAKV) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "eviction.head_allocation ADAKV splits each layer's budget over its heads, and "
+        "policy '%s' splits the budget over layers: use one of the two",
+        eviction.policy()));
+  }
+  if (context.record_evictions) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "record_evictions: policy '%s' splits the budget over layers, whose evictions are "
+        "not recorded",
+        eviction.policy()));
+  }
+  for (int64_t b : budgets) {
+    if (b <= policy.ObservationWindow()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "eviction.budget gives a layer %d tokens, and policy '%s' keeps its observation "
+          "window of %d tokens in every layer: the budget must exceed it",
+          b, eviction.policy(), policy.ObservationWindow()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 int64_t ResidualTokens(const StoreConfig& config) {
   return config.has_quantized() ? config.quantized().residual_tokens() : 0;
 }
@@ -281,10 +315,13 @@ absl::StatusOr<KvCacheFactory> MakeCacheFactory(const config::CacheConfig& confi
     }
     return policy;
   };
-  KVLAB_RETURN_IF_ERROR(make_policy().status());
+  KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<EvictionPolicy> checked, make_policy());
   KVLAB_ASSIGN_OR_RETURN(const std::vector<int64_t> budgets,
                          EvictionLayerBudgets(eviction, context.shape.num_layers,
                                               context.budget_reference_tokens));
+  if (checked->AllocatesLayers()) {
+    KVLAB_RETURN_IF_ERROR(CheckLayerAllocation(eviction, *checked, context, budgets));
+  }
   absl::StatusOr<SeenFraction> seen = SeenFractionOf(eviction.budget());
   if (!seen.ok()) {
     return absl::Status(seen.status().code(), absl::StrCat("eviction.", seen.status().message()));

@@ -50,6 +50,28 @@ absl::StatusOr<std::unique_ptr<EvictingKvCache>> EvictingKvCache::Create(
         "prefill: it needs a protocol that compresses once (compress_once)",
         policy->Name()));
   }
+  if (policy->AllocatesLayers()) {
+    if (schedule != EvictionSchedule::kOnceAfterPrefill) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "policy '%s' splits the budget over layers from the prefill, which is done once: "
+          "it needs a protocol that compresses once (compress_once)",
+          policy->Name()));
+    }
+    if (policy->AllocatesPerHead() || record) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "policy '%s' splits the budget over layers: it neither splits it over heads too "
+          "nor records its evictions",
+          policy->Name()));
+    }
+    for (int64_t b : layer_budgets) {
+      if (b <= policy->ObservationWindow()) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "policy '%s' keeps its observation window of %d tokens in every layer: every "
+            "layer budget must exceed it, got %d",
+            policy->Name(), policy->ObservationWindow(), b));
+      }
+    }
+  }
   if (policy->Needs().queries && !ropes.has_value()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "policy '%s' reads the queries and needs the model's rotary embeddings",
@@ -65,17 +87,22 @@ EvictingKvCache::EvictingKvCache(std::unique_ptr<KvCache> inner,
                                  std::vector<int64_t> budgets, EvictionSchedule schedule,
                                  int64_t sequence, bool record,
                                  std::optional<LayerRopes> ropes, SeenFraction seen_fraction)
-    : inner_(std::move(inner)),
+    : ForwardingKvCache(std::move(inner)),
       policy_(std::move(policy)),
       needs_(policy_->Needs()),
       budgets_(std::move(budgets)),
       schedule_(schedule),
       sequence_(sequence),
       ropes_(std::move(ropes)),
-      stats_(inner_->num_layers()),
+      stats_(num_layers()),
       record_(record),
-      evictions_(record ? inner_->num_layers() : 0),
-      seen_fraction_(seen_fraction) {}
+      evictions_(record ? num_layers() : 0),
+      seen_fraction_(seen_fraction) {
+  if (policy_->AllocatesLayers()) {
+    for (int64_t b : budgets_) cascade_total_ += b - policy_->ObservationWindow();
+    cascade_.resize(budgets_.size());
+  }
+}
 
 int64_t EvictingKvCache::StepBudget(int layer, int64_t seen_before, int64_t n) const {
   if (seen_fraction_.fraction == 0.0) return budgets_[layer];
@@ -96,20 +123,23 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
   // Compressed once already: the decode only appends.
   if (schedule_ == EvictionSchedule::kOnceAfterPrefill && stats_[layer].step > 0) {
     stats_[layer].step += inputs.keys.size(1);
-    return inner_->Attend(layer, inputs);
+    return inner().Attend(layer, inputs);
   }
   AttentionInputs request = inputs;
   request.stats_request.column_sums |= needs_.accumulated_attention;
   // The held keys and values are a copy: asked for only when this step may evict.
   const int64_t budget = StepBudget(layer, stats_[layer].step, inputs.keys.size(1));
-  const bool may_evict = inner_->Length(layer) + inputs.keys.size(1) > budget &&
+  // A layer within its budget still takes part in a cascade: its share may be smaller.
+  const bool cascades = policy_->AllocatesLayers();
+  const bool may_evict = (inner().Length(layer) + inputs.keys.size(1) > budget || cascades) &&
                          policy_->CompressesLayer(layer);
   request.stats_request.keys |= needs_.keys && may_evict;
   request.stats_request.values |= needs_.values && may_evict;
   request.stats_request.recent_queries = std::max(
       {request.stats_request.recent_queries, needs_.recent_queries, record_ ? int64_t{1} : 0});
-  const int64_t held_before = inner_->Length(layer);
-  KVLAB_ASSIGN_OR_RETURN(AttentionResult result, inner_->Attend(layer, request));
+  request.stats_request.recent_by_query_head |= needs_.recent_by_query_head && may_evict;
+  const int64_t held_before = inner().Length(layer);
+  KVLAB_ASSIGN_OR_RETURN(AttentionResult result, inner().Attend(layer, request));
 
   KVLAB_RETURN_IF_ERROR(CatchTorchErrors(
       absl::StrFormat("eviction in layer %d", layer), [&]() -> absl::Status {
@@ -134,7 +164,7 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
         }
         // A sliding-window layer drops its oldest tokens on its own, after attention:
         // the statistics follow it.
-        const int64_t held = inner_->Length(layer);
+        const int64_t held = inner().Length(layer);
         AttentionStats stats = result.stats;
         if (const int64_t dropped = held_before + n - held; dropped > 0) {
           const at::Tensor keep = at::arange(dropped, held + dropped, at::TensorOptions()
@@ -145,10 +175,13 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
           if (s.accumulated != nullptr) KVLAB_RETURN_IF_ERROR(s.accumulated->Retain(keep));
           if (s.key_norms != nullptr) KVLAB_RETURN_IF_ERROR(s.key_norms->Retain(keep));
           if (stats.recent.defined()) stats.recent = stats.recent.narrow(-1, dropped, held);
+          if (stats.recent_by_query_head.defined()) {
+            stats.recent_by_query_head = stats.recent_by_query_head.narrow(-1, dropped, held);
+          }
           if (stats.keys.defined()) stats.keys = stats.keys.narrow(1, dropped, held);
           if (stats.values.defined()) stats.values = stats.values.narrow(1, dropped, held);
         }
-        if (held > budget && policy_->CompressesLayer(layer)) {
+        if ((held > budget || cascades) && policy_->CompressesLayer(layer)) {
           KVLAB_RETURN_IF_ERROR(Evict(layer, budget, stats, inputs.queries));
         }
         if (schedule_ == EvictionSchedule::kOnceAfterPrefill) {
@@ -162,6 +195,9 @@ absl::StatusOr<AttentionResult> EvictingKvCache::Attend(int layer, const Attenti
   // The caller gets only the statistics it asked for.
   if (!inputs.stats_request.column_sums) result.stats.column_sums = at::Tensor();
   if (inputs.stats_request.recent_queries == 0) result.stats.recent = at::Tensor();
+  if (!inputs.stats_request.recent_by_query_head) {
+    result.stats.recent_by_query_head = at::Tensor();
+  }
   if (!inputs.stats_request.keys) result.stats.keys = at::Tensor();
   if (!inputs.stats_request.values) result.stats.values = at::Tensor();
   return result;
@@ -178,11 +214,14 @@ absl::Status EvictingKvCache::Evict(int layer, int64_t budget, const AttentionSt
   context.step = s.step;
   context.sequence = sequence_;
   context.first_position = s.first_position;
-  context.positions = inner_->Positions(layer);
+  context.positions = inner().Positions(layer);
   if (s.accumulated != nullptr) context.accumulated_attention = s.accumulated->View();
   if (s.key_norms != nullptr) context.key_norms = s.key_norms->View();
   // (Recording asks for one row at least: as many as the policy asks for, if it does.)
   if (needs_.recent_queries > 0) context.recent_attention = stats.recent;
+  if (needs_.recent_by_query_head) {
+    context.recent_attention_by_query_head = stats.recent_by_query_head;
+  }
   context.keys = stats.keys;
   context.values = stats.values;
   if (needs_.queries) {
@@ -193,6 +232,7 @@ absl::Status EvictingKvCache::Evict(int layer, int64_t budget, const AttentionSt
   if (policy_->AllocatesPerHead()) {
     return EvictPerHead(layer, context, stats.recent);
   }
+  if (policy_->AllocatesLayers()) return Cascade(layer, context);
   KVLAB_ASSIGN_OR_RETURN(at::Tensor keep, policy_->SelectKeep(context));
   const int64_t kv_heads = context.positions.size(0);
   const int64_t length = context.positions.size(1);
@@ -269,10 +309,54 @@ absl::Status EvictingKvCache::EvictPerHead(int layer, const EvictionContext& con
     e.kept_positions = at::stack(positions);
     ++e.evictions;
   }
-  KVLAB_RETURN_IF_ERROR(inner_->RetainPerHead(layer, keep));
-  // The statistics' rows would differ in length; the schedule never reads them again.
-  stats_[layer].accumulated.reset();
-  stats_[layer].key_norms.reset();
+  return RetainPerHead(layer, keep);
+}
+
+absl::Status EvictingKvCache::Cascade(int layer, const EvictionContext& context) {
+  KVLAB_ASSIGN_OR_RETURN(const double preference, policy_->LayerPreference(context));
+  if (!std::isfinite(preference) || preference < 0.0) {
+    return absl::InternalError(absl::StrFormat(
+        "policy '%s' gave layer %d the preference %g, expected a finite value >= 0",
+        policy_->Name(), layer, preference));
+  }
+  KVLAB_ASSIGN_OR_RETURN(at::Tensor ranked, policy_->RankTokens(context));
+  const int64_t kv_heads = context.positions.size(0);
+  const int64_t length = context.positions.size(1);
+  if (ranked.dim() != 2 || ranked.size(0) != kv_heads || ranked.size(1) != length ||
+      ranked.scalar_type() != at::kLong) {
+    return absl::InternalError(absl::StrFormat(
+        "policy '%s' ranked %s %s, expected int64 [%d, %d]", policy_->Name(),
+        c10::toString(ranked.scalar_type()), c10::str(ranked.sizes()), kv_heads, length));
+  }
+  const int64_t window = policy_->ObservationWindow();
+  cascade_[layer] =
+      CascadeLayer{preference, std::max<int64_t>(0, length - window), std::move(ranked)};
+
+  // The layers prefilled so far share the whole model's total.
+  std::vector<int> layers;
+  std::vector<double> preferences;
+  std::vector<int64_t> caps;
+  for (int i = 0; i < num_layers(); ++i) {
+    if (!cascade_[i].has_value()) continue;
+    layers.push_back(i);
+    preferences.push_back(cascade_[i]->preference);
+    caps.push_back(cascade_[i]->cap);
+  }
+  const std::vector<int64_t> shares = PreferenceShares(preferences, cascade_total_, caps);
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const int i = layers[k];
+    CascadeLayer& c = *cascade_[i];
+    const int64_t held = inner().Length(i);
+    const int64_t keep_count =
+        std::min(held, std::clamp<int64_t>(shares[k], 0, c.cap) + std::min(window, held));
+    budgets_[i] = keep_count;
+    if (keep_count >= held) continue;
+    // The best keep_count, back in cache order; the ranking follows them to their new
+    // places (a token's new index is its place in the sorted keep).
+    const auto [keep, order] = c.ranked.narrow(1, 0, keep_count).sort(1);
+    KVLAB_RETURN_IF_ERROR(Retain(i, keep));
+    c.ranked = order.argsort(/*dim=*/1, /*descending=*/false);
+  }
   return absl::OkStatus();
 }
 
@@ -286,8 +370,15 @@ void EvictingKvCache::Record(int layer, const EvictionContext& context, const at
   ++e.evictions;
 }
 
+absl::Status EvictingKvCache::RetainPerHead(int layer, absl::Span<const at::Tensor> keep) {
+  KVLAB_RETURN_IF_ERROR(inner().RetainPerHead(layer, keep));
+  stats_[layer].accumulated.reset();
+  stats_[layer].key_norms.reset();
+  return absl::OkStatus();
+}
+
 absl::Status EvictingKvCache::Retain(int layer, const at::Tensor& keep) {
-  KVLAB_RETURN_IF_ERROR(inner_->Retain(layer, keep));
+  KVLAB_RETURN_IF_ERROR(inner().Retain(layer, keep));
   LayerStats& s = stats_[layer];
   if (s.accumulated != nullptr) KVLAB_RETURN_IF_ERROR(s.accumulated->Retain(keep));
   if (s.key_norms != nullptr) KVLAB_RETURN_IF_ERROR(s.key_norms->Retain(keep));
@@ -295,7 +386,7 @@ absl::Status EvictingKvCache::Retain(int layer, const at::Tensor& keep) {
 }
 
 CacheMemory EvictingKvCache::Memory() const {
-  CacheMemory memory = inner_->Memory();
+  CacheMemory memory = inner().Memory();
   for (const LayerStats& s : stats_) {
     if (s.accumulated != nullptr) memory.metadata_bytes += s.accumulated->held_bytes();
     if (s.key_norms != nullptr) memory.metadata_bytes += s.key_norms->held_bytes();

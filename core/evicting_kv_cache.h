@@ -21,6 +21,16 @@
 // the statistics are rectangular, and only its result is ragged; the layer then keeps
 // kv_heads x budget tokens in all, a different number per head.
 //
+// A policy that splits the budget over layers (EvictionPolicy::AllocatesLayers, CAKE)
+// needs kOnceAfterPrefill too, and compresses in CAKE's cascade: the model's total, the
+// sum over layers of (budget - observation window), is shared among the layers
+// prefilled so far in proportion to their preferences (PreferenceShares,
+// layer_budgets.h), and after each layer's prefill every one of them is cut to its
+// share plus the window, by the ranking it was given at its own prefill. Shares shrink
+// as layers arrive, so the cache holds at most the total, the windows and the layer
+// being prefilled, and after the last layer each holds what one split over all the
+// layers gives (a token once evicted stays gone, should a share grow back).
+//
 // A budget may instead be a fraction of the tokens each layer has seen
 // (Budget.fraction_of_seen): after every `interval`-th token seen the layer is compressed
 // to max(1, floor(fraction x seen)) tokens, so the cache keeps a fixed compression ratio
@@ -34,6 +44,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/eviction_policy.h"
+#include "core/forwarding_kv_cache.h"
 #include "core/kv_cache.h"
 #include "core/layer_budgets.h"
 #include "core/rotary_embedding.h"
@@ -56,7 +67,7 @@ struct LayerEvictions {
   at::Tensor kept_positions;
 };
 
-class EvictingKvCache : public KvCache {
+class EvictingKvCache : public ForwardingKvCache {
  public:
   // `layer_budgets` has one entry (>= 1) per layer of `inner`. `ropes`, the model's
   // rotary embeddings, is needed only by a policy that asks for queries (Needs()). A
@@ -71,10 +82,11 @@ class EvictingKvCache : public KvCache {
 
   absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override;
   absl::Status Retain(int layer, const at::Tensor& keep) override;
-  int64_t Length(int layer) const override { return inner_->Length(layer); }
-  at::Tensor Positions(int layer) const override { return inner_->Positions(layer); }
+  // The per-token statistics cannot follow heads that keep different tokens: they are
+  // dropped (only a compress-once schedule retains per head, and it never reads them
+  // again).
+  absl::Status RetainPerHead(int layer, absl::Span<const at::Tensor> keep) override;
   CacheMemory Memory() const override;
-  int num_layers() const override { return inner_->num_layers(); }
 
   const EvictionPolicy& policy() const { return *policy_; }
   // The layer's budget; for a fraction of the tokens seen, the one its latest
@@ -103,12 +115,14 @@ class EvictingKvCache : public KvCache {
   int64_t StepBudget(int layer, int64_t seen_before, int64_t n) const;
   absl::Status Evict(int layer, int64_t budget, const AttentionStats& stats,
                      const at::Tensor& queries);
+  // Evict() for a policy that splits the budget over layers: CAKE's cascade, after
+  // `layer`'s prefill.
+  absl::Status Cascade(int layer, const EvictionContext& context);
   // Evict() for a policy that allocates per KV head: each head retains its own tokens.
   absl::Status EvictPerHead(int layer, const EvictionContext& context, const at::Tensor& recent);
   void Record(int layer, const EvictionContext& context, const at::Tensor& keep,
               const at::Tensor& last_query_attention);
 
-  std::unique_ptr<KvCache> inner_;
   std::unique_ptr<EvictionPolicy> policy_;
   PolicyNeeds needs_;
   std::vector<int64_t> budgets_;
@@ -119,6 +133,16 @@ class EvictingKvCache : public KvCache {
   bool record_;
   std::vector<LayerEvictions> evictions_;
   SeenFraction seen_fraction_;
+  // CAKE's cascade (AllocatesLayers): the tokens the layers share beyond their windows;
+  // per layer, once prefilled, its preference, the most its share may be (its prefill's
+  // length less the window) and its held tokens best first.
+  struct CascadeLayer {
+    double preference = 0.0;
+    int64_t cap = 0;
+    at::Tensor ranked;  // [kv_heads, Length(layer)] int64
+  };
+  int64_t cascade_total_ = 0;
+  std::vector<std::optional<CascadeLayer>> cascade_;
 };
 
 }  // namespace kvlab

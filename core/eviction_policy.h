@@ -43,6 +43,9 @@ struct PolicyNeeds {
   // The latest step's queries and the layer's rotary embedding (EvictionContext::
   // queries, rope), for scorers that model the queries to come (ExpectedAttention).
   bool queries = false;
+  // The recent rows per query head as well (EvictionContext::
+  // recent_attention_by_query_head), for statistics not linear in the attention.
+  bool recent_by_query_head = false;
 };
 
 // What a policy sees for one layer. Tensors are [kv_heads, length] unless noted, one
@@ -67,6 +70,8 @@ struct EvictionContext {
   at::Tensor positions;              // int64 original positions.
   at::Tensor accumulated_attention;  // fp32
   at::Tensor recent_attention;       // fp32 [kv_heads, queries, length]
+  // fp32 [kv_heads, group, queries, length]: recent_attention before the group's mean.
+  at::Tensor recent_attention_by_query_head;
   at::Tensor key_norms;              // fp32
   // fp32 [kv_heads, length, head_dim]: the held keys as attention reads them (after
   // any quantization), rotated at their original positions, and the held values.
@@ -97,6 +102,21 @@ class EvictionPolicy {
   // Returns the tokens to keep: [kv_heads, budget] int64 indices into the current
   // cache order, in any order. Called only when the layer holds more than `budget`.
   virtual absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) = 0;
+
+  // Whether the policy splits the model's budget over its layers by what each layer's
+  // prefill shows (CAKE's layer preferences). EvictingKvCache then compresses in CAKE's
+  // cascade (evicting_kv_cache.h), asking for LayerPreference and RankTokens instead of
+  // SelectKeep.
+  virtual bool AllocatesLayers() const { return false; }
+  // The layer's preference, >= 0: its share of the budget is proportional to it.
+  virtual absl::StatusOr<double> LayerPreference(const EvictionContext& context) {
+    return absl::UnimplementedError("policy '" + Name() + "' has no layer preference");
+  }
+  // Every held token, best first: [kv_heads, length] int64 indices into the current
+  // cache order, so that the first b of a row are that head's choice for a budget of b.
+  virtual absl::StatusOr<at::Tensor> RankTokens(const EvictionContext& context) {
+    return absl::UnimplementedError("policy '" + Name() + "' does not rank its tokens");
+  }
 
   // Whether the policy gives each KV head its own number of tokens (AdaKV's
   // allocation): EvictingKvCache then calls SelectKeepPerHead instead of SelectKeep.

@@ -40,6 +40,9 @@ struct AttentionStatsRequest {
   // The attention rows of the last `recent_queries` queries of this step (fewer if the
   // step has fewer queries).
   int64_t recent_queries = 0;
+  // Those rows also per query head (AttentionStats::recent_by_query_head), for scorers
+  // whose statistic is not linear in the attention (CAKE's variance and entropy).
+  bool recent_by_query_head = false;
   // The held keys and values as attention reads them (after any quantization), keys
   // rotated at their original positions whatever the cache's position mode: a
   // temporary copy, for scorers that read the tokens themselves (KeyDiff, LagKV).
@@ -53,6 +56,9 @@ struct AttentionStatsRequest {
 struct AttentionStats {
   at::Tensor column_sums;    // [kv_heads, length] fp32, or undefined.
   at::Tensor recent;         // [kv_heads, min(recent_queries, n), length] fp32, or undefined.
+  // [kv_heads, group, min(recent_queries, n), length] fp32, or undefined: `recent` before
+  // the mean over the group's query heads.
+  at::Tensor recent_by_query_head;
   at::Tensor keys;           // [kv_heads, length, head_dim] fp32, or undefined.
   at::Tensor values;         // [kv_heads, length, head_dim] fp32, or undefined.
 };

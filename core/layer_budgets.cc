@@ -140,4 +140,53 @@ absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, 
   return budgets;
 }
 
+std::vector<int64_t> PreferenceShares(absl::Span<const double> preferences, int64_t total,
+                                      absl::Span<const int64_t> caps) {
+  const int64_t count = static_cast<int64_t>(preferences.size());
+  double sum = 0.0;
+  for (double p : preferences) sum += p;
+  std::vector<int64_t> shares(count);
+  for (int64_t i = 0; i < count; ++i) {
+    // In the reference's order of operations, truncated toward zero as numpy's
+    // astype(int).
+    shares[i] = sum > 0.0 ? static_cast<int64_t>(preferences[i] / sum * static_cast<double>(total))
+                          : total / count;
+  }
+  // Adds `amount` (either sign) over the layers `eligible` picks: the same to each, the
+  // first |amount| mod n of them one more.
+  const auto spread = [&](int64_t amount, const std::vector<bool>& eligible) {
+    std::vector<int64_t> picked;
+    for (int64_t i = 0; i < count; ++i) {
+      if (eligible[i]) picked.push_back(i);
+    }
+    if (picked.empty()) return;
+    const int64_t n = static_cast<int64_t>(picked.size());
+    const int64_t sign = amount < 0 ? -1 : 1;
+    const int64_t each = std::abs(amount) / n;
+    const int64_t remainder = std::abs(amount) % n;
+    for (int64_t k = 0; k < n; ++k) shares[picked[k]] += sign * (each + (k < remainder ? 1 : 0));
+  };
+  int64_t excess = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    if (shares[i] > caps[i]) {
+      excess += shares[i] - caps[i];
+      shares[i] = caps[i];
+    }
+  }
+  std::vector<bool> eligible(count);
+  if (excess > 0) {
+    for (int64_t i = 0; i < count; ++i) eligible[i] = shares[i] < caps[i];
+    spread(excess, eligible);
+  }
+  int64_t held = 0;
+  for (int64_t share : shares) held += share;
+  if (const int64_t difference = total - held; difference != 0) {
+    for (int64_t i = 0; i < count; ++i) {
+      eligible[i] = difference > 0 ? shares[i] < caps[i] : shares[i] > 1;
+    }
+    spread(difference, eligible);
+  }
+  return shares;
+}
+
 }  // namespace kvlab

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/cache_config.pb.h"
 
 namespace kvlab {
@@ -35,6 +36,17 @@ absl::StatusOr<SeenFraction> SeenFractionOf(const config::Budget& budget);
 absl::StatusOr<std::vector<int64_t>> LayerBudgets(const config::Budget& budget, int num_layers,
                                                   int64_t reference_tokens,
                                                   int64_t observation_window = 0);
+
+// CAKE's split of `total` tokens over layers in proportion to their preferences
+// (Qin et al., ICLR 2025; antgroup/cakekv, cake/cake_cache.py:215-217 and
+// cake/utils.py:adjust_budgets): each share truncated to an integer and capped at its
+// layer's `caps` entry, the excess spread evenly over the uncapped layers (the first
+// ones taking the remainder), then what truncation lost (or the spread gained) spread
+// the same way over the layers below their cap (above 1 when taking away). As in the
+// reference, that last spread may leave a share above its cap: the caller clamps.
+// Preferences are >= 0; if all are 0, every layer weighs the same.
+std::vector<int64_t> PreferenceShares(absl::Span<const double> preferences, int64_t total,
+                                      absl::Span<const int64_t> caps);
 
 }  // namespace kvlab
 

@@ -91,6 +91,7 @@ absl::StatusOr<AttentionResult> PerHeadKvCache::Attend(int layer, const Attentio
         result.output = join(&AttentionResult::output);
         result.stats.column_sums = join_stat(&AttentionStats::column_sums);
         result.stats.recent = join_stat(&AttentionStats::recent);
+        result.stats.recent_by_query_head = join_stat(&AttentionStats::recent_by_query_head);
         result.stats.keys = join_stat(&AttentionStats::keys);
         result.stats.values = join_stat(&AttentionStats::values);
         return absl::OkStatus();

@@ -47,6 +47,12 @@ absl::StatusOr<at::Tensor> ScoredEvictionPolicy::SelectKeep(const EvictionContex
   return std::get<1>(at::topk(ranked.key, context.budget, /*dim=*/1));
 }
 
+absl::StatusOr<at::Tensor> ScoredEvictionPolicy::RankTokens(const EvictionContext& context) {
+  KVLAB_ASSIGN_OR_RETURN(const Ranked ranked, Rank(context));
+  // The keys are distinct integers, so this order and SelectKeep's top-k agree.
+  return ranked.key.argsort(/*dim=*/1, /*descending=*/true);
+}
+
 absl::StatusOr<std::vector<at::Tensor>> ScoredEvictionPolicy::SelectKeepPerHead(
     const EvictionContext& context) {
   KVLAB_ASSIGN_OR_RETURN(const Ranked ranked, Rank(context));

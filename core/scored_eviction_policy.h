@@ -45,6 +45,9 @@ class ScoredEvictionPolicy : public EvictionPolicy {
   absl::StatusOr<at::Tensor> SelectKeep(const EvictionContext& context) final;
   bool AllocatesPerHead() const final { return allocation_.adakv; }
   absl::StatusOr<std::vector<at::Tensor>> SelectKeepPerHead(const EvictionContext& context) final;
+  // The order SelectKeep takes its tokens in: protected ones first (sinks, then by
+  // recency), then by score.
+  absl::StatusOr<at::Tensor> RankTokens(const EvictionContext& context) final;
 
   void set_head_allocation(const HeadAllocation& allocation) { allocation_ = allocation; }
 

@@ -64,6 +64,34 @@ class PipelineTest {
     return !made.ok() || (*made)->CompressesLayer(layer);
   }
 
+  // Whether the policy splits the budget over layers (CAKE): it runs only where the
+  // cache compresses once, and its layers then hold different counts.
+  static bool SplitsLayers(const std::string& policy) {
+    absl::StatusOr<std::unique_ptr<EvictionPolicy>> made =
+        EvictionPolicyRegistry().Create(policy, google::protobuf::Any());
+    EXPECT_THAT(made, IsOk());
+    return made.ok() && (*made)->AllocatesLayers();
+  }
+
+  // The policy's observation window (kept in every layer by a policy that splits the
+  // budget over layers) plus `beyond` tokens.
+  static int64_t WindowPlus(const std::string& policy, int64_t beyond) {
+    absl::StatusOr<std::unique_ptr<EvictionPolicy>> made =
+        EvictionPolicyRegistry().Create(policy, google::protobuf::Any());
+    EXPECT_THAT(made, IsOk());
+    return made.ok() ? (*made)->ObservationWindow() + beyond : beyond;
+  }
+
+  // A protocol that evicts while decoding refuses a policy that splits the budget over
+  // layers, naming compress_once.
+  static void ExpectCompressOnceOnly(const std::string& policy) {
+    CacheContext context{model_->config().attention_shape(), model_->rope(), at::kCPU,
+                         kStreamTokens};
+    EXPECT_THAT(MakeCacheFactory(Evicting(policy, WindowPlus(policy, 4)), context),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         ::testing::HasSubstr("use compress_once")));
+  }
+
   static config::CacheConfig Evicting(const std::string& policy, int64_t budget) {
     config::CacheConfig config;
     config.set_name(policy);
@@ -81,6 +109,23 @@ class PipelineTest {
       store->mutable_quantized()->mutable_options()->PackFrom(options);
     }
     config.mutable_keys()->mutable_quantized()->set_residual_tokens(key_residual);
+  }
+
+  // The prefill-then-decode protocol of the compressing tests: a 40-token context,
+  // then 10 tokens decoded and scored.
+  static absl::StatusOr<eval::PerplexityResult> PrefillThenDecode(const KvCacheFactory& factory) {
+    eval::PrefillCompressOptions options;
+    options.context_tokens = 40;
+    options.scored_tokens = 10;
+    return eval::RunPrefillCompress(*model_, *tokens_, options, factory);
+  }
+
+  // ThinK's pruning as these tests run it: half the key channels, the 4 newest tokens
+  // whole.
+  static config::CacheConfig PruningKeys(config::CacheConfig config) {
+    config.mutable_key_channels()->set_pruned_fraction(0.5);
+    config.mutable_key_channels()->set_recent_tokens(4);
+    return config;
   }
 
   static eval::PerplexityResult Stream(const KvCacheFactory& factory) {
@@ -106,6 +151,7 @@ class AllPoliciesTest : public PipelineTest, public ::testing::TestWithParam<std
 };
 
 TEST_P(AllPoliciesTest, BudgetAtLeastTheLengthIsExactlyDense) {
+  if (SplitsLayers(GetParam())) return ExpectCompressOnceOnly(GetParam());
   const eval::PerplexityResult dense = Stream(Factory(config::CacheConfig()));
   const eval::PerplexityResult evicting = Stream(Factory(Evicting(GetParam(), kStreamTokens)));
   EXPECT_EQ(evicting.nll_sum, dense.nll_sum);
@@ -113,6 +159,7 @@ TEST_P(AllPoliciesTest, BudgetAtLeastTheLengthIsExactlyDense) {
 }
 
 TEST_P(AllPoliciesTest, SmallBudgetBoundsWhatIsHeld) {
+  if (SplitsLayers(GetParam())) return ExpectCompressOnceOnly(GetParam());
   for (config::PositionMode mode : {config::POSITION_ORIGINAL, config::POSITION_CACHE_SLOT}) {
     config::CacheConfig config = Evicting(GetParam(), 12);
     config.set_position_mode(mode);
@@ -132,12 +179,9 @@ TEST_P(AllPoliciesTest, SmallBudgetBoundsWhatIsHeld) {
 }
 
 TEST_P(AllPoliciesTest, PrefillCompressKeepsTheBudget) {
-  eval::PrefillCompressOptions options;
-  options.context_tokens = 40;
-  options.scored_tokens = 10;
+  if (SplitsLayers(GetParam())) return ExpectCompressOnceOnly(GetParam());
   const KvCacheFactory factory = Factory(Evicting(GetParam(), 16));
-  absl::StatusOr<eval::PerplexityResult> result =
-      eval::RunPrefillCompress(*model_, *tokens_, options, factory);
+  absl::StatusOr<eval::PerplexityResult> result = PrefillThenDecode(factory);
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->tokens_scored, 10);
   // Each layer holds all 40 prefill tokens for its own attention, then keeps 16 (all
@@ -154,14 +198,38 @@ TEST_P(AllPoliciesTest, PrefillCompressKeepsTheBudget) {
   }
 }
 
+// A policy that splits the budget over layers (CAKE), under compress_once: the two
+// layers share 2 x 4 tokens beyond their windows. The first keeps all 40 of its prefill
+// tokens until the second arrives (the whole 8 is its share, and it has only 8 beyond
+// its window), so the prefill peaks with both layers whole; then the two hold
+// 2 x (window + 4) tokens between them, and each the 9 decoded ones.
+void ExpectLayersShareTheBudget(const std::string& policy) {
+  const int64_t budget = PipelineTest::WindowPlus(policy, 4);
+  ASSERT_LE(budget, 40);
+  const KvCacheFactory factory = PipelineTest::Factory(PipelineTest::Evicting(policy, budget),
+                                                       EvictionSchedule::kOnceAfterPrefill);
+  absl::StatusOr<eval::PerplexityResult> result = PipelineTest::PrefillThenDecode(factory);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_TRUE(std::isfinite(result->perplexity()));
+  // The prefill peaks at 80 tokens (both layers whole); the decode's end holds more.
+  EXPECT_EQ(result->peak_held_bytes, (2 * budget + 2 * 9) * 128);
+  ASSERT_OK_AND_ASSIGN(auto cache, factory());
+  model::LlamaModel& model = *PipelineTest::model_;
+  ASSERT_THAT(model.Forward(at::randint(0, 200, {1, 40}, at::kLong), 0, {cache.get()}), IsOk());
+  for (int t = 40; t < 49; ++t) {
+    ASSERT_THAT(model.Forward(at::randint(0, 200, {1, 1}, at::kLong), t, {cache.get()}), IsOk());
+  }
+  EXPECT_GE(cache->Length(0), budget - 4 + 9);
+  EXPECT_GE(cache->Length(1), budget - 4 + 9);
+  EXPECT_EQ(cache->Length(0) + cache->Length(1), 2 * budget + 2 * 9);
+  EXPECT_EQ(cache->Memory().held_bytes, (2 * budget + 2 * 9) * 128);
+}
+
 TEST_P(AllPoliciesTest, CompressOnceCompressesThePrefillThenGrows) {
-  eval::PrefillCompressOptions options;
-  options.context_tokens = 40;
-  options.scored_tokens = 10;
+  if (SplitsLayers(GetParam())) return ExpectLayersShareTheBudget(GetParam());
   const KvCacheFactory factory =
       Factory(Evicting(GetParam(), 16), EvictionSchedule::kOnceAfterPrefill);
-  absl::StatusOr<eval::PerplexityResult> result =
-      eval::RunPrefillCompress(*model_, *tokens_, options, factory);
+  absl::StatusOr<eval::PerplexityResult> result = PrefillThenDecode(factory);
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->tokens_scored, 10);
   // The prefill's peak as under prefill_compress; by the last decode step every layer
@@ -192,14 +260,12 @@ TEST_P(AllPoliciesTest, AdaKvKeepsEachLayersTotalUnderCompressOnce) {
   absl::StatusOr<KvCacheFactory> factory = MakeCacheFactory(config, context);
   if (!factory.ok()) {
     EXPECT_THAT(factory.status(),
-                StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("no scores")));
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         ::testing::HasSubstr(SplitsLayers(GetParam()) ? "use one of the two"
+                                                                       : "no scores")));
     return;
   }
-  eval::PrefillCompressOptions options;
-  options.context_tokens = 40;
-  options.scored_tokens = 10;
-  absl::StatusOr<eval::PerplexityResult> result =
-      eval::RunPrefillCompress(*model_, *tokens_, options, *factory);
+  absl::StatusOr<eval::PerplexityResult> result = PrefillThenDecode(*factory);
   ASSERT_THAT(result, IsOk());
   EXPECT_TRUE(std::isfinite(result->perplexity()));
   const auto kept = [&](int layer) { return Compresses(GetParam(), layer) ? 16 : 40; };
@@ -250,16 +316,12 @@ TEST(AdaKvConfigTest, ErrorsNameTheField) {
 // held, and the keys' bytes fall by exactly the dropped channels of the pruned tokens,
 // less the kept channels' indices.
 TEST_P(AllPoliciesTest, KeyChannelsPruneWhatThePolicyKept) {
-  config::CacheConfig pruning = Evicting(GetParam(), 16);
-  pruning.mutable_key_channels()->set_pruned_fraction(0.5);
-  pruning.mutable_key_channels()->set_recent_tokens(4);
-  const KvCacheFactory whole = Factory(Evicting(GetParam(), 16), EvictionSchedule::kOnceAfterPrefill);
+  const int64_t budget = SplitsLayers(GetParam()) ? WindowPlus(GetParam(), 4) : 16;
+  const config::CacheConfig pruning = PruningKeys(Evicting(GetParam(), budget));
+  const KvCacheFactory whole =
+      Factory(Evicting(GetParam(), budget), EvictionSchedule::kOnceAfterPrefill);
   const KvCacheFactory pruned = Factory(pruning, EvictionSchedule::kOnceAfterPrefill);
-  eval::PrefillCompressOptions options;
-  options.context_tokens = 40;
-  options.scored_tokens = 10;
-  absl::StatusOr<eval::PerplexityResult> result =
-      eval::RunPrefillCompress(*model_, *tokens_, options, pruned);
+  absl::StatusOr<eval::PerplexityResult> result = PrefillThenDecode(pruned);
   ASSERT_THAT(result, IsOk());
   EXPECT_TRUE(std::isfinite(result->perplexity()));
 
@@ -336,6 +398,8 @@ TEST_P(AllQuantizersTest, HoldsFewerBytesThanDenseAndStaysClose) {
 
 TEST_P(AllQuantizersTest, ComposesWithEveryPolicy) {
   for (const std::string& policy : EvictionPolicyRegistry().Names()) {
+    // Streaming refuses it: ComposesWithALayerSplittingPolicy covers it.
+    if (SplitsLayers(policy)) continue;
     const eval::PerplexityResult dense = Stream(Factory(Evicting(policy, 12)));
     for (const OptionSet& set : OptionSets(GetParam())) {
       config::CacheConfig config = Evicting(policy, 12);
@@ -354,6 +418,32 @@ TEST_P(AllQuantizersTest, ComposesWithEveryPolicy) {
       // per_channel_store.h); that is reported, not hidden.
       if (set.per_token) {
         EXPECT_LT(result.peak_held_bytes, dense.peak_held_bytes)
+            << policy << " " << set.options->ShortDebugString();
+      }
+    }
+  }
+}
+
+// A policy that splits the budget over layers (CAKE), with the quantizer, under
+// compress_once: the layers hold 2 x budget prefill tokens between them, as on a dense
+// cache, in fewer bytes with per-token codes.
+TEST_P(AllQuantizersTest, ComposesWithALayerSplittingPolicy) {
+  for (const std::string& policy : EvictionPolicyRegistry().Names()) {
+    if (!SplitsLayers(policy)) continue;
+    const int64_t budget = WindowPlus(policy, 4);
+    ASSERT_OK_AND_ASSIGN(
+        auto dense,
+        Factory(Evicting(policy, budget), EvictionSchedule::kOnceAfterPrefill)());
+    const at::Tensor prefill = at::randint(0, 200, {1, 40}, at::kLong);
+    ASSERT_THAT(model_->Forward(prefill, 0, {dense.get()}), IsOk());
+    for (const OptionSet& set : OptionSets(GetParam())) {
+      config::CacheConfig config = Evicting(policy, budget);
+      Quantize(config, GetParam(), *set.options, set.key_residual);
+      ASSERT_OK_AND_ASSIGN(auto cache, Factory(config, EvictionSchedule::kOnceAfterPrefill)());
+      ASSERT_THAT(model_->Forward(prefill, 0, {cache.get()}), IsOk());
+      EXPECT_EQ(cache->Length(0) + cache->Length(1), 2 * budget) << policy;
+      if (set.per_token) {
+        EXPECT_LT(cache->Memory().held_bytes, dense->Memory().held_bytes)
             << policy << " " << set.options->ShortDebugString();
       }
     }
@@ -400,16 +490,10 @@ TEST_P(AllQuantizersTest, ComposesWithKeyChannels) {
   for (const OptionSet& set : OptionSets(GetParam())) {
     config::CacheConfig quantized = Evicting("snapkv", 24);
     Quantize(quantized, GetParam(), *set.options, set.key_residual);
-    config::CacheConfig pruning = quantized;
-    pruning.mutable_key_channels()->set_pruned_fraction(0.5);
-    pruning.mutable_key_channels()->set_recent_tokens(4);
+    const config::CacheConfig pruning = PruningKeys(quantized);
     const KvCacheFactory whole = Factory(quantized, EvictionSchedule::kOnceAfterPrefill);
     const KvCacheFactory pruned = Factory(pruning, EvictionSchedule::kOnceAfterPrefill);
-    eval::PrefillCompressOptions options;
-    options.context_tokens = 40;
-    options.scored_tokens = 10;
-    absl::StatusOr<eval::PerplexityResult> result =
-        eval::RunPrefillCompress(*model_, *tokens_, options, pruned);
+    absl::StatusOr<eval::PerplexityResult> result = PrefillThenDecode(pruned);
     ASSERT_THAT(result, IsOk()) << set.options->ShortDebugString();
     EXPECT_TRUE(std::isfinite(result->perplexity()));
     ASSERT_OK_AND_ASSIGN(auto whole_cache, whole());
@@ -458,8 +542,9 @@ TEST(AllPluginsTest, Int8IsWithinOnePercentOfDense) {
 
 TEST(AllPluginsTest, TheBuiltInPoliciesAreRegistered) {
   EXPECT_THAT(EvictionPolicyRegistry().Names(),
-              ::testing::IsSupersetOf({"expected_attention", "h2o", "keydiff", "knorm", "lagkv",
-                                       "random", "sink", "snapkv", "tova", "window"}));
+              ::testing::IsSupersetOf({"cake", "expected_attention", "h2o", "keydiff", "knorm",
+                                       "lagkv", "random", "sink", "snapkv", "tova",
+                                       "window"}));
 }
 
 TEST(AllPluginsTest, UnknownPolicyListsTheRegisteredOnes) {
