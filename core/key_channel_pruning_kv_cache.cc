@@ -37,7 +37,7 @@ absl::StatusOr<std::unique_ptr<KeyChannelPruningKvCache>> KeyChannelPruningKvCac
 KeyChannelPruningKvCache::KeyChannelPruningKvCache(std::unique_ptr<KvCache> inner,
                                                    std::vector<ChannelPrunedKeyStore*> key_stores,
                                                    LayerRopes ropes, KeyChannelPruning options)
-    : inner_(std::move(inner)),
+    : ForwardingKvCache(std::move(inner)),
       key_stores_(std::move(key_stores)),
       ropes_(std::move(ropes)),
       options_(options),
@@ -45,7 +45,7 @@ KeyChannelPruningKvCache::KeyChannelPruningKvCache(std::unique_ptr<KvCache> inne
 
 absl::StatusOr<AttentionResult> KeyChannelPruningKvCache::Attend(int layer,
                                                                  const AttentionInputs& inputs) {
-  KVLAB_ASSIGN_OR_RETURN(AttentionResult result, inner_->Attend(layer, inputs));
+  KVLAB_ASSIGN_OR_RETURN(AttentionResult result, inner().Attend(layer, inputs));
   if (!pruned_[layer]) {
     KVLAB_RETURN_IF_ERROR(CatchTorchErrors(absl::StrFormat("key channel pruning in layer %d", layer),
                                            [&] { return Prune(layer, inputs); }));

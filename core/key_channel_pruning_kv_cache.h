@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/channel_pruned_key_store.h"
+#include "core/forwarding_kv_cache.h"
 #include "core/kv_cache.h"
 #include "core/rotary_embedding.h"
 
@@ -36,7 +37,7 @@ struct KeyChannelPruning {
   int64_t recent_tokens = 32;
 };
 
-class KeyChannelPruningKvCache : public KvCache {
+class KeyChannelPruningKvCache : public ForwardingKvCache {
  public:
   // `key_stores`: one per layer of `inner`, owned by it (they live as long as this
   // cache). InvalidArgument for bad options or a store count that differs from the
@@ -46,13 +47,6 @@ class KeyChannelPruningKvCache : public KvCache {
       LayerRopes ropes, KeyChannelPruning options);
 
   absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override;
-  absl::Status Retain(int layer, const at::Tensor& keep) override {
-    return inner_->Retain(layer, keep);
-  }
-  int64_t Length(int layer) const override { return inner_->Length(layer); }
-  at::Tensor Positions(int layer) const override { return inner_->Positions(layer); }
-  CacheMemory Memory() const override { return inner_->Memory(); }
-  int num_layers() const override { return inner_->num_layers(); }
 
   const ChannelPrunedKeyStore& key_store(int layer) const { return *key_stores_[layer]; }
 
@@ -63,7 +57,6 @@ class KeyChannelPruningKvCache : public KvCache {
   // Scores and prunes `layer` after its first step, whose queries are `inputs`'.
   absl::Status Prune(int layer, const AttentionInputs& inputs);
 
-  std::unique_ptr<KvCache> inner_;
   std::vector<ChannelPrunedKeyStore*> key_stores_;
   LayerRopes ropes_;
   KeyChannelPruning options_;

@@ -7,13 +7,13 @@
 namespace kvlab::eval {
 
 KeyFiniteWatch::KeyFiniteWatch(std::unique_ptr<KvCache> inner)
-    : inner_(std::move(inner)), keys_finite_(inner_->num_layers()) {}
+    : ForwardingKvCache(std::move(inner)), keys_finite_(this->inner().num_layers()) {}
 
 absl::StatusOr<AttentionResult> KeyFiniteWatch::Attend(int layer, const AttentionInputs& inputs) {
   if (layer >= 0 && layer < static_cast<int>(keys_finite_.size())) {
     keys_finite_[layer] = at::isfinite(inputs.keys).all();
   }
-  return inner_->Attend(layer, inputs);
+  return ForwardingKvCache::Attend(layer, inputs);
 }
 
 at::Tensor KeyFiniteWatch::KeysFinite() const {

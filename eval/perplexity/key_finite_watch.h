@@ -15,32 +15,22 @@
 #include <string>
 #include <vector>
 
+#include "core/forwarding_kv_cache.h"
 #include "core/kv_cache.h"
 
 namespace kvlab::eval {
 
-class KeyFiniteWatch : public KvCache {
+class KeyFiniteWatch : public ForwardingKvCache {
  public:
   explicit KeyFiniteWatch(std::unique_ptr<KvCache> inner);
 
-  KvCache& inner() { return *inner_; }
-  const KvCache& inner() const { return *inner_; }
-
   absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override;
-  absl::Status Retain(int layer, const at::Tensor& keep) override {
-    return inner_->Retain(layer, keep);
-  }
-  int64_t Length(int layer) const override { return inner_->Length(layer); }
-  at::Tensor Positions(int layer) const override { return inner_->Positions(layer); }
-  CacheMemory Memory() const override { return inner_->Memory(); }
-  int num_layers() const override { return inner_->num_layers(); }
 
   // [num_layers()] bool: whether each layer's keys in its latest Attend() were all
   // finite (true for a layer not attended yet).
   at::Tensor KeysFinite() const;
 
  private:
-  std::unique_ptr<KvCache> inner_;
   std::vector<at::Tensor> keys_finite_;  // Per layer; undefined until attended.
 };
 
