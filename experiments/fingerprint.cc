@@ -40,7 +40,7 @@ struct Revision {
   const char* policy;
   int revision;
 };
-constexpr Revision kMethodRevisions[] = {{"snapkv", 2}, {"knorm", 2}, {"random", 2}};
+constexpr Revision kMethodRevisions[] = {{"snapkv", 2}, {"knorm", 2}, {"random", 2}, {"lagkv", 2}};
 
 }  // namespace
 

@@ -23,7 +23,8 @@ absl::StatusOr<std::string> HashFiles(const std::vector<std::string>& paths);
 // results were first fingerprinted: 1 for most; bumped for a policy whose scoring
 // changed (snapkv: the window scores the prefix only, with the paper runs' pooling;
 // knorm: layer 0 left uncompressed; random: each sequence after the first draws from
-// a stream of its own), so runs computed the old way are not reused.
+// a stream of its own; lagkv: a budget below its sinks and tail keeps the sinks, then
+// the newest), so runs computed the old way are not reused.
 int MethodRevision(const config::CacheConfig& cache);
 
 // The fingerprint of running `cache` under `experiment`'s protocol, device and weights'

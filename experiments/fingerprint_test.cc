@@ -93,6 +93,8 @@ TEST(FingerprintTest, ChangedMethodsHaveANewRevision) {
   EXPECT_EQ(MethodRevision(cache), 2);
   cache.mutable_eviction()->set_policy("random");
   EXPECT_EQ(MethodRevision(cache), 2);
+  cache.mutable_eviction()->set_policy("lagkv");
+  EXPECT_EQ(MethodRevision(cache), 2);
 }
 
 }  // namespace
