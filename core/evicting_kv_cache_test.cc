@@ -40,8 +40,10 @@ class RecordingPolicy : public EvictionPolicy {
     ++calls;
     // Context tensors are views that eviction then compacts: keep copies.
     last = context;
-    for (at::Tensor* t : {&last.positions, &last.accumulated_attention, &last.recent_attention,
-                          &last.key_norms, &last.keys, &last.values, &last.queries}) {
+    for (at::Tensor* t :
+         {&last.positions, &last.accumulated_attention, &last.recent_attention,
+          &last.recent_attention_by_query_head, &last.key_norms, &last.keys, &last.values,
+          &last.queries}) {
       if (t->defined()) *t = t->clone();
     }
     const int64_t length = context.positions.size(1);
@@ -304,6 +306,95 @@ TEST(EvictingKvCacheTest, PolicySeesAccumulatedAttentionRecentRowsAndKeyNorms) {
   ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), 6)), IsOk());
   EXPECT_EQ(policy->last.accumulated_attention.size(1), 6);
   EXPECT_GT(cache->Memory().metadata_bytes, 0);
+}
+
+TEST(EvictingKvCacheTest, PolicySeesRecentRowsPerQueryHead) {
+  PolicyNeeds needs;
+  needs.recent_queries = 2;
+  needs.recent_by_query_head = true;
+  auto recording = std::make_unique<RecordingPolicy>(needs);
+  RecordingPolicy* policy = recording.get();
+  ASSERT_OK_AND_ASSIGN(auto cache, EvictingKvCache::Create(MakeBase(), std::move(recording), {4}));
+  const Step a = RandomStep(6);
+  ASSERT_THAT(cache->Attend(0, Inputs(a, 0)), IsOk());
+  ASSERT_EQ(policy->calls, 1);
+  const at::Tensor p6 = at::arange(6, at::kLong);
+  const auto rotate = [](const at::Tensor& x, const at::Tensor& p) {
+    return testing::ReferenceRope(x, p, 10000.0, kHeadDim, true);
+  };
+  at::Tensor probs;
+  testing::ReferenceAttention(rotate(a.q, p6), rotate(a.k, p6), a.v, &probs);
+  const at::Tensor by_head = probs.view({kKvHeads, kQHeads / kKvHeads, 6, 6}).narrow(2, 4, 2);
+  EXPECT_TRUE(at::allclose(policy->last.recent_attention_by_query_head, by_head, 1e-4, 1e-5));
+  EXPECT_TRUE(at::allclose(policy->last.recent_attention, by_head.mean(1), 1e-4, 1e-5));
+}
+
+// Prefers old tokens, keeps the newest (its window) and gives each layer a fixed
+// preference: a stand-in for CAKE whose shares are easy to follow.
+class LayerPreferring : public ScoredEvictionPolicy {
+ public:
+  explicit LayerPreferring(std::vector<double> preferences)
+      : preferences_(std::move(preferences)) {}
+  std::string Name() const override { return "layer-preferring"; }
+  int64_t ObservationWindow() const override { return 1; }
+  bool AllocatesLayers() const override { return true; }
+  absl::StatusOr<double> LayerPreference(const EvictionContext& context) override {
+    return preferences_[context.layer];
+  }
+
+ protected:
+  absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {
+    return -context.positions.to(at::kFloat);
+  }
+  ProtectedTokens Protected(const EvictionContext&) const override { return {0, 1}; }
+
+ private:
+  std::vector<double> preferences_;
+};
+
+// Budget 3 in each of 3 layers, window 1: the layers share (3 - 1) x 3 = 6 tokens
+// beyond their windows. Preferences 1, 2, 3 and six-token prefills (at most 5 beyond
+// the window):
+//   after layer 0: its share is all 6, capped at 5, so it keeps its 6 tokens;
+//   after layer 1: shares 2 and 4, so layers 0 and 1 keep 3 and 5 tokens;
+//   after layer 2: shares 1, 2 and 3, so they keep 2, 3 and 4.
+// Each keeps its oldest tokens (the scorer's choice) and its newest (the window).
+TEST(EvictingKvCacheTest, ACascadeSharesTheBudgetByLayerPreference) {
+  ASSERT_OK_AND_ASSIGN(
+      auto cache,
+      EvictingKvCache::Create(MakeBase(3),
+                              std::make_unique<LayerPreferring>(std::vector<double>{1, 2, 3}),
+                              {3, 3, 3}, EvictionSchedule::kOnceAfterPrefill));
+  const auto positions = [&](int layer) { return cache->Positions(layer)[0]; };
+  const Step prefill = RandomStep(6);
+  ASSERT_THAT(cache->Attend(0, Inputs(prefill, 0)), IsOk());
+  EXPECT_EQ(cache->Length(0), 6);
+  ASSERT_THAT(cache->Attend(1, Inputs(prefill, 0)), IsOk());
+  EXPECT_TRUE(at::equal(positions(0), at::tensor({0, 1, 5}, at::kLong)));
+  EXPECT_TRUE(at::equal(positions(1), at::tensor({0, 1, 2, 3, 5}, at::kLong)));
+  ASSERT_THAT(cache->Attend(2, Inputs(prefill, 0)), IsOk());
+  EXPECT_TRUE(at::equal(positions(0), at::tensor({0, 5}, at::kLong)));
+  EXPECT_TRUE(at::equal(positions(1), at::tensor({0, 1, 5}, at::kLong)));
+  EXPECT_TRUE(at::equal(positions(2), at::tensor({0, 1, 2, 5}, at::kLong)));
+  EXPECT_EQ(cache->budget(0), 2);
+  EXPECT_EQ(cache->budget(2), 4);
+  // Nine tokens in all, as three layers of budget 3 hold; the decode only appends.
+  EXPECT_EQ(cache->Memory().held_bytes, 2 * 9 * kKvHeads * kHeadDim * 4);
+  ASSERT_THAT(cache->Attend(0, Inputs(RandomStep(1), 6)), IsOk());
+  EXPECT_EQ(cache->Length(0), 3);
+}
+
+TEST(EvictingKvCacheTest, ACascadeNeedsCompressOnceAndABudgetAboveTheWindow) {
+  const auto make = [](std::vector<int64_t> budgets, EvictionSchedule schedule) {
+    return EvictingKvCache::Create(MakeBase(2),
+                                   std::make_unique<LayerPreferring>(std::vector<double>{1, 1}),
+                                   std::move(budgets), schedule);
+  };
+  EXPECT_THAT(make({3, 3}, EvictionSchedule::kWheneverOverBudget),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("compress_once")));
+  EXPECT_THAT(make({3, 1}, EvictionSchedule::kOnceAfterPrefill),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("observation window of 1 tokens")));
 }
 
 // Keys (rotated at their original positions), values and the step's queries

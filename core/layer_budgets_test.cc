@@ -161,5 +161,26 @@ TEST(LayerBudgetsTest, ErrorsNameTheField) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("pyramid_top_ratio")));
 }
 
+// CAKE's adjust_budgets (antgroup/cakekv, cake/utils.py), by hand.
+TEST(PreferenceSharesTest, SplitsInProportionWithTruncationsLossToTheFirstLayers) {
+  // 100 / 3 truncates to 33 three times; the one token lost goes to the first layer.
+  EXPECT_THAT(PreferenceShares({1.0, 1.0, 1.0}, 100, {1000, 1000, 1000}),
+              ElementsAre(34, 33, 33));
+  EXPECT_THAT(PreferenceShares({1.0, 3.0}, 100, {1000, 1000}), ElementsAre(25, 75));
+}
+
+TEST(PreferenceSharesTest, ALayerAboveItsCapGivesTheExcessToTheOthers) {
+  // 25 and 75; the first is capped at 20 and its 5 go to the second.
+  EXPECT_THAT(PreferenceShares({1.0, 3.0}, 100, {20, 1000}), ElementsAre(20, 80));
+  // 40, 40 and 20, the first two capped at 30: their 20 go to the third.
+  EXPECT_THAT(PreferenceShares({2.0, 2.0, 1.0}, 100, {30, 30, 1000}), ElementsAre(30, 30, 40));
+  // Every layer capped: the excess has nowhere to go.
+  EXPECT_THAT(PreferenceShares({1.0, 1.0}, 100, {10, 10}), ElementsAre(10, 10));
+}
+
+TEST(PreferenceSharesTest, NoPreferenceAtAllSplitsEvenly) {
+  EXPECT_THAT(PreferenceShares({0.0, 0.0}, 10, {100, 100}), ElementsAre(5, 5));
+}
+
 }  // namespace
 }  // namespace kvlab
