@@ -92,6 +92,13 @@ SETTINGS = [
             takes_ratio=False),
     Setting("snapkv-w32-k7-think-0.5", "SnapKVPress", {"window_size": 32, "kernel_size": 7},
             then=[("ThinKPress", {"key_channel_compression_ratio": 0.5, "window_size": 32})]),
+    # KnormPress compresses every layer (kvlab: knorm { uncompressed_layers {} }).
+    Setting("knorm", "KnormPress", {}),
+    # PyramidKVPress at kvlab's SnapKV window and kernel (kvlab: snapkv window 32, kernel
+    # 7, AVERAGE, with allocation PYRAMIDKV).
+    Setting("pyramidkv-w32-k7", "PyramidKVPress", {"window_size": 32, "kernel_size": 7}),
+    # One seed of RandomPress: its draws cannot be kvlab's, so only the spread compares.
+    Setting("random-seed0", "RandomPress", {"seed": 0}),
 ]
 
 
