@@ -39,7 +39,7 @@ class CakePolicy : public ScoredEvictionPolicy {
   int64_t ObservationWindow() const override { return window_; }
   bool AllocatesLayers() const override { return true; }
 
-  absl::StatusOr<double> LayerPreference(const EvictionContext &context) override {
+  absl::StatusOr<double> LayerPreference(const EvictionContext& context) override {
     const at::Tensor prefix_rows = PrefixRows(context);
     if (!prefix_rows.defined()) return 0.0;
     const double entropy = -(prefix_rows * (prefix_rows + 1e-10).log()).sum().item<double>();
@@ -48,8 +48,8 @@ class CakePolicy : public ScoredEvictionPolicy {
   }
 
  protected:
-  absl::StatusOr<at::Tensor> Score(const EvictionContext &context) override {
-    const at::Tensor &rows = context.recent_attention_by_query_head;  // [kv, group, q, length]
+  absl::StatusOr<at::Tensor> Score(const EvictionContext& context) override {
+    const at::Tensor& rows = context.recent_attention_by_query_head;  // [kv, group, q, length]
     const int64_t kv_heads = rows.size(0);
     const int64_t length = rows.size(3);
     // The window is protected (Protected()); its score only has to be defined.
@@ -71,14 +71,14 @@ class CakePolicy : public ScoredEvictionPolicy {
     scores.narrow(1, 0, prefix).copy_(pooled);
     return scores;
   }
-  ProtectedTokens Protected(const EvictionContext &) const override { return {0, window_}; }
+  ProtectedTokens Protected(const EvictionContext&) const override { return {0, window_}; }
 
  private:
   // [kv_heads, group, queries, prefix]: the window's rows over the tokens
   // before the window; undefined when there are none, or fewer than two queries
   // to vary over.
-  at::Tensor PrefixRows(const EvictionContext &context) const {
-    const at::Tensor &rows = context.recent_attention_by_query_head;
+  at::Tensor PrefixRows(const EvictionContext& context) const {
+    const at::Tensor& rows = context.recent_attention_by_query_head;
     const int64_t length = rows.size(3);
     const int64_t prefix = length - std::min(window_, length);
     if (prefix == 0 || rows.size(2) < 2) return at::Tensor();
@@ -92,7 +92,7 @@ class CakePolicy : public ScoredEvictionPolicy {
   double tau2_;
 };
 
-absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeCakePolicy(const CakeOptions &options) {
+absl::StatusOr<std::unique_ptr<EvictionPolicy>> MakeCakePolicy(const CakeOptions& options) {
   // Defaults: the authors' LongBench script (cake.proto).
   const int64_t window = options.has_window() ? options.window() : 32;
   const int64_t kernel = options.has_kernel_size() ? options.kernel_size() : 5;
