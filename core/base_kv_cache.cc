@@ -131,18 +131,23 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendUnchecked(int layer,
       inputs.first_position, inputs.first_position + n,
       at::TensorOptions().dtype(at::kLong).device(inputs.keys.device()));
   KVLAB_RETURN_IF_ERROR(StoreNewTokens(layer, inputs, new_positions));
-  const at::Tensor queries = RotatedQueries(layer, inputs.queries, new_positions);
 
   AttentionResult result;
-  // The one-query path reports rows averaged over each group only.
-  std::optional<DecodeStep> decode;
-  if (!inputs.stats_request.recent_by_query_head) {
-    KVLAB_ASSIGN_OR_RETURN(decode, PlanDecodeStep(layer, queries));
-  }
-  if (decode.has_value()) {
-    KVLAB_ASSIGN_OR_RETURN(result, AttendOneQuery(layer, queries, *decode, inputs.stats_request));
-  } else {
-    KVLAB_ASSIGN_OR_RETURN(result, AttendInBlocks(layer, queries, inputs));
+  // A cache whose caller reads neither the output nor a statistic of the attention
+  // (a shared prefill's target that gathers none) only stores.
+  if (inputs.output_wanted || inputs.stats_request.any()) {
+    const at::Tensor queries = RotatedQueries(layer, inputs.queries, new_positions);
+    // The one-query path reports rows averaged over each group only.
+    std::optional<DecodeStep> decode;
+    if (!inputs.stats_request.recent_by_query_head) {
+      KVLAB_ASSIGN_OR_RETURN(decode, PlanDecodeStep(layer, queries));
+    }
+    if (decode.has_value()) {
+      KVLAB_ASSIGN_OR_RETURN(result,
+                             AttendOneQuery(layer, queries, *decode, inputs.stats_request));
+    } else {
+      KVLAB_ASSIGN_OR_RETURN(result, AttendInBlocks(layer, queries, inputs));
+    }
   }
   const Layer& l = layers_[layer];
   if (inputs.stats_request.keys) {
@@ -264,7 +269,11 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
   if (request.column_sums) {
     result.stats.column_sums = at::zeros({kv_heads, length}, queries.options());
   }
-  for (int64_t begin = 0; begin < n; begin += kQueryBlock) {
+  // Without the output, a block is read only for the column sums or the recent rows.
+  const int64_t first_block = inputs.output_wanted || request.column_sums
+                                  ? 0
+                                  : (n - recent) / kQueryBlock * kQueryBlock;
+  for (int64_t begin = first_block; begin < n; begin += kQueryBlock) {
     const int64_t rows = std::min(kQueryBlock, n - begin);
     const at::Tensor block = grouped.narrow(2, begin, rows).reshape({kv_heads, group * rows, d});
     KVLAB_ASSIGN_OR_RETURN(at::Tensor scores, score(block));
@@ -272,9 +281,11 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
     at::Tensor probs = scores.view({kv_heads, group, rows, length});
     MaskUnseen(probs, past + begin, inputs.first_position + begin, window, key_positions);
     probs = at::softmax(probs, -1);
-    KVLAB_ASSIGN_OR_RETURN(const at::Tensor weighted,
-                           l.values->Multiply(probs.view({kv_heads, group * rows, length})));
-    outputs.push_back(weighted.view({kv_heads, group, rows, d}));
+    if (inputs.output_wanted) {
+      KVLAB_ASSIGN_OR_RETURN(const at::Tensor weighted,
+                             l.values->Multiply(probs.view({kv_heads, group * rows, length})));
+      outputs.push_back(weighted.view({kv_heads, group, rows, d}));
+    }
     if (request.column_sums) {
       KVLAB_RETURN_IF_ERROR(kernels::AccumulateAttention(probs, result.stats.column_sums));
     }
@@ -286,8 +297,10 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
       if (request.recent_by_query_head) recent_rows_by_head.push_back(last_rows);
     }
   }
-  at::Tensor output = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
-  result.output = output.reshape({shape_.q_heads, n, d});
+  if (inputs.output_wanted) {
+    const at::Tensor output = outputs.size() == 1 ? outputs[0] : at::cat(outputs, 2);
+    result.output = output.reshape({shape_.q_heads, n, d});
+  }
   if (!recent_rows.empty()) result.stats.recent = at::cat(recent_rows, 1);
   if (!recent_rows_by_head.empty()) {
     result.stats.recent_by_query_head = at::cat(recent_rows_by_head, 2);

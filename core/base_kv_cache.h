@@ -134,7 +134,8 @@ class BaseKvCache : public KvCache {
                                                  const DecodeStep& step,
                                                  const AttentionStatsRequest& request) const;
   // Any step: causal (and window) masks, kQueryBlock queries at a time, scored as the
-  // position strategy says.
+  // position strategy says. Without output_wanted, only the blocks that the statistics
+  // asked for read are scored, and no values are read.
   absl::StatusOr<AttentionResult> AttendInBlocks(int layer, const at::Tensor& queries,
                                                  const AttentionInputs& inputs) const;
   // [q_heads, n, d] -> [kv_heads, group, n, d].

@@ -194,6 +194,48 @@ TEST(BaseKvCacheTest, LongPrefillSpansQueryBlocks) {
   EXPECT_TRUE(at::allclose(result->stats.recent, per_kv.narrow(1, n - 40, 40), 1e-4, 1e-6));
 }
 
+// Without the output (a shared prefill's target), the statistics are those computed
+// beside it, bit for bit, over several query blocks; a cache asked for none only stores.
+TEST(BaseKvCacheTest, StatisticsWithoutTheOutputAreTheSame) {
+  const int64_t n = 2 * BaseKvCache::kQueryBlock + 37;
+  const Sequence s = RandomSequence(n);
+  for (const bool column_sums : {false, true}) {
+    SCOPED_TRACE(column_sums);
+    AttentionInputs in = Slice(s, 0, n);
+    in.stats_request.column_sums = column_sums;
+    in.stats_request.recent_queries = 40;  // Crosses the last block boundary.
+    in.stats_request.recent_by_query_head = true;
+    ASSERT_OK_AND_ASSIGN(auto with_output, MakeCache(PositionMode::kOriginal, 1));
+    ASSERT_OK_AND_ASSIGN(auto without, MakeCache(PositionMode::kOriginal, 1));
+    ASSERT_OK_AND_ASSIGN(const AttentionResult full, with_output->Attend(0, in));
+    in.output_wanted = false;
+    ASSERT_OK_AND_ASSIGN(const AttentionResult stats_only, without->Attend(0, in));
+    EXPECT_FALSE(stats_only.output.defined());
+    EXPECT_TRUE(at::equal(stats_only.stats.recent, full.stats.recent));
+    EXPECT_TRUE(
+        at::equal(stats_only.stats.recent_by_query_head, full.stats.recent_by_query_head));
+    EXPECT_EQ(stats_only.stats.column_sums.defined(), column_sums);
+    if (column_sums) {
+      EXPECT_TRUE(at::equal(stats_only.stats.column_sums, full.stats.column_sums));
+    }
+  }
+
+  ASSERT_OK_AND_ASSIGN(auto stores_only, MakeCache(PositionMode::kOriginal, 1));
+  AttentionInputs in = Slice(s, 0, n);
+  in.output_wanted = false;
+  ASSERT_OK_AND_ASSIGN(const AttentionResult nothing, stores_only->Attend(0, in));
+  EXPECT_FALSE(nothing.output.defined());
+  EXPECT_FALSE(nothing.stats.recent.defined());
+  EXPECT_EQ(stores_only->Length(0), n);
+  // What it stored attends as a cache that computed the prefill's output.
+  ASSERT_OK_AND_ASSIGN(auto reference, MakeCache(PositionMode::kOriginal, 1));
+  ASSERT_THAT(reference->Attend(0, Slice(s, 0, n)), IsOk());
+  const Sequence next = RandomSequence(1);
+  ASSERT_OK_AND_ASSIGN(const AttentionResult a, stores_only->Attend(0, testing::WholeAt(next, n)));
+  ASSERT_OK_AND_ASSIGN(const AttentionResult b, reference->Attend(0, testing::WholeAt(next, n)));
+  EXPECT_TRUE(at::equal(a.output, b.output));
+}
+
 TEST(BaseKvCacheTest, MemoryCountsHeldAndAllocatedBytes) {
   ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(PositionMode::kOriginal, 2));
   const Sequence s = RandomSequence(10);

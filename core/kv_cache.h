@@ -70,10 +70,14 @@ struct AttentionInputs {
   // Original position of the first of the n tokens; the others follow consecutively.
   int64_t first_position = 0;
   AttentionStatsRequest stats_request;
+  // Whether the caller reads AttentionResult::output. A shared prefill's caches do not
+  // (eval/model/shared_prefill.h): a cache may then leave it undefined and compute only
+  // the statistics asked for, each exactly as it would have beside the output.
+  bool output_wanted = true;
 };
 
 struct AttentionResult {
-  at::Tensor output;  // [q_heads, n, head_dim] fp32
+  at::Tensor output;  // [q_heads, n, head_dim] fp32; may be undefined if not output_wanted.
   AttentionStats stats;
 };
 

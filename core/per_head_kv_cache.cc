@@ -88,7 +88,7 @@ absl::StatusOr<AttentionResult> PerHeadKvCache::Attend(int layer, const Attentio
           }
           return at::cat(each, 0);
         };
-        result.output = join(&AttentionResult::output);
+        if (inputs.output_wanted) result.output = join(&AttentionResult::output);
         result.stats.column_sums = join_stat(&AttentionStats::column_sums);
         result.stats.recent = join_stat(&AttentionStats::recent);
         result.stats.recent_by_query_head = join_stat(&AttentionStats::recent_by_query_head);

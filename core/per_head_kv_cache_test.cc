@@ -80,6 +80,22 @@ TEST(PerHeadKvCacheTest, RectangularEqualsTheBaseCache) {
   EXPECT_EQ(per_head->Memory().peak_held_bytes, base->Memory().peak_held_bytes);
 }
 
+// Without the output (a shared prefill's target) the heads' statistics still join.
+TEST(PerHeadKvCacheTest, StatisticsWithoutTheOutput) {
+  at::manual_seed(2);
+  ASSERT_OK_AND_ASSIGN(auto per_head, MakePerHead());
+  ASSERT_OK_AND_ASSIGN(auto reference, MakePerHead());
+  const Sequence s = RandomSequence(9);
+  AttentionInputs in = Slice(s, 0, 9);
+  in.stats_request.recent_queries = 2;
+  ASSERT_OK_AND_ASSIGN(const AttentionResult full, reference->Attend(0, in));
+  in.output_wanted = false;
+  ASSERT_OK_AND_ASSIGN(const AttentionResult stats_only, per_head->Attend(0, in));
+  EXPECT_FALSE(stats_only.output.defined());
+  EXPECT_TRUE(at::equal(stats_only.stats.recent, full.stats.recent));
+  EXPECT_EQ(per_head->Length(0), 9);
+}
+
 // After a per-head retain each head attends exactly its own tokens: the reference is
 // computed head by head over the kept keys, rotated at their original positions.
 TEST(PerHeadKvCacheTest, EachHeadAttendsItsOwnTokens) {

@@ -12,15 +12,17 @@ namespace kvlab::model {
 namespace {
 
 // A KvCache that serves the forward from `primary` (dense) and hands every layer's
-// inputs to each target as well, discarding their attention.
+// inputs to each target as well, which computes no output, only its statistics.
 class FanOutCache : public KvCache {
  public:
   FanOutCache(KvCache& primary, absl::Span<KvCache* const> targets)
       : primary_(primary), targets_(targets) {}
 
   absl::StatusOr<AttentionResult> Attend(int layer, const AttentionInputs& inputs) override {
+    AttentionInputs handed_over = inputs;
+    handed_over.output_wanted = false;
     for (size_t i = 0; i < targets_.size(); ++i) {
-      absl::StatusOr<AttentionResult> ignored = targets_[i]->Attend(layer, inputs);
+      absl::StatusOr<AttentionResult> ignored = targets_[i]->Attend(layer, handed_over);
       if (!ignored.ok()) return Annotate(ignored.status(), absl::StrFormat("cache %d", i));
     }
     return primary_.Attend(layer, inputs);

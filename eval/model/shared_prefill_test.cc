@@ -12,6 +12,7 @@
 
 #include "base/status_macros.h"
 #include "base/status_matchers.h"
+#include "core/base_kv_cache.h"
 #include "core/evicting_kv_cache.h"
 #include "core/eviction_policy.h"
 #include "eval/gguf/gguf_file.h"
@@ -24,7 +25,6 @@
 
 namespace kvlab::model {
 namespace {
-
 
 // Keeps the tokens that the last 4 queries attend most (SnapKV's observation window).
 class KeepRecentlyAttended : public EvictionPolicy {
@@ -54,7 +54,9 @@ class SharedPrefillTest : public ::testing::TestWithParam<std::string> {
     ASSERT_OK_AND_ASSIGN(file_, gguf::GgufFile::Open(path));
     ASSERT_OK_AND_ASSIGN(model_, LoadModel(*file_, {}));
     at::manual_seed(11);
-    prompt_ = at::randint(0, model_->info().vocab, {48}, at::kLong);
+    // Longer than one query block, so a target that needs only the last queries'
+    // attention skips the first block.
+    prompt_ = at::randint(0, model_->info().vocab, {BaseKvCache::kQueryBlock + 48}, at::kLong);
     continuation_ = at::randint(0, model_->info().vocab, {6}, at::kLong);
   }
 
