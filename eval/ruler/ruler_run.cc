@@ -118,28 +118,42 @@ absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
   }
   observe();
 
-  // The question and answer prefix in one step, then greedy decoding.
+  // The question and answer prefix in one step, then greedy decoding. A cache that has
+  // stopped leaves the batch: the others decode on without it.
   const at::Tensor question = Ids(sample.tokens.begin() + sample.context_tokens, sample.tokens.end());
   KVLAB_RETURN_IF_ERROR(model.CheckTokens(question));
   at::Tensor step = question.unsqueeze(0).expand({batch, -1}).contiguous().to(model.device());
   int64_t position = sample.context_tokens;
   std::vector<std::vector<int32_t>> generated(batch);
-  std::vector<bool> stopped(batch, false);
-  for (int t = 0; t < sample.output_tokens; ++t) {
-    KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, model.Forward(step, position, rows));
+  std::vector<int64_t> active(batch);  // Indices of the caches still decoding.
+  for (int64_t b = 0; b < batch; ++b) active[b] = b;
+  std::vector<int64_t> forwarded(batch, position);  // Tokens each cache has taken.
+  for (int t = 0; t < sample.output_tokens && !active.empty(); ++t) {
+    std::vector<KvCache*> active_rows;
+    for (const int64_t b : active) active_rows.push_back(rows[b]);
+    KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, model.Forward(step, position, active_rows));
     position += step.size(1);
+    for (const int64_t b : active) forwarded[b] = position;
     observe();
-    const at::Tensor next = model.Logits(hidden.select(1, -1)).argmax(-1);  // [batch]
+    const at::Tensor next = model.Logits(hidden.select(1, -1)).argmax(-1);  // [active]
     const at::Tensor next_cpu = next.cpu();
-    bool all_stopped = true;
-    for (int64_t b = 0; b < batch; ++b) {
-      const auto id = static_cast<int32_t>(next_cpu[b].item<int64_t>());
-      if (!stopped[b] && std::find(stop_tokens.begin(), stop_tokens.end(), id) != stop_tokens.end()) stopped[b] = true;
-      if (!stopped[b]) generated[b].push_back(id);
-      all_stopped = all_stopped && stopped[b];
+    std::vector<int64_t> still_active;
+    std::vector<int64_t> continuing;  // Their rows in `next`.
+    for (size_t i = 0; i < active.size(); ++i) {
+      const int64_t b = active[i];
+      const auto id = static_cast<int32_t>(next_cpu[i].item<int64_t>());
+      if (std::find(stop_tokens.begin(), stop_tokens.end(), id) != stop_tokens.end()) continue;
+      generated[b].push_back(id);
+      still_active.push_back(b);
+      continuing.push_back(static_cast<int64_t>(i));
     }
-    if (all_stopped) break;
-    step = next.unsqueeze(1);
+    if (continuing.size() != active.size()) {
+      step = next.index_select(0, at::tensor(continuing, at::kLong).to(next.device()));
+    } else {
+      step = next;
+    }
+    step = step.unsqueeze(1);
+    active = std::move(still_active);
   }
 
   std::vector<RulerRecord> records;
@@ -156,7 +170,7 @@ absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     r.output = tokenizer.Decode(generated[b]);
     r.output_tokens = static_cast<int64_t>(generated[b].size());
     r.score = StringMatchAll(r.output, r.answers);
-    r.tokens_forwarded = position;
+    r.tokens_forwarded = forwarded[b];
     records.push_back(std::move(r));
   }
   return records;

@@ -57,8 +57,8 @@ struct RulerRecord {
   std::string output;  // The generated text, up to EOS.
   int64_t output_tokens = 0;
   double score = 0.0;  // string_match_all, in [0, 1].
-  // Tokens the batch forwarded for this sample (the prompt and the decode steps, which
-  // run until every cache of the batch has stopped).
+  // Tokens this cache took for this sample: the prompt, then one per decode step until
+  // it stopped (a stopped cache leaves the lockstep batch).
   int64_t tokens_forwarded = 0;
 };
 
@@ -94,8 +94,8 @@ std::vector<int32_t> StopTokens(tokenizer::Tokenizer& tokenizer,
                                 const retrieval::ChatFormat& format);
 
 // The records of one sample through every cache, in order; a cache's output ends
-// before the first of `stop_tokens` it writes. `memory` (one tracker per cache, when
-// given) observes each cache after every step.
+// before the first of `stop_tokens` it writes, and it then leaves the lockstep batch.
+// `memory` (one tracker per cache, when given) observes each cache after every step.
 absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     const model::DecoderModel& model, tokenizer::Tokenizer& tokenizer, const RulerSample& sample,
     absl::Span<const KvCacheFactory> make_caches, bool shared_prefill,
