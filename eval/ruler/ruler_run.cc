@@ -84,7 +84,8 @@ std::vector<RulerTaskScore> ScoreByTaskAndLength(absl::Span<const RulerRecord> r
 absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     const model::DecoderModel& model, tokenizer::Tokenizer& tokenizer, const RulerSample& sample,
     absl::Span<const KvCacheFactory> make_caches, bool shared_prefill,
-    absl::Span<const int32_t> stop_tokens, std::vector<eval::MemoryTracker>* memory) {
+    absl::Span<const int32_t> stop_tokens, std::vector<eval::MemoryTracker>* memory,
+    bool stop_when_answered) {
   const int64_t batch = static_cast<int64_t>(make_caches.size());
   if (sample.context_tokens < 1 ||
       sample.context_tokens >= static_cast<int64_t>(sample.tokens.size())) {
@@ -144,6 +145,10 @@ absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
       const auto id = static_cast<int32_t>(next_cpu[i].item<int64_t>());
       if (std::find(stop_tokens.begin(), stop_tokens.end(), id) != stop_tokens.end()) continue;
       generated[b].push_back(id);
+      if (stop_when_answered &&
+          StringMatchAll(tokenizer.Decode(generated[b]), sample.answers) == 1.0) {
+        continue;
+      }
       still_active.push_back(b);
       continuing.push_back(static_cast<int64_t>(i));
     }
@@ -194,8 +199,8 @@ absl::StatusOr<std::vector<RulerCacheResult>> RunRuler(
   int64_t done = 0;
   const auto start = std::chrono::steady_clock::now();
   for (const int64_t length : options.lengths) {
-    for (const std::string& task : tasks) {
-      for (int64_t index = 0; index < options.samples; ++index) {
+    for (int64_t index = 0; index < options.samples; ++index) {
+      for (const std::string& task : tasks) {
         if (skip && skip(task, length, index)) {
           if (progress) progress(++done, total);
           continue;
@@ -207,7 +212,8 @@ absl::StatusOr<std::vector<RulerCacheResult>> RunRuler(
         }
         KVLAB_ASSIGN_OR_RETURN(std::vector<RulerRecord> records,
                                RunRulerSample(model, tokenizer, *sample, make_caches,
-                                              options.shared_prefill, stop, &memory));
+                                              options.shared_prefill, stop, &memory,
+                                              options.stop_when_answered));
         for (size_t b = 0; b < results.size(); ++b) {
           results[b].usage.tokens_processed += records[b].tokens_forwarded;
           results[b].records.push_back(records[b]);

@@ -43,6 +43,9 @@ struct RulerRunOptions {
   // One dense prefill of each context for all the caches (PrefillShared); false: a
   // batched prefill, each row through its own cache.
   bool shared_prefill = true;
+  // A cache stops once its output holds every expected answer (its score is then
+  // final); false: at EOS, its end of turn or the task's output length only.
+  bool stop_when_answered = true;
 };
 
 // One sample through one cache.
@@ -54,7 +57,7 @@ struct RulerRecord {
   int64_t prompt_tokens = 0;
   int64_t context_tokens = 0;
   std::vector<std::string> answers;
-  std::string output;  // The generated text, up to EOS.
+  std::string output;  // The generated text, up to where the cache stopped.
   int64_t output_tokens = 0;
   double score = 0.0;  // string_match_all, in [0, 1].
   // Tokens this cache took for this sample: the prompt, then one per decode step until
@@ -94,15 +97,18 @@ std::vector<int32_t> StopTokens(tokenizer::Tokenizer& tokenizer,
                                 const retrieval::ChatFormat& format);
 
 // The records of one sample through every cache, in order; a cache's output ends
-// before the first of `stop_tokens` it writes, and it then leaves the lockstep batch.
+// before the first of `stop_tokens` it writes, or, with `stop_when_answered`, after the
+// token that completes its last expected answer; it then leaves the lockstep batch.
 // `memory` (one tracker per cache, when given) observes each cache after every step.
 absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     const model::DecoderModel& model, tokenizer::Tokenizer& tokenizer, const RulerSample& sample,
     absl::Span<const KvCacheFactory> make_caches, bool shared_prefill,
-    absl::Span<const int32_t> stop_tokens, std::vector<eval::MemoryTracker>* memory = nullptr);
+    absl::Span<const int32_t> stop_tokens, std::vector<eval::MemoryTracker>* memory = nullptr,
+    bool stop_when_answered = false);
 
 // Every (task, length, index) of `options` not skipped, through every cache; one result
-// per factory, in order.
+// per factory, in order. Per length, samples run index by index, each index through
+// every task, so a run stopped early holds as many samples of every task.
 absl::StatusOr<std::vector<RulerCacheResult>> RunRuler(
     const model::DecoderModel& model, tokenizer::Tokenizer& tokenizer, RulerGenerator& generator,
     const RulerRunOptions& options, absl::Span<const KvCacheFactory> make_caches,

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/status_matchers.h"
@@ -131,6 +132,38 @@ TEST_F(RulerRunTest, SharedPrefillAnswersAsAPrefillPerCache) {
       EXPECT_EQ(shared[c].score, alone[0].score) << task << " cache " << c;
     }
   }
+}
+
+// Stopping once every answer is out leaves the score as it was and the output a
+// prefix of the full one, ending where the last answer is complete.
+TEST_F(RulerRunTest, StopsWhenAnsweredWithTheSameScore) {
+  ASSERT_OK_AND_ASSIGN(const RulerSample sample, generator_->Generate("niah_single_1", 768, 42, 0));
+  ASSERT_OK_AND_ASSIGN(const std::vector<RulerRecord> full,
+                       RunRulerSample(*model_, *tokenizer_, sample, {Dense()}, true, Stop()));
+  ASSERT_OK_AND_ASSIGN(const std::vector<RulerRecord> early,
+                       RunRulerSample(*model_, *tokenizer_, sample, {Dense()}, true, Stop(),
+                                      nullptr, /*stop_when_answered=*/true));
+  ASSERT_EQ(full[0].score, 1.0) << full[0].output;
+  EXPECT_EQ(early[0].score, full[0].score);
+  EXPECT_LT(early[0].output_tokens, full[0].output_tokens);
+  EXPECT_TRUE(absl::StartsWith(full[0].output, early[0].output)) << early[0].output;
+  EXPECT_TRUE(absl::EndsWith(early[0].output, sample.answers[0])) << early[0].output;
+}
+
+// Samples run index by index through every task, so a run cut short is balanced.
+TEST_F(RulerRunTest, RunsEveryTaskAtAnIndexBeforeTheNext) {
+  RulerRunOptions options;
+  options.tasks = {"niah_single_1", "niah_single_2"};
+  options.lengths = {384};
+  options.samples = 2;
+  ASSERT_OK_AND_ASSIGN(const std::vector<RulerCacheResult> results,
+                       RunRuler(*model_, *tokenizer_, *generator_, options, {Dense()}));
+  std::vector<std::pair<std::string, int64_t>> order;
+  for (const RulerRecord& r : results[0].records) order.emplace_back(r.task, r.index);
+  EXPECT_THAT(order, ::testing::ElementsAre(::testing::Pair("niah_single_1", 0),
+                                            ::testing::Pair("niah_single_2", 0),
+                                            ::testing::Pair("niah_single_1", 1),
+                                            ::testing::Pair("niah_single_2", 1)));
 }
 
 TEST_F(RulerRunTest, ResumesBySkippingDoneSamples) {

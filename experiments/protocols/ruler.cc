@@ -148,6 +148,7 @@ class Ruler : public Protocol {
     if (!r.has_seed()) r.set_seed(42);
     if (r.word_lists().empty()) r.set_word_lists("third_party/wordlists");
     if (!r.has_shared_prefill()) r.set_shared_prefill(true);
+    if (!r.has_stop_when_answered()) r.set_stop_when_answered(true);
     return absl::OkStatus();
   }
 
@@ -211,6 +212,7 @@ class Ruler : public Protocol {
     options.samples = r.samples();
     options.seed = r.seed();
     options.shared_prefill = r.shared_prefill();
+    options.stop_when_answered = r.stop_when_answered();
     // Samples an interrupted run of this batch finished are read back, not run again.
     std::unique_ptr<SampleProgress> progress;
     std::vector<std::vector<ruler::RulerRecord>> kept(make_caches.size());
