@@ -7,6 +7,7 @@
 #include "base/status_macros.h"
 #include "experiments/plots.h"
 #include "experiments/protocols/protocol.h"
+#include "experiments/ruler_plots.h"
 #include "experiments/token_nlls.h"
 
 namespace kvlab::experiments {
@@ -41,10 +42,13 @@ absl::Status WriteAggregates(const config::Experiment& e, const std::string& mod
   } else {
     KVLAB_RETURN_IF_ERROR(WriteResults(output_dir, records, baseline, title));
   }
-  // The plots draw perplexity, which a protocol that scores answers does not measure.
-  if (!protocol->ScoresPredictions()) return absl::OkStatus();
-  return WritePlots(output_dir, records, e.name(),
-                    absl::StrFormat("%s protocol, %s", ProtocolName(e), model_name));
+  const std::string subtitle = absl::StrFormat("%s protocol, %s", ProtocolName(e), model_name);
+  // The perplexity plots draw what a protocol that scores answers does not measure;
+  // RULER's scores have their own.
+  if (!protocol->ScoresPredictions()) {
+    return WriteRulerPlots(output_dir, records, e.name(), subtitle);
+  }
+  return WritePlots(output_dir, records, e.name(), subtitle);
 }
 
 }  // namespace kvlab::experiments

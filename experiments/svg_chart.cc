@@ -112,7 +112,11 @@ std::string LineChart::Render() const {
     }
   }
   if (!std::isfinite(x_lo)) x_lo = x_hi = y_lo = y_hi = 1;
-  const Axis xa = MakeAxis(x_lo, x_hi, log_x_, kLeft, kWidth - kRight);
+  const bool categorical = !x_categories_.empty();
+  const Axis xa =
+      categorical
+          ? Axis{-0.5, static_cast<double>(x_categories_.size()) - 0.5, false, kLeft, kWidth - kRight}
+          : MakeAxis(x_lo, x_hi, log_x_, kLeft, kWidth - kRight);
   const Axis ya = MakeAxis(y_lo, y_hi, log_y_, kHeight - kBottom, kTop);
 
   std::string svg = absl::StrFormat(
@@ -127,12 +131,27 @@ std::string LineChart::Render() const {
                           kLeft, Escape(subtitle_));
   }
   // Grid and ticks.
-  for (double v : xa.Ticks()) {
-    const double px = xa.Map(v);
-    absl::StrAppendFormat(&svg,
-                          "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#e5e5e5\"/>\n"
-                          "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n",
-                          px, kTop, px, kHeight - kBottom, px, kHeight - kBottom + 18, FormatTick(v));
+  if (categorical) {
+    // Slanted names: a row of them would overlap.
+    for (size_t i = 0; i < x_categories_.size(); ++i) {
+      const double px = xa.Map(static_cast<double>(i));
+      const double py = kHeight - kBottom + 14;
+      absl::StrAppendFormat(
+          &svg,
+          "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#e5e5e5\"/>\n"
+          "<text transform=\"translate(%.1f,%.0f) rotate(-30)\" text-anchor=\"end\" "
+          "font-size=\"11\" fill=\"#444\">%s</text>\n",
+          px, kTop, px, kHeight - kBottom, px + 4, py, Escape(x_categories_[i]));
+    }
+  } else {
+    for (double v : xa.Ticks()) {
+      const double px = xa.Map(v);
+      absl::StrAppendFormat(
+          &svg,
+          "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#e5e5e5\"/>\n"
+          "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n",
+          px, kTop, px, kHeight - kBottom, px, kHeight - kBottom + 18, FormatTick(v));
+    }
   }
   for (double v : ya.Ticks()) {
     const double py = ya.Map(v);
@@ -144,9 +163,11 @@ std::string LineChart::Render() const {
   absl::StrAppendFormat(&svg,
                         "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n",
                         kLeft, kTop, kWidth - kRight - kLeft, kHeight - kBottom - kTop);
-  absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%s%s</text>\n",
-                        (kLeft + kWidth - kRight) / 2, kHeight - 22, Escape(x_label_),
-                        log_x_ ? " (log scale)" : "");
+  if (!categorical) {  // The slanted names take the label's place.
+    absl::StrAppendFormat(&svg, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%s%s</text>\n",
+                          (kLeft + kWidth - kRight) / 2, kHeight - 22, Escape(x_label_),
+                          log_x_ ? " (log scale)" : "");
+  }
   absl::StrAppendFormat(&svg,
                         "<text transform=\"translate(22,%.0f) rotate(-90)\" text-anchor=\"middle\">%s%s</text>\n",
                         (kTop + kHeight - kBottom) / 2, Escape(y_label_), log_y_ ? " (log scale)" : "");

@@ -25,6 +25,9 @@ class LineChart {
   void set_subtitle(std::string subtitle) { subtitle_ = std::move(subtitle); }
   void set_log_x(bool log) { log_x_ = log; }
   void set_log_y(bool log) { log_y_ = log; }
+  // Names for x = 0, 1, ... (tasks, say): the x axis then shows them, slanted, in
+  // place of numbers. Points' x values index these names.
+  void set_x_categories(std::vector<std::string> names) { x_categories_ = std::move(names); }
   // A series drawn as markers joined by a line (in the given point order).
   void AddSeries(std::string name, std::vector<Point> points);
   // A gray dashed line drawn under the series, listed first in the legend.
@@ -41,6 +44,7 @@ class LineChart {
 
   std::string title_, x_label_, y_label_, subtitle_;
   bool log_x_ = false, log_y_ = false;
+  std::vector<std::string> x_categories_;
   std::vector<Series> series_;
 };
 
