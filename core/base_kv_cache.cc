@@ -269,11 +269,9 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
   if (request.column_sums) {
     result.stats.column_sums = at::zeros({kv_heads, length}, queries.options());
   }
-  // Without the output, a block is read only for the column sums or the recent rows.
-  const int64_t first_block = inputs.output_wanted || request.column_sums
-                                  ? 0
-                                  : (n - recent) / kQueryBlock * kQueryBlock;
-  for (int64_t begin = first_block; begin < n; begin += kQueryBlock) {
+  // Without the output or the column sums, only the recent queries are scored.
+  const int64_t first_query = inputs.output_wanted || request.column_sums ? 0 : n - recent;
+  for (int64_t begin = first_query; begin < n; begin += kQueryBlock) {
     const int64_t rows = std::min(kQueryBlock, n - begin);
     const at::Tensor block = grouped.narrow(2, begin, rows).reshape({kv_heads, group * rows, d});
     KVLAB_ASSIGN_OR_RETURN(at::Tensor scores, score(block));

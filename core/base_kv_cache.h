@@ -134,8 +134,8 @@ class BaseKvCache : public KvCache {
                                                  const DecodeStep& step,
                                                  const AttentionStatsRequest& request) const;
   // Any step: causal (and window) masks, kQueryBlock queries at a time, scored as the
-  // position strategy says. Without output_wanted, only the blocks that the statistics
-  // asked for read are scored, and no values are read.
+  // position strategy says. Without output_wanted no values are read, and unless the
+  // column sums are asked for, only the recent queries are scored.
   absl::StatusOr<AttentionResult> AttendInBlocks(int layer, const at::Tensor& queries,
                                                  const AttentionInputs& inputs) const;
   // [q_heads, n, d] -> [kv_heads, group, n, d].

@@ -8,10 +8,10 @@
 // each layer's queries, keys and values (before rotary embedding, as the model hands
 // them to a cache) to every target cache's Attend() as well, with
 // AttentionInputs::output_wanted false. Each target stores them, gathers the statistics
-// its policy asks for from its own attention over them (only the query blocks those
-// read: a window's last rows need the last block), and evicts as its schedule says; it
-// computes no attention output, since the forward continues on the dense one. A target
-// that needs no statistic (dense, quantized, a window, key norms) only stores.
+// its policy asks for from its own attention over them (a window's rows score only the
+// window's queries), and evicts as its schedule says; it computes no attention output,
+// since the forward continues on the dense one. A target that needs no statistic
+// (dense, quantized, a window, key norms) only stores.
 //
 // What the targets end up holding is therefore exactly what a separate prefill through
 // each would leave, for every cache whose prefill attention is dense: the dense cache,
