@@ -271,26 +271,48 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
   }
   // Without the output or the column sums, only the recent queries are scored.
   const int64_t first_query = inputs.output_wanted || request.column_sums ? 0 : n - recent;
+  // A local layer holding consecutive positions: a block of queries sees only the keys
+  // from its first query's window to its last query, so only those are scored (every
+  // other one would be masked to a probability of zero).
+  const bool by_range = window > 0 && l.consecutive;
   for (int64_t begin = first_query; begin < n; begin += kQueryBlock) {
     const int64_t rows = std::min(kQueryBlock, n - begin);
+    const int64_t keys_begin =
+        by_range ? std::clamp<int64_t>(inputs.first_position + begin - window + 1 - l.first_held,
+                                       0, length)
+                 : 0;
+    const int64_t keys_end = by_range ? past + begin + rows : length;
+    const int64_t span = keys_end - keys_begin;
+    // [..., span] -> [..., length], zero where the block sees nothing.
+    const auto widen = [&](const at::Tensor& t) {
+      if (span == length) return t;
+      std::vector<int64_t> sizes = t.sizes().vec();
+      sizes.back() = length;
+      at::Tensor wide = at::zeros(sizes, t.options());
+      wide.narrow(-1, keys_begin, span).copy_(t);
+      return wide;
+    };
     const at::Tensor block = grouped.narrow(2, begin, rows).reshape({kv_heads, group * rows, d});
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor scores, score(block));
+    KVLAB_ASSIGN_OR_RETURN(at::Tensor scores, score(block, keys_begin, keys_end));
     scores.mul_(ScoreScale());
-    at::Tensor probs = scores.view({kv_heads, group, rows, length});
-    MaskUnseen(probs, past + begin, inputs.first_position + begin, window, key_positions);
+    at::Tensor probs = scores.view({kv_heads, group, rows, span});
+    MaskUnseen(probs, past + begin - keys_begin, inputs.first_position + begin, window,
+               window > 0 ? key_positions.narrow(-1, keys_begin, span) : key_positions);
     probs = at::softmax(probs, -1);
     if (inputs.output_wanted) {
-      KVLAB_ASSIGN_OR_RETURN(const at::Tensor weighted,
-                             l.values->Multiply(probs.view({kv_heads, group * rows, length})));
+      KVLAB_ASSIGN_OR_RETURN(
+          const at::Tensor weighted,
+          l.values->MultiplyRange(probs.view({kv_heads, group * rows, span}), keys_begin, keys_end));
       outputs.push_back(weighted.view({kv_heads, group, rows, d}));
     }
     if (request.column_sums) {
-      KVLAB_RETURN_IF_ERROR(kernels::AccumulateAttention(probs, result.stats.column_sums));
+      KVLAB_RETURN_IF_ERROR(kernels::AccumulateAttention(
+          probs, result.stats.column_sums.narrow(1, keys_begin, span)));
     }
     const int64_t first_recent = std::max(begin, n - recent);
     if (recent > 0 && first_recent < begin + rows) {
       const at::Tensor last_rows =
-          probs.narrow(2, first_recent - begin, begin + rows - first_recent);
+          widen(probs.narrow(2, first_recent - begin, begin + rows - first_recent));
       recent_rows.push_back(last_rows.mean(1));
       if (request.recent_by_query_head) recent_rows_by_head.push_back(last_rows);
     }

@@ -2,6 +2,9 @@
 // under eviction.
 #include <ATen/ATen.h>
 
+#include <cmath>
+#include <limits>
+
 #include "base/status_macros.h"
 #include "base/status_matchers.h"
 #include "core/base_kv_cache.h"
@@ -85,6 +88,37 @@ TEST(BaseKvCacheWindowTest, StepsMatchWindowedReference) {
   ASSERT_EQ(begin, kTokens);
   EXPECT_TRUE(at::equal(cache->Positions(1),
                         at::arange(kTokens - kWindow + 1, kTokens, at::kLong).repeat({kKvHeads, 1})));
+}
+
+// A prefill of several query blocks in a local layer scores each block against only
+// the keys its window reaches: its output and statistics are the windowed reference's.
+TEST(BaseKvCacheWindowTest, LongPrefillScoresOnlyTheWindowsKeys) {
+  constexpr int64_t kWindow = 300;
+  const int64_t n = 2 * BaseKvCache::kQueryBlock + 100;
+  ASSERT_OK_AND_ASSIGN(auto cache, MakeCache(kWindow));
+  const Sequence s = RandomSequence(n);
+  AttentionInputs in = Slice(s, 0, n);
+  in.stats_request.column_sums = true;
+  in.stats_request.recent_queries = 40;
+  ASSERT_OK_AND_ASSIGN(const AttentionResult local, cache->Attend(1, in));
+  EXPECT_TRUE(at::allclose(local.output, WindowedReference(s, kWindow, kLocalBase), 1e-4, 1e-5));
+
+  // The statistics against the reference's probabilities, one row per query.
+  const at::Tensor positions = at::arange(n, at::kLong);
+  const at::Tensor q = testing::ReferenceRope(s.q, positions, kLocalBase, kHeadDim, false);
+  const at::Tensor k = testing::ReferenceRope(s.k, positions, kLocalBase, kHeadDim, false);
+  const at::Tensor query = at::arange(n, at::kLong).unsqueeze(1);
+  const at::Tensor key = at::arange(n, at::kLong).unsqueeze(0);
+  const at::Tensor unseen = (key > query).logical_or(key <= query - kWindow);
+  const int64_t group = kQHeads / kKvHeads;
+  at::Tensor scores = at::matmul(q.view({kKvHeads, group, n, kHeadDim}),
+                                 k.unsqueeze(1).transpose(2, 3)) /
+                      std::sqrt(static_cast<double>(kHeadDim));
+  const at::Tensor probs =
+      at::softmax(scores.masked_fill(unseen, -std::numeric_limits<float>::infinity()), -1)
+          .mean(1);  // [kv_heads, n, n]
+  EXPECT_TRUE(at::allclose(local.stats.column_sums, probs.sum(1), 1e-4, 1e-5));
+  EXPECT_TRUE(at::allclose(local.stats.recent, probs.narrow(1, n - 40, 40), 1e-4, 1e-6));
 }
 
 // Dropped tokens leave storage: the held bytes are those of window - 1 tokens, and the

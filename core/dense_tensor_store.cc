@@ -39,17 +39,31 @@ at::Tensor DenseTensorStore::HeldAsFloat() const {
 }
 
 absl::StatusOr<at::Tensor> DenseTensorStore::MultiplyTransposed(const at::Tensor& queries) const {
-  if (dtype_ == at::kFloat && queries.size(1) <= kernels::kFusedMaxQueries && length() > 0) {
-    return kernels::AttentionScores(queries, kernels::DenseRowsView{buffer_.View()});
-  }
-  return at::matmul(queries, HeldAsFloat().transpose(1, 2));
+  return MultiplyTransposedRange(queries, 0, length());
 }
 
 absl::StatusOr<at::Tensor> DenseTensorStore::Multiply(const at::Tensor& weights) const {
-  if (dtype_ == at::kFloat && weights.size(1) <= kernels::kFusedMaxQueries && length() > 0) {
-    return kernels::WeightedValues(weights, kernels::DenseRowsView{buffer_.View()});
+  return MultiplyRange(weights, 0, length());
+}
+
+absl::StatusOr<at::Tensor> DenseTensorStore::MultiplyTransposedRange(const at::Tensor& queries,
+                                                                     int64_t begin,
+                                                                     int64_t end) const {
+  const at::Tensor held = buffer_.View().narrow(1, begin, end - begin);
+  if (dtype_ == at::kFloat && queries.size(1) <= kernels::kFusedMaxQueries && end > begin) {
+    return kernels::AttentionScores(queries, kernels::DenseRowsView{held});
   }
-  return at::matmul(weights, HeldAsFloat());
+  const at::Tensor keys = dtype_ == at::kFloat ? held : held.to(at::kFloat);
+  return at::matmul(queries, keys.transpose(1, 2));
+}
+
+absl::StatusOr<at::Tensor> DenseTensorStore::MultiplyRange(const at::Tensor& weights,
+                                                           int64_t begin, int64_t end) const {
+  const at::Tensor held = buffer_.View().narrow(1, begin, end - begin);
+  if (dtype_ == at::kFloat && weights.size(1) <= kernels::kFusedMaxQueries && end > begin) {
+    return kernels::WeightedValues(weights, kernels::DenseRowsView{held});
+  }
+  return at::matmul(weights, dtype_ == at::kFloat ? held : held.to(at::kFloat));
 }
 
 at::Tensor DenseTensorStore::Materialize() const { return HeldAsFloat().clone(); }

@@ -29,6 +29,10 @@ class DenseTensorStore : public TensorStore {
   absl::Status Append(const at::Tensor& tokens) override { return buffer_.Append(tokens); }
   absl::StatusOr<at::Tensor> MultiplyTransposed(const at::Tensor& queries) const override;
   absl::StatusOr<at::Tensor> Multiply(const at::Tensor& weights) const override;
+  absl::StatusOr<at::Tensor> MultiplyTransposedRange(const at::Tensor& queries, int64_t begin,
+                                                     int64_t end) const override;
+  absl::StatusOr<at::Tensor> MultiplyRange(const at::Tensor& weights, int64_t begin,
+                                           int64_t end) const override;
   at::Tensor Materialize() const override;
   std::optional<std::vector<kernels::CacheRowsView>> DecodeRuns() const override {
     return std::vector<kernels::CacheRowsView>{kernels::DenseRowsView{buffer_.View()}};

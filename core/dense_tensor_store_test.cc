@@ -4,6 +4,7 @@
 #include <ATen/Context.h>
 
 #include "base/status_matchers.h"
+#include "kernels/attention_scores.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -28,6 +29,16 @@ TEST(DenseTensorStoreTest, ProductsMatchHeldTokens) {
   EXPECT_TRUE(at::equal(store->Materialize(), tokens));
   EXPECT_EQ(store->held_bytes(), 5 * 2 * 4 * 4);
   EXPECT_EQ(store->Describe(), "fp32");
+  // Over tokens 1..3 only, for the fused kernels' widths and for matmul's.
+  for (const int64_t m : {int64_t{3}, kernels::kFusedMaxQueries + 1}) {
+    const at::Tensor queries = at::randn({2, m, 4});
+    ASSERT_OK_AND_ASSIGN(const at::Tensor part, store->MultiplyTransposedRange(queries, 1, 4));
+    EXPECT_TRUE(at::allclose(part, at::matmul(queries, tokens.narrow(1, 1, 3).transpose(1, 2)),
+                             1e-5, 1e-5));
+    const at::Tensor weights = at::rand({2, m, 3});
+    ASSERT_OK_AND_ASSIGN(const at::Tensor weighted, store->MultiplyRange(weights, 1, 4));
+    EXPECT_TRUE(at::allclose(weighted, at::matmul(weights, tokens.narrow(1, 1, 3)), 1e-5, 1e-5));
+  }
 }
 
 // A malformed product is an InvalidArgument the caller can see as one, not an exception.

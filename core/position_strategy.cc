@@ -22,7 +22,9 @@ class OriginalPositions : public PositionStrategy {
     return stored_keys;  // Stored rotated already.
   }
   BlockScores ScoreBlocks(const RotaryEmbedding& /*rope*/, const TensorStore& keys) const override {
-    return [&keys](const at::Tensor& block) { return keys.MultiplyTransposed(block); };
+    return [&keys](const at::Tensor& block, int64_t begin, int64_t end) {
+      return keys.MultiplyTransposedRange(block, begin, end);
+    };
   }
   bool StoresKeysRotated() const override { return true; }
 };
@@ -50,8 +52,9 @@ class CacheSlotPositions : public PositionStrategy {
     const at::Tensor slot_rotated = rope.Apply(
         stored, at::arange(0, keys.length(),
                            at::TensorOptions().dtype(at::kLong).device(stored.device())));
-    return [slot_rotated](const at::Tensor& block) -> absl::StatusOr<at::Tensor> {
-      return at::matmul(block, slot_rotated.transpose(1, 2));
+    return [slot_rotated](const at::Tensor& block, int64_t begin,
+                          int64_t end) -> absl::StatusOr<at::Tensor> {
+      return at::matmul(block, slot_rotated.narrow(1, begin, end - begin).transpose(1, 2));
     };
   }
   bool StoresKeysRotated() const override { return false; }

@@ -28,9 +28,10 @@ namespace kvlab {
 
 enum class PositionMode { kOriginal, kCacheSlot };
 
-// Scores of one block of queries [kv_heads, rows, head_dim] against every key a layer
-// holds: [kv_heads, rows, length], unscaled.
-using BlockScores = std::function<absl::StatusOr<at::Tensor>(const at::Tensor& block)>;
+// Scores of one block of queries [kv_heads, rows, head_dim] against the keys a layer
+// holds at [begin, end): [kv_heads, rows, end - begin], unscaled.
+using BlockScores = std::function<absl::StatusOr<at::Tensor>(const at::Tensor& block,
+                                                             int64_t begin, int64_t end)>;
 
 class PositionStrategy {
  public:

@@ -46,9 +46,12 @@ TEST(PositionStrategyTest, OriginalPositionsStoreKeysRotatedWhereTheyStand) {
   const auto store = StoreOf(keys);
   const at::Tensor block = at::randn({kKvHeads, 4, kHeadDim});
   ASSERT_OK_AND_ASSIGN(const at::Tensor scores,
-                       strategy->ScoreBlocks(rope, *store)(block));
+                       strategy->ScoreBlocks(rope, *store)(block, 0, 3));
   ASSERT_OK_AND_ASSIGN(const at::Tensor products, store->MultiplyTransposed(block));
   EXPECT_TRUE(at::equal(scores, products));
+  // A range scores only its keys.
+  ASSERT_OK_AND_ASSIGN(const at::Tensor last_two, strategy->ScoreBlocks(rope, *store)(block, 1, 3));
+  EXPECT_TRUE(at::equal(last_two, products.narrow(2, 1, 2)));
 }
 
 TEST(PositionStrategyTest, CacheSlotsStoreKeysAsTheyComeAndRotateBySlot) {
@@ -68,9 +71,11 @@ TEST(PositionStrategyTest, CacheSlotsStoreKeysAsTheyComeAndRotateBySlot) {
 
   const auto store = StoreOf(keys);
   const at::Tensor block = at::randn({kKvHeads, 4, kHeadDim});
-  ASSERT_OK_AND_ASSIGN(const at::Tensor scores, strategy->ScoreBlocks(rope, *store)(block));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor scores, strategy->ScoreBlocks(rope, *store)(block, 0, 5));
   EXPECT_TRUE(at::equal(scores,
                         at::matmul(block, rope.Apply(keys, Positions(0, 5)).transpose(1, 2))));
+  ASSERT_OK_AND_ASSIGN(const at::Tensor middle, strategy->ScoreBlocks(rope, *store)(block, 1, 4));
+  EXPECT_TRUE(at::allclose(middle, scores.narrow(2, 1, 3), 1e-6, 1e-6));
 }
 
 // Until something is evicted, slot and position coincide and both modes attend alike.
@@ -85,7 +90,7 @@ TEST(PositionStrategyTest, BothModesScoreAlikeWhileSlotsArePositions) {
     const auto strategy = MakePositionStrategy(mode);
     const auto store = StoreOf(strategy->KeysToStore(rope, keys, positions));
     const at::Tensor q = strategy->RotateQueries(rope, queries, Positions(4, 2), /*held=*/6);
-    ASSERT_OK_AND_ASSIGN(scores[i++], strategy->ScoreBlocks(rope, *store)(q));
+    ASSERT_OK_AND_ASSIGN(scores[i++], strategy->ScoreBlocks(rope, *store)(q, 0, 6));
   }
   EXPECT_TRUE(at::allclose(scores[0], scores[1], /*rtol=*/1e-5, /*atol=*/1e-5));
 }

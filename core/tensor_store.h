@@ -42,6 +42,16 @@ class TensorStore {
   // InvalidArgument for weights of the wrong shape.
   virtual absl::StatusOr<at::Tensor> Multiply(const at::Tensor& weights) const = 0;
 
+  // The two products over the held tokens [begin, end) only (0 <= begin <= end <=
+  // length()): queries -> [kv_heads, m, end - begin]; weights [kv_heads, m, end - begin]
+  // -> [kv_heads, m, head_dim]. For a block of queries that sees no other token, such
+  // as a sliding-window layer's. The defaults compute the whole products (cutting the
+  // scores, padding the weights with zeros); a store overrides them to skip the rest.
+  virtual absl::StatusOr<at::Tensor> MultiplyTransposedRange(const at::Tensor& queries,
+                                                             int64_t begin, int64_t end) const;
+  virtual absl::StatusOr<at::Tensor> MultiplyRange(const at::Tensor& weights, int64_t begin,
+                                                   int64_t end) const;
+
   // The held tokens as fp32 [kv_heads, length(), head_dim]: a temporary, for paths that
   // must transform tokens before use (rotation at read time) and for tests.
   virtual at::Tensor Materialize() const = 0;

@@ -71,6 +71,12 @@ TEST(PerTokenStoreTest, ProductsUseWhatIsHeld) {
   const absl::StatusOr<at::Tensor> out = store->Multiply(w);
   ASSERT_THAT(out, IsOk());
   EXPECT_TRUE(at::allclose(*out, at::matmul(w, held), 1e-4, 1e-4));
+  // Over a range of the held tokens, the same products cut to it.
+  ASSERT_OK_AND_ASSIGN(const at::Tensor middle, store->MultiplyTransposedRange(q, 2, 5));
+  EXPECT_TRUE(at::equal(middle, scores->narrow(2, 2, 3)));
+  const at::Tensor w_middle = at::rand({kHeads, 3, 3});
+  ASSERT_OK_AND_ASSIGN(const at::Tensor out_middle, store->MultiplyRange(w_middle, 2, 5));
+  EXPECT_TRUE(at::allclose(out_middle, at::matmul(w_middle, held.narrow(1, 2, 3)), 1e-4, 1e-4));
   // Queries of the wrong width reach the fused kernel, whose InvalidArgument comes back.
   EXPECT_THAT(store->MultiplyTransposed(at::randn({kHeads, 1, kDim / 2})),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("queries")));
