@@ -11,6 +11,7 @@
 #include "base/annotate.h"
 #include "base/status_macros.h"
 #include "core/evicting_kv_cache.h"
+#include "eval/model/shared_prefill.h"
 #include "eval/perplexity/key_finite_watch.h"
 #include "eval/perplexity/memory_tracker.h"
 
@@ -75,10 +76,26 @@ class Batch {
 
   // Runs `tokens` [n] at positions first.. through every cache: hidden [size, n, H],
   // and [size + 1, n, H] with the reference's row last when there is a reference.
+  // `shared`: a first step (empty caches) as one dense forward handed to every cache
+  // and the reference (model::PrefillShared), every row of hidden the dense one.
   absl::StatusOr<at::Tensor> Forward(const model::DecoderModel& model, const at::Tensor& tokens,
-                                     int64_t first) {
-    const at::Tensor batch = tokens.unsqueeze(0).expand({size(), tokens.size(0)});
-    absl::StatusOr<at::Tensor> hidden = model.Forward(batch, first, pointers_);
+                                     int64_t first, bool shared = false) {
+    absl::StatusOr<at::Tensor> hidden;
+    at::Tensor dense;  // [1, n, H], when shared.
+    if (shared) {
+      std::vector<KvCache*> targets = pointers_;
+      if (reference_ != nullptr) targets.push_back(reference_.get());
+      absl::StatusOr<at::Tensor> prefilled = model::PrefillShared(model, tokens, targets);
+      if (prefilled.ok()) {
+        dense = *std::move(prefilled);
+        hidden = dense.expand({size(), dense.size(1), dense.size(2)});
+      } else {
+        hidden = prefilled.status();
+      }
+    } else {
+      const at::Tensor batch = tokens.unsqueeze(0).expand({size(), tokens.size(0)});
+      hidden = model.Forward(batch, first, pointers_);
+    }
     if (!hidden.ok()) {
       return size() == 1 ? hidden.status()
                          : kvlab::Annotate(hidden.status(),
@@ -101,6 +118,7 @@ class Batch {
       unchecked_.push_back(std::move(forward));
     }
     if (reference_ == nullptr) return hidden;
+    if (shared) return dense.expand({size() + 1, dense.size(1), dense.size(2)});
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor reference,
                            model.Forward(tokens.unsqueeze(0), first, {reference_.get()}));
     return at::cat({*hidden, reference}, 0);
@@ -506,7 +524,8 @@ absl::StatusOr<std::vector<PerplexityResult>> RunPrefillCompress(
     KVLAB_RETURN_IF_ERROR(batch.Reset());
     // The context runs in one forward (the cache may compress it after); its last
     // position predicts the first scored token.
-    KVLAB_ASSIGN_OR_RETURN(at::Tensor hidden, batch.Forward(model, span.narrow(0, 0, L), 0));
+    KVLAB_ASSIGN_OR_RETURN(
+        at::Tensor hidden, batch.Forward(model, span.narrow(0, 0, L), 0, options.shared_prefill));
     at::Tensor last = hidden.narrow(1, L - 1, 1);
     for (int64_t t = L; t < window; ++t) {
       KVLAB_RETURN_IF_ERROR(batch.Score(model, last, span.narrow(0, t, 1)));

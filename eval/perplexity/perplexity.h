@@ -71,6 +71,11 @@ struct PrefillCompressOptions : ScoringOptions {
   // BOS in place of each window's first token (a context token, never scored).
   bool replace_first_with_bos = false;
   int32_t bos_id = -1;
+  // Each window's context in one dense forward handed to every cache and the reference
+  // (model::PrefillShared), for caches that compress once after it: for dense and
+  // evicting caches the numbers of a forward through each; a quantized cache's context
+  // then attends in full precision and is quantized as it is handed over.
+  bool shared_prefill = false;
 };
 
 // What an evicting cache that records (CacheContext::record_evictions) kept in one

@@ -14,6 +14,7 @@
 #include "core/eviction_policy.h"
 #include "eval/model/llama_model.h"
 #include "eval/model/tiny_llama.h"
+#include "eval/testing/keep_most_attended.h"
 #include "eval/testing/default_model.h"
 #include "eval/tokenizer/bpe_tokenizer.h"
 #include "gmock/gmock.h"
@@ -264,6 +265,53 @@ TEST_F(TinyModelTest, RecordingEvictingCachesReportEachWindowsEvictions) {
       for (int64_t i = 0; i < 16; ++i) newest[i] = 24 + i;  // Of the 40 context tokens.
       EXPECT_EQ(layer.kept_positions[0], newest);
     }
+  }
+}
+
+// A shared prefill scores as a forward through each cache, up to the batch's fp32
+// rounding, and its evicting caches keep the same tokens, with a reference or without.
+TEST_F(TinyModelTest, SharedPrefillScoresAsAForwardThroughEach) {
+  const int layers = model_->config().num_layers;
+  const auto evicting = [this, layers](auto make_policy) -> CacheFactory {
+    return [this, layers, make_policy]() -> absl::StatusOr<std::unique_ptr<KvCache>> {
+      KVLAB_ASSIGN_OR_RETURN(std::unique_ptr<KvCache> base, model_->NewDenseCache());
+      KVLAB_ASSIGN_OR_RETURN(
+          auto cache, EvictingKvCache::Create(std::move(base), make_policy(),
+                                              std::vector<int64_t>(layers, 16),
+                                              EvictionSchedule::kOnceAfterPrefill, 0, true));
+      return std::unique_ptr<KvCache>(std::move(cache));
+    };
+  };
+  const std::vector<CacheFactory> caches = {
+      Dense(), evicting([] { return std::make_unique<KeepNewest>(); }),
+      evicting([] { return std::make_unique<testing::KeepMostAttended>(); })};
+  PrefillCompressOptions options;
+  options.context_tokens = 40;
+  options.scored_tokens = 10;
+  options.max_windows = 2;
+  for (const bool with_reference : {false, true}) {
+    SCOPED_TRACE(with_reference);
+    if (with_reference) options.reference = Dense();
+    options.shared_prefill = false;
+    ASSERT_OK_AND_ASSIGN(const std::vector<PerplexityResult> each,
+                         RunPrefillCompress(*model_, tokens_, options, caches));
+    options.shared_prefill = true;
+    ASSERT_OK_AND_ASSIGN(const std::vector<PerplexityResult> shared,
+                         RunPrefillCompress(*model_, tokens_, options, caches));
+    for (size_t c = 0; c < caches.size(); ++c) {
+      SCOPED_TRACE(c);
+      EXPECT_NEAR(shared[c].nll_sum, each[c].nll_sum, 1e-6 * each[c].nll_sum);
+      EXPECT_EQ(shared[c].peak_held_bytes, each[c].peak_held_bytes);
+      if (with_reference) EXPECT_NEAR(shared[c].kld_sum, each[c].kld_sum, 1e-6);
+      ASSERT_EQ(shared[c].evictions.size(), each[c].evictions.size());
+      for (size_t w = 0; w < each[c].evictions.size(); ++w) {
+        for (int layer = 0; layer < layers; ++layer) {
+          EXPECT_EQ(shared[c].evictions[w][layer].kept_positions,
+                    each[c].evictions[w][layer].kept_positions);
+        }
+      }
+    }
+    EXPECT_EQ(shared[1].evictions.size(), 2u);  // The evicting caches did record.
   }
 }
 

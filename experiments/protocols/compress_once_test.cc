@@ -35,6 +35,10 @@ TEST(CompressOnceTest, ErrorsNameItsFields) {
   EXPECT_THAT(CompressOnce()->FillDefaultsAndValidate(e),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("compress_once.context_tokens and scored_tokens must be >= 1")));
+  // A shared prefill is its to take.
+  e.mutable_compress_once()->set_scored_tokens(2);
+  e.mutable_compress_once()->set_shared_prefill(true);
+  EXPECT_THAT(CompressOnce()->FillDefaultsAndValidate(e), IsOk());
 }
 
 TEST(CompressOnceTest, CompressesOnceAfterThePrefillAndGrows) {

@@ -38,6 +38,11 @@ TEST(PrefillCompressTest, FillsDefaultsAndNamesItsFields) {
   e.mutable_prefill_compress()->set_scored_tokens(2);
   EXPECT_THAT(PrefillCompress()->FillDefaultsAndValidate(e), IsOk());
   EXPECT_EQ(e.prefill_compress().max_windows(), 1);
+  // Its caches evict inside the prefill, which one shared forward cannot do.
+  e.mutable_prefill_compress()->set_shared_prefill(true);
+  EXPECT_THAT(PrefillCompress()->FillDefaultsAndValidate(e),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("prefill_compress.shared_prefill needs caches that compress once")));
 }
 
 TEST(PrefillCompressTest, EvictsWheneverOverBudgetAfterAWholeContextStep) {

@@ -15,6 +15,12 @@ absl::Status PrefillWindows::FillDefaultsAndValidate(config::Experiment& e) cons
         absl::StrFormat("%s.context_tokens and scored_tokens must be >= 1, got %d and %d", field,
                         p.context_tokens(), p.scored_tokens()));
   }
+  if (p.shared_prefill() && Schedule(e) != EvictionSchedule::kOnceAfterPrefill) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s.shared_prefill needs caches that compress once after the prefill (compress_once); "
+        "%s evicts inside it",
+        field, field));
+  }
   if (!p.has_max_windows()) p.set_max_windows(1);
   if (p.max_windows() < 0) {
     return absl::InvalidArgumentError(
@@ -50,6 +56,7 @@ absl::StatusOr<std::vector<ProtocolOutcome>> PrefillWindows::Run(
   options.max_windows = p.max_windows();
   options.bos_id = in.tokenizer.bos_id();
   options.replace_first_with_bos = in.bos;
+  options.shared_prefill = p.shared_prefill();
   KVLAB_ASSIGN_OR_RETURN(
       std::vector<eval::PerplexityResult> results,
       eval::RunPrefillCompress(in.model, in.tokens, options, make_caches,
