@@ -300,9 +300,9 @@ absl::StatusOr<AttentionResult> BaseKvCache::AttendInBlocks(int layer, const at:
                window > 0 ? key_positions.narrow(-1, keys_begin, span) : key_positions);
     probs = at::softmax(probs, -1);
     if (inputs.output_wanted) {
-      KVLAB_ASSIGN_OR_RETURN(
-          const at::Tensor weighted,
-          l.values->MultiplyRange(probs.view({kv_heads, group * rows, span}), keys_begin, keys_end));
+      KVLAB_ASSIGN_OR_RETURN(const at::Tensor weighted,
+                             l.values->MultiplyRange(probs.view({kv_heads, group * rows, span}),
+                                                     keys_begin, keys_end));
       outputs.push_back(weighted.view({kv_heads, group, rows, d}));
     }
     if (request.column_sums) {

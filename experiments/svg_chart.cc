@@ -113,10 +113,9 @@ std::string LineChart::Render() const {
   }
   if (!std::isfinite(x_lo)) x_lo = x_hi = y_lo = y_hi = 1;
   const bool categorical = !x_categories_.empty();
-  const Axis xa =
-      categorical
-          ? Axis{-0.5, static_cast<double>(x_categories_.size()) - 0.5, false, kLeft, kWidth - kRight}
-          : MakeAxis(x_lo, x_hi, log_x_, kLeft, kWidth - kRight);
+  const double categories = static_cast<double>(x_categories_.size());
+  const Axis xa = categorical ? Axis{-0.5, categories - 0.5, false, kLeft, kWidth - kRight}
+                              : MakeAxis(x_lo, x_hi, log_x_, kLeft, kWidth - kRight);
   const Axis ya = MakeAxis(y_lo, y_hi, log_y_, kHeight - kBottom, kTop);
 
   std::string svg = absl::StrFormat(

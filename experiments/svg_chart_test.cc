@@ -42,7 +42,8 @@ TEST(LineChartTest, CategoriesNameTheXAxis) {
   chart.set_x_categories({"niah_single_1", "vt", "cwe"});
   chart.AddSeries("dense", {{0, 100}, {1, 40}, {2, 20}});
   const std::string svg = chart.Render();
-  EXPECT_THAT(svg, HasSubstr("rotate(-30)\" text-anchor=\"end\" font-size=\"11\" fill=\"#444\">vt</text>"));
+  EXPECT_THAT(svg, HasSubstr("rotate(-30)\" text-anchor=\"end\" font-size=\"11\" "
+                             "fill=\"#444\">vt</text>"));
   EXPECT_THAT(svg, HasSubstr(">niah_single_1</text>"));
   EXPECT_THAT(svg, ::testing::Not(HasSubstr(">task</text>")));  // The names replace it.
   EXPECT_EQ(CountTickLabels(svg, "middle"), 0);              // No numeric x ticks.

@@ -42,7 +42,7 @@ TEST(PrefillCompressTest, FillsDefaultsAndNamesItsFields) {
   e.mutable_prefill_compress()->set_shared_prefill(true);
   EXPECT_THAT(PrefillCompress()->FillDefaultsAndValidate(e),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("prefill_compress.shared_prefill needs caches that compress once")));
+                       HasSubstr("shared_prefill needs caches that compress once")));
 }
 
 TEST(PrefillCompressTest, EvictsWheneverOverBudgetAfterAWholeContextStep) {
