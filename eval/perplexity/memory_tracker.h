@@ -12,17 +12,30 @@ namespace kvlab::eval {
 
 class MemoryTracker {
  public:
+  // What a tracker has seen, to keep on disk and read back (a RULER sample's record).
+  struct State {
+    int64_t peak_held = 0;
+    int64_t peak_allocated = 0;
+    int64_t peak_metadata = 0;
+    double bytes_per_token_sum = 0.0;
+    int64_t observations = 0;
+  };
+
+  MemoryTracker() = default;
+  explicit MemoryTracker(const State& state) : state_(state) {}
+
   // Call after each step.
   void Observe(const KvCache& cache);
+  // Folds in another tracker's steps (another sample's): the larger peaks, and the
+  // mean over both trackers' steps.
+  void Merge(const MemoryTracker& other);
   // Sets the result's peak_*_bytes and mean_bytes_per_token.
   void WriteTo(PerplexityResult& result) const;
 
+  const State& state() const { return state_; }
+
  private:
-  int64_t peak_held_ = 0;
-  int64_t peak_allocated_ = 0;
-  int64_t peak_metadata_ = 0;
-  double bytes_per_token_sum_ = 0.0;
-  int64_t observations_ = 0;
+  State state_;
 };
 
 }  // namespace kvlab::eval

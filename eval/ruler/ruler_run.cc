@@ -66,6 +66,19 @@ std::string PromptHash(const std::string& prompt) {
   return absl::StrFormat("%016x", XXH3_64bits(prompt.data(), prompt.size()));
 }
 
+eval::PerplexityResult RulerUsage(absl::Span<const RulerRecord> records, int batch_size) {
+  eval::PerplexityResult usage;
+  usage.batch_size = batch_size;
+  eval::MemoryTracker memory;
+  for (const RulerRecord& r : records) {
+    memory.Merge(eval::MemoryTracker(r.footprint));
+    usage.tokens_processed += r.tokens_forwarded;
+    usage.seconds += r.seconds;
+  }
+  memory.WriteTo(usage);
+  return usage;
+}
+
 std::vector<RulerTaskScore> ScoreByTaskAndLength(absl::Span<const RulerRecord> records) {
   std::vector<std::pair<std::string, int64_t>> order;
   std::map<std::pair<std::string, int64_t>, std::vector<double>> scores;
@@ -84,8 +97,7 @@ std::vector<RulerTaskScore> ScoreByTaskAndLength(absl::Span<const RulerRecord> r
 absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     const model::DecoderModel& model, tokenizer::Tokenizer& tokenizer, const RulerSample& sample,
     absl::Span<const KvCacheFactory> make_caches, bool shared_prefill,
-    absl::Span<const int32_t> stop_tokens, std::vector<eval::MemoryTracker>* memory,
-    bool stop_when_answered) {
+    absl::Span<const int32_t> stop_tokens, bool stop_when_answered) {
   const int64_t batch = static_cast<int64_t>(make_caches.size());
   if (sample.context_tokens < 1 ||
       sample.context_tokens >= static_cast<int64_t>(sample.tokens.size())) {
@@ -102,9 +114,9 @@ absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     rows.push_back(cache->get());
     caches.push_back(*std::move(cache));
   }
+  std::vector<eval::MemoryTracker> memory(batch);
   const auto observe = [&] {
-    if (memory == nullptr) return;
-    for (int64_t b = 0; b < batch; ++b) (*memory)[b].Observe(*rows[b]);
+    for (int64_t b = 0; b < batch; ++b) memory[b].Observe(*rows[b]);
   };
 
   // The context, compressed once by the caches that compress.
@@ -176,6 +188,7 @@ absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     r.output_tokens = static_cast<int64_t>(generated[b].size());
     r.score = StringMatchAll(r.output, r.answers);
     r.tokens_forwarded = forwarded[b];
+    r.footprint = memory[b].state();
     records.push_back(std::move(r));
   }
   return records;
@@ -191,13 +204,10 @@ absl::StatusOr<std::vector<RulerCacheResult>> RunRuler(
     for (const TaskSpec& task : RulerTasks()) tasks.push_back(task.name);
   }
   std::vector<RulerCacheResult> results(make_caches.size());
-  std::vector<eval::MemoryTracker> memory(make_caches.size());
-  for (RulerCacheResult& r : results) r.usage.batch_size = static_cast<int>(make_caches.size());
   const int64_t total =
       static_cast<int64_t>(options.lengths.size() * tasks.size()) * options.samples;
   const std::vector<int32_t> stop = StopTokens(tokenizer, generator.format());
   int64_t done = 0;
-  const auto start = std::chrono::steady_clock::now();
   for (const int64_t length : options.lengths) {
     for (int64_t index = 0; index < options.samples; ++index) {
       for (const std::string& task : tasks) {
@@ -205,6 +215,7 @@ absl::StatusOr<std::vector<RulerCacheResult>> RunRuler(
           if (progress) progress(++done, total);
           continue;
         }
+        const auto start = std::chrono::steady_clock::now();
         absl::StatusOr<RulerSample> sample = generator.Generate(task, length, options.seed, index);
         if (!sample.ok()) {
           return Annotate(sample.status(),
@@ -212,10 +223,12 @@ absl::StatusOr<std::vector<RulerCacheResult>> RunRuler(
         }
         KVLAB_ASSIGN_OR_RETURN(std::vector<RulerRecord> records,
                                RunRulerSample(model, tokenizer, *sample, make_caches,
-                                              options.shared_prefill, stop, &memory,
+                                              options.shared_prefill, stop,
                                               options.stop_when_answered));
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         for (size_t b = 0; b < results.size(); ++b) {
-          results[b].usage.tokens_processed += records[b].tokens_forwarded;
+          records[b].seconds = seconds;
           results[b].records.push_back(records[b]);
         }
         if (sink) KVLAB_RETURN_IF_ERROR(sink(records));
@@ -223,11 +236,8 @@ absl::StatusOr<std::vector<RulerCacheResult>> RunRuler(
       }
     }
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (size_t b = 0; b < results.size(); ++b) {
-    results[b].usage.seconds = seconds;
-    memory[b].WriteTo(results[b].usage);
+  for (RulerCacheResult& r : results) {
+    r.usage = RulerUsage(r.records, static_cast<int>(make_caches.size()));
   }
   return results;
 }

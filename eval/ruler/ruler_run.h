@@ -63,15 +63,24 @@ struct RulerRecord {
   // Tokens this cache took for this sample: the prompt, then one per decode step until
   // it stopped (a stopped cache leaves the lockstep batch).
   int64_t tokens_forwarded = 0;
+  // The cache's footprint over this sample's steps, and the sample's wall time (its
+  // generation included, the batch's, shared by every cache): kept with the record so
+  // that a run resumed from kept samples reports the footprint of all of them.
+  eval::MemoryTracker::State footprint;
+  double seconds = 0.0;
 };
 
 // One cache's records, in the order the samples ran, and its footprint as the
-// perplexity protocols report it (peaks over all samples, tokens forwarded, the
-// batch's wall time).
+// perplexity protocols report it (RulerUsage of the records).
 struct RulerCacheResult {
   std::vector<RulerRecord> records;
   eval::PerplexityResult usage;
 };
+
+// The footprint of a cache over `records` (one per sample): the peaks over all of them,
+// the held bytes per token averaged over their steps, the tokens forwarded and the
+// seconds summed; `batch_size` as given.
+eval::PerplexityResult RulerUsage(absl::Span<const RulerRecord> records, int batch_size);
 
 // Per task and length, in the order first seen in `records`.
 struct RulerTaskScore {
@@ -99,12 +108,12 @@ std::vector<int32_t> StopTokens(tokenizer::Tokenizer& tokenizer,
 // The records of one sample through every cache, in order; a cache's output ends
 // before the first of `stop_tokens` it writes, or, with `stop_when_answered`, after the
 // token that completes its last expected answer; it then leaves the lockstep batch.
-// `memory` (one tracker per cache, when given) observes each cache after every step.
+// Each record's footprint observes its cache after every step; its seconds are left
+// for the caller.
 absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     const model::DecoderModel& model, tokenizer::Tokenizer& tokenizer, const RulerSample& sample,
     absl::Span<const KvCacheFactory> make_caches, bool shared_prefill,
-    absl::Span<const int32_t> stop_tokens, std::vector<eval::MemoryTracker>* memory = nullptr,
-    bool stop_when_answered = false);
+    absl::Span<const int32_t> stop_tokens, bool stop_when_answered = false);
 
 // Every (task, length, index) of `options` not skipped, through every cache; one result
 // per factory, in order. Per length, samples run index by index, each index through

@@ -142,7 +142,7 @@ TEST_F(RulerRunTest, StopsWhenAnsweredWithTheSameScore) {
                        RunRulerSample(*model_, *tokenizer_, sample, {Dense()}, true, Stop()));
   ASSERT_OK_AND_ASSIGN(const std::vector<RulerRecord> early,
                        RunRulerSample(*model_, *tokenizer_, sample, {Dense()}, true, Stop(),
-                                      nullptr, /*stop_when_answered=*/true));
+                                      /*stop_when_answered=*/true));
   ASSERT_EQ(full[0].score, 1.0) << full[0].output;
   EXPECT_EQ(early[0].score, full[0].score);
   EXPECT_LT(early[0].output_tokens, full[0].output_tokens);
@@ -186,7 +186,30 @@ TEST_F(RulerRunTest, ResumesBySkippingDoneSamples) {
   EXPECT_EQ(results[0].records[0].index, 1);
   EXPECT_EQ(sunk, 1);
   EXPECT_GT(results[0].usage.peak_held_bytes, 0);
+  EXPECT_EQ(results[0].usage.peak_held_bytes, results[0].records[0].footprint.peak_held);
   EXPECT_EQ(results[0].usage.tokens_processed, results[0].records[0].tokens_forwarded);
+  EXPECT_GT(results[0].records[0].seconds, 0.0);
+  EXPECT_EQ(results[0].usage.seconds, results[0].records[0].seconds);
+}
+
+// A run's footprint is that of all its samples, however many processes ran them.
+TEST(RulerUsageTest, FoldsEverySamplesFootprint) {
+  RulerRecord a, b;
+  a.footprint = {/*peak_held=*/100, /*peak_allocated=*/200, /*peak_metadata=*/10,
+                 /*bytes_per_token_sum=*/30.0, /*observations=*/3};
+  a.tokens_forwarded = 50;
+  a.seconds = 2.0;
+  b.footprint = {300, 150, 5, 10.0, 1};
+  b.tokens_forwarded = 70;
+  b.seconds = 3.0;
+  const eval::PerplexityResult usage = RulerUsage({a, b}, 4);
+  EXPECT_EQ(usage.peak_held_bytes, 300);
+  EXPECT_EQ(usage.peak_allocated_bytes, 200);
+  EXPECT_EQ(usage.peak_metadata_bytes, 10);
+  EXPECT_DOUBLE_EQ(usage.mean_bytes_per_token, 10.0);  // 40 over 4 steps.
+  EXPECT_EQ(usage.tokens_processed, 120);
+  EXPECT_DOUBLE_EQ(usage.seconds, 5.0);
+  EXPECT_EQ(usage.batch_size, 4);
 }
 
 TEST_F(RulerRunTest, BadOptionsNameTheField) {

@@ -59,7 +59,22 @@ Json RecordJson(const ruler::RulerRecord& r) {
           {"score", Number(r.score)}};
 }
 
-// A record kept by SampleProgress (RecordJson plus the tokens forwarded).
+// What SampleProgress keeps of a record: RecordJson, the tokens forwarded and the
+// cache's footprint and time over the sample.
+Json KeptRecordJson(const ruler::RulerRecord& r) {
+  Json j = RecordJson(r);
+  j["tokens_forwarded"] = r.tokens_forwarded;
+  j["footprint"] = {{"peak_held", r.footprint.peak_held},
+                    {"peak_allocated", r.footprint.peak_allocated},
+                    {"peak_metadata", r.footprint.peak_metadata},
+                    {"bytes_per_token_sum", r.footprint.bytes_per_token_sum},
+                    {"observations", r.footprint.observations}};
+  j["seconds"] = r.seconds;
+  return j;
+}
+
+// A record KeptRecordJson wrote; one kept before records carried their footprint and
+// time reads back without them.
 absl::StatusOr<ruler::RulerRecord> RecordFromJson(const Json& j, const std::string& file) {
   try {
     ruler::RulerRecord r;
@@ -74,6 +89,15 @@ absl::StatusOr<ruler::RulerRecord> RecordFromJson(const Json& j, const std::stri
     r.output_tokens = j.at("output_tokens").get<int64_t>();
     r.score = j.at("score").is_null() ? std::nan("") : j.at("score").get<double>();
     r.tokens_forwarded = j.at("tokens_forwarded").get<int64_t>();
+    if (j.contains("footprint")) {
+      const Json& f = j.at("footprint");
+      r.footprint.peak_held = f.at("peak_held").get<int64_t>();
+      r.footprint.peak_allocated = f.at("peak_allocated").get<int64_t>();
+      r.footprint.peak_metadata = f.at("peak_metadata").get<int64_t>();
+      r.footprint.bytes_per_token_sum = f.at("bytes_per_token_sum").get<double>();
+      r.footprint.observations = f.at("observations").get<int64_t>();
+    }
+    if (j.contains("seconds")) r.seconds = j.at("seconds").get<double>();
     return r;
   } catch (const Json::exception& error) {
     return absl::DataLossError(
@@ -241,11 +265,7 @@ class Ruler : public Protocol {
         [&progress](absl::Span<const ruler::RulerRecord> records) -> absl::Status {
       if (progress == nullptr) return absl::OkStatus();
       Json sample = {{"records", Json::array()}};
-      for (const ruler::RulerRecord& r : records) {
-        Json record = RecordJson(r);
-        record["tokens_forwarded"] = r.tokens_forwarded;
-        sample["records"].push_back(std::move(record));
-      }
+      for (const ruler::RulerRecord& r : records) sample["records"].push_back(KeptRecordJson(r));
       return progress->Append(sample);
     };
     KVLAB_ASSIGN_OR_RETURN(
@@ -259,9 +279,9 @@ class Ruler : public Protocol {
       result.records.insert(result.records.begin(), kept[c].begin(), kept[c].end());
       ProtocolOutcome outcome;
       outcome.details = Details(result);
-      // The footprint and time cover the samples this process ran.
       outcome.details["resumed_samples"] = kept[c].size();
-      outcome.result = std::move(result.usage);
+      // The footprint and time of every sample, kept ones included.
+      outcome.result = ruler::RulerUsage(result.records, static_cast<int>(results.size()));
       outcomes.push_back(std::move(outcome));
     }
     return outcomes;

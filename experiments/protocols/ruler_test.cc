@@ -29,6 +29,7 @@ TEST(RulerTest, FillsDefaultsAndNamesBadFields) {
   EXPECT_EQ(e.ruler().seed(), 42u);
   EXPECT_EQ(e.ruler().word_lists(), "third_party/wordlists");
   EXPECT_TRUE(e.ruler().shared_prefill());
+  EXPECT_TRUE(e.ruler().stop_when_answered());
   e.mutable_ruler()->add_lengths(100);
   EXPECT_THAT(Ruler()->FillDefaultsAndValidate(e),
               StatusIs(absl::StatusCode::kInvalidArgument,
