@@ -44,28 +44,11 @@ std::string MemoryPlot(const std::vector<RunRecord>& records, const std::string&
   }
   chart.set_log_x(SpansWide(memory));
   chart.set_log_y(SpansWide(perplexity));
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<LineChart::Point>> families;
-  std::vector<LineChart::Point> all;
+  std::vector<FamilyPoint> points;
   for (const RunRecord& r : records) {
-    const LineChart::Point p{r.result.peak_held_bytes / kMiB, r.result.perplexity()};
-    const std::string family = Family(r);
-    if (!families.count(family)) order.push_back(family);
-    families[family].push_back(p);
-    all.push_back(p);
+    points.push_back({Family(r), {r.result.peak_held_bytes / kMiB, r.result.perplexity()}});
   }
-  // Pareto front: sorted by memory, the runs that lower the best perplexity so far.
-  std::sort(all.begin(), all.end());
-  std::vector<LineChart::Point> front;
-  for (const auto& p : all) {
-    if (front.empty() || p.second < front.back().second) front.push_back(p);
-  }
-  chart.AddGuide("Pareto front", front);
-  for (const std::string& family : order) {
-    std::vector<LineChart::Point> points = families[family];
-    std::sort(points.begin(), points.end());
-    chart.AddSeries(family, points);
-  }
+  AddFamiliesAndParetoFront(chart, points, /*lower_is_better=*/true);
   return chart.Render();
 }
 
@@ -103,16 +86,57 @@ std::string RetainedMassPlot(const std::vector<const RunRecord*>& runs, const st
 
 }  // namespace
 
+namespace {
+
+// Sweeps name the budget "-b<tokens>" wherever it falls among the axes that vary
+// ("sink-b128-slot"); hand-written names tend to end in "-<tokens>" ("h2o-256").
+const std::regex& SweepBudget() {
+  static const std::regex kSweepBudget("-b([0-9]+)(?=-|$)");
+  return kSweepBudget;
+}
+
+}  // namespace
+
 std::string Family(const RunRecord& record) {
-  // Sweeps name the budget "-b<tokens>" wherever it falls among the axes that vary
-  // ("sink-b128-slot"); hand-written names tend to end in "-<tokens>" ("h2o-256").
-  static const std::regex kSweepBudget("-b[0-9]+(?=-|$)");
   static const std::regex kTrailingNumber("-[0-9]+$");
   if (record.budget == 0) return record.name;
-  const std::string family = std::regex_replace(record.name, kSweepBudget, "",
+  const std::string family = std::regex_replace(record.name, SweepBudget(), "",
                                                 std::regex_constants::format_first_only);
   if (family != record.name) return family;
   return std::regex_replace(record.name, kTrailingNumber, "");
+}
+
+int64_t NamedBudget(const RunRecord& record) {
+  std::smatch match;
+  if (record.budget > 0 && std::regex_search(record.name, match, SweepBudget())) {
+    return std::stoll(match[1].str());
+  }
+  return record.budget;
+}
+
+void AddFamiliesAndParetoFront(LineChart& chart, const std::vector<FamilyPoint>& points,
+                               bool lower_is_better) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<LineChart::Point>> families;
+  std::vector<LineChart::Point> all;
+  for (const FamilyPoint& p : points) {
+    if (!families.count(p.family)) order.push_back(p.family);
+    families[p.family].push_back(p.point);
+    all.push_back(p.point);
+  }
+  std::sort(all.begin(), all.end());
+  std::vector<LineChart::Point> front;
+  for (const auto& p : all) {
+    const bool better = front.empty() || (lower_is_better ? p.second < front.back().second
+                                                          : p.second > front.back().second);
+    if (better) front.push_back(p);
+  }
+  chart.AddGuide("Pareto front", front);
+  for (const std::string& family : order) {
+    std::vector<LineChart::Point>& line = families[family];
+    std::sort(line.begin(), line.end());
+    chart.AddSeries(family, line);
+  }
 }
 
 absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& records,
@@ -136,7 +160,7 @@ absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& re
   if (streamed.empty()) return absl::OkStatus();
   std::set<int64_t> budgets;
   for (const RunRecord* r : streamed) {
-    if (r->budget > 0) budgets.insert(r->budget);
+    if (r->budget > 0) budgets.insert(NamedBudget(*r));
   }
   if (streamed.size() <= kMaxLinesPerPlot || budgets.empty()) {
     return WriteFileAtomically(dir + "/nll_by_position.svg",
@@ -145,7 +169,7 @@ absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& re
   for (int64_t budget : budgets) {
     std::vector<const RunRecord*> runs;
     for (const RunRecord* r : streamed) {
-      if (r->budget == 0 || r->budget == budget) runs.push_back(r);
+      if (r->budget == 0 || NamedBudget(*r) == budget) runs.push_back(r);
     }
     KVLAB_RETURN_IF_ERROR(WriteFileAtomically(
         absl::StrFormat("%s/nll_by_position_b%d.svg", dir, budget),

@@ -20,12 +20,28 @@
 
 #include "absl/status/status.h"
 #include "experiments/results.h"
+#include "experiments/svg_chart.h"
 
 namespace kvlab::experiments {
 
 // A run's family: its name without its budget ("h2o-256", "h2o-b256" -> "h2o";
 // "sink-b128-slot" -> "sink-slot"), so that one line joins a policy across budgets.
 std::string Family(const RunRecord& record);
+
+// The budget a sweep's run name gives ("snapkv-b1024-int8" -> 1024), else the record's
+// (the mean over layers, which a layer-allocating policy such as PyramidKV moves off
+// the budget it was given); 0 without eviction.
+int64_t NamedBudget(const RunRecord& record);
+
+// Draws one line per family (in first-seen order, each sorted by x) over the Pareto
+// front of every point, dashed: sorted by x, the points that improve on the best y so
+// far, a lower y when `lower_is_better`.
+struct FamilyPoint {
+  std::string family;
+  LineChart::Point point;
+};
+void AddFamiliesAndParetoFront(LineChart& chart, const std::vector<FamilyPoint>& points,
+                               bool lower_is_better);
 
 // `title` is short (the experiment's name); `subtitle` says protocol and model.
 absl::Status WritePlots(const std::string& dir, const std::vector<RunRecord>& records,

@@ -40,6 +40,14 @@ TEST(PlotsTest, FamiliesDropBudgets) {
   EXPECT_EQ(Family(MakeRun("int4-kivi-g32-r128", "", 0, 1, 1)), "int4-kivi-g32-r128");
 }
 
+TEST(PlotsTest, NamedBudgetsAreTheSweepsOwn) {
+  // PyramidKV's mean over layers is not the budget it was given.
+  EXPECT_EQ(NamedBudget(MakeRun("pyramidkv-b1024", "snapkv", 1032, 1, 1)), 1024);
+  EXPECT_EQ(NamedBudget(MakeRun("sink-b128-slot", "sink", 128, 1, 1)), 128);
+  EXPECT_EQ(NamedBudget(MakeRun("h2o-256", "h2o", 256, 1, 1)), 256);
+  EXPECT_EQ(NamedBudget(MakeRun("int8-token", "", 0, 1, 1)), 0);
+}
+
 TEST(PlotsTest, WritesMemoryAndPositionPlots) {
   const std::string dir = ::testing::TempDir() + "/plots";
   const std::vector<RunRecord> runs = {MakeRun("dense", "", 0, 17.8, 180 << 20),

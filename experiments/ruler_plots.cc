@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <regex>
 #include <set>
 
 #include "absl/strings/str_format.h"
@@ -39,18 +38,6 @@ std::map<int64_t, LengthScores> ScoresOf(const RunRecord& r) {
   return out;
 }
 
-// The budget a run's name gives ("snapkv-b1024-int8" -> 1024), as sweeps name it;
-// else its record's (the mean over layers, which a layer-allocating policy such as
-// PyramidKV's moves off the configured budget).
-int64_t NamedBudget(const RunRecord& r) {
-  static const std::regex kSweepBudget("-b([0-9]+)(?=-|$)");
-  std::smatch match;
-  if (r.budget > 0 && std::regex_search(r.name, match, kSweepBudget)) {
-    return std::stoll(match[1].str());
-  }
-  return r.budget;
-}
-
 std::string Suffix(int64_t length, bool several_lengths) {
   return several_lengths ? absl::StrFormat("_%d", length) : "";
 }
@@ -61,30 +48,14 @@ std::string ScoreVsMemoryPlot(const std::vector<const RunRecord*>& runs,
                               const std::string& subtitle) {
   LineChart chart(title, "peak KV cache held (MiB)", "RULER score, mean over tasks (%)");
   chart.set_subtitle(subtitle);
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<LineChart::Point>> families;
-  std::vector<LineChart::Point> all;
+  std::vector<FamilyPoint> points;
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto at = scores[i].find(length);
     if (at == scores[i].end()) continue;
-    const LineChart::Point p{runs[i]->result.peak_held_bytes / kMiB, at->second.average};
-    const std::string family = Family(*runs[i]);
-    if (!families.count(family)) order.push_back(family);
-    families[family].push_back(p);
-    all.push_back(p);
+    points.push_back(
+        {Family(*runs[i]), {runs[i]->result.peak_held_bytes / kMiB, at->second.average}});
   }
-  // Pareto front: sorted by memory, the runs that raise the best score so far.
-  std::sort(all.begin(), all.end());
-  std::vector<LineChart::Point> front;
-  for (const auto& p : all) {
-    if (front.empty() || p.second > front.back().second) front.push_back(p);
-  }
-  chart.AddGuide("Pareto front", front);
-  for (const std::string& family : order) {
-    std::vector<LineChart::Point> points = families[family];
-    std::sort(points.begin(), points.end());
-    chart.AddSeries(family, points);
-  }
+  AddFamiliesAndParetoFront(chart, points, /*lower_is_better=*/false);
   return chart.Render();
 }
 
