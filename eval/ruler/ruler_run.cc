@@ -115,8 +115,9 @@ absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     caches.push_back(*std::move(cache));
   }
   std::vector<eval::MemoryTracker> memory(batch);
-  const auto observe = [&] {
-    for (int64_t b = 0; b < batch; ++b) memory[b].Observe(*rows[b]);
+  // A stopped cache no longer changes: only the caches still decoding are observed.
+  const auto observe = [&](absl::Span<const int64_t> which) {
+    for (const int64_t b : which) memory[b].Observe(*rows[b]);
   };
 
   // The context, compressed once by the caches that compress.
@@ -129,17 +130,18 @@ absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     const at::Tensor rows_context = context.unsqueeze(0).expand({batch, -1}).contiguous();
     KVLAB_RETURN_IF_ERROR(model.Forward(rows_context.to(model.device()), 0, rows).status());
   }
-  observe();
+  std::vector<int64_t> active(batch);  // Indices of the caches still decoding.
+  for (int64_t b = 0; b < batch; ++b) active[b] = b;
+  observe(active);
 
   // The question and answer prefix in one step, then greedy decoding. A cache that has
   // stopped leaves the batch: the others decode on without it.
-  const at::Tensor question = Ids(sample.tokens.begin() + sample.context_tokens, sample.tokens.end());
+  const at::Tensor question =
+      Ids(sample.tokens.begin() + sample.context_tokens, sample.tokens.end());
   KVLAB_RETURN_IF_ERROR(model.CheckTokens(question));
   at::Tensor step = question.unsqueeze(0).expand({batch, -1}).contiguous().to(model.device());
   int64_t position = sample.context_tokens;
   std::vector<std::vector<int32_t>> generated(batch);
-  std::vector<int64_t> active(batch);  // Indices of the caches still decoding.
-  for (int64_t b = 0; b < batch; ++b) active[b] = b;
   std::vector<int64_t> forwarded(batch, position);  // Tokens each cache has taken.
   for (int t = 0; t < sample.output_tokens && !active.empty(); ++t) {
     std::vector<KvCache*> active_rows;
@@ -147,14 +149,15 @@ absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor hidden, model.Forward(step, position, active_rows));
     position += step.size(1);
     for (const int64_t b : active) forwarded[b] = position;
-    observe();
+    observe(active);
     const at::Tensor next = model.Logits(hidden.select(1, -1)).argmax(-1);  // [active]
-    const at::Tensor next_cpu = next.cpu();
+    const at::Tensor next_cpu = next.cpu().contiguous();
+    const int64_t* next_ids = next_cpu.data_ptr<int64_t>();
     std::vector<int64_t> still_active;
     std::vector<int64_t> continuing;  // Their rows in `next`.
     for (size_t i = 0; i < active.size(); ++i) {
       const int64_t b = active[i];
-      const auto id = static_cast<int32_t>(next_cpu[i].item<int64_t>());
+      const auto id = static_cast<int32_t>(next_ids[i]);
       if (std::find(stop_tokens.begin(), stop_tokens.end(), id) != stop_tokens.end()) continue;
       generated[b].push_back(id);
       if (stop_when_answered &&
@@ -164,12 +167,10 @@ absl::StatusOr<std::vector<RulerRecord>> RunRulerSample(
       still_active.push_back(b);
       continuing.push_back(static_cast<int64_t>(i));
     }
-    if (continuing.size() != active.size()) {
-      step = next.index_select(0, at::tensor(continuing, at::kLong).to(next.device()));
-    } else {
-      step = next;
-    }
-    step = step.unsqueeze(1);
+    step = (continuing.size() == active.size()
+                ? next
+                : next.index_select(0, at::tensor(continuing, at::kLong).to(next.device())))
+               .unsqueeze(1);
     active = std::move(still_active);
   }
 
