@@ -10,7 +10,10 @@
 #include <optional>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/annotate.h"
@@ -315,32 +318,83 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, ProtocolOutcome
   return record;
 }
 
-// Runs the `pending` caches in lockstep and writes each one's record as soon as the
-// batch ends, so that a finished run is on disk whatever happens to the rest.
-absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
+// Where the batch whose first cache is `first` keeps its finished samples: the whole
+// run's file, or sample shard I of N's ("<first>.progress.<I>-of-<N>.jsonl").
+std::string ProgressFile(const std::string& output_dir, const std::string& first,
+                         const Shard& shard) {
+  if (shard.is_whole()) return absl::StrFormat("%s/runs/%s.progress.jsonl", output_dir, first);
+  return absl::StrFormat("%s/runs/%s.progress.%d-of-%d.jsonl", output_dir, first, shard.index,
+                         shard.count);
+}
+
+// The progress files sample shards of the batch whose first cache is `first` left in
+// `output_dir`, of any shard count, sorted.
+std::vector<std::string> ShardProgressFiles(const std::string& output_dir,
+                                            const std::string& first) {
+  std::vector<std::string> files;
+  const std::string prefix = first + ".progress.";
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(output_dir + "/runs", error)) {
+    const std::string name = entry.path().filename().string();
+    if (!absl::StartsWith(name, prefix) || !absl::EndsWith(name, ".jsonl")) continue;
+    const absl::string_view middle = absl::string_view(name).substr(
+        prefix.size(), name.size() - prefix.size() - std::string(".jsonl").size());
+    int index = 0, count = 0;
+    const std::vector<absl::string_view> parts = absl::StrSplit(middle, "-of-");
+    if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &index) &&
+        absl::SimpleAtoi(parts[1], &count)) {
+      files.push_back(entry.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Runs the `pending` caches in lockstep on `sample_shard`'s samples (whole: all) and
+// reports to `bar`: the protocol's outcomes, one per cache.
+absl::StatusOr<std::vector<ProtocolOutcome>> RunLockstep(const std::vector<int>& pending,
+                                                         const Shard& sample_shard,
+                                                         RunPlan& plan) {
   const config::Experiment& e = plan.e;
   std::vector<KvCacheFactory> batch_factories;
   for (const int i : pending) batch_factories.push_back(plan.factories[i]);
-  std::string label = e.caches(pending[0]).name();
+  const std::string& first = e.caches(pending[0]).name();
+  std::string label = first;
   if (pending.size() > 1) label += absl::StrFormat(" +%d in lockstep", pending.size() - 1);
+  if (!sample_shard.is_whole()) label += ", samples of shard " + sample_shard.ToString();
   ProgressBar bar(label);
   std::vector<std::string> fingerprints;
   for (const int i : pending) fingerprints.push_back(plan.fingerprints[i]);
-  const std::string progress_file =
-      absl::StrFormat("%s/runs/%s.progress.jsonl", plan.output_dir, e.caches(pending[0]).name());
-  const ProtocolInputs inputs{*plan.in.files,  *plan.in.model, *plan.in.tokenizer,
-                              plan.in.text,    plan.in.tokens, plan.in.bos,
-                              progress_file,   absl::StrJoin(fingerprints, ",")};
+  ProtocolInputs inputs{*plan.in.files,
+                        *plan.in.model,
+                        *plan.in.tokenizer,
+                        plan.in.text,
+                        plan.in.tokens,
+                        plan.in.bos,
+                        ProgressFile(plan.output_dir, first, sample_shard),
+                        absl::StrJoin(fingerprints, ",")};
+  inputs.sample_shard = sample_shard.index;
+  inputs.sample_shards = sample_shard.count;
+  // The whole run gathers what sample shards ran.
+  if (sample_shard.is_whole()) {
+    inputs.shard_progress_files = ShardProgressFiles(plan.output_dir, first);
+  }
   absl::StatusOr<std::vector<ProtocolOutcome>> results =
       plan.protocol.Run(e, inputs, batch_factories, bar);
-  if (!results.ok()) {
-    return Annotate(results.status(),
-                    absl::StrFormat("caches from '%s'", e.caches(pending[0]).name()));
-  }
+  if (!results.ok()) return Annotate(results.status(), absl::StrFormat("caches from '%s'", first));
   bar.Finish();
+  return results;
+}
+
+// Runs the `pending` caches in lockstep and writes each one's record as soon as the
+// batch ends, so that a finished run is on disk whatever happens to the rest.
+absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
+  const std::string& first = plan.e.caches(pending[0]).name();
+  KVLAB_ASSIGN_OR_RETURN(std::vector<ProtocolOutcome> results,
+                         RunLockstep(pending, Shard{}, plan));
   for (size_t k = 0; k < pending.size(); ++k) {
     const int i = pending[k];
-    KVLAB_ASSIGN_OR_RETURN(RunRecord record, MakeRecord(plan, i, std::move((*results)[k])));
+    KVLAB_ASSIGN_OR_RETURN(RunRecord record, MakeRecord(plan, i, std::move(results[k])));
     absl::FPrintF(stderr, "  %s: weights %.1f MiB (%s), KV cache peak %.2f MiB\n", record.name,
                   record.weight_bytes / (1024.0 * 1024.0), record.weights_dtype,
                   record.result.peak_held_bytes / (1024.0 * 1024.0));
@@ -364,10 +418,41 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
         WriteFileAtomically(RunFile(plan.output_dir, record.name), RunToJson(record)));
     plan.records[i] = std::move(record);
   }
-  // Every run of the batch is on disk: its progress is no longer needed.
+  // Every run of the batch is on disk: its progress, and its sample shards', is no
+  // longer needed.
   std::error_code ignored;
-  std::filesystem::remove(progress_file, ignored);
+  std::filesystem::remove(ProgressFile(plan.output_dir, first, Shard{}), ignored);
+  for (const std::string& file : ShardProgressFiles(plan.output_dir, first)) {
+    std::filesystem::remove(file, ignored);
+  }
   return absl::OkStatus();
+}
+
+// Sample shard `shard`'s part of every batch not finished yet: its samples, kept in
+// its progress files for an unsharded run to gather (Protocol::SampleGroups). A batch
+// whose share another live process holds is skipped. Returns the number of batches run.
+absl::StatusOr<int> RunSampleShard(const std::vector<std::vector<int>>& batches,
+                                   const Shard& shard, RunPlan& plan) {
+  int ran = 0;
+  for (const std::vector<int>& batch : batches) {
+    if (std::all_of(batch.begin(), batch.end(),
+                    [&](int i) { return plan.records[i].has_value(); })) {
+      continue;
+    }
+    const std::string& first = plan.e.caches(batch[0]).name();
+    const std::string share =
+        absl::StrFormat("%s.progress.%d-of-%d", first, shard.index, shard.count);
+    absl::StatusOr<RunLock> lock = RunLock::Acquire(RunLockFile(plan.output_dir, share));
+    if (absl::IsUnavailable(lock.status())) {
+      absl::FPrintF(stderr, "skipping shard %s's samples of '%s': %s\n", shard.ToString(), first,
+                    lock.status().message());
+      continue;
+    }
+    KVLAB_RETURN_IF_ERROR(lock.status());
+    KVLAB_RETURN_IF_ERROR(RunLockstep(batch, shard, plan).status());
+    ++ran;
+  }
+  return ran;
 }
 
 // Runs every batch of this shard that is not finished yet. Returns the names of the
@@ -396,6 +481,11 @@ absl::StatusOr<std::vector<std::string>> RunPendingBatches(
 }
 
 }  // namespace
+
+absl::StatusOr<int64_t> SampleShardGroups(const config::Experiment& experiment) {
+  KVLAB_ASSIGN_OR_RETURN(const std::unique_ptr<Protocol> protocol, FindProtocol(experiment));
+  return protocol->SampleGroups(experiment);
+}
 
 std::vector<std::string> CacheNames(const config::Experiment& experiment) {
   std::vector<std::string> names;
@@ -446,6 +536,20 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   context.record_evictions = e.record_evictions();
   KVLAB_RETURN_IF_ERROR(MakeFactories(context, plan));
 
+  // A protocol of independent samples splits them between shards: each shard runs its
+  // share of every batch, and an unsharded run gathers them and writes the runs.
+  if (!shard.is_whole() && protocol->SampleGroups(e) > 0) {
+    const std::vector<std::vector<int>> batches =
+        LockstepBatches(e.caches_size(), e.batch_caches());
+    FindFinishedRuns(batches, plan);
+    KVLAB_ASSIGN_OR_RETURN(const int ran, RunSampleShard(batches, shard, plan));
+    absl::FPrintF(stderr,
+                  "shard %s: its samples of %d of %d lockstep batches kept in "
+                  "%s/runs/*.progress.%d-of-%d.jsonl; run without --shard to gather every "
+                  "shard's samples into the runs\n",
+                  shard.ToString(), ran, batches.size(), output_dir, shard.index, shard.count);
+    return std::vector<RunRecord>{};
+  }
   // This shard's lockstep batches, whole: a run gives the same numbers as in a
   // single-process run only in the same company (shard.h).
   const std::vector<std::vector<int>> batches =

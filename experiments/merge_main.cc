@@ -8,9 +8,11 @@
 // whose fingerprint does not match the config (run with another config, model or
 // text); the aggregate files then hold the others, and it exits non-zero.
 #include <cstdio>
+#include <filesystem>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/files.h"
@@ -27,6 +29,20 @@
 
 namespace kvlab::experiments {
 namespace {
+
+// Whether `output_dir`/runs holds a sample shard's progress file
+// (<first cache>.progress.<I>-of-<N>.jsonl, experiment_runner.h).
+bool HasSampleShardProgress(const std::string& output_dir) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(output_dir + "/runs", error)) {
+    const std::string name = entry.path().filename().string();
+    if (absl::StrContains(name, ".progress.") && absl::StrContains(name, "-of-") &&
+        absl::EndsWith(name, ".jsonl")) {
+      return true;
+    }
+  }
+  return false;
+}
 
 absl::Status Merge() {
   KVLAB_ASSIGN_OR_RETURN(const config::Experiment e, ExperimentFromFlags());
@@ -52,6 +68,12 @@ absl::Status Merge() {
   if (!merged.missing.empty()) {
     absl::FPrintF(stderr, "missing %d: %s\n", merged.missing.size(),
                   absl::StrJoin(merged.missing, ", "));
+  }
+  if (!merged.missing.empty() && HasSampleShardProgress(output_dir)) {
+    absl::FPrintF(stderr,
+                  "%s/runs holds sample shards' progress files: `run` without --shard "
+                  "gathers them into the runs (merge only collects finished runs)\n",
+                  output_dir);
   }
   if (merged.records.empty()) {
     return absl::NotFoundError(

@@ -4,7 +4,8 @@
 //
 // Flags override the config's model and text paths, output directory and threads
 // (experiment_flags.h). --shard=I/N runs only shard I of N into a shared output
-// directory (shard.h); `merge` then builds the aggregate files.
+// directory (shard.h); `merge` then builds the aggregate files, or, for a protocol that
+// splits its samples between shards (RULER), `run` without --shard gathers them.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -25,10 +26,13 @@ ABSL_FLAG(std::string, shard, "",
           "I/N: run only shard I (0-based) of N, writing runs/<name>.json and no aggregate "
           "files; `merge` builds those");
 ABSL_FLAG(bool, plan, false,
-          "print the config's number of lockstep batches (the most shards that can get "
-          "work), threads and device as one line, \"<batches> <threads> <device>\", and "
-          "exit; with --shard=I/N, then one line per lockstep batch of shard I, its run "
-          "names separated by spaces, in the order the shard runs them");
+          "print how the config shards as one line, \"<shards> <threads> <device> "
+          "<finish>\", and exit: <shards> is the most shards that can get work (the "
+          "lockstep batches, or the sample groups of a protocol that splits samples) and "
+          "<finish> what builds the aggregate files after them (\"merge\", or \"run\" "
+          "without --shard, which gathers a sample-split run's samples); with "
+          "--shard=I/N, then one line per lockstep batch shard I runs, its run names "
+          "separated by spaces, in the order the shard runs them");
 
 namespace kvlab::experiments {
 namespace {
@@ -40,12 +44,17 @@ absl::Status Run() {
   }
   KVLAB_ASSIGN_OR_RETURN(const config::Experiment experiment, ExperimentFromFlags());
   if (absl::GetFlag(FLAGS_plan)) {
-    absl::PrintF("%d %d %s\n",
-                 LockstepBatches(experiment.caches_size(), experiment.batch_caches()).size(),
-                 experiment.threads(), experiment.device().empty() ? "cpu" : experiment.device());
+    KVLAB_ASSIGN_OR_RETURN(const int64_t sample_groups, SampleShardGroups(experiment));
+    const std::vector<std::vector<int>> all =
+        LockstepBatches(experiment.caches_size(), experiment.batch_caches());
+    absl::PrintF("%d %d %s %s\n", sample_groups > 0 ? sample_groups : all.size(),
+                 experiment.threads(), experiment.device().empty() ? "cpu" : experiment.device(),
+                 sample_groups > 0 ? "run" : "merge");
     if (shard.is_whole()) return absl::OkStatus();
     const std::vector<std::string> names = CacheNames(experiment);
-    for (const std::vector<int>& batch : ShardBatches(names, experiment.batch_caches(), shard)) {
+    // A sample shard runs its share of every batch.
+    for (const std::vector<int>& batch :
+         sample_groups > 0 ? all : ShardBatches(names, experiment.batch_caches(), shard)) {
       std::vector<std::string> batch_names;
       for (const int i : batch) batch_names.push_back(names[i]);
       absl::PrintF("%s\n", absl::StrJoin(batch_names, " "));
@@ -53,6 +62,8 @@ absl::Status Run() {
     return absl::OkStatus();
   }
   KVLAB_ASSIGN_OR_RETURN(const std::vector<RunRecord> records, RunExperiment(experiment, shard));
+  // A shard that finished no run (a sample shard never does) has no table to print.
+  if (records.empty()) return absl::OkStatus();
   absl::PrintF("%s", FormatTable(records, FindBaseline(records, experiment.baseline())));
   return absl::OkStatus();
 }

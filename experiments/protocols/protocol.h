@@ -83,6 +83,13 @@ struct ProtocolInputs {
   // keep nothing. The runner removes the file once the batch's runs are written.
   std::string progress_file;
   std::string progress_key;
+  // A run sharded by samples (Protocol::SampleGroups) runs only the groups g with
+  // g % sample_shards == sample_shard, and keeps them in `progress_file`.
+  int sample_shard = 0;
+  int sample_shards = 1;
+  // Progress files that sample shards of this batch wrote, under the same key: read,
+  // never written; their samples count as finished.
+  std::vector<std::string> shard_progress_files;
 };
 
 // What a protocol's run gave one cache.
@@ -142,6 +149,14 @@ class Protocol {
   // Whether it scores predictions, so that it reports a perplexity (and the runner
   // holds it to min_scored_tokens, the aggregate draws perplexity plots). Default true.
   virtual bool ScoresPredictions() const { return true; }
+
+  // How many groups its samples form that separate processes can run (each group every
+  // cache of a batch, the groups' records gathered afterwards): a run sharded with
+  // --shard=I/N then runs every batch on its share of the groups, keeping the records
+  // in progress files, and an unsharded run gathers them and writes the runs. 0 (the
+  // default): the protocol's sequences are not independent samples, and shards take
+  // whole lockstep batches (shard.h).
+  virtual int64_t SampleGroups(const config::Experiment&) const { return 0; }
 
   // Whether its evicting caches can record what their evictions keep
   // (Experiment.record_evictions). Default false.

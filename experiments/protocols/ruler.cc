@@ -105,6 +105,36 @@ absl::StatusOr<ruler::RulerRecord> RecordFromJson(const Json& j, const std::stri
   }
 }
 
+// A sample: (task, length, index).
+using SampleKey = std::tuple<std::string, int64_t, int64_t>;
+
+SampleKey KeyOf(const ruler::RulerRecord& r) { return {r.task, r.length, r.index}; }
+
+// The tasks a run goes through, in its order: every task when `options` names none.
+std::vector<std::string> TaskNames(const ruler::RulerRunOptions& options) {
+  if (!options.tasks.empty()) return options.tasks;
+  std::vector<std::string> tasks;
+  for (const ruler::TaskSpec& task : ruler::RulerTasks()) tasks.push_back(task.name);
+  return tasks;
+}
+
+// Sorts `records` into the order RunRuler runs samples: by length as `options` lists
+// them, then index, then task.
+void SortInRunOrder(const ruler::RulerRunOptions& options,
+                    std::vector<ruler::RulerRecord>& records) {
+  const std::vector<std::string> tasks = TaskNames(options);
+  const auto position = [](const auto& list, const auto& value) {
+    return std::find(list.begin(), list.end(), value) - list.begin();
+  };
+  std::stable_sort(records.begin(), records.end(),
+                   [&](const ruler::RulerRecord& a, const ruler::RulerRecord& b) {
+                     return std::make_tuple(position(options.lengths, a.length), a.index,
+                                            position(tasks, a.task)) <
+                            std::make_tuple(position(options.lengths, b.length), b.index,
+                                            position(tasks, b.task));
+                   });
+}
+
 Json Details(const ruler::RulerCacheResult& result) {
   Json scores = Json::array();
   std::vector<ruler::ScoreSummary> summaries;
@@ -207,6 +237,9 @@ class Ruler : public Protocol {
 
   bool ScoresPredictions() const override { return false; }
 
+  // A group is a sample index: every task and length at that index.
+  int64_t SampleGroups(const config::Experiment& e) const override { return e.ruler().samples(); }
+
   absl::StatusOr<std::vector<ProtocolOutcome>> Run(
       const config::Experiment& e, const ProtocolInputs& in,
       absl::Span<const KvCacheFactory> make_caches, ProgressBar& bar) const override {
@@ -237,29 +270,63 @@ class Ruler : public Protocol {
     options.seed = r.seed();
     options.shared_prefill = r.shared_prefill();
     options.stop_when_answered = r.stop_when_answered();
-    // Samples an interrupted run of this batch finished are read back, not run again.
+    // Samples an interrupted run of this batch, or its sample shards, finished are read
+    // back, not run again.
     std::unique_ptr<SampleProgress> progress;
-    std::vector<std::vector<ruler::RulerRecord>> kept(make_caches.size());
-    std::set<std::tuple<std::string, int64_t, int64_t>> done;
+    std::vector<Json> kept_samples;
     if (!in.progress_file.empty()) {
       KVLAB_ASSIGN_OR_RETURN(progress, SampleProgress::Open(in.progress_file, in.progress_key));
-      for (const Json& sample : progress->samples()) {
-        if (!sample.contains("records") || sample["records"].size() != make_caches.size()) {
-          return absl::DataLossError(absl::StrFormat(
-              "%s: a kept sample does not hold one record per cache", in.progress_file));
-        }
-        for (size_t c = 0; c < make_caches.size(); ++c) {
-          KVLAB_ASSIGN_OR_RETURN(ruler::RulerRecord record,
-                                 RecordFromJson(sample["records"][c], in.progress_file));
-          kept[c].push_back(std::move(record));
-        }
-        done.insert({kept[0].back().task, kept[0].back().length, kept[0].back().index});
+      kept_samples = progress->samples();
+    }
+    std::vector<std::string> kept_from(kept_samples.size(), in.progress_file);
+    for (const std::string& file : in.shard_progress_files) {
+      KVLAB_ASSIGN_OR_RETURN(std::vector<Json> samples,
+                             SampleProgress::Read(file, in.progress_key));
+      for (Json& sample : samples) {
+        kept_samples.push_back(std::move(sample));
+        kept_from.push_back(file);
       }
     }
-    bar.set_resumed(static_cast<int64_t>(done.size()));
-    const ruler::RulerSkip skip = [&done](const std::string& task, int64_t length,
-                                          int64_t index) {
-      return done.count({task, length, index}) > 0;
+    std::vector<std::vector<ruler::RulerRecord>> kept(make_caches.size());
+    std::set<SampleKey> done;
+    for (size_t k = 0; k < kept_samples.size(); ++k) {
+      const Json& sample = kept_samples[k];
+      if (!sample.contains("records") || sample["records"].size() != make_caches.size()) {
+        return absl::DataLossError(absl::StrFormat(
+            "%s: a kept sample does not hold one record per cache", kept_from[k]));
+      }
+      std::vector<ruler::RulerRecord> records;
+      for (size_t c = 0; c < make_caches.size(); ++c) {
+        KVLAB_ASSIGN_OR_RETURN(ruler::RulerRecord record,
+                               RecordFromJson(sample["records"][c], kept_from[k]));
+        records.push_back(std::move(record));
+      }
+      // A sample two shard counts both ran (a resubmission with another count) counts once.
+      if (!done.insert(KeyOf(records[0])).second) continue;
+      for (size_t c = 0; c < make_caches.size(); ++c) kept[c].push_back(std::move(records[c]));
+    }
+    // This process's share of the samples: the indices of its shard.
+    const auto foreign = [&in](int64_t index) {
+      return index % in.sample_shards != in.sample_shard;
+    };
+    int64_t foreign_total = 0;
+    for (int64_t index = 0; index < r.samples(); ++index) {
+      if (foreign(index)) ++foreign_total;
+    }
+    const int64_t samples_per_index =
+        static_cast<int64_t>(TaskNames(options).size() * options.lengths.size());
+    foreign_total *= samples_per_index;
+    int64_t mine_done = 0;
+    for (const SampleKey& key : done) {
+      if (!foreign(std::get<2>(key))) ++mine_done;
+    }
+    bar.set_resumed(mine_done);
+    int64_t foreign_skipped = 0;
+    const ruler::RulerSkip skip = [&](const std::string& task, int64_t length, int64_t index) {
+      if (done.count({task, length, index}) > 0) return true;
+      if (!foreign(index)) return false;
+      ++foreign_skipped;
+      return true;
     };
     const ruler::RulerRecordSink keep =
         [&progress](absl::Span<const ruler::RulerRecord> records) -> absl::Status {
@@ -268,15 +335,20 @@ class Ruler : public Protocol {
       for (const ruler::RulerRecord& r : records) sample["records"].push_back(KeptRecordJson(r));
       return progress->Append(sample);
     };
-    KVLAB_ASSIGN_OR_RETURN(
-        std::vector<ruler::RulerCacheResult> results,
-        ruler::RunRuler(in.model, in.tokenizer, *generator, options, make_caches, skip, keep,
-                        [&bar](int64_t done, int64_t total) { bar.Update(done, total); }));
+    // The bar counts this shard's samples only: another shard's count as neither done
+    // nor due.
+    const ruler::RulerProgress report = [&](int64_t done_count, int64_t total) {
+      bar.Update(done_count - foreign_skipped, total - foreign_total);
+    };
+    KVLAB_ASSIGN_OR_RETURN(std::vector<ruler::RulerCacheResult> results,
+                           ruler::RunRuler(in.model, in.tokenizer, *generator, options,
+                                           make_caches, skip, keep, report));
     std::vector<ProtocolOutcome> outcomes;
     for (size_t c = 0; c < results.size(); ++c) {
       ruler::RulerCacheResult& result = results[c];
-      // Kept samples first: they ran first, so the order is an uninterrupted run's.
+      // In the order of an uninterrupted run, whichever process ran each sample.
       result.records.insert(result.records.begin(), kept[c].begin(), kept[c].end());
+      SortInRunOrder(options, result.records);
       ProtocolOutcome outcome;
       outcome.details = Details(result);
       outcome.details["resumed_samples"] = kept[c].size();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 
 namespace kvlab::experiments {
 namespace {
@@ -36,16 +37,19 @@ std::vector<Json> KeptSamples(const std::string& text, const std::string& key) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<Json>> SampleProgress::Read(const std::string& path,
+                                                       const std::string& key) {
+  if (!std::filesystem::exists(path)) return std::vector<Json>{};
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrFormat("%s: read error", path));
+  return KeptSamples(text.str(), key);
+}
+
 absl::StatusOr<std::unique_ptr<SampleProgress>> SampleProgress::Open(const std::string& path,
                                                                      const std::string& key) {
-  std::vector<Json> samples;
-  if (std::filesystem::exists(path)) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return absl::DataLossError(absl::StrFormat("%s: read error", path));
-    samples = KeptSamples(text.str(), key);
-  }
+  KVLAB_ASSIGN_OR_RETURN(std::vector<Json> samples, Read(path, key));
   // Rewritten with what is kept, so a discarded or cut-short tail is gone from the file.
   std::error_code ignored;  // A folder that cannot be made fails the open below.
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);

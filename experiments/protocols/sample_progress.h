@@ -26,6 +26,10 @@ class SampleProgress {
   // anything else in the file is discarded. Errors name the file.
   static absl::StatusOr<std::unique_ptr<SampleProgress>> Open(const std::string& path,
                                                               const std::string& key);
+  // The samples kept under `key` in `path`, read only: none when the file is absent or
+  // holds another key. For files that other processes wrote (a sharded run's).
+  static absl::StatusOr<std::vector<nlohmann::ordered_json>> Read(const std::string& path,
+                                                                 const std::string& key);
   ~SampleProgress();
 
   // One entry per finished sample, in the order they finished, as Append wrote it.

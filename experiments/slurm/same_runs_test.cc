@@ -24,6 +24,23 @@ TEST(SameRunsTest, EqualUpToWallClock) {
   EXPECT_THAT(*differences, IsEmpty());
 }
 
+TEST(SameRunsTest, WallClockAndResumedSamplesAreIgnoredAtAnyDepth) {
+  constexpr char kSingle[] = R"([{"name": "a", "details": {"resumed_samples": 0,)"
+                              R"( "records": [{"score": 1.0, "seconds": 3.0}]}}])";
+  constexpr char kGathered[] = R"([{"name": "a", "details": {"resumed_samples": 4,)"
+                              R"( "records": [{"score": 1.0, "seconds": 7.0}]}}])";
+  constexpr char kOtherScore[] = R"([{"name": "a", "details": {"resumed_samples": 4,)"
+                              R"( "records": [{"score": 0.5, "seconds": 7.0}]}}])";
+  absl::StatusOr<std::vector<std::string>> differences =
+      RunDifferences(kSingle, "x", kGathered, "y");
+  ASSERT_THAT(differences, IsOk());
+  EXPECT_THAT(*differences, IsEmpty());
+  differences = RunDifferences(kSingle, "x", kOtherScore, "y");
+  ASSERT_THAT(differences, IsOk());
+  ASSERT_EQ(differences->size(), 1u);
+  EXPECT_THAT((*differences)[0], HasSubstr("a: details"));
+}
+
 TEST(SameRunsTest, ALastBitDifferenceCounts) {
   constexpr char kOff[] =
       R"([{"name": "a", "perplexity": 44.34402275085450, "seconds": 1.5, "tokens_per_second": 20.0},

@@ -7,7 +7,10 @@
 #      (the task is a shard with two batches or more, as `run --plan` lists them: which
 #      shard a batch goes to is a hash of its run names, shard.h);
 #   2. the merged results equal those of the same config run in one process, run for
-#      run, to the last bit (same_runs; wall-clock time aside).
+#      run, to the last bit (same_runs; wall-clock time aside);
+#   3. a RULER config (ruler_smoke.pbtxt), whose samples shards split, submitted with
+#      only one of its two shards: the finishing `run` reads that shard's samples back,
+#      runs the rest, and its results equal a single-process run's.
 # Stops the daemons it started and removes its files, pass or fail. Needs root, and
 # the default model where `run` finds it (third_party/setup.sh). Flags are passed on to
 # `run` and `merge`, e.g. --text=/path/to/wiki.test.raw.
@@ -25,7 +28,7 @@ work=$(mktemp -d /tmp/kvlab-slurm-test.XXXXXX)
 cluster="$work/cluster"
 cleanup() {
   if [ -f "$cluster/slurm.conf" ]; then
-    SLURM_CONF="$cluster/slurm.conf" scancel --quiet --jobname=kvlab-smoke 2>/dev/null || true
+    SLURM_CONF="$cluster/slurm.conf" scancel --quiet --jobname=kvlab-smoke,kvlab-ruler_smoke 2>/dev/null || true
     "$slurm/local_cluster.sh" stop "$cluster" || true
   fi
   if [ "${KEEP_SLURM_TEST_FILES:-0}" = 1 ]; then
@@ -130,4 +133,32 @@ done <<<"$finished_before"
 step "comparing the merged results with the single-process run"
 bazel-bin/experiments/slurm/same_runs "$work/single/results.json" "$sharded/results.json" >&2 ||
   fail "sharded and single-process results differ"
-echo "slurm_test: PASSED (3-task array, kill and resubmit, merge equals the single-process run)" >&2
+
+# RULER splits samples, not batches: shard 0 of 2 runs its sample indices (0 and 2) of
+# the one batch; shard 1 is never submitted, as if its task had failed; the finishing
+# `run` reads shard 0's samples back, runs shard 1's itself and writes the runs.
+ruler_config=$slurm/ruler_smoke.pbtxt
+read -r ruler_shards _ _ ruler_finish < <("$bin/run" --config="$ruler_config" --plan "$@")
+[ "$ruler_shards $ruler_finish" = "4 run" ] ||
+  fail "run --plan: expected 4 sample groups finished by run, got '$ruler_shards $ruler_finish'"
+step "RULER single process: $ruler_config"
+"$bin/run" --config="$ruler_config" --output_dir="$work/ruler_single" "$@" >"$work/ruler_single.out" \
+  2>"$work/ruler_single.log" || { cat "$work/ruler_single.log" >&2; fail "the single-process RULER run"; }
+ruler_sharded="$work/ruler_sharded"
+step "RULER: shard 0 of 2 only, then the gathering run"
+read -r array_job finish_job < <("$slurm/submit.sh" --config="$ruler_config" --tasks=2 --array=0 --mem=2G \
+  --logs="$logs" -- --output_dir="$ruler_sharded" "$@")
+[ -n "$finish_job" ] || fail "submit.sh printed no job ids for $ruler_config"
+wait_for_job "$array_job" 600
+wait_for_job "$finish_job" 600
+finish_log="$logs/kvlab-ruler_smoke-merge-$finish_job.out"
+[ -f "$ruler_sharded/results.json" ] || { cat "$finish_log" >&2; fail "the gathering run wrote no results"; }
+for run in dense window-128; do
+  grep -q '"resumed_samples": *2' "$ruler_sharded/runs/$run.json" ||
+    fail "$run: the gathering run did not read shard 0's 2 samples back"
+done
+[ -z "$(ls "$ruler_sharded"/runs/*.progress.* 2>/dev/null)" ] ||
+  fail "progress files left behind: $(ls "$ruler_sharded"/runs/*.progress.*)"
+bazel-bin/experiments/slurm/same_runs "$work/ruler_single/results.json" "$ruler_sharded/results.json" >&2 ||
+  fail "sample-sharded and single-process RULER results differ"
+echo "slurm_test: PASSED (3-task array, kill and resubmit, merge equals the single-process run; RULER's samples sharded and gathered equal the single-process run)" >&2

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Submits a sweep to Slurm: a job array running its shards (sweep.sbatch), and a merge
-# job that runs after every task has ended and builds the aggregate files.
+# job that runs after every task has ended and builds the aggregate files. Under a
+# protocol that splits its samples between shards (RULER), each shard runs its share of
+# every batch's samples and the last job is `run` without --shard, which gathers them,
+# runs any sample a failed task left, and writes the runs and the aggregate files.
 #
 #   experiments/slurm/submit.sh --config=experiments/configs/eviction_streaming.pbtxt \
 #       [--tasks=N] [--cpus=C] [--mem=M] [--gpus=G] [--time=T] [--partition=P] \
@@ -11,8 +14,9 @@
 #   bazel build //experiments:run //experiments:merge
 #
 #   --tasks   shards, one array task each. Default: one per lockstep batch of the
-#             config (`run --plan`), at most 32. Batches go to shards by a hash of
-#             their run names (shard.h), so some tasks may get none.
+#             config (`run --plan`), or per sample group under a protocol that splits
+#             samples, at most 32. Batches go to shards by a hash of their run names
+#             (shard.h), so some tasks may get none; sample groups by their index.
 #   --cpus    CPUs per task. Default: the config's `threads`, else 1; `run` gets
 #             --threads=C only when the config leaves threads unset, so a config's
 #             threads (which results can depend on) are never overridden.
@@ -65,12 +69,12 @@ command -v sbatch >/dev/null || die "sbatch not found: run this on a Slurm login
 bin="$(cd "$bin" && pwd)"
 mkdir -p "$logs" || die "--logs: cannot create $logs"
 logs="$(cd "$logs" && pwd)"
-read -r batches config_threads device < <("$bin/run" --config="$config" --plan "${run_flags[@]}") ||
+read -r batches config_threads device finish < <("$bin/run" --config="$config" --plan "${run_flags[@]}") ||
   die "cannot read $config (run --plan failed)"
 [ -n "$tasks" ] || tasks=$(( batches < 32 ? batches : 32 ))
 [ "$tasks" -ge 1 ] || die "--tasks: expected >= 1, got $tasks"
 if [ "$tasks" -gt "$batches" ]; then
-  echo "submit.sh: $config has $batches lockstep batches; at most $batches of the $tasks tasks get something to run" >&2
+  echo "submit.sh: $config splits into $batches shards at most; only $batches of the $tasks tasks get something to run" >&2
 fi
 if [ -z "$cpus" ]; then
   cpus=$(( config_threads > 0 ? config_threads : 1 ))
@@ -94,11 +98,19 @@ here="$(dirname "$(readlink -f "$0")")"
 array_job=$(sbatch "${common[@]}" --array="$array" --cpus-per-task="$cpus" "${gpu_request[@]}" \
   --output="$logs/$name-%A_%a.out" "$here/sweep.sbatch" "$bin/run" "$config" "$tasks" "${task_flags[@]}")
 array_job="${array_job%%;*}"
-# afterany: the merge runs even when a task failed, and lists what is missing. It gets
-# the tasks' flags: their threads are part of each run's fingerprint.
-merge_job=$(sbatch "${common[@]}" --dependency="afterany:$array_job" --cpus-per-task=1 \
-  --output="$logs/$name-merge-%j.out" \
-  --wrap="$(printf '%q ' "$bin/merge" --config="$config" "${task_flags[@]}")")
+# afterany: the merge runs even when a task failed, and lists what is missing (a
+# gathering `run` runs it, on the tasks' CPUs). It gets the tasks' flags: their threads
+# are part of each run's fingerprint.
+if [ "$finish" = run ]; then
+  finish_command=("$bin/run" --config="$config" "${task_flags[@]}")
+  finish_cpus=$cpus finish_gpus=("${gpu_request[@]}")
+else
+  finish_command=("$bin/merge" --config="$config" "${task_flags[@]}")
+  finish_cpus=1 finish_gpus=()
+fi
+merge_job=$(sbatch "${common[@]}" --dependency="afterany:$array_job" --cpus-per-task="$finish_cpus" \
+  "${finish_gpus[@]}" --output="$logs/$name-merge-%j.out" \
+  --wrap="$(printf '%q ' "${finish_command[@]}")")
 merge_job="${merge_job%%;*}"
 echo "submit.sh: $config as $tasks shards (tasks $array), $cpus CPUs, $mem, $gpus GPUs per task: array job $array_job, merge job $merge_job" >&2
 echo "$array_job $merge_job"
