@@ -40,6 +40,25 @@ TEST(SampleProgressTest, KeepsFinishedSamplesForTheSameKey) {
   EXPECT_EQ(again->samples().size(), 3u);
 }
 
+TEST(SampleProgressTest, ReadsAnotherProcesssFileWithoutWritingIt) {
+  const std::string path = Path();
+  ASSERT_OK_AND_ASSIGN(std::vector<Json> absent, SampleProgress::Read(path, "fp-a"));
+  EXPECT_TRUE(absent.empty());
+  EXPECT_FALSE(std::filesystem::exists(path));
+  {
+    ASSERT_OK_AND_ASSIGN(auto progress, SampleProgress::Open(path, "fp-a"));
+    ASSERT_THAT(progress->Append(Json{{"index", 3}}), IsOk());
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<Json> kept, SampleProgress::Read(path, "fp-a"));
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0]["index"], 3);
+  ASSERT_OK_AND_ASSIGN(std::vector<Json> other, SampleProgress::Read(path, "fp-other"));
+  EXPECT_TRUE(other.empty());
+  // Reading under another key leaves the file as it was.
+  ASSERT_OK_AND_ASSIGN(std::vector<Json> again, SampleProgress::Read(path, "fp-a"));
+  EXPECT_EQ(again.size(), 1u);
+}
+
 TEST(SampleProgressTest, AnotherKeyStartsAfresh) {
   const std::string path = Path();
   {
