@@ -179,6 +179,38 @@ def make_press(setting, budget, context_tokens, kvpress):
     return press
 
 
+def with_layer_rope(press, model, torch):
+    """`press`, made to pass each layer's own RoPE type to the rotary embedding where the
+    model's embedding needs one. kvpress 0.5.5's ExpectedAttentionPress calls
+    `module.rotary_emb(x, positions)`, which transformers 5.2's Gemma 3 embedding refuses
+    without a layer type; each layer is given its own (a global layer its global RoPE),
+    which is what the press means to average. Other presses and models: unchanged."""
+    layer_types = getattr(model.config, "layer_types", None)
+    press_class = type(press)
+    if layer_types is None or not hasattr(press_class, "apply_avg_rope"):
+        return press
+
+    class Typed(torch.nn.Module):
+        def __init__(self, rope, layer_type):
+            super().__init__()
+            self.rope, self.layer_type = rope, layer_type
+
+        def forward(self, x, positions):
+            return self.rope(x, positions, self.layer_type)
+
+    class LayerRope(press_class):
+        def apply_avg_rope(self, module, mu, cov, q_len):
+            rope = module.rotary_emb
+            module.rotary_emb = Typed(rope, layer_types[module.layer_idx])
+            try:
+                return super().apply_avg_rope(module, mu, cov, q_len)
+            finally:
+                module.rotary_emb = rope
+
+    press.__class__ = LayerRope
+    return press
+
+
 def score_window(model, span, context_tokens, setting, press, budget, stepwise, torch,
                  transformers):
     """Sum of NLLs of span[L:] and their count, with `press` active during the prefill."""
@@ -259,6 +291,8 @@ def main(argv):
         per_window = []
         for span in spans:
             press = make_press(setting, budget, args.context_tokens, kvpress)
+            if press is not None:
+                press = with_layer_rope(press, model, torch)
             s, sq, n = score_window(model, span, args.context_tokens, setting, press, budget,
                                     args.stepwise, torch, transformers)
             nll_sum, nll_sq, count = nll_sum + s, nll_sq + sq, count + n
