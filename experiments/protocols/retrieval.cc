@@ -69,6 +69,11 @@ class Retrieval : public Protocol {
             "retrieval.depths[%d] must be in [0, 1], got %g", i, r.depths(i)));
       }
     }
+    if (r.shared_prefill() && r.eviction() != config::RetrievalProtocol::ONCE_AFTER_PROMPT) {
+      return absl::InvalidArgumentError(
+          "retrieval.shared_prefill needs eviction: ONCE_AFTER_PROMPT (a shared prefill "
+          "hands each cache the whole prompt, compressed once after it)");
+    }
     if (!r.has_trials()) r.set_trials(5);
     if (!r.has_max_new_tokens()) r.set_max_new_tokens(8);
     if (r.trials() < 1 || r.max_new_tokens() < 1) {
@@ -130,6 +135,7 @@ class Retrieval : public Protocol {
     options.trials = r.trials();
     options.seed = r.seed();
     options.max_new_tokens = r.max_new_tokens();
+    options.shared_prefill = r.shared_prefill();
     KVLAB_ASSIGN_OR_RETURN(
         std::vector<retrieval::RetrievalResult> results,
         retrieval::RunRetrieval(in.model, in.tokenizer, **prompts, options, make_caches,

@@ -33,6 +33,17 @@ TEST(RetrievalTest, FillsDefaultsAndNamesBadFields) {
                        HasSubstr("retrieval.context_tokens[1] must be >= 64, got 32")));
 }
 
+TEST(RetrievalTest, SharedPrefillNeedsCachesThatCompressOnceAfterThePrompt) {
+  config::Experiment e;
+  e.mutable_retrieval()->add_context_tokens(1024);
+  e.mutable_retrieval()->set_shared_prefill(true);
+  EXPECT_THAT(Retrieval()->FillDefaultsAndValidate(e), IsOk());
+  e.mutable_retrieval()->set_eviction(config::RetrievalProtocol::WHENEVER_OVER_BUDGET);
+  EXPECT_THAT(Retrieval()->FillDefaultsAndValidate(e),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("retrieval.shared_prefill needs eviction: ONCE_AFTER_PROMPT")));
+}
+
 TEST(RetrievalTest, ScoresAnswersNotPredictions) {
   config::Experiment e;
   e.mutable_retrieval()->add_context_tokens(256);
