@@ -109,6 +109,32 @@ TEST(GgmlMatrixTest, EveryBlockTypeMultipliesAsItsDequantizedMatrixWithinQ8Round
   }
 }
 
+// Lockstep batches multiply many caches' rows at once: from 8 rows on, a row's product
+// does not depend on how many rows go with it (rows split between threads or not). A
+// single row (a one-cache decode step) takes ggml's vector path, which for the float
+// and K-quant formats sums in another order: equal to fp32 rounding, not bit for bit.
+TEST(GgmlMatrixTest, ARowsProductDoesNotDependOnTheRowsBesideIt) {
+  for (const TypeCase& c : AllTypes()) {
+    SCOPED_TRACE(c.name);
+    auto file = WriteMatrix(c.type, std::string(c.name) + "_rows");
+    ASSERT_NE(file, nullptr);
+    ASSERT_OK_AND_ASSIGN(const gguf::TensorInfo* info, file->FindTensor("w"));
+    ASSERT_OK_AND_ASSIGN(GgmlMatrix native, GgmlMatrix::Create(file->path(), *info,
+                                                               file->TensorBytes(*info)));
+    const at::Tensor x = at::randn({300, kCols}, at::kFloat);
+    const at::Tensor all = Projection({native}).Apply(x);
+    for (int64_t rows : {8, 64}) {
+      const at::Tensor some = Projection({native}).Apply(x.narrow(0, 0, rows));
+      EXPECT_TRUE(at::equal(some, all.narrow(0, 0, rows)))
+          << rows << " rows against 300: max difference "
+          << (some - all.narrow(0, 0, rows)).abs().max().item<float>();
+    }
+    const at::Tensor one = Projection({native}).Apply(x.narrow(0, 0, 1));
+    EXPECT_LE((one - all.narrow(0, 0, 1)).abs().max().item<float>(),
+              1e-6 * all.narrow(0, 0, 1).abs().max().item<float>() * std::sqrt(kCols));
+  }
+}
+
 TEST(GgmlMatrixTest, StackedPartsGiveTheirOutputsSideBySide) {
   auto a = WriteMatrix(TensorType::kQ8_0, "stack_a");
   auto b = WriteMatrix(TensorType::kQ4_K, "stack_b");
