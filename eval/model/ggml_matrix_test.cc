@@ -110,9 +110,10 @@ TEST(GgmlMatrixTest, EveryBlockTypeMultipliesAsItsDequantizedMatrixWithinQ8Round
 }
 
 // Lockstep batches multiply many caches' rows at once: from 8 rows on, a row's product
-// does not depend on how many rows go with it (rows split between threads or not). A
-// single row (a one-cache decode step) takes ggml's vector path, which for the float
-// and K-quant formats sums in another order: equal to fp32 rounding, not bit for bit.
+// does not depend on how many rows go with it (rows split between threads or not).
+// Fewer rows take another of ggml's kernels for the K-quant formats (1 to 7 rows) and
+// the float formats (1 row), which sums in another order: equal to fp32 rounding, not
+// bit for bit (docs/results/qwen2.5_coder_1.5b.md says what that does to a comparison).
 TEST(GgmlMatrixTest, ARowsProductDoesNotDependOnTheRowsBesideIt) {
   for (const TypeCase& c : AllTypes()) {
     SCOPED_TRACE(c.name);
