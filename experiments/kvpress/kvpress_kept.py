@@ -28,8 +28,10 @@ Usage (kvlab's side first):
   OMP_NUM_THREADS=2 /path/to/venv/bin/python experiments/kvpress/kvpress_kept.py \
       --model=third_party/models/gemma-3-270m-q4_k_m.gguf --ids=/tmp/gemma3_ids.txt \
       --bos_id=2 --context_tokens=4096 --budget=3072 \
-      --compare expected_attention=docs/results/gemma3_kvpress_kept/runs/expected_attention-b3072.evictions.json \
-      --compare snapkv-default=docs/results/gemma3_kvpress_kept/runs/snapkv-w64-k5-avg-b3072.evictions.json
+      --compare expected_attention=$R/expected_attention-b3072.evictions.json \
+                snapkv-default=$R/snapkv-w64-k5-avg-b3072.evictions.json
+
+with R=docs/results/gemma3_kvpress_kept/runs.
 
 Exits non-zero when any layer's sets differ.
 """
