@@ -31,6 +31,7 @@ Usage (the ids from kvlab's tokenizer, so both sides see the same tokens):
 import argparse
 import contextlib
 import importlib.metadata
+import inspect
 import json
 import math
 import os
@@ -187,7 +188,11 @@ def with_layer_rope(press, model, torch):
     which is what the press means to average. Other presses and models: unchanged."""
     layer_types = getattr(model.config, "layer_types", None)
     press_class = type(press)
-    if layer_types is None or not hasattr(press_class, "apply_avg_rope"):
+    # Only an embedding that takes a layer type needs one (Qwen2's config lists layer
+    # types too, but its embedding has a single RoPE).
+    rope = getattr(getattr(model, "model", model), "rotary_emb", None)
+    takes_type = rope is not None and "layer_type" in inspect.signature(rope.forward).parameters
+    if layer_types is None or not takes_type or not hasattr(press_class, "apply_avg_rope"):
         return press
 
     class Typed(torch.nn.Module):
