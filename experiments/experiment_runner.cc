@@ -10,10 +10,7 @@
 #include <optional>
 #include <thread>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "base/files.h"
 #include "base/annotate.h"
@@ -318,38 +315,6 @@ absl::StatusOr<RunRecord> MakeRecord(const RunPlan& plan, int i, ProtocolOutcome
   return record;
 }
 
-// Where the batch whose first cache is `first` keeps its finished samples: the whole
-// run's file, or sample shard I of N's ("<first>.progress.<I>-of-<N>.jsonl").
-std::string ProgressFile(const std::string& output_dir, const std::string& first,
-                         const Shard& shard) {
-  if (shard.is_whole()) return absl::StrFormat("%s/runs/%s.progress.jsonl", output_dir, first);
-  return absl::StrFormat("%s/runs/%s.progress.%d-of-%d.jsonl", output_dir, first, shard.index,
-                         shard.count);
-}
-
-// The progress files sample shards of the batch whose first cache is `first` left in
-// `output_dir`, of any shard count, sorted.
-std::vector<std::string> ShardProgressFiles(const std::string& output_dir,
-                                            const std::string& first) {
-  std::vector<std::string> files;
-  const std::string prefix = first + ".progress.";
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(output_dir + "/runs", error)) {
-    const std::string name = entry.path().filename().string();
-    if (!absl::StartsWith(name, prefix) || !absl::EndsWith(name, ".jsonl")) continue;
-    const absl::string_view middle = absl::string_view(name).substr(
-        prefix.size(), name.size() - prefix.size() - std::string(".jsonl").size());
-    int index = 0, count = 0;
-    const std::vector<absl::string_view> parts = absl::StrSplit(middle, "-of-");
-    if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &index) &&
-        absl::SimpleAtoi(parts[1], &count)) {
-      files.push_back(entry.path().string());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 // Runs the `pending` caches in lockstep on `sample_shard`'s samples (whole: all) and
 // reports to `bar`: the protocol's outcomes, one per cache.
 absl::StatusOr<std::vector<ProtocolOutcome>> RunLockstep(const std::vector<int>& pending,
@@ -377,7 +342,7 @@ absl::StatusOr<std::vector<ProtocolOutcome>> RunLockstep(const std::vector<int>&
   inputs.sample_shards = sample_shard.count;
   // The whole run gathers what sample shards ran.
   if (sample_shard.is_whole()) {
-    inputs.shard_progress_files = ShardProgressFiles(plan.output_dir, first);
+    inputs.shard_progress_files = SampleShardProgressFiles(plan.output_dir, first);
   }
   absl::StatusOr<std::vector<ProtocolOutcome>> results =
       plan.protocol.Run(e, inputs, batch_factories, bar);
@@ -422,7 +387,7 @@ absl::Status RunBatch(const std::vector<int>& pending, RunPlan& plan) {
   // longer needed.
   std::error_code ignored;
   std::filesystem::remove(ProgressFile(plan.output_dir, first, Shard{}), ignored);
-  for (const std::string& file : ShardProgressFiles(plan.output_dir, first)) {
+  for (const std::string& file : SampleShardProgressFiles(plan.output_dir, first)) {
     std::filesystem::remove(file, ignored);
   }
   return absl::OkStatus();

@@ -8,11 +8,9 @@
 // whose fingerprint does not match the config (run with another config, model or
 // text); the aggregate files then hold the others, and it exits non-zero.
 #include <cstdio>
-#include <filesystem>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/files.h"
@@ -26,23 +24,10 @@
 #include "experiments/model_hash.h"
 #include "experiments/output_lock.h"
 #include "experiments/run_settings.h"
+#include "experiments/run_store.h"
 
 namespace kvlab::experiments {
 namespace {
-
-// Whether `output_dir`/runs holds a sample shard's progress file
-// (<first cache>.progress.<I>-of-<N>.jsonl, experiment_runner.h).
-bool HasSampleShardProgress(const std::string& output_dir) {
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(output_dir + "/runs", error)) {
-    const std::string name = entry.path().filename().string();
-    if (absl::StrContains(name, ".progress.") && absl::StrContains(name, "-of-") &&
-        absl::EndsWith(name, ".jsonl")) {
-      return true;
-    }
-  }
-  return false;
-}
 
 absl::Status Merge() {
   KVLAB_ASSIGN_OR_RETURN(const config::Experiment e, ExperimentFromFlags());
@@ -69,7 +54,7 @@ absl::Status Merge() {
     absl::FPrintF(stderr, "missing %d: %s\n", merged.missing.size(),
                   absl::StrJoin(merged.missing, ", "));
   }
-  if (!merged.missing.empty() && HasSampleShardProgress(output_dir)) {
+  if (!merged.missing.empty() && !SampleShardProgressFiles(output_dir).empty()) {
     absl::FPrintF(stderr,
                   "%s/runs holds sample shards' progress files: `run` without --shard "
                   "gathers them into the runs (merge only collects finished runs)\n",

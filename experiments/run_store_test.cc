@@ -38,6 +38,22 @@ TEST_F(RunStoreTest, PathsSitInRuns) {
   EXPECT_EQ(RunLockFile("out", "h2o-b64"), "out/runs/h2o-b64.lock");
 }
 
+TEST_F(RunStoreTest, ProgressFilesOfTheWholeRunAndOfSampleShards) {
+  EXPECT_EQ(ProgressFile("out", "dense"), "out/runs/dense.progress.jsonl");
+  EXPECT_EQ(ProgressFile("out", "dense", Shard{1, 3}), "out/runs/dense.progress.1-of-3.jsonl");
+  EXPECT_TRUE(SampleShardProgressFiles(dir_).empty());  // No runs folder yet.
+  for (const std::string& name :
+       {"dense.progress.jsonl", "dense.progress.1-of-3.jsonl", "dense.progress.0-of-2.jsonl",
+        "dense.progress.1-of-3.lock", "dense.progress.3-of-3.jsonl", "int8.progress.0-of-2.jsonl",
+        "dense.json"}) {
+    ASSERT_THAT(WriteFileAtomically(dir_ + "/runs/" + name, "x"), IsOk());
+  }
+  EXPECT_THAT(SampleShardProgressFiles(dir_, "dense"),
+              ::testing::ElementsAre(dir_ + "/runs/dense.progress.0-of-2.jsonl",
+                                     dir_ + "/runs/dense.progress.1-of-3.jsonl"));
+  EXPECT_EQ(SampleShardProgressFiles(dir_).size(), 3u);
+}
+
 TEST_F(RunStoreTest, LoadsARunWithTheSameFingerprint) {
   Store("a", "f1");
   absl::StatusOr<RunRecord> run = LoadFinishedRun(dir_, "a", "f1");
