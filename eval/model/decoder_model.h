@@ -90,6 +90,13 @@ class DecoderModel {
   // Output projection: hidden [..., hidden] -> logits [..., vocab] fp32.
   virtual at::Tensor Logits(const at::Tensor& hidden) const = 0;
 
+  // Whether a row's output can depend on how many rows share its matrix products, not
+  // only on the row itself: with native weights, ggml's K-quant kernels (Q2_K to Q6_K)
+  // sum in one order for 1 to 7 rows and in another from 8 rows on. A reference
+  // compared with a lockstep batch then runs in the batch's own products
+  // (eval/perplexity), so that the comparison measures the caches and not the kernels.
+  virtual bool OutputDependsOnRowCount() const = 0;
+
   // A dense fp32 cache for this model on its device (the baseline; experiments build
   // others from their configs).
   virtual absl::StatusOr<std::unique_ptr<KvCache>> NewDenseCache() const = 0;

@@ -51,6 +51,7 @@ class Gemma3Model : public DecoderModel {
   LayerRopes ropes() const override { return ropes_; }
   c10::Device device() const override { return options_.device; }
   at::ScalarType weight_dtype() const override { return options_.weight_dtype; }
+  bool OutputDependsOnRowCount() const override { return options_.native_weights; }
   int64_t WeightBytes() const override { return weight_bytes_; }
   absl::Status CheckTokens(const at::Tensor& tokens) const override {
     return CheckTokenIds(tokens, config_.vocab);

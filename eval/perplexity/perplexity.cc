@@ -92,6 +92,11 @@ class Batch {
       } else {
         hidden = prefilled.status();
       }
+    } else if (ReferenceJoinsBatch(model)) {
+      std::vector<KvCache*> rows = pointers_;
+      rows.push_back(reference_.get());
+      const at::Tensor batch = tokens.unsqueeze(0).expand({size() + 1, tokens.size(0)});
+      hidden = model.Forward(batch, first, rows);
     } else {
       const at::Tensor batch = tokens.unsqueeze(0).expand({size(), tokens.size(0)});
       hidden = model.Forward(batch, first, pointers_);
@@ -107,7 +112,8 @@ class Batch {
     // model's output shows a NaN or Inf born in any layer or cache of this step; the
     // first layer whose keys were not finite (key_finite_watch.h), read only then, says
     // where it arose.
-    UncheckedForward forward{at::isfinite(*hidden).flatten(1).all(1), first, tokens.size(0)};
+    UncheckedForward forward{at::isfinite(hidden->narrow(0, 0, size())).flatten(1).all(1), first,
+                             tokens.size(0)};
     std::vector<at::Tensor> keys_finite;
     for (const auto& cache : caches_) keys_finite.push_back(cache->KeysFinite());
     forward.keys_finite = at::stack(keys_finite);
@@ -117,7 +123,7 @@ class Batch {
       // On a GPU, reading the flag would stall every step: it is read with the scores.
       unchecked_.push_back(std::move(forward));
     }
-    if (reference_ == nullptr) return hidden;
+    if (reference_ == nullptr || ReferenceJoinsBatch(model)) return hidden;
     if (shared) return dense.expand({size() + 1, dense.size(1), dense.size(2)});
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor reference,
                            model.Forward(tokens.unsqueeze(0), first, {reference_.get()}));
@@ -132,15 +138,22 @@ class Batch {
   // round trip.
   absl::Status Score(const model::DecoderModel& model, const at::Tensor& hidden,
                      const at::Tensor& targets, int64_t bucket = -1) {
-    // The reference's logits in a matmul of their own: the caches' are then exactly
-    // those computed without a reference.
-    const at::Tensor own =
-        model.Logits(reference_ != nullptr ? hidden.narrow(0, 0, size()) : hidden);
+    // The reference's logits in a matmul of their own, so that the caches' are exactly
+    // those computed without a reference; in the batch's own where the model's output
+    // depends on the number of rows.
+    at::Tensor own, reference;  // [size, m, vocab], [m, vocab]
+    if (ReferenceJoinsBatch(model)) {
+      const at::Tensor logits = model.Logits(hidden);
+      own = logits.narrow(0, 0, size());
+      reference = logits[size()];
+    } else {
+      own = model.Logits(reference_ != nullptr ? hidden.narrow(0, 0, size()) : hidden);
+      if (reference_ != nullptr) reference = model.Logits(hidden[size()]);
+    }
     Pending step;
     step.nll = Nll(own, targets);
     step.bucket = bucket;
     if (reference_ != nullptr) {
-      const at::Tensor reference = model.Logits(hidden[size()]);  // [m, vocab]
       const at::Tensor reference_log_probs = at::log_softmax(reference, -1);
       const at::Tensor reference_probs = reference_log_probs.exp();
       const at::Tensor reference_top1 = reference.argmax(-1);
@@ -194,6 +207,15 @@ class Batch {
 
   static constexpr int64_t kScoresPerRead = 256;
 
+  // Whether the reference runs as one more row of the caches' forwards and output
+  // projections rather than in its own: where a row's output depends on how many rows
+  // share a product (DecoderModel::OutputDependsOnRowCount()), a lone reference beside
+  // a batch of 8 or more would differ from every cache by the kernels alone. The
+  // caches' numbers are then those of a batch one larger.
+  bool ReferenceJoinsBatch(const model::DecoderModel& model) const {
+    return reference_ != nullptr && model.OutputDependsOnRowCount();
+  }
+
   // Moves what recording evicting caches kept to the host, one sequence per cache (at
   // the end of a chunk or window: no read per step).
   void CollectEvictions() {
@@ -223,7 +245,7 @@ class Batch {
 
   // A forward's output rows, each all finite or not, and the positions it ran.
   struct UncheckedForward {
-    at::Tensor finite_rows;  // bool [rows of Forward()]
+    at::Tensor finite_rows;  // bool [size], one per cache
     int64_t first = 0;
     int64_t n = 0;
     at::Tensor keys_finite;  // bool [caches, layers] (KeyFiniteWatch::KeysFinite())

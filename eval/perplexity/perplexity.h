@@ -47,6 +47,9 @@ struct ScoringOptions {
   // those it gives without it, and every scored prediction of every cache is compared
   // with the reference's: KL divergence of the cache's next-token distribution from the
   // reference's, whether their top-1 tokens agree, and the difference of their NLLs.
+  // Where the model's output depends on how many rows share a product (native K-quant
+  // weights, DecoderModel::OutputDependsOnRowCount()), the reference is one more row of
+  // the batch's forwards instead, and the batch's numbers those of a batch one larger.
   CacheFactory reference;
   // Keep every scored token's NLL (PerplexityResult::token_nlls).
   bool keep_token_nlls = false;

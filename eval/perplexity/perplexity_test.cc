@@ -416,6 +416,38 @@ TEST_F(TinyModelTest, ReferenceComparisonLeavesTheCachesNumbersAlone) {
   EXPECT_GT(batch_compared[1].kld_sum, 0.0);
 }
 
+// With native K-quant weights a product of 8 or more rows sums in another order than
+// one of fewer (DecoderModel::OutputDependsOnRowCount()): the reference then runs in the
+// batch's own products, so a dense cache among 9 equals it exactly, step by step.
+TEST_F(TinyModelTest, ANativeReferenceSharesTheBatchsProducts) {
+  model::TinyLlamaOptions options;
+  options.hidden = 256;
+  options.ffn = 512;
+  options.matrix_type = gguf::TensorType::kQ4_K;
+  const std::string path = ::testing::TempDir() + "/tiny_native_q4_k.gguf";
+  ASSERT_THAT(model::WriteTinyLlama(path, options), IsOk());
+  ASSERT_OK_AND_ASSIGN(auto file, gguf::GgufFile::Open(path));
+  model::LoadOptions load;
+  load.native_weights = true;
+  ASSERT_OK_AND_ASSIGN(auto native, model::LlamaModel::Load(*file, load));
+  ASSERT_TRUE(native->OutputDependsOnRowCount());
+  EXPECT_FALSE(model_->OutputDependsOnRowCount());
+
+  const CacheFactory dense = [&native] { return native->NewDenseCache(); };
+  PrefillCompressOptions prefill;
+  prefill.context_tokens = 24;
+  prefill.scored_tokens = 16;
+  prefill.reference = dense;
+  const std::vector<CacheFactory> nine(9, dense);
+  ASSERT_OK_AND_ASSIGN(const std::vector<PerplexityResult> batch,
+                       RunPrefillCompress(*native, tokens_, prefill, nine));
+  for (const PerplexityResult& r : batch) {
+    EXPECT_EQ(r.kld_sum, 0.0);
+    EXPECT_EQ(r.top1_agreement(), 1.0);
+    EXPECT_EQ(r.nll_difference_sum, 0.0);
+  }
+}
+
 TEST_F(TinyModelTest, RejectsTooShortTextsAndBadSizes) {
   ChunkedOptions chunked;
   chunked.n_ctx = 512;
