@@ -123,8 +123,9 @@ class Batch {
       // On a GPU, reading the flag would stall every step: it is read with the scores.
       unchecked_.push_back(std::move(forward));
     }
-    if (reference_ == nullptr || ReferenceJoinsBatch(model)) return hidden;
+    if (reference_ == nullptr) return hidden;
     if (shared) return dense.expand({size() + 1, dense.size(1), dense.size(2)});
+    if (ReferenceJoinsBatch(model)) return hidden;
     KVLAB_ASSIGN_OR_RETURN(const at::Tensor reference,
                            model.Forward(tokens.unsqueeze(0), first, {reference_.get()}));
     return at::cat({*hidden, reference}, 0);

@@ -439,12 +439,17 @@ TEST_F(TinyModelTest, ANativeReferenceSharesTheBatchsProducts) {
   prefill.scored_tokens = 16;
   prefill.reference = dense;
   const std::vector<CacheFactory> nine(9, dense);
-  ASSERT_OK_AND_ASSIGN(const std::vector<PerplexityResult> batch,
-                       RunPrefillCompress(*native, tokens_, prefill, nine));
-  for (const PerplexityResult& r : batch) {
-    EXPECT_EQ(r.kld_sum, 0.0);
-    EXPECT_EQ(r.top1_agreement(), 1.0);
-    EXPECT_EQ(r.nll_difference_sum, 0.0);
+  for (const bool shared : {false, true}) {
+    SCOPED_TRACE(shared ? "shared prefill" : "a prefill per cache");
+    prefill.shared_prefill = shared;
+    ASSERT_OK_AND_ASSIGN(const std::vector<PerplexityResult> batch,
+                         RunPrefillCompress(*native, tokens_, prefill, nine));
+    for (const PerplexityResult& r : batch) {
+      EXPECT_EQ(r.tokens_scored, 16);
+      EXPECT_EQ(r.kld_sum, 0.0);
+      EXPECT_EQ(r.top1_agreement(), 1.0);
+      EXPECT_EQ(r.nll_difference_sum, 0.0);
+    }
   }
 }
 
