@@ -137,8 +137,9 @@ struct Inputs {
   std::string text_hash;
 };
 
-absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device& device,
-                                  const std::string& model_path, const std::string& text_path) {
+absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const Protocol& protocol,
+                                  const c10::Device& device, const std::string& model_path,
+                                  const std::string& text_path) {
   Inputs in;
   KVLAB_ASSIGN_OR_RETURN(in.files, model::ModelFiles::Open(model_path));
   const std::string tokenizer_path =
@@ -158,6 +159,8 @@ absl::StatusOr<Inputs> LoadInputs(const config::Experiment& e, const c10::Device
   load_options.device = device;
   load_options.weight_dtype = WeightDtype(e.weights_dtype());
   load_options.native_weights = e.weights_dtype() == config::NATIVE;
+  load_options.row_independent_products =
+      load_options.native_weights && protocol.NeedsRowIndependentProducts();
   in.weight_dtype = load_options.weight_dtype;
   in.weights_name = load_options.native_weights ? "native" : DtypeName(in.weight_dtype);
   // As llama.cpp's perplexity tool: BOS first when the protocol's bos (by default the
@@ -474,7 +477,7 @@ absl::StatusOr<std::vector<RunRecord>> RunExperiment(const config::Experiment& e
   KVLAB_ASSIGN_OR_RETURN(const OutputLock lock, shard.is_whole()
                                                     ? OutputLock::Exclusive(output_dir)
                                                     : OutputLock::Shared(output_dir));
-  KVLAB_ASSIGN_OR_RETURN(Inputs in, LoadInputs(e, device, model_path, text_path));
+  KVLAB_ASSIGN_OR_RETURN(Inputs in, LoadInputs(e, *protocol, device, model_path, text_path));
   PrintInputs(e, in, text_path, threads);
 
   RunPlan plan{e, *protocol, output_dir, std::move(in)};

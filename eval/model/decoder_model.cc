@@ -47,7 +47,9 @@ absl::StatusOr<Projection> ModelWeights::LoadProjection(const std::vector<Part>&
       KVLAB_ASSIGN_OR_RETURN(GgmlMatrix matrix, source_.LoadNative(part.name, part.shape));
       matrices.push_back(std::move(matrix));
     }
-    return Projection(std::move(matrices));
+    return Projection(std::move(matrices), options_.row_independent_products
+                                                ? GgmlMatrix::kRowIndependentRows
+                                                : 1);
   }
   std::vector<at::Tensor> matrices;
   for (const Part& part : parts) {

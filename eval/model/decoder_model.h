@@ -45,6 +45,11 @@ struct LoadOptions {
   // from the file, and multiply it with ggml's CPU kernels (projection.h) instead of
   // dequantizing it to `weight_dtype` (which then applies to nothing). CPU and GGUF only.
   bool native_weights = false;
+  // With native weights: pad every product of fewer than 8 rows to 8 with zero rows, so
+  // that ggml's K-quant kernels give each row the same output whichever rows share its
+  // products (OutputDependsOnRowCount() is then false). For protocols whose caches
+  // leave a lockstep batch as they finish; a one-row decode step then costs about 7x.
+  bool row_independent_products = false;
 };
 
 // The facts about a model that reports and cache builders need.

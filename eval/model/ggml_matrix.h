@@ -55,6 +55,11 @@ class GgmlMatrix {
   static absl::Status Multiply(absl::Span<const GgmlMatrix* const> weights, const float* x,
                                int64_t rows, float* y, int threads);
 
+  // ggml multiplies the K-quant formats (Q2_K .. Q6_K) with one kernel below this many
+  // rows of x and with another (tiled) from it on, and the two sum in different orders.
+  // From this many rows on, a row's product is the same whichever rows share the call.
+  static constexpr int64_t kRowIndependentRows = 8;
+
  private:
   struct Tensor;  // The ggml context, tensor and host buffer that wrap the bytes.
   explicit GgmlMatrix(std::shared_ptr<const Tensor> tensor) : tensor_(std::move(tensor)) {}

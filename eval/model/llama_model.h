@@ -54,7 +54,9 @@ class LlamaModel : public DecoderModel {
   LayerRopes ropes() const override { return rope_; }
   c10::Device device() const override { return options_.device; }
   at::ScalarType weight_dtype() const override { return options_.weight_dtype; }
-  bool OutputDependsOnRowCount() const override { return options_.native_weights; }
+  bool OutputDependsOnRowCount() const override {
+    return options_.native_weights && !options_.row_independent_products;
+  }
   int64_t WeightBytes() const override { return weight_bytes_; }
   absl::Status CheckTokens(const at::Tensor& tokens) const override;
   absl::StatusOr<at::Tensor> Forward(const at::Tensor& tokens, int64_t first_position,

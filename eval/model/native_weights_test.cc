@@ -2,6 +2,7 @@
 // fp32, on tiny models written in every block type native weights multiply.
 #include <ATen/ATen.h>
 
+#include <memory>
 #include <vector>
 
 #include "base/status_matchers.h"
@@ -124,6 +125,41 @@ TEST(NativeWeightsTest, TokenByTokenDecodingMatchesOneForward) {
   // One row at a time or many, ggml rounds each row's activations alike; only the
   // kernels' summation order differs.
   EXPECT_LT(MaxRelativeError(streamed, full), 1e-4);
+}
+
+// A lone decoding row and the same row among nine give the same logits bit for bit once
+// every product is padded to ggml's row-independent size; without the padding the model
+// says its output depends on the row count (the K-quant kernels differ below 8 rows).
+TEST(NativeWeightsTest, RowIndependentProductsGiveARowTheSameOutputInAnyBatch) {
+  auto file = OpenTiny(BlockSized(TensorType::kQ4_K), "row_independent");
+  LoadOptions native;
+  native.native_weights = true;
+  ASSERT_OK_AND_ASSIGN(auto plain, LlamaModel::Load(*file, native));
+  EXPECT_TRUE(plain->OutputDependsOnRowCount());
+  native.row_independent_products = true;
+  ASSERT_OK_AND_ASSIGN(auto padded, LlamaModel::Load(*file, native));
+  EXPECT_FALSE(padded->OutputDependsOnRowCount());
+
+  const at::Tensor prompt = at::randint(0, 262, {1, 16}, at::kLong);
+  const at::Tensor next = at::randint(0, 262, {1, 1}, at::kLong);
+  // Logits of `next` after `prompt`, decoded in a batch of `rows` identical rows.
+  const auto decode = [&](int64_t rows) -> at::Tensor {
+    std::vector<std::unique_ptr<KvCache>> caches;
+    std::vector<KvCache*> pointers;
+    for (int64_t r = 0; r < rows; ++r) {
+      caches.push_back(ValueOrAddFailure(padded->NewDenseCache()));
+      pointers.push_back(caches.back().get());
+    }
+    EXPECT_THAT(padded->Forward(prompt.expand({rows, -1}), 0, pointers), IsOk());
+    const at::Tensor hidden = ValueOrAddFailure(padded->Forward(next.expand({rows, -1}), 16,
+                                                                pointers));
+    return padded->Logits(hidden.select(1, 0));  // [rows, vocab]
+  };
+  const at::Tensor alone = decode(1);
+  const at::Tensor among_nine = decode(9);
+  ASSERT_TRUE(alone.defined() && among_nine.defined());
+  EXPECT_TRUE(at::equal(alone[0], among_nine[0]));
+  EXPECT_TRUE(at::equal(among_nine[0], among_nine[8]));
 }
 
 TEST(NativeWeightsTest, Gemma3RunsNatively) {

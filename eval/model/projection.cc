@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace kvlab::model {
@@ -42,18 +43,23 @@ at::Tensor Projection::Apply(const at::Tensor& x) const {
   const int64_t in = in_features();
   TORCH_CHECK(x.size(-1) == in, "native projection expects ", in, " input features, got ",
               x.size(-1));
-  const at::Tensor input = x.contiguous();
-  const int64_t rows = input.numel() / in;
-  std::vector<int64_t> shape = x.sizes().vec();
-  shape.back() = out_features();
+  const int64_t rows = x.numel() / in;
+  const int64_t padded_rows = std::max(rows, min_rows_);
+  at::Tensor input = x.reshape({rows, in});
+  if (padded_rows > rows) {
+    input = at::cat({input, at::zeros({padded_rows - rows, in}, x.options())});
+  }
+  input = input.contiguous();
   std::vector<const GgmlMatrix*> weights;
   for (const GgmlMatrix& part : parts_) weights.push_back(&part);
   // The parts' outputs are written side by side into one matrix: no concatenation.
-  at::Tensor y = at::empty(shape, x.options());
-  const absl::Status status = GgmlMatrix::Multiply(weights, input.data_ptr<float>(), rows,
-                                                   y.data_ptr<float>(), at::get_num_threads());
+  at::Tensor y = at::empty({padded_rows, out_features()}, x.options());
+  const absl::Status status = GgmlMatrix::Multiply(
+      weights, input.data_ptr<float>(), padded_rows, y.data_ptr<float>(), at::get_num_threads());
   TORCH_CHECK(status.ok(), status.ToString());
-  return y;
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = out_features();
+  return (padded_rows > rows ? y.narrow(0, 0, rows) : y).view(shape);
 }
 
 at::Tensor Projection::Rows(const at::Tensor& ids) const {

@@ -28,7 +28,11 @@ class Projection {
   // An ATen matrix [out, in] (any float dtype, any device).
   explicit Projection(at::Tensor matrix) : matrix_(std::move(matrix)) {}
   // GGUF tensors of equal input features, their outputs side by side in this order.
-  explicit Projection(std::vector<GgmlMatrix> parts) : parts_(std::move(parts)) {}
+  // Products of fewer than `min_rows` rows are padded with zero rows to that many
+  // (GgmlMatrix::kRowIndependentRows: every product in the kernels whose result for a
+  // row does not depend on how many rows share it).
+  explicit Projection(std::vector<GgmlMatrix> parts, int64_t min_rows = 1)
+      : parts_(std::move(parts)), min_rows_(min_rows) {}
 
   bool native() const { return !parts_.empty(); }
   // The ATen matrix; undefined when native.
@@ -52,6 +56,7 @@ class Projection {
  private:
   at::Tensor matrix_;
   std::vector<GgmlMatrix> parts_;
+  int64_t min_rows_ = 1;
 };
 
 // y = x W^T as fp32, plus `bias` (fp32) when it is defined.

@@ -158,6 +158,12 @@ class Protocol {
   // whole lockstep batches (shard.h).
   virtual int64_t SampleGroups(const config::Experiment&) const { return 0; }
 
+  // Whether a cache's numbers must not depend on how many caches share its forwards:
+  // true where caches leave a lockstep batch as they finish, so that each would
+  // otherwise run in products of whatever size the others leave. Native weights then
+  // pad small products (model::LoadOptions::row_independent_products). Default false.
+  virtual bool NeedsRowIndependentProducts() const { return false; }
+
   // Whether its evicting caches can record what their evictions keep
   // (Experiment.record_evictions). Default false.
   virtual bool RecordsEvictions() const { return false; }

@@ -115,6 +115,7 @@ class Retrieval : public Protocol {
   }
 
   bool ScoresPredictions() const override { return false; }
+  bool NeedsRowIndependentProducts() const override { return true; }
 
   // Prompts in the model's chat format (tokenizer.chat_template; plain text without one).
   absl::StatusOr<std::vector<ProtocolOutcome>> Run(

@@ -236,6 +236,7 @@ class Ruler : public Protocol {
   }
 
   bool ScoresPredictions() const override { return false; }
+  bool NeedsRowIndependentProducts() const override { return true; }
 
   // A group is a sample index: every task and length at that index.
   int64_t SampleGroups(const config::Experiment& e) const override { return e.ruler().samples(); }
