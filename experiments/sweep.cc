@@ -17,6 +17,8 @@ namespace {
 struct Axis {
   std::vector<std::string> names;
   std::vector<std::function<absl::Status(config::CacheConfig&)>> apply;
+  // Named even with one value (see CombineAxes).
+  bool always_named = false;
 };
 
 // Whether the store uses one of the integer quantizers, whose options the axes edit.
@@ -92,6 +94,8 @@ absl::StatusOr<std::vector<Axis>> MakeAxes(const config::Sweep& sweep) {
         return absl::OkStatus();
       },
       axes));
+  // An unnamed sweep of one policy is still that policy's: "cake-b128", not "b128".
+  if (!sweep.policies().empty() && sweep.name().empty()) axes.back().always_named = true;
   KVLAB_RETURN_IF_ERROR(AddAxis(
       sweep.budgets(),
       [](int64_t budget) {
@@ -172,7 +176,8 @@ absl::Status CheckCombinations(const std::vector<Axis>& axes) {
 }
 
 // One cache per combination of the axes' values, the last axis varying fastest, each
-// named after the sweep and the axes with more than one value.
+// named after the sweep and the axes with more than one value (and the policy of an
+// unnamed sweep).
 absl::StatusOr<std::vector<config::CacheConfig>> CombineAxes(const config::Sweep& sweep,
                                                              const std::vector<Axis>& axes) {
   std::vector<config::CacheConfig> caches;
@@ -183,7 +188,9 @@ absl::StatusOr<std::vector<config::CacheConfig>> CombineAxes(const config::Sweep
     if (!sweep.name().empty()) parts.push_back(sweep.name());
     for (size_t a = 0; a < axes.size(); ++a) {
       KVLAB_RETURN_IF_ERROR(axes[a].apply[index[a]](cache));
-      if (axes[a].names.size() > 1) parts.push_back(axes[a].names[index[a]]);
+      if (axes[a].names.size() > 1 || axes[a].always_named) {
+        parts.push_back(axes[a].names[index[a]]);
+      }
     }
     if (parts.empty()) parts.push_back(axes[0].names[0]);
     cache.set_name(absl::StrJoin(parts, "-"));

@@ -13,7 +13,8 @@ namespace kvlab::experiments {
 inline constexpr size_t kMaxSweepCaches = 10000;
 
 // The caches of one sweep, in axis order (policies vary slowest, position modes
-// fastest), each named after the axes that vary. Errors name the sweep's field.
+// fastest), each named after the axes that vary (and, in a sweep without a name, its
+// policy even when it is the only one). Errors name the sweep's field.
 absl::StatusOr<std::vector<config::CacheConfig>> ExpandSweep(const config::Sweep& sweep);
 
 }  // namespace kvlab::experiments

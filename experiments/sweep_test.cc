@@ -36,6 +36,22 @@ TEST(SweepTest, CartesianProductWithReadableNames) {
   EXPECT_EQ(caches[3].eviction().budget().tokens(), 256);
 }
 
+TEST(SweepTest, AnUnnamedSweepOfOnePolicyKeepsItInTheNames) {
+  ASSERT_OK_AND_ASSIGN(const auto unnamed, ExpandSweep(Parse(R"pb(
+    base { eviction { budget { tokens: 64 } } }
+    policies: ["cake"]
+    budgets: [128, 256]
+  )pb")));
+  EXPECT_THAT(Names(unnamed), ElementsAre("cake-b128", "cake-b256"));
+  ASSERT_OK_AND_ASSIGN(const auto named, ExpandSweep(Parse(R"pb(
+    name: "pyramidkv"
+    base { eviction { budget { tokens: 64 } } }
+    policies: ["snapkv"]
+    budgets: [128, 256]
+  )pb")));
+  EXPECT_THAT(Names(named), ElementsAre("pyramidkv-b128", "pyramidkv-b256"));
+}
+
 TEST(SweepTest, QuantizerAxesEditIntegerOptionsAndKeepTheRest) {
   ASSERT_OK_AND_ASSIGN(const auto caches, ExpandSweep(Parse(R"pb(
     name: "kivi"
