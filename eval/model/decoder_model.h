@@ -109,6 +109,12 @@ class DecoderModel {
 
 // Shared by the implementations.
 
+// DecoderModel::OutputDependsOnRowCount() of a model loaded with `options`: native
+// weights whose small products are not padded.
+inline bool OutputDependsOnRowCount(const LoadOptions& options) {
+  return options.native_weights && !options.row_independent_products;
+}
+
 // InvalidArgument unless `tokens` is int64 with every id in [0, vocab).
 absl::Status CheckTokenIds(const at::Tensor& tokens, int64_t vocab);
 

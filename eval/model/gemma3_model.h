@@ -52,7 +52,7 @@ class Gemma3Model : public DecoderModel {
   c10::Device device() const override { return options_.device; }
   at::ScalarType weight_dtype() const override { return options_.weight_dtype; }
   bool OutputDependsOnRowCount() const override {
-    return options_.native_weights && !options_.row_independent_products;
+    return model::OutputDependsOnRowCount(options_);
   }
   int64_t WeightBytes() const override { return weight_bytes_; }
   absl::Status CheckTokens(const at::Tensor& tokens) const override {

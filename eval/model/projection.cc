@@ -45,11 +45,12 @@ at::Tensor Projection::Apply(const at::Tensor& x) const {
               x.size(-1));
   const int64_t rows = x.numel() / in;
   const int64_t padded_rows = std::max(rows, min_rows_);
-  at::Tensor input = x.reshape({rows, in});
+  at::Tensor input = x.reshape({rows, in}).contiguous();
   if (padded_rows > rows) {
-    input = at::cat({input, at::zeros({padded_rows - rows, in}, x.options())});
+    at::Tensor padded = at::zeros({padded_rows, in}, x.options());
+    padded.narrow(0, 0, rows).copy_(input);
+    input = std::move(padded);
   }
-  input = input.contiguous();
   std::vector<const GgmlMatrix*> weights;
   for (const GgmlMatrix& part : parts_) weights.push_back(&part);
   // The parts' outputs are written side by side into one matrix: no concatenation.
